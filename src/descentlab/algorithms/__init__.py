@@ -1,0 +1,36 @@
+"""The update rules, each written once as a pure function, and their registry.
+
+``REGISTRY`` maps each algorithm's name to its :class:`AlgorithmSpec`; the
+optimizer classes, the 2D lab, the training experiment, the CLI and the tests all
+read it.  Rules are pure: ``spec.update(x, g, state, **hp)`` returns the new
+parameters and a new state and touches none of its arguments.
+"""
+
+from __future__ import annotations
+
+from .adadelta import ADADELTA
+from .adagrad import ADAGRAD
+from .adam import ADAM
+from .rmsprop import RMSPROP
+from .sgd import MOMENTUM, SGD
+from .spec import REQUIRED, AlgorithmSpec, Hyperparameter, State
+
+REGISTRY: dict[str, AlgorithmSpec] = {
+    "sgd": SGD,
+    "momentum": MOMENTUM,
+    "adagrad": ADAGRAD,
+    "rmsprop": RMSPROP,
+    "adadelta": ADADELTA,
+    "adam": ADAM,
+}
+
+
+def get(name: str) -> AlgorithmSpec:
+    """The spec registered under ``name``; ``ValueError`` listing the names otherwise."""
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown algorithm {name!r}; choose one of: {', '.join(REGISTRY)}") from None
+
+
+__all__ = ["REGISTRY", "REQUIRED", "AlgorithmSpec", "Hyperparameter", "State", "get"]

@@ -1,0 +1,82 @@
+"""AdaGrad: per-coordinate learning rates from the sum of squared gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .spec import (
+    MAXIMIZE,
+    REQUIRED,
+    WEIGHT_DECAY,
+    AlgorithmSpec,
+    Hyperparameter,
+    State,
+    effective_gradient,
+    flag,
+    is_zero,
+    new_step_counter,
+    nonnegative,
+)
+
+ADAGRAD_DOC = r"""AdaGrad (Duchi et al., 2011).
+
+    s <- s + g * g                                   (s starts at initial_accumulator_value)
+    lr_t = lr / (1 + (t - 1) * lr_decay)
+    x <- x - lr_t * g / sqrt(s + eps)                eps_in_sqrt=True  (the notes, eps = 1e-6)
+    x <- x - lr_t * g / (sqrt(s) + eps)              eps_in_sqrt=False (torch.optim.Adagrad)
+
+``s`` only grows, so every coordinate's step ``lr / sqrt(s)`` only shrinks: fast
+early progress, then a stall.  ``AdaGrad(lr, eps=1e-10, eps_in_sqrt=False)`` is
+``torch.optim.Adagrad(lr)`` exactly (also with ``lr_decay``,
+``initial_accumulator_value``, ``weight_decay``, ``maximize``).
+"""
+
+
+def adagrad_init(x: Tensor, hp: Mapping[str, Any]) -> State:
+    return {
+        "step": new_step_counter(x),
+        "s": torch.zeros_like(x) + hp["initial_accumulator_value"],
+    }
+
+
+def adagrad_update(
+    x: Tensor,
+    g: Tensor,
+    state: State,
+    *,
+    lr: Any,
+    eps: Any,
+    eps_in_sqrt: bool,
+    lr_decay: Any,
+    initial_accumulator_value: Any,
+    weight_decay: Any,
+    maximize: bool,
+) -> tuple[Tensor, State]:
+    g = effective_gradient(x, g, weight_decay=weight_decay, maximize=maximize)
+    t = state["step"] + 1
+    lr_t = lr if is_zero(lr_decay) else lr / (1 + (t - 1) * lr_decay)
+    s = state["s"] + g * g  # s <- s + g^2
+    denominator = (s + eps).sqrt() if eps_in_sqrt else s.sqrt() + eps
+    return x - lr_t * g / denominator, {"step": t, "s": s}
+
+
+ADAGRAD = AlgorithmSpec(
+    name="adagrad",
+    title="AdaGrad",
+    init=adagrad_init,
+    update=adagrad_update,
+    hyperparameters=(
+        Hyperparameter("lr", REQUIRED, nonnegative, "learning rate eta"),
+        Hyperparameter("eps", 1e-6, nonnegative, "added to s (inside the root) or to sqrt(s)"),
+        Hyperparameter("eps_in_sqrt", True, flag, "eps inside the square root (notes) or outside (torch)"),
+        Hyperparameter("lr_decay", 0.0, nonnegative, "lr_t = lr / (1 + (t - 1) * lr_decay)"),
+        Hyperparameter("initial_accumulator_value", 0.0, nonnegative, "starting value of s"),
+        WEIGHT_DECAY,
+        MAXIMIZE,
+    ),
+    doc=ADAGRAD_DOC,
+)

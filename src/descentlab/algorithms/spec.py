@@ -1,0 +1,194 @@
+"""The contract every algorithm follows, and the one table-driven validator.
+
+An algorithm is an :class:`AlgorithmSpec`: a table of hyperparameters (name,
+default, allowed range), a pure ``init(x, hp) -> state`` and a pure
+``update(x, g, state, **hp) -> (x_new, state_new)``.  ``x``, ``g`` and the state
+tensors may carry any leading batch dimensions; a numeric hyperparameter may be a
+Python number or a tensor that broadcasts against ``x`` (this is how a sweep over
+K settings runs as one batch).  The update never modifies its inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+State = dict[str, Tensor]
+InitFn = Callable[[Tensor, Mapping[str, Any]], State]
+UpdateFn = Callable[..., tuple[Tensor, State]]
+
+REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
+"""Default of a hyperparameter the caller must give (the learning rate, usually)."""
+
+
+def _describe(value: Any) -> str:
+    return repr(value) if not isinstance(value, float) else f"{value:g}"
+
+
+def _real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {_describe(value)}")
+    return value
+
+
+def nonnegative(name: str, value: Any) -> float:
+    """A finite real number >= 0 (learning rates, eps, weight decay)."""
+    value = _real(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {_describe(value)}")
+    return value
+
+
+def decay_rate(name: str, value: Any) -> float:
+    """A decay rate of an exponential moving average: a real number in [0, 1)."""
+    value = _real(name, value)
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {_describe(value)}")
+    return value
+
+
+def unit_interval(name: str, value: Any) -> float:
+    """A real number in [0, 1]."""
+    value = _real(name, value)
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be in [0, 1], got {_describe(value)}")
+    return value
+
+
+def flag(name: str, value: Any) -> bool:
+    """True or False (not 0/1 or a string)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def decay_pair(name: str, value: Any) -> tuple[float, float]:
+    """Two decay rates, each in [0, 1)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ValueError(f"{name} must be a pair of numbers in [0, 1), got {value!r}")
+    return (decay_rate(f"{name}[0]", value[0]), decay_rate(f"{name}[1]", value[1]))
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A check that accepts one of a few strings."""
+
+    choices: tuple[str, ...]
+
+    def __call__(self, name: str, value: Any) -> str:
+        if value not in self.choices:
+            allowed = ", ".join(repr(c) for c in self.choices)
+            raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        return value
+
+
+def one_of(*choices: str) -> OneOf:
+    """The check for a hyperparameter that takes one of ``choices``."""
+    return OneOf(choices)
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One row of an algorithm's hyperparameter table."""
+
+    name: str
+    default: Any
+    check: Callable[[str, Any], Any]
+    doc: str
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """Everything the library knows about one algorithm, in one place."""
+
+    name: str
+    title: str
+    init: InitFn
+    update: UpdateFn
+    hyperparameters: tuple[Hyperparameter, ...]
+    doc: str
+    consistency: Callable[[Mapping[str, Any]], None] = field(default=lambda hp: None)
+
+    def __post_init__(self) -> None:
+        names = [h.name for h in self.hyperparameters]
+        if len(set(names)) != len(names):
+            raise AssertionError(f"{self.name}: repeated hyperparameter in {names}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.hyperparameters)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {h.name: h.default for h in self.hyperparameters if not h.required}
+
+    def hyperparameter(self, name: str) -> Hyperparameter:
+        for h in self.hyperparameters:
+            if h.name == name:
+                return h
+        raise KeyError(name)
+
+    def check(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate the hyperparameters in ``given`` (a subset is fine).
+
+        Returns a new dict of the normalised values. Raises ``TypeError`` for a
+        name the algorithm does not take and ``ValueError`` for a value outside
+        its range.
+        """
+        unknown = [k for k in given if k not in self.names]
+        if unknown:
+            raise TypeError(
+                f"{self.name} got unexpected hyperparameter {unknown[0]!r}; "
+                f"it takes: {', '.join(self.names)}"
+            )
+        return {h.name: h.check(h.name, given[h.name]) for h in self.hyperparameters if h.name in given}
+
+    def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The complete, validated hyperparameters: ``given`` over the defaults."""
+        checked = self.check(given)
+        missing = [h.name for h in self.hyperparameters if h.required and h.name not in checked]
+        if missing:
+            raise TypeError(f"{self.name} missing required hyperparameter {missing[0]!r}")
+        resolved = {**self.defaults, **checked}
+        self.consistency(resolved)
+        return resolved
+
+
+def new_step_counter(x: Tensor) -> Tensor:
+    """The step counter ``t`` of a fresh state: a float64 zero on ``x``'s device.
+
+    float64 keeps bias corrections such as ``1 - beta**t`` exact to double
+    precision whatever the parameter dtype.
+    """
+    return torch.zeros((), dtype=torch.float64, device=x.device)
+
+
+def is_zero(value: Any) -> bool:
+    """True for a plain number equal to 0 (a tensor always counts as non-zero)."""
+    return isinstance(value, numbers.Number) and value == 0
+
+
+def effective_gradient(x: Tensor, g: Tensor, *, weight_decay: Any, maximize: bool) -> Tensor:
+    """``g <- -g`` when maximizing, then ``g <- g + weight_decay * x`` (L2 penalty)."""
+    if maximize:
+        g = -g
+    if not is_zero(weight_decay):
+        g = g + weight_decay * x
+    return g
+
+
+WEIGHT_DECAY = Hyperparameter("weight_decay", 0.0, nonnegative, "L2 penalty: g <- g + weight_decay * x")
+MAXIMIZE = Hyperparameter("maximize", False, flag, "ascend instead of descend: g <- -g")

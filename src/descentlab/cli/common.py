@@ -1,0 +1,135 @@
+"""What every subcommand shares: one-line errors, hyperparameter options, output files.
+
+Hyperparameter options are generated from the registry's tables, so every
+algorithm's keyword arguments are options with the same names (``--lr``,
+``--gamma``, ``--betas B1 B2``, ``--eps-in-sqrt/--no-eps-in-sqrt``, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ..algorithms import REGISTRY, AlgorithmSpec, Hyperparameter
+from ..algorithms.spec import OneOf, decay_pair, flag
+from ..files import check_writable
+
+
+class CLIError(Exception):
+    """A user mistake: ``main`` prints the message on one line and exits with 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line on stderr, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def option_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _all_hyperparameters() -> dict[str, Hyperparameter]:
+    """Each hyperparameter name of the registry once (the first spec's row)."""
+    rows: dict[str, Hyperparameter] = {}
+    for spec in REGISTRY.values():
+        for h in spec.hyperparameters:
+            rows.setdefault(h.name, h)
+    return rows
+
+
+def add_hyperparameter_options(parser: argparse.ArgumentParser) -> None:
+    """Add one option per hyperparameter name of the registry (all default to 'not given')."""
+    group = parser.add_argument_group("hyperparameters (the optimizer's keyword arguments)")
+    for name, h in _all_hyperparameters().items():
+        users = ", ".join(s.name for s in REGISTRY.values() if name in s.names)
+        help_text = f"{h.doc} [{users}]"
+        if h.check is flag:
+            group.add_argument(option_name(name), dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif h.check is decay_pair:
+            group.add_argument(option_name(name), dest=name, type=float, nargs=2, metavar=("B1", "B2"), default=None, help=help_text)
+        elif isinstance(h.check, OneOf):
+            group.add_argument(option_name(name), dest=name, choices=h.check.choices, default=None, help=help_text)
+        else:
+            group.add_argument(option_name(name), dest=name, type=float, default=None, metavar="X", help=help_text)
+
+
+def given_hyperparameters(args: argparse.Namespace, spec: AlgorithmSpec) -> dict[str, Any]:
+    """The hyperparameter options given on the command line, checked against ``spec``.
+
+    An option the algorithm does not take, or a value out of range, is a
+    :class:`CLIError` naming the option.
+    """
+    given = {name: getattr(args, name) for name in _all_hyperparameters() if getattr(args, name, None) is not None}
+    for name in given:
+        if name not in spec.names:
+            takes = " ".join(option_name(n) for n in spec.names)
+            raise CLIError(f"{spec.name} does not take {option_name(name)}; it takes: {takes}")
+    if "betas" in given:
+        given["betas"] = tuple(given["betas"])
+    try:
+        spec.resolve(given)
+    except (ValueError, TypeError) as error:
+        raise CLIError(f"{spec.name}: {_as_option(error)}") from None
+    return given
+
+
+def _as_option(error: Exception) -> str:
+    """Rephrase 'missing required hyperparameter 'lr'' as an option for the CLI."""
+    text = str(error)
+    marker = "missing required hyperparameter "
+    if marker in text:
+        name = text.split(marker, 1)[1].strip("'")
+        return f"{option_name(name)} is required"
+    return text
+
+
+def format_hyperparameters(hp: Mapping[str, Any]) -> str:
+    """``lr=0.4, momentum=0.5`` (short, for legends and titles)."""
+    def show(value: Any) -> str:
+        if isinstance(value, tuple):
+            return "(" + ", ".join(show(v) for v in value) + ")"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return ", ".join(f"{k}={show(v)}" for k, v in hp.items())
+
+
+SUPPORTED_FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def figure_path(value: str) -> Path:
+    """Check an ``--out`` figure path before any work is done."""
+    path = Path(value)
+    if path.suffix.lower() not in SUPPORTED_FIGURE_SUFFIXES:
+        raise CLIError(f"--out {value}: use a file name ending in {', '.join(SUPPORTED_FIGURE_SUFFIXES)}")
+    try:
+        return check_writable(path)
+    except ValueError as error:
+        raise CLIError(f"--out {value}: {error}") from None
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
+
+
+def nonnegative_int(value: str) -> int:
+    """An argparse type: an integer >= 0."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {number}")
+    return number

@@ -1,0 +1,146 @@
+"""Drop-in ``torch.optim.Optimizer`` classes for the registry's rules.
+
+One generic adapter, :class:`RuleOptimizer`, validates the hyperparameters from
+the algorithm's table, keeps the per-parameter state in ``self.state[p]`` (a flat
+dict of tensors, so ``state_dict``/``load_state_dict`` work as in torch) and, for
+each parameter with a gradient, calls the algorithm's pure update and writes the
+result back.  Each named class only says which algorithm it runs.
+
+Example: replace ``torch.optim.Adam`` in any training loop::
+
+    opt = descentlab.optim.Adam(model.parameters(), lr=0.01)
+    for xb, yb in loader:
+        opt.zero_grad()
+        loss_fn(model(xb), yb).backward()
+        opt.step()
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+import torch
+
+from .algorithms import REGISTRY, AlgorithmSpec
+from .algorithms import get as get_algorithm
+
+
+class RuleOptimizer(torch.optim.Optimizer):
+    """A ``torch.optim.Optimizer`` that runs one registry rule.
+
+    Subclasses set ``algorithm``; the constructor's signature (and so its
+    positional order) is the algorithm's hyperparameter table.
+    """
+
+    algorithm: ClassVar[AlgorithmSpec]
+    __signature__: ClassVar[inspect.Signature]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        parameters = [inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        parameters += [
+            inspect.Parameter(
+                h.name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=inspect.Parameter.empty if h.required else h.default,
+            )
+            for h in cls.algorithm.hyperparameters
+        ]
+        cls.__signature__ = inspect.Signature(parameters)
+        if cls.__doc__ is None:
+            cls.__doc__ = cls.algorithm.doc
+
+    def __init__(self, params: Iterable[Any], *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = self.__signature__.bind(params, *args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{type(self).__name__}: {error}") from None
+        hyperparameters = {k: v for k, v in bound.arguments.items() if k != "params"}
+        defaults = self.algorithm.resolve(hyperparameters)
+        super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group; its own hyperparameters are validated like the constructor's."""
+        own = {k: v for k, v in param_group.items() if k in self.algorithm.names}
+        checked = self.algorithm.check(own)
+        if own:
+            self.algorithm.consistency({**self.defaults, **checked})
+        super().add_param_group({**param_group, **checked})
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state saved by the same algorithm; a different one is a ``ValueError``."""
+        expected_keys = set(self.algorithm.names)
+        for group in state_dict.get("param_groups", []):
+            missing = expected_keys - set(group)
+            if missing:
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: the saved parameter groups lack "
+                    f"{', '.join(sorted(missing))}; was the state saved by a different optimizer?"
+                )
+        super().load_state_dict(state_dict)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()``."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        rule = self.algorithm
+        for group in self.param_groups:
+            hp = {name: group[name] for name in rule.names}
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if p.grad.is_sparse:
+                    raise RuntimeError(
+                        f"{type(self).__name__} does not support sparse gradients; "
+                        "use dense gradients (e.g. nn.Embedding(sparse=False))"
+                    )
+                state = self.state[p]
+                if not state:
+                    state.update(rule.init(p, hp))
+                new_p, new_state = rule.update(p, p.grad, state, **hp)
+                p.copy_(new_p)
+                state.update(new_state)
+        return loss
+
+
+class SGD(RuleOptimizer):
+    algorithm = REGISTRY["sgd"]
+
+
+class Momentum(RuleOptimizer):
+    algorithm = REGISTRY["momentum"]
+
+
+class AdaGrad(RuleOptimizer):
+    algorithm = REGISTRY["adagrad"]
+
+
+class RMSProp(RuleOptimizer):
+    algorithm = REGISTRY["rmsprop"]
+
+
+class AdaDelta(RuleOptimizer):
+    algorithm = REGISTRY["adadelta"]
+
+
+class Adam(RuleOptimizer):
+    algorithm = REGISTRY["adam"]
+
+
+CLASSES: dict[str, type[RuleOptimizer]] = {
+    cls.algorithm.name: cls for cls in (SGD, Momentum, AdaGrad, RMSProp, AdaDelta, Adam)
+}
+
+
+def create(name: str, params: Iterable[Any], **hyperparameters: Any) -> RuleOptimizer:
+    """Build the optimizer registered as ``name``: ``create("adam", model.parameters(), lr=0.01)``."""
+    get_algorithm(name)
+    return CLASSES[name](params, **hyperparameters)
+
+
+__all__ = ["SGD", "AdaDelta", "AdaGrad", "Adam", "Momentum", "RMSProp", "RuleOptimizer", "CLASSES", "create"]

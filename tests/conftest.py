@@ -1,0 +1,25 @@
+"""Shared fixtures: the airfoil file from ../shared/data (never from the repository)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_AIRFOIL = REPO.parent / "shared" / "data" / "airfoil_self_noise.dat"
+
+
+@pytest.fixture(scope="session")
+def airfoil_path() -> Path:
+    """The real airfoil file: $DESCENTLAB_DATA, else ../shared/data beside the repository."""
+    candidate = Path(os.environ.get("DESCENTLAB_DATA", SHARED_AIRFOIL))
+    if not candidate.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs the airfoil file at {candidate}")
+        pytest.skip(f"airfoil file not found at {candidate}")
+    return candidate
