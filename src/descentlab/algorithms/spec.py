@@ -190,5 +190,16 @@ def effective_gradient(x: Tensor, g: Tensor, *, weight_decay: Any, maximize: boo
     return g
 
 
+def format_hyperparameters(hp: Mapping[str, Any]) -> str:
+    """``lr=0.4, momentum=0.5``: a setting in one short line, for legends, titles and tables."""
+
+    def show(value: Any) -> str:
+        if isinstance(value, (tuple, list)):
+            return "(" + ", ".join(show(v) for v in value) + ")"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return ", ".join(f"{k}={show(v)}" for k, v in hp.items())
+
+
 WEIGHT_DECAY = Hyperparameter("weight_decay", 0.0, nonnegative, "L2 penalty: g <- g + weight_decay * x")
 MAXIMIZE = Hyperparameter("maximize", False, flag, "ascend instead of descend: g <- -g")

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import algorithms_cmd
+from . import algorithms_cmd, lab_cmd
 from .common import CLIError, Parser
 
-SUBCOMMANDS = (algorithms_cmd,)
+SUBCOMMANDS = (algorithms_cmd, lab_cmd,)
 
 
 def build_parser() -> Parser:

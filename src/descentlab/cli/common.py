@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -87,16 +86,6 @@ def _as_option(error: Exception) -> str:
         name = text.split(marker, 1)[1].strip("'")
         return f"{option_name(name)} is required"
     return text
-
-
-def format_hyperparameters(hp: Mapping[str, Any]) -> str:
-    """``lr=0.4, momentum=0.5`` (short, for legends and titles)."""
-    def show(value: Any) -> str:
-        if isinstance(value, tuple):
-            return "(" + ", ".join(show(v) for v in value) + ")"
-        return f"{value:g}" if isinstance(value, float) else str(value)
-
-    return ", ".join(f"{k}={show(v)}" for k, v in hp.items())
 
 
 SUPPORTED_FIGURE_SUFFIXES = (".png", ".svg", ".pdf")

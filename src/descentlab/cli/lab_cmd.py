@@ -1,0 +1,178 @@
+"""The 2D lab on the command line: ``trace``, ``compare`` and ``objectives``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+from ..algorithms import REGISTRY
+from ..algorithms import get as get_algorithm
+from ..algorithms.spec import OneOf, decay_pair, flag, format_hyperparameters
+from ..files import write_with
+from ..objectives import OBJECTIVES, Objective, curvature, get_objective, quadratic_theory
+from ..plotting.landscape import landscape_figure
+from ..trajectory import Trajectory, run_many
+from .common import CLIError, add_hyperparameter_options, figure_path, given_hyperparameters, positive_int
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    trace = subparsers.add_parser(
+        "trace",
+        help="run one optimizer on a 2D objective (the notes' experiment)",
+        description="Run one optimizer on a 2D objective and print the notes' line "
+        "'epoch 20, x1 ..., x2 ...'. Example: descentlab trace momentum --lr 0.4 --momentum 0.5",
+    )
+    trace.add_argument("algorithm", choices=list(REGISTRY), metavar="ALGORITHM", help=", ".join(REGISTRY))
+    add_hyperparameter_options(trace)
+    _add_landscape_options(trace)
+    trace.add_argument("--json", action="store_true", help="print the trajectory as one JSON object")
+    trace.set_defaults(handler=run_trace)
+
+    compare = subparsers.add_parser(
+        "compare",
+        help="several optimizers on one 2D objective, in one figure",
+        description="Each RUN is NAME or NAME:key=value,key=value (betas as B1/B2, flags as true/false). "
+        "Example: descentlab compare sgd:lr=0.4 momentum:lr=0.4,momentum=0.5 adagrad:lr=2 --out paths.png",
+    )
+    compare.add_argument("runs", nargs="+", metavar="RUN")
+    _add_landscape_options(compare)
+    compare.set_defaults(handler=run_compare)
+
+    objectives = subparsers.add_parser("objectives", help="list the 2D objectives with their curvature and step-size limits")
+    objectives.set_defaults(handler=run_objectives)
+
+
+def _add_landscape_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("landscape")
+    group.add_argument("--objective", default="notes", choices=list(OBJECTIVES), help="default: notes (0.1 x1^2 + 2 x2^2)")
+    group.add_argument("--kappa", type=float, default=None, help="condition number of --objective quadratic (default 20)")
+    group.add_argument("--angle", type=float, default=None, help="rotation in degrees of --objective quadratic (default 0)")
+    group.add_argument("--steps", type=positive_int, default=20, help="number of steps (default 20)")
+    group.add_argument("--start", type=float, nargs=2, metavar=("X1", "X2"), default=None, help="start point (default: the objective's)")
+    group.add_argument("--out", default=None, metavar="FILE", help="write the figure here (.png, .svg or .pdf)")
+
+
+def _landscape(args: argparse.Namespace) -> Objective:
+    try:
+        objective = get_objective(args.objective, kappa=args.kappa, angle=args.angle)
+    except ValueError as error:
+        raise CLIError(str(error)) from None
+    if args.start is not None and not all(math.isfinite(c) for c in args.start):
+        raise CLIError(f"--start must be two finite numbers, got {args.start[0]:g} {args.start[1]:g}")
+    return objective
+
+
+def _theory_lines(objective: Objective, trajectories: list[Trajectory]) -> list[str]:
+    theory = quadratic_theory(objective)
+    if theory is None:
+        return [f"objective {objective.name}: {objective.formula}"]
+    lines = [
+        f"objective {objective.name}: {objective.formula}; kappa {theory.kappa:g}, "
+        f"GD stable for lr < {theory.gd_max_lr:g}, best lr {theory.gd_best_lr:g}"
+    ]
+    for beta in sorted({t.hyperparameters.get("momentum") for t in trajectories if t.algorithm == "momentum"}):
+        lines.append(f"momentum {beta:g}: stable for lr < {theory.momentum_max_lr(beta):g}")
+    return lines
+
+
+def _summary(objective: Objective, trajectory: Trajectory) -> str:
+    if trajectory.diverged:
+        return f"{trajectory.algorithm}: diverged at step {trajectory.diverged_at}"
+    x1, x2 = trajectory.final
+    nearest = min(math.dist((x1, x2), m) for m in objective.minima)
+    return f"f(x) = {trajectory.values[-1]:.6g}, distance to the nearest minimum {nearest:.6g}"
+
+
+def _write_figure(args: argparse.Namespace, objective: Objective, trajectories: list[Trajectory]) -> None:
+    if args.out is None:
+        return
+    figure = landscape_figure(objective, trajectories)
+    write_with(args.out, lambda tmp: figure.savefig(tmp, dpi=120))
+    print(f"wrote {args.out}")
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    spec = get_algorithm(args.algorithm)
+    hyperparameters = given_hyperparameters(args, spec)
+    objective = _landscape(args)
+    if args.out is not None:
+        figure_path(args.out)
+    start = tuple(args.start) if args.start is not None else None
+    (trajectory,) = run_many([(spec.name, hyperparameters)], objective, steps=args.steps, start=start)
+    if args.json:
+        print(json.dumps(asdict(trajectory)))
+    else:
+        print(trajectory.notes_line())
+        print(_summary(objective, trajectory))
+        for line in _theory_lines(objective, [trajectory]):
+            print(line)
+    _write_figure(args, objective, [trajectory])
+    return 0
+
+
+def parse_run(text: str) -> tuple[str, dict[str, Any]]:
+    """``momentum:lr=0.4,momentum=0.5`` -> ``("momentum", {"lr": 0.4, "momentum": 0.5})``."""
+    name, _, rest = text.partition(":")
+    try:
+        spec = get_algorithm(name)
+    except ValueError as error:
+        raise CLIError(f"run {text!r}: {error}") from None
+    hyperparameters: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or key not in spec.names:
+            raise CLIError(f"run {text!r}: expected key=value with a key from {', '.join(spec.names)}, got {item!r}")
+        hyperparameters[key] = _parse_value(spec.hyperparameter(key).check, key, value.strip(), text)
+    try:
+        spec.resolve(hyperparameters)
+    except (TypeError, ValueError) as error:
+        raise CLIError(f"run {text!r}: {error}") from None
+    return spec.name, hyperparameters
+
+
+def _parse_value(check: Any, key: str, value: str, text: str) -> Any:
+    try:
+        if check is flag:
+            if value.lower() not in ("true", "false"):
+                raise ValueError
+            return value.lower() == "true"
+        if check is decay_pair:
+            first, second = value.split("/")
+            return (float(first), float(second))
+        if isinstance(check, OneOf):
+            return value
+        return float(value)
+    except ValueError:
+        raise CLIError(f"run {text!r}: {key}={value!r} is not a valid value for {key}") from None
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    runs = [parse_run(text) for text in args.runs]
+    objective = _landscape(args)
+    if args.out is not None:
+        figure_path(args.out)
+    start = tuple(args.start) if args.start is not None else None
+    trajectories = run_many(runs, objective, steps=args.steps, start=start)
+    for trajectory in trajectories:
+        setting = format_hyperparameters(trajectory.hyperparameters)
+        print(f"{trajectory.algorithm}({setting}): {trajectory.notes_line()}")
+    for line in _theory_lines(objective, trajectories):
+        print(line)
+    _write_figure(args, objective, trajectories)
+    return 0
+
+
+def run_objectives(args: argparse.Namespace) -> int:
+    print(f"{'name':<11} {'kappa':>9} {'GD lr <':>8}  {'start':<14} formula")
+    for objective in OBJECTIVES.values():
+        c = curvature(objective)
+        theory = quadratic_theory(objective)
+        bound = f"{theory.gd_max_lr:g}" if theory else "-"
+        start = f"({objective.start[0]:g}, {objective.start[1]:g})"
+        print(f"{objective.name:<11} {c.condition_number:>9.4g} {bound:>8}  {start:<14} {objective.formula}")
+    print("kappa: condition number of the Hessian at the (first) minimum; 'GD lr <': largest stable learning rate (quadratics)")
+    return 0

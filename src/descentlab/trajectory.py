@@ -1,0 +1,188 @@
+"""Run registry rules on 2D objectives: one trajectory, or K hyperparameter settings as one batch.
+
+The points move by the registry's own update function (``spec.update``), never a
+second copy of it.  K settings of one algorithm run as one batch: ``x`` has shape
+``(K, 2)`` and every numeric hyperparameter that differs between settings becomes
+a ``(K, 1)`` tensor, which the elementwise rules broadcast.
+
+A run that leaves the finite numbers (or grows past :data:`DIVERGENCE_BOUND`) is
+stopped at that step and reported as diverged; its later points are not made up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .algorithms import get as get_algorithm
+from .objectives import Objective, Point
+
+DIVERGENCE_BOUND = 1e12
+"""A coordinate larger than this in magnitude counts as divergence."""
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The points one optimizer visited on one objective."""
+
+    algorithm: str
+    hyperparameters: dict[str, Any]  # as given (the defaults are not repeated)
+    objective: str
+    points: tuple[Point, ...]  # the start, then one point per completed step
+    values: tuple[float, ...]  # f at each point
+    steps: int  # steps asked for
+    diverged_at: int | None = None  # the step at which the run left the finite numbers / the bound
+
+    @property
+    def final(self) -> Point:
+        return self.points[-1]
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_at is not None
+
+    def notes_line(self) -> str:
+        """The notes' output: ``epoch 20, x1 -0.943467, x2 -0.000073``."""
+        if self.diverged:
+            return f"epoch {self.diverged_at}, diverged (|x| > {DIVERGENCE_BOUND:g} or not finite)"
+        x1, x2 = self.final
+        return f"epoch {len(self.points) - 1}, x1 {x1:f}, x2 {x2:f}"
+
+
+def _batched_hyperparameters(settings: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Merge K resolved settings: equal values stay scalars, differing numbers become (K, 1) tensors."""
+    merged: dict[str, Any] = {}
+    for name in settings[0]:
+        values = [s[name] for s in settings]
+        if all(v == values[0] for v in values):
+            merged[name] = values[0]
+        elif isinstance(values[0], tuple):
+            merged[name] = tuple(
+                torch.tensor([v[i] for v in values], dtype=torch.float64).unsqueeze(-1) for i in range(len(values[0]))
+            )
+        elif isinstance(values[0], (bool, str)):
+            raise ValueError(f"{name} must be the same for all settings of one batch, got {values}")
+        else:
+            merged[name] = torch.tensor(values, dtype=torch.float64).unsqueeze(-1)
+    return merged
+
+
+def run_batch(
+    algorithm: str,
+    objective: Objective,
+    settings: Sequence[Mapping[str, Any]],
+    *,
+    steps: int = 20,
+    start: Point | None = None,
+) -> list[Trajectory]:
+    """Run K hyperparameter settings of one algorithm as one batch, in float64.
+
+    Settings that differ in a flag or a choice (``nesterov``, ``form``) cannot
+    share a batch; :func:`run_many` groups them for you.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if not settings:
+        raise ValueError("settings must not be empty")
+    spec = get_algorithm(algorithm)
+    resolved = [spec.resolve(s) for s in settings]
+    hp = _batched_hyperparameters(resolved)
+    start = objective.start if start is None else start
+    if not all(math.isfinite(c) for c in start):
+        raise ValueError(f"start must be finite, got {start}")
+    k = len(settings)
+    x = torch.tensor([start] * k, dtype=torch.float64)
+    state = spec.init(x, hp)
+    path = [x]
+    diverged_at: list[int | None] = [None] * k
+    for t in range(1, steps + 1):
+        x, state = spec.update(x, objective.gradient(x), state, **hp)
+        bad = ~torch.isfinite(x).all(dim=-1) | (x.abs() > DIVERGENCE_BOUND).any(dim=-1)
+        for row in torch.nonzero(bad).flatten().tolist():
+            if diverged_at[row] is None:
+                diverged_at[row] = t
+        path.append(x)
+        if all(d is not None for d in diverged_at):
+            break
+    points = torch.stack(path)  # (T + 1, K, 2)
+    values = objective.f(points)
+    trajectories = []
+    for row, setting in enumerate(settings):
+        end = len(path) if diverged_at[row] is None else diverged_at[row]  # keep only the finite prefix
+        trajectories.append(
+            Trajectory(
+                algorithm=algorithm,
+                hyperparameters=dict(setting),
+                objective=objective.name,
+                points=tuple((float(a), float(b)) for a, b in points[:end, row].tolist()),
+                values=tuple(float(v) for v in values[:end, row].tolist()),
+                steps=steps,
+                diverged_at=diverged_at[row],
+            )
+        )
+    return trajectories
+
+
+def run(
+    algorithm: str,
+    objective: Objective,
+    hyperparameters: Mapping[str, Any],
+    *,
+    steps: int = 20,
+    start: Point | None = None,
+) -> Trajectory:
+    """One trajectory: ``algorithm`` with ``hyperparameters`` on ``objective`` for ``steps`` steps."""
+    return run_batch(algorithm, objective, [hyperparameters], steps=steps, start=start)[0]
+
+
+def run_many(
+    runs: Sequence[tuple[str, Mapping[str, Any]]],
+    objective: Objective,
+    *,
+    steps: int = 20,
+    start: Point | None = None,
+) -> list[Trajectory]:
+    """Several (algorithm, hyperparameters) runs on one objective, batched where possible, in order."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for index, (algorithm, hp) in enumerate(runs):
+        resolved = get_algorithm(algorithm).resolve(hp)
+        fixed = tuple((k, v) for k, v in resolved.items() if isinstance(v, (bool, str)))
+        groups.setdefault((algorithm, fixed), []).append(index)
+    results: list[Trajectory | None] = [None] * len(runs)
+    for (algorithm, _), indices in groups.items():
+        batch = run_batch(algorithm, objective, [runs[i][1] for i in indices], steps=steps, start=start)
+        for i, trajectory in zip(indices, batch):
+            results[i] = trajectory
+    return [r for r in results if r is not None]
+
+
+def newton(objective: Objective, *, steps: int = 20, start: Point | None = None, lr: float = 1.0) -> Trajectory:
+    """Preconditioned gradient descent ``x <- x - lr * H(x)^-1 g`` (Newton's method for lr = 1).
+
+    On a quadratic the preconditioned problem has the identity Hessian, and one
+    step with ``lr = 1`` lands on the minimum.
+    """
+    x = torch.tensor(objective.start if start is None else start, dtype=torch.float64)
+    points = [x]
+    diverged_at = None
+    for t in range(1, steps + 1):
+        direction = torch.linalg.solve(objective.hessian(x), objective.gradient(x))
+        x = x - lr * direction
+        if not torch.isfinite(x).all() or (x.abs() > DIVERGENCE_BOUND).any():
+            diverged_at = t
+            break
+        points.append(x)
+    path = torch.stack(points)
+    return Trajectory(
+        algorithm="newton",
+        hyperparameters={"lr": lr},
+        objective=objective.name,
+        points=tuple((float(a), float(b)) for a, b in path.tolist()),
+        values=tuple(float(v) for v in objective.f(path).tolist()),
+        steps=steps,
+        diverged_at=diverged_at,
+    )

@@ -1,0 +1,106 @@
+"""Trajectories: the notes' seven printed lines, batching, divergence, Newton."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from descentlab.algorithms import REGISTRY
+from descentlab.objectives import OBJECTIVES, quadratic
+from descentlab.reference import NOTES_TRACES
+from descentlab.trajectory import DIVERGENCE_BOUND, newton, run, run_batch, run_many
+
+NOTES = OBJECTIVES["notes"]
+
+
+@pytest.mark.parametrize("reference", NOTES_TRACES, ids=lambda r: f"{r.algorithm}-{r.hyperparameters}")
+def test_the_notes_printed_lines_digit_for_digit(reference) -> None:
+    trajectory = run(reference.algorithm, NOTES, reference.hyperparameters, steps=20)
+    assert trajectory.notes_line() == reference.printed
+
+
+# A sweep of K settings for each algorithm: one batch must equal K separate runs exactly.
+SWEEPS = {
+    "sgd": [{"lr": 0.1}, {"lr": 0.3}, {"lr": 0.45}],
+    "momentum": [{"lr": 0.4, "momentum": 0.5}, {"lr": 0.6, "momentum": 0.5}, {"lr": 0.2, "momentum": 0.9}],
+    "adagrad": [{"lr": 0.4}, {"lr": 2.0}, {"lr": 1.0, "eps": 1e-3}],
+    "rmsprop": [{"lr": 0.4, "gamma": 0.9}, {"lr": 0.1, "gamma": 0.5}, {"lr": 0.3}],
+    "adadelta": [{"rho": 0.9}, {"rho": 0.5, "eps": 1e-3}, {"rho": 0.99}],
+    "adam": [{"lr": 0.5}, {"lr": 0.1, "betas": (0.8, 0.99)}, {"lr": 0.3, "betas": (0.9, 0.9)}],
+}
+
+
+def test_every_registry_algorithm_has_a_sweep() -> None:
+    assert set(SWEEPS) == set(REGISTRY)
+
+
+@pytest.mark.parametrize("algorithm", list(SWEEPS))
+def test_batch_of_settings_equals_separate_runs(algorithm: str) -> None:
+    objective = quadratic(20.0, 30.0)
+    batch = run_batch(algorithm, objective, SWEEPS[algorithm], steps=50)
+    for setting, batched in zip(SWEEPS[algorithm], batch):
+        alone = run(algorithm, objective, setting, steps=50)
+        assert batched.hyperparameters == setting
+        # same rule, same order of operations; only `python float ** tensor` against
+        # `tensor ** tensor` may round the last bit differently
+        torch.testing.assert_close(
+            torch.tensor(batched.points), torch.tensor(alone.points), rtol=1e-14, atol=1e-15
+        )
+
+
+def test_run_many_keeps_order_and_groups_flags() -> None:
+    runs = [
+        ("momentum", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+        ("sgd", {"lr": 0.4}),
+        ("momentum", {"lr": 0.1, "momentum": 0.9}),
+    ]
+    trajectories = run_many(runs, NOTES, steps=30)
+    assert [(t.algorithm, t.hyperparameters) for t in trajectories] == runs
+    assert trajectories[0].points != trajectories[2].points  # nesterov changes the path
+    assert trajectories[0].points == run("momentum", NOTES, runs[0][1], steps=30).points
+
+
+def test_batch_refuses_settings_that_differ_in_a_flag() -> None:
+    with pytest.raises(ValueError, match="nesterov must be the same for all settings"):
+        run_batch("momentum", NOTES, [{"lr": 0.1, "momentum": 0.5}, {"lr": 0.1, "momentum": 0.5, "nesterov": True}])
+
+
+def test_divergence_is_reported_with_its_step_and_no_nan_points() -> None:
+    trajectory = run("sgd", NOTES, {"lr": 0.6}, steps=500)
+    assert trajectory.diverged
+    # |x2| grows by 1.4 per step from 2: it passes 1e12 at the first t with 2 * 1.4**t > 1e12
+    expected = math.ceil(math.log(DIVERGENCE_BOUND / 2) / math.log(1.4))
+    assert trajectory.diverged_at in (expected, expected + 1)
+    assert len(trajectory.points) == trajectory.diverged_at
+    assert all(math.isfinite(c) and abs(c) <= DIVERGENCE_BOUND for p in trajectory.points for c in p)
+    assert trajectory.notes_line().startswith(f"epoch {trajectory.diverged_at}, diverged")
+
+
+def test_overflow_to_nan_is_divergence_not_a_crash() -> None:
+    trajectory = run("adagrad", OBJECTIVES["rosenbrock"], {"lr": 1e200}, steps=10)
+    assert trajectory.diverged
+    assert all(math.isfinite(c) for p in trajectory.points for c in p)
+
+
+def test_newton_step_reaches_the_minimum_of_a_quadratic_in_one_step() -> None:
+    for objective in (NOTES, quadratic(1000.0, 40.0)):
+        trajectory = newton(objective, steps=1)
+        assert max(abs(c) for c in trajectory.points[1]) < 1e-12
+
+
+def test_paths_start_at_the_start_and_values_are_f_of_points() -> None:
+    trajectory = run("adam", OBJECTIVES["himmelblau"], {"lr": 0.1}, steps=25, start=(1.0, -1.0))
+    assert trajectory.points[0] == (1.0, -1.0)
+    assert len(trajectory.points) == 26
+    x = torch.tensor(trajectory.points, dtype=torch.float64)
+    assert list(trajectory.values) == OBJECTIVES["himmelblau"].f(x).tolist()
+
+
+@pytest.mark.parametrize("bad,message", [({"lr": -0.1}, "lr must be >= 0"), ({"lr": 0.1, "gamma": 0.5}, "unexpected hyperparameter 'gamma'")])
+def test_bad_settings_raise_before_running(bad, message) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        run("sgd", NOTES, bad)
+    with pytest.raises(ValueError, match="steps must be >= 1, got 0"):
+        run("sgd", NOTES, {"lr": 0.1}, steps=0)
