@@ -186,3 +186,18 @@ def newton(objective: Objective, *, steps: int = 20, start: Point | None = None,
         steps=steps,
         diverged_at=diverged_at,
     )
+
+
+def effective_learning_rates(trajectory: Trajectory, objective: Objective) -> tuple[tuple[float, float], ...]:
+    """Per-coordinate effective learning rate of every step: ``-(x_t - x_{t-1}) / g(x_{t-1})``.
+
+    For gradient descent this is ``lr`` throughout; for AdaGrad it is
+    ``lr / sqrt(s_t + eps)``, which only shrinks; for RMSProp it levels off.  It is
+    read off the path and the gradients, so it needs no knowledge of the rule.
+    A coordinate whose gradient is exactly zero gives ``nan``.
+    """
+    points = torch.tensor(trajectory.points, dtype=torch.float64)
+    gradients = objective.gradient(points[:-1])
+    steps = points[:-1] - points[1:]
+    rates = torch.where(gradients != 0, steps / gradients, torch.full_like(steps, math.nan))
+    return tuple((float(a), float(b)) for a, b in rates.tolist())
