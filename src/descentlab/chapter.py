@@ -1,6 +1,6 @@
-"""The chapter's 2D experiments as records: what ``descentlab reproduce`` shows, computed.
+"""The chapter's experiments as records: what ``descentlab reproduce`` shows, computed.
 
-Each function runs one section of the notes (SPEC sections 2 and 3) with the
+Each function runs one section of the notes (SPEC sections 2 to 4) with the
 registry's rules and returns a frozen record; nothing here draws or prints.
 """
 
@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import torch
 
+from .data import Airfoil
 from .objectives import OBJECTIVES, Objective, QuadraticTheory, quadratic_theory
-from .reference import NOTES_TRACES, TraceResult
+from .reference import NOTES_AIRFOIL, NOTES_TRACES, AirfoilResult, TraceResult
+from .train import TrainingRun, train
 from .trajectory import Trajectory, effective_learning_rates, newton, run, run_batch, run_many
 
 NOTES = OBJECTIVES["notes"]
@@ -190,3 +192,36 @@ def ema_weights(beta: float, count: int) -> list[float]:
 def bias_correction(betas: Sequence[float], steps: int) -> dict[float, list[float]]:
     """``1 - beta^t`` for t = 1..steps: the total weight of an EMA started at zero (Adam divides by it)."""
     return {beta: [1 - beta**t for t in range(1, steps + 1)] for beta in betas}
+
+
+@dataclass(frozen=True)
+class AirfoilCheck:
+    """One of the notes' twelve airfoil runs, re-run over many seeds."""
+
+    reference: AirfoilResult
+    run: TrainingRun
+
+    @property
+    def inside(self) -> bool:
+        """The notes' single draw lies within our seeds' range."""
+        return self.run.summary.min <= self.reference.final_loss <= self.run.summary.max
+
+
+@dataclass(frozen=True)
+class AirfoilSection:
+    checks: tuple[AirfoilCheck, ...]
+    adadelta_eps: tuple[TrainingRun, ...]  # torch Adadelta with the notes' eps, own AdaDelta with torch's eps
+    optimum_loss: float
+
+
+def airfoil_section(data: Airfoil, seeds: Sequence[int]) -> AirfoilSection:
+    """The notes' twelve runs (own and torch.optim), plus the runs that explain the AdaDelta gap."""
+    checks = tuple(
+        AirfoilCheck(r, train(r.algorithm, r.hyperparameters, data=data, impl=r.impl, seeds=seeds))
+        for r in NOTES_AIRFOIL
+    )
+    adadelta_eps = (
+        train("adadelta", {"rho": 0.9, "eps": 1e-5}, data=data, impl="torch", seeds=seeds),
+        train("adadelta", {"rho": 0.9, "eps": 1e-6}, data=data, impl="own", seeds=seeds),
+    )
+    return AirfoilSection(checks=checks, adadelta_eps=adadelta_eps, optimum_loss=data.optimum_loss)

@@ -69,8 +69,18 @@ class RuleOptimizer(torch.optim.Optimizer):
             self.algorithm.consistency({**self.defaults, **checked})
         super().add_param_group({**param_group, **checked})
 
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state dict plus ``"algorithm"``: the registry name of the rule that wrote it."""
+        return {**super().state_dict(), "algorithm": self.algorithm.name}
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state saved by the same algorithm; a different one is a ``ValueError``."""
+        saved_by = state_dict.get("algorithm", self.algorithm.name)
+        if saved_by != self.algorithm.name:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state was saved by a different optimizer "
+                f"({saved_by!r}, not {self.algorithm.name!r})"
+            )
         expected_keys = set(self.algorithm.names)
         for group in state_dict.get("param_groups", []):
             missing = expected_keys - set(group)
@@ -78,6 +88,14 @@ class RuleOptimizer(torch.optim.Optimizer):
                 raise ValueError(
                     f"{type(self).__name__}.load_state_dict: the saved parameter groups lack "
                     f"{', '.join(sorted(missing))}; was the state saved by a different optimizer?"
+                )
+        allowed = set(self.algorithm.state_keys)
+        for saved in state_dict.get("state", {}).values():
+            foreign = set(saved) - allowed
+            if foreign:
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: the saved state holds {', '.join(sorted(foreign))}, "
+                    f"which {self.algorithm.name} never keeps; was it saved by a different optimizer?"
                 )
         super().load_state_dict(state_dict)
 

@@ -69,5 +69,6 @@ ADADELTA = AlgorithmSpec(
         WEIGHT_DECAY,
         MAXIMIZE,
     ),
+    state_keys=("step", "s", "delta"),
     doc=ADADELTA_DOC,
 )

@@ -58,7 +58,10 @@ def adagrad_update(
 ) -> tuple[Tensor, State]:
     g = effective_gradient(x, g, weight_decay=weight_decay, maximize=maximize)
     t = state["step"] + 1
-    lr_t = lr if is_zero(lr_decay) else lr / (1 + (t - 1) * lr_decay)
+    # lr_t = lr / (1 + (t - 1) lr_decay), as lr * reciprocal: Python's `number / tensor` is computed that way,
+    # so writing it out keeps a scalar lr and a swept tensor lr bit-identical; cast to x's dtype so the
+    # float64 step counter never promotes a 0-dim x
+    lr_t = lr if is_zero(lr_decay) else (lr * (1 + (t - 1) * lr_decay).reciprocal()).to(x.dtype)
     s = state["s"] + g * g  # s <- s + g^2
     denominator = (s + eps).sqrt() if eps_in_sqrt else s.sqrt() + eps
     return x - lr_t * g / denominator, {"step": t, "s": s}
@@ -78,5 +81,6 @@ ADAGRAD = AlgorithmSpec(
         WEIGHT_DECAY,
         MAXIMIZE,
     ),
+    state_keys=("step", "s"),
     doc=ADAGRAD_DOC,
 )

@@ -73,8 +73,11 @@ def adam_update(
     v = new["v"] = beta2 * state["v"] + (1 - beta2) * g * g  # v <- beta2 v + (1 - beta2) g^2
     if amsgrad:
         v = new["v_max"] = torch.maximum(state["v_max"], v)
-    m_hat_scale = lr / (1 - beta1**t)  # lr / (1 - beta1^t)
-    v_hat_root = v.sqrt() / (1 - beta2**t).sqrt()  # sqrt(v / (1 - beta2^t))
+    # lr / (1 - beta1^t), as lr * reciprocal: Python's `number / tensor` is computed that way,
+    # so writing it out keeps a scalar lr and a swept tensor lr bit-identical.  The float64 bias
+    # corrections are cast to x's dtype so that they never promote a 0-dim x.
+    m_hat_scale = (lr * (1 - beta1**t).reciprocal()).to(x.dtype)
+    v_hat_root = v.sqrt() / (1 - beta2**t).sqrt().to(x.dtype)  # sqrt(v / (1 - beta2^t))
     return x - m_hat_scale * m / (v_hat_root + eps), new
 
 
@@ -92,5 +95,6 @@ ADAM = AlgorithmSpec(
         Hyperparameter("decoupled_weight_decay", False, flag, "AdamW: x <- x (1 - lr weight_decay)"),
         MAXIMIZE,
     ),
+    state_keys=("step", "m", "v", "v_max"),
     doc=ADAM_DOC,
 )

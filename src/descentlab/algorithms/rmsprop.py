@@ -91,5 +91,6 @@ RMSPROP = AlgorithmSpec(
         WEIGHT_DECAY,
         MAXIMIZE,
     ),
+    state_keys=("step", "s", "a", "b"),
     doc=RMSPROP_DOC,
 )

@@ -54,6 +54,7 @@ SGD = AlgorithmSpec(
         WEIGHT_DECAY,
         MAXIMIZE,
     ),
+    state_keys=("step",),
     doc=SGD_DOC,
 )
 
@@ -103,7 +104,8 @@ def momentum_update(
     elif form == "ema":
         c, scale = 1 - momentum, lr / (1 - momentum)
     else:  # torch
-        c = 1.0 if is_zero(dampening) else 1 - dampening * (t > 1).to(t.dtype)
+        # (cast to x's dtype: a float64 0-dim factor would otherwise promote a 0-dim x and its buffer)
+        c = 1.0 if is_zero(dampening) else (1 - dampening * (t > 1).to(t.dtype)).to(x.dtype)
         scale = lr
     m = momentum * state["m"] + c * g  # m <- momentum * m + c * g
     direction = momentum * m + c * g if nesterov else m
@@ -131,6 +133,7 @@ MOMENTUM = AlgorithmSpec(
         WEIGHT_DECAY,
         MAXIMIZE,
     ),
+    state_keys=("step", "m"),
     doc=MOMENTUM_DOC,
     consistency=_momentum_consistency,
 )

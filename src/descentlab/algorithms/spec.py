@@ -119,6 +119,7 @@ class AlgorithmSpec:
     init: InitFn
     update: UpdateFn
     hyperparameters: tuple[Hyperparameter, ...]
+    state_keys: tuple[str, ...]  # every name ``init``/``update`` may put in a state
     doc: str
     consistency: Callable[[Mapping[str, Any]], None] = field(default=lambda hp: None)
 

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from . import algorithms_cmd, lab_cmd
+from . import bench_cmd, reproduce_cmd, train_cmd
 from .common import CLIError, Parser
 
-SUBCOMMANDS = (algorithms_cmd, lab_cmd,)
+SUBCOMMANDS = (algorithms_cmd, lab_cmd, train_cmd, bench_cmd, reproduce_cmd)
 
 
 def build_parser() -> Parser:

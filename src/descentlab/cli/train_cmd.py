@@ -1,0 +1,158 @@
+"""``descentlab train ALGORITHM``: the notes' airfoil regression, one seed or many at once.
+
+The first line of output is the notes' ``loss: %f, %f sec per epoch`` (with
+several seeds: the mean final loss); further lines give the spread over seeds
+and the gap to the least-squares optimum.  ``--json`` prints the whole record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..algorithms import REGISTRY
+from ..data import DataError, load_airfoil
+from ..files import write_with
+from ..train import IMPLS, TORCH_COUNTERPARTS, TrainingRun, check_hyperparameters, torch_refusals, train
+from .common import (
+    CLIError,
+    add_hyperparameter_options,
+    figure_path,
+    given_hyperparameters,
+    nonnegative_int,
+    option_name,
+    positive_int,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train the notes' airfoil regression with one algorithm",
+        description="Train the notes' linear regression on the airfoil data (SPEC section 4) "
+        "with one algorithm, for one seed or many seeds at once.",
+    )
+    parser.add_argument("algorithm", choices=tuple(REGISTRY), metavar="ALGORITHM", help=f"one of: {', '.join(REGISTRY)}")
+    parser.add_argument(
+        "--impl",
+        choices=IMPLS,
+        default="own",
+        help="own: descentlab's rule with the notes' defaults; torch: the torch.optim class the notes used",
+    )
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="the seed of a single run (default 0)")
+    seeds.add_argument("--seeds", type=positive_int, metavar="N", help="run seeds 0..N-1 together; report mean, std, min, max")
+    parser.add_argument("--epochs", type=positive_int, default=2, help="passes over the data (default 2)")
+    parser.add_argument("--batch-size", type=positive_int, default=10, help="minibatch size (default 10)")
+    parser.add_argument("--data", metavar="PATH", help="the airfoil file (default: $DESCENTLAB_DATA, the cache, else download)")
+    parser.add_argument("--out", metavar="FILE", help="write the loss figure (.png, .svg or .pdf)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_hyperparameter_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = REGISTRY[args.algorithm]
+    hyperparameters = _hyperparameters(args)
+    out = figure_path(args.out) if args.out else None
+    seeds = list(range(args.seeds)) if args.seeds is not None else [args.seed]
+    progress = DownloadProgress()
+    try:
+        try:
+            data = load_airfoil(args.data, progress=progress)
+        finally:
+            progress.close()
+        record = train(
+            spec.name,
+            hyperparameters,
+            data=data,
+            impl=args.impl,
+            seeds=seeds,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+        )
+    except DataError as error:
+        raise CLIError(str(error)) from None
+    except (ValueError, TypeError) as error:
+        raise CLIError(_as_options(str(error))) from None
+    if out is not None:
+        from ..plotting.training import loss_figure  # matplotlib only when a figure is asked for
+
+        figure = loss_figure([record])
+        write_with(out, lambda tmp: figure.savefig(tmp))
+    if args.json:
+        print(json.dumps(record.to_dict()))
+    else:
+        print("\n".join(report_lines(record)))
+    return 0
+
+
+def report_lines(record: TrainingRun) -> list[str]:
+    """The notes' line first, then the spread over seeds and the gap to the optimum."""
+    s = record.summary
+    lines = ["loss: %f, %f sec per epoch" % (s.mean, record.sec_per_epoch)]
+    if len(record.seeds) > 1:
+        first, last = record.seeds[0], record.seeds[-1]
+        lines.append(
+            f"final loss over {len(record.seeds)} seeds ({first}..{last}): "
+            f"mean {s.mean:.6f}, std {s.std:.6f}, min {s.min:.6f}, max {s.max:.6f}"
+        )
+        lines.append(f"least-squares optimum {record.optimum_loss:.6f}, gap of the mean {record.mean_gap:+.6f}")
+    else:
+        lines.append(f"least-squares optimum {record.optimum_loss:.6f}, gap {record.mean_gap:+.6f}")
+    lines.append(f"optimizer: {record.optimizer}({_settings(record.settings)})")
+    return lines
+
+
+def _settings(settings: dict[str, Any]) -> str:
+    def show(value: Any) -> str:
+        if isinstance(value, (tuple, list)):
+            return "(" + ", ".join(show(v) for v in value) + ")"
+        return f"{value:g}" if isinstance(value, float) else repr(value)
+
+    return ", ".join(f"{k}={show(v)}" for k, v in settings.items())
+
+
+def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The hyperparameter options, checked for ``args.impl``; a ``CLIError`` names the option."""
+    spec = REGISTRY[args.algorithm]
+    if args.impl == "own":
+        return given_hyperparameters(args, spec)
+    given_names = [name for name in spec.names if getattr(args, name, None) is not None]
+    refusals = torch_refusals(spec.name, given_names)
+    if refusals:
+        name, reason = refusals[0]
+        raise CLIError(f"{option_name(name)} is not available with --impl torch: {reason}")
+    # Check ranges and required options as the torch class will run: with what it always does.
+    fixed = TORCH_COUNTERPARTS[spec.name].fixed
+    as_torch = argparse.Namespace(**{**vars(args), **fixed})
+    given = given_hyperparameters(as_torch, spec)
+    given = {name: value for name, value in given.items() if name not in fixed}
+    try:
+        return check_hyperparameters(spec.name, "torch", given)
+    except (ValueError, TypeError) as error:
+        raise CLIError(_as_options(str(error))) from None
+
+
+def _as_options(message: str) -> str:
+    return message.replace("batch_size", "--batch-size")
+
+
+class DownloadProgress:
+    """Download progress on stderr (stdout stays clean for --json); ``close`` ends the line."""
+
+    def __init__(self) -> None:
+        self.open = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        of = f" of {total}" if total else ""
+        sys.stderr.write(f"\rdownloading the airfoil data: {done}{of} bytes")
+        sys.stderr.flush()
+        self.open = True
+
+    def close(self) -> None:
+        if self.open:
+            sys.stderr.write("\n")
+            self.open = False

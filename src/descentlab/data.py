@@ -1,0 +1,307 @@
+"""The airfoil self-noise data: find, download, verify, cache, load and standardize.
+
+Where the file comes from, in this order:
+
+1. an explicit path (the CLI's ``--data PATH``);
+2. the ``DESCENTLAB_DATA`` environment variable;
+3. the per-user cache, ``$XDG_CACHE_HOME/descentlab`` (default ``~/.cache/descentlab``);
+4. a download from :data:`AIRFOIL_URL`, checked against :data:`AIRFOIL_SHA1` and
+   written into the cache atomically (a temporary file renamed into place), so a
+   failed or interrupted download, or a checksum mismatch, leaves nothing behind.
+
+Every problem is a :class:`DataError` (a ``ValueError``) with a one-line message
+saying what was expected and how to supply a local copy.  The library never
+prints: downloads report progress through an optional callback.
+
+:func:`load_airfoil` follows the notes: standardize every column with its mean
+and population standard deviation over all 1503 rows, keep the first 1500 rows,
+and hand them over as float32 tensors, together with the least-squares optimum of
+the training loss ``mean((X w + b - y)**2) / 2`` on those rows (0.241688).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import math
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .files import atomic_path
+
+AIRFOIL_URL = "http://d2l-data.s3-accelerate.amazonaws.com/airfoil_self_noise.dat"
+AIRFOIL_FILENAME = "airfoil_self_noise.dat"
+AIRFOIL_SHA1 = "76e5be1548fd8222e5074cf0faae75edff8cf93f"
+AIRFOIL_BYTES = 59_984
+AIRFOIL_ROWS = 1503
+AIRFOIL_COLUMNS = 6  # five features, then the target
+TRAIN_ROWS = 1500
+ENV_VAR = "DESCENTLAB_DATA"
+DEFAULT_TIMEOUT = 30.0
+_MAX_DOWNLOAD_BYTES = 10 * AIRFOIL_BYTES  # refuse to read anything much larger than the file
+_CHUNK = 16_384
+
+Progress = Callable[[int, "int | None"], None]
+"""``progress(bytes_so_far, total_bytes_or_None)``, called while downloading."""
+
+_HOW_TO_SUPPLY = f"supply a local copy with --data PATH or {ENV_VAR}=PATH"
+
+
+class DataError(ValueError):
+    """The airfoil data could not be found, downloaded or read (one-line message)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Airfoil:
+    """The standardized training rows of the airfoil data, as the notes use them."""
+
+    features: Tensor  # (1500, 5) float32
+    labels: Tensor  # (1500,) float32
+    optimum_loss: float  # least-squares minimum of mean((X w + b - y)**2) / 2, in float64
+    path: Path
+
+    @property
+    def rows(self) -> int:
+        return int(self.features.shape[0])
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/descentlab``, or ``~/.cache/descentlab`` when that is unset."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+    return root / "descentlab"
+
+
+def sha1_of(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download(
+    url: str,
+    destination: str | os.PathLike[str],
+    *,
+    sha1: str | None = AIRFOIL_SHA1,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> Path:
+    """Download ``url`` to ``destination`` atomically, checking its SHA-1.
+
+    On any failure (unreachable, timeout, HTTP error, too large, checksum
+    mismatch) a :class:`DataError` is raised and ``destination`` is untouched.
+    """
+    destination = Path(destination)
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"cannot create the cache directory {destination.parent} ({error.strerror}); {_HOW_TO_SUPPLY}") from None
+    try:
+        with atomic_path(destination) as tmp:
+            digest = _fetch(url, tmp, timeout=timeout, progress=progress)
+            if sha1 is not None and digest != sha1:
+                raise DataError(
+                    f"download from {url} has SHA-1 {digest}, expected {sha1}; nothing was cached; {_HOW_TO_SUPPLY}"
+                )
+    except ValueError as error:  # check_writable's complaints, and ours
+        if isinstance(error, DataError):
+            raise
+        raise DataError(f"cannot write the cache file {destination} ({error}); {_HOW_TO_SUPPLY}") from None
+    return destination
+
+
+def _fetch(url: str, target: Path, *, timeout: float, progress: Progress | None) -> str:
+    """Stream ``url`` into ``target``; return the SHA-1 of what was written."""
+    digest = hashlib.sha1()
+    done = 0
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(target, "wb") as out:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            if progress is not None:
+                progress(0, total)
+            while True:
+                chunk = response.read(_CHUNK)
+                if not chunk:
+                    break
+                done += len(chunk)
+                if done > _MAX_DOWNLOAD_BYTES:
+                    raise DataError(
+                        f"download from {url} is larger than {_MAX_DOWNLOAD_BYTES} bytes, "
+                        f"expected the {AIRFOIL_BYTES}-byte airfoil file; {_HOW_TO_SUPPLY}"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+                if progress is not None:
+                    progress(done, total)
+            if total is not None and done != total:
+                raise DataError(f"download from {url} was cut short: {done} of {total} bytes; {_HOW_TO_SUPPLY}")
+    except urllib.error.HTTPError as error:
+        raise DataError(f"could not download {url}: HTTP {error.code} {error.reason}; {_HOW_TO_SUPPLY}") from None
+    except urllib.error.URLError as error:
+        reason = error.reason
+        if isinstance(reason, TimeoutError):
+            reason = f"no answer within {timeout:g} s"
+        raise DataError(f"could not download {url} (offline? {reason}); {_HOW_TO_SUPPLY}") from None
+    except TimeoutError:
+        raise DataError(f"could not download {url}: no answer within {timeout:g} s; {_HOW_TO_SUPPLY}") from None
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        if isinstance(error, DataError):
+            raise
+        raise DataError(f"could not download {url} ({error}); {_HOW_TO_SUPPLY}") from None
+    return digest.hexdigest()
+
+
+def find_airfoil(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    url: str | None = None,
+    allow_download: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> Path:
+    """The airfoil file's path: ``path``, ``$DESCENTLAB_DATA``, the cache, else a download.
+
+    An explicit path or the environment variable must name an existing file (no
+    fallback to the cache: a typo should not silently download).  A cached copy
+    whose checksum is wrong is replaced by a fresh download.  ``url`` defaults to
+    :data:`AIRFOIL_URL` (read at call time).
+    """
+    if path is not None:
+        return _existing_file(Path(path), "--data")
+    from_env = os.environ.get(ENV_VAR)
+    if from_env:
+        return _existing_file(Path(from_env), ENV_VAR)
+    cached = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cached = cached / AIRFOIL_FILENAME
+    if cached.is_file() and sha1_of(cached) == AIRFOIL_SHA1:
+        return cached
+    if not allow_download:
+        raise DataError(f"the airfoil file is not in the cache {cached.parent} and downloading is off; {_HOW_TO_SUPPLY}")
+    return download(url or AIRFOIL_URL, cached, timeout=timeout, progress=progress)
+
+
+def _existing_file(path: Path, source: str) -> Path:
+    if path.is_dir():
+        raise DataError(f"{source} {path} is a directory; expected the file {AIRFOIL_FILENAME} itself; {_HOW_TO_SUPPLY}")
+    if not path.is_file():
+        raise DataError(
+            f"{source} {path}: no such file; expected {AIRFOIL_FILENAME} "
+            f"({AIRFOIL_ROWS} rows, tab-separated); {_HOW_TO_SUPPLY}"
+        )
+    return path
+
+
+def read_table(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read and check the raw table: ``(1503, 6)`` float64, every value finite.
+
+    Blank lines and a trailing ``\\r`` (the file has Windows line endings) are
+    ignored; anything else that is not 1503 rows of 6 tab-separated numbers is a
+    :class:`DataError` naming the first offending line.
+    """
+    path = Path(path)
+    expected = f"expected {AIRFOIL_ROWS} rows of {AIRFOIL_COLUMNS} tab-separated numbers"
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise DataError(f"{path} is a directory; expected the file {AIRFOIL_FILENAME} itself; {_HOW_TO_SUPPLY}") from None
+    except OSError as error:
+        raise DataError(f"cannot read {path} ({error.strerror}); {_HOW_TO_SUPPLY}") from None
+    if not raw.strip():
+        raise DataError(f"{path} is empty; {expected}; {_HOW_TO_SUPPLY}")
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a text file; {expected}; {_HOW_TO_SUPPLY}") from None
+    rows: list[list[float]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != AIRFOIL_COLUMNS:
+            raise DataError(
+                f"{path} line {number} has {len(fields)} tab-separated fields; {expected}; {_HOW_TO_SUPPLY}"
+            )
+        try:
+            values = [float(field) for field in fields]
+        except ValueError:
+            bad = next(f for f in fields if not _is_number(f))
+            raise DataError(f"{path} line {number}: {bad[:20]!r} is not a number; {expected}; {_HOW_TO_SUPPLY}") from None
+        if not all(math.isfinite(v) for v in values):
+            raise DataError(f"{path} line {number} has a non-finite value; {expected}; {_HOW_TO_SUPPLY}")
+        rows.append(values)
+    if len(rows) != AIRFOIL_ROWS:
+        kind = "truncated" if len(rows) < AIRFOIL_ROWS else "too long"
+        raise DataError(f"{path} is {kind}: {len(rows)} rows, {expected}; {_HOW_TO_SUPPLY}")
+    table = np.asarray(rows, dtype=np.float64)
+    constant = np.flatnonzero(table.std(axis=0) == 0)
+    if constant.size:
+        raise DataError(f"{path}: column {constant[0] + 1} is constant and cannot be standardized; {_HOW_TO_SUPPLY}")
+    return table
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def standardize(table: np.ndarray) -> np.ndarray:
+    """Every column minus its mean, over its population (ddof 0) standard deviation."""
+    return (table - table.mean(axis=0)) / table.std(axis=0)
+
+
+def least_squares_optimum(features: np.ndarray, labels: np.ndarray) -> float:
+    """``min over (w, b) of mean((X w + b - y)**2) / 2``, in float64."""
+    design = np.hstack([np.asarray(features, dtype=np.float64), np.ones((len(features), 1))])
+    target = np.asarray(labels, dtype=np.float64)
+    solution, *_ = np.linalg.lstsq(design, target, rcond=None)
+    residual = design @ solution - target
+    return float(np.mean(residual**2) / 2)
+
+
+def load_airfoil(path: str | os.PathLike[str] | None = None, **find: object) -> Airfoil:
+    """The notes' training data: find the file (see :func:`find_airfoil`), then standardize.
+
+    ``find`` goes to :func:`find_airfoil` (``cache_dir``, ``url``, ``timeout``,
+    ``progress``, ``allow_download``).
+    """
+    source = find_airfoil(path, **find)  # type: ignore[arg-type]
+    data = standardize(read_table(source))[:TRAIN_ROWS]
+    features, labels = data[:, :-1], data[:, -1]
+    return Airfoil(
+        features=torch.tensor(features, dtype=torch.float32),
+        labels=torch.tensor(labels, dtype=torch.float32),
+        optimum_loss=least_squares_optimum(features, labels),
+        path=source,
+    )
+
+
+__all__ = [
+    "AIRFOIL_SHA1",
+    "AIRFOIL_URL",
+    "ENV_VAR",
+    "Airfoil",
+    "DataError",
+    "default_cache_dir",
+    "download",
+    "find_airfoil",
+    "least_squares_optimum",
+    "load_airfoil",
+    "read_table",
+    "standardize",
+]

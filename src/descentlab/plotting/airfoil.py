@@ -1,0 +1,52 @@
+"""Figures of the notes' twelve airfoil runs: seed distributions against the notes' values, and time per epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+
+from ..chapter import AirfoilCheck
+
+OWN_COLOR = "#1f77b4"
+TORCH_COLOR = "#ff7f0e"
+NOTES_COLOR = "#d62728"
+
+
+def check_label(check: AirfoilCheck) -> str:
+    hp = ", ".join(f"{k}={v:g}" for k, v in check.reference.hyperparameters.items())
+    return f"{check.reference.impl} {check.reference.algorithm}\n{hp}"
+
+
+def draw_seed_distributions(ax: Axes, checks: Sequence[AirfoilCheck], optimum: float) -> list[Artist]:
+    """A box of final losses over seeds per run (whiskers: min to max), the notes' value as a red diamond."""
+    data = [check.run.final_loss for check in checks]
+    positions = list(range(1, len(checks) + 1))
+    boxes = ax.boxplot(data, positions=positions, whis=(0, 100), widths=0.55, patch_artist=True,
+                       medianprops={"color": "black"})
+    for patch, check in zip(boxes["boxes"], checks):
+        patch.set_facecolor(OWN_COLOR if check.reference.impl == "own" else TORCH_COLOR)
+        patch.set_alpha(0.55)
+    artists: list[Artist] = [*boxes["boxes"]]
+    artists += ax.plot(positions, [c.reference.final_loss for c in checks], "D", color=NOTES_COLOR, markersize=6,
+                       label="the notes' printed value")
+    artists.append(ax.axhline(optimum, color="0.3", linestyle="--", linewidth=1, label=f"least-squares optimum {optimum:.6f}"))
+    ax.set_xticks(positions, [check_label(c) for c in checks], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("final loss (2 epochs)")
+    artists.append(ax.legend(fontsize=8, loc="upper left"))
+    return artists
+
+
+def draw_epoch_times(ax: Axes, checks: Sequence[AirfoilCheck]) -> list[Artist]:
+    """Seconds per epoch: the notes' printed times against ours (all seeds of a run together)."""
+    positions = list(range(1, len(checks) + 1))
+    width = 0.38
+    notes = ax.bar([p - width / 2 for p in positions], [c.reference.sec_per_epoch for c in checks], width,
+                   color=NOTES_COLOR, alpha=0.7, label="the notes (one seed)")
+    ours = ax.bar([p + width / 2 for p in positions], [c.run.sec_per_epoch for c in checks], width,
+                  color=OWN_COLOR, alpha=0.8, label=f"descentlab ({len(checks[0].run.seeds)} seeds at once)")
+    ax.set_xticks(positions, [check_label(c) for c in checks], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("seconds per epoch")
+    legend = ax.legend(fontsize=8)
+    return [notes, ours, legend]

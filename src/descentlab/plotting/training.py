@@ -1,0 +1,92 @@
+"""Loss-against-epoch figures of airfoil training runs (:class:`~descentlab.train.TrainingRun`).
+
+``plot_losses(ax, runs)`` draws on a given ``Axes`` and returns the artists;
+``loss_figure(runs)`` builds a standalone :class:`matplotlib.figure.Figure`
+(no pyplot, nothing saved: the caller decides where it goes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..train import TrainingRun
+
+
+def run_label(run: TrainingRun) -> str:
+    """``own adam (lr=0.01), 20 seeds`` — short enough for a legend."""
+    hp = ", ".join(f"{k}={_show(v)}" for k, v in run.hyperparameters.items())
+    label = f"{run.impl} {run.algorithm}" + (f" ({hp})" if hp else "")
+    if len(run.seeds) > 1:
+        label += f", {len(run.seeds)} seeds"
+    return label
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_show(v) for v in value) + ")"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def plot_losses(
+    ax: Axes,
+    runs: Sequence[TrainingRun],
+    *,
+    labels: Sequence[str] | None = None,
+    optimum: bool = True,
+    band_alpha: float = 0.2,
+) -> list[Artist]:
+    """Each run's loss against epoch; a multi-seed run as its mean with a min-max band.
+
+    With ``optimum=True`` the least-squares optimum of the first run is drawn as a
+    dashed horizontal line.  Returns the artists in drawing order.
+    """
+    if not runs:
+        raise ValueError("plot_losses needs at least one run")
+    if labels is not None and len(labels) != len(runs):
+        raise ValueError(f"got {len(labels)} labels for {len(runs)} runs")
+    artists: list[Artist] = []
+    for index, run in enumerate(runs):
+        x = run.epoch_axis()
+        label = labels[index] if labels is not None else run_label(run)
+        curves = list(zip(*run.losses))  # per point: the values of all seeds
+        mean = [sum(values) / len(values) for values in curves]
+        (line,) = ax.plot(x, mean, label=label)
+        artists.append(line)
+        if len(run.seeds) > 1:
+            low = [min(values) for values in curves]
+            high = [max(values) for values in curves]
+            artists.append(ax.fill_between(x, low, high, color=line.get_color(), alpha=band_alpha, linewidth=0))
+    if optimum:
+        value = runs[0].optimum_loss
+        artists.append(
+            ax.axhline(value, color="0.3", linestyle="--", linewidth=1, label=f"least-squares optimum {value:.6f}")
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize="small")
+    return artists
+
+
+def loss_figure(
+    runs: Sequence[TrainingRun],
+    *,
+    title: str | None = None,
+    figsize: tuple[float, float] = (6.4, 4.0),
+) -> Figure:
+    """A new ``Figure`` with :func:`plot_losses` of ``runs`` on one axes."""
+    figure = Figure(figsize=figsize, layout="constrained")
+    ax = figure.add_subplot()
+    plot_losses(ax, runs)
+    if title is None:
+        several = any(len(run.seeds) > 1 for run in runs)
+        title = "airfoil: loss against epoch" + (" (mean and min-max band over seeds)" if several else "")
+    ax.set_title(title, fontsize="medium")
+    return figure
+
+
+__all__ = ["loss_figure", "plot_losses", "run_label"]

@@ -1,0 +1,163 @@
+"""Run the whole chapter: every section's records, the verdicts, and how long each took.
+
+:func:`run_chapter` computes; it reports progress only through the callback it is
+given, and never prints.  Without the airfoil data it still runs everything else
+and records why the airfoil section did not run.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import matplotlib
+import numpy
+import torch
+
+from . import __version__, chapter
+from .data import DataError, load_airfoil
+from .reference import NOTES_AIRFOIL
+
+Progress = Callable[[str, int, int], None]
+"""``progress(label, done, total)``: called before each section and once at the end."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One number the notes printed, ours beside it, and whether they agree."""
+
+    section: str
+    run: str
+    notes: str
+    ours: str
+    rule: str
+    passed: bool | None  # None: not run
+
+    @property
+    def status(self) -> str:
+        return {True: "pass", False: "FAIL", None: "not run"}[self.passed]
+
+
+@dataclass(frozen=True)
+class ChapterResults:
+    traces: list[chapter.TraceCheck]
+    ill_conditioning: chapter.IllConditioning
+    preconditioning: chapter.Preconditioning
+    momentum: chapter.MomentumSection
+    adaptive: chapter.AdaptiveSection
+    sweep: chapter.RateSweep
+    airfoil: chapter.AirfoilSection | None
+    airfoil_error: str | None  # why the airfoil section did not run
+    seeds: tuple[int, ...]
+    seconds: dict[str, float]  # wall time of each section
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    def verdicts(self) -> list[Verdict]:
+        rows = [
+            Verdict(
+                section="2D quadratic",
+                run=f"{c.reference.algorithm} {_setting(c.reference.hyperparameters)}",
+                notes=c.reference.printed,
+                ours=c.ours,
+                rule="same digits",
+                passed=c.matches,
+            )
+            for c in self.traces
+        ]
+        if self.airfoil is None:
+            rows += [
+                Verdict("airfoil", _airfoil_name(r.algorithm, r.impl, r.hyperparameters), f"{r.final_loss:.6f}", "—",
+                        "inside our seed range", None)
+                for r in NOTES_AIRFOIL
+            ]
+            return rows
+        for check in self.airfoil.checks:
+            s = check.run.summary
+            rows.append(
+                Verdict(
+                    section="airfoil",
+                    run=_airfoil_name(check.reference.algorithm, check.reference.impl, check.reference.hyperparameters),
+                    notes=f"{check.reference.final_loss:.6f}",
+                    ours=f"{s.mean:.6f} ± {s.std:.6f} [{s.min:.6f}, {s.max:.6f}]",
+                    rule=f"inside our range of {len(check.run.seeds)} seeds",
+                    passed=check.inside,
+                )
+            )
+        return rows
+
+
+def _setting(hp: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in hp.items())
+
+
+def _airfoil_name(algorithm: str, impl: str, hp: dict[str, Any]) -> str:
+    return f"{impl} {algorithm} {_setting(hp)}".strip()
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "descentlab": __version__,
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "matplotlib": matplotlib.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def run_chapter(
+    *,
+    seeds: Sequence[int] = tuple(range(20)),
+    data_path: str | None = None,
+    allow_download: bool = True,
+    progress: Progress | None = None,
+    data_progress: Callable[[int, int | None], None] | None = None,
+) -> ChapterResults:
+    """Every experiment of the chapter; the airfoil section is skipped (with the reason) if no data."""
+    seeds = tuple(seeds)
+    sections: list[tuple[str, Callable[[], Any]]] = [
+        ("2D: the notes' seven runs", chapter.check_traces),
+        ("2D: ill-conditioning", chapter.ill_conditioning),
+        ("2D: preconditioning", chapter.preconditioning),
+        ("2D: momentum", chapter.momentum_section),
+        ("2D: adaptive methods", chapter.adaptive_section),
+        ("2D: learning-rate theory sweep", chapter.rate_sweep),
+    ]
+    total = len(sections) + 1
+    report = progress or (lambda label, done, total: None)
+    records: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    for index, (label, compute) in enumerate(sections):
+        report(label, index, total)
+        started = time.perf_counter()
+        records[label] = compute()
+        seconds[label] = time.perf_counter() - started
+    label = f"airfoil: twelve runs x {len(seeds)} seeds"
+    report(label, len(sections), total)
+    started = time.perf_counter()
+    airfoil, error = None, None
+    try:
+        data = load_airfoil(data_path, allow_download=allow_download, progress=data_progress)
+        airfoil = chapter.airfoil_section(data, seeds)
+    except DataError as problem:
+        error = str(problem)
+    seconds[label] = time.perf_counter() - started
+    report("done", total, total)
+    values = list(records.values())
+    return ChapterResults(
+        traces=values[0],
+        ill_conditioning=values[1],
+        preconditioning=values[2],
+        momentum=values[3],
+        adaptive=values[4],
+        sweep=values[5],
+        airfoil=airfoil,
+        airfoil_error=error,
+        seeds=seeds,
+        seconds=seconds,
+        environment=environment(),
+    )

@@ -1,0 +1,422 @@
+"""The notes' airfoil experiment: minibatch linear regression, many seeds at once.
+
+The procedure is SPEC section 4's, exactly: model ``y_hat = X w + b``, loss
+``mean((y_hat - y)**2) / 2``, minibatches of ``batch_size`` rows reshuffled every
+epoch (the last batch of an epoch may be smaller), the loss on all rows before
+training and whenever ``(batch_index + 1) * batch_size % 100 == 0`` (31 points
+for 2 epochs of batches of 10), ``sec_per_epoch`` = wall time of the last epoch.
+
+What differs from the notes' loop (:mod:`descentlab.notes_loop`) is only how it is
+computed, not what:
+
+* **Seeds are a batch dimension.**  ``N`` seeds train together: ``theta`` of shape
+  ``(N, 6, 1)`` holds each seed's ``w`` (5 rows) and ``b`` (last row).  Every
+  seed draws its initialization and each epoch's permutation from its own
+  ``torch.Generator(seed)``, so seed ``k`` in a batch is the run with seed ``k``
+  alone.  Every update rule is elementwise, so keeping ``w`` and ``b`` in one
+  tensor and stacking seeds changes nothing in the arithmetic.
+* **Gradients are analytic**: for this loss ``grad = X_b^T (X_b theta - y_b) / |b|``.
+* No ``DataLoader``: one gather per seed and epoch, then views.
+* The loss on all rows comes from the Gram matrix of ``[X, 1, y]`` in float64
+  (the same quantity, a 6x6 product instead of a pass over the rows).
+* Every kernel is small enough to run on one thread, so a busy machine does not
+  stall it (on two shared cores a multi-threaded kernel can cost milliseconds).
+
+The parameters train in ``dtype`` (float32, as the notes; float64 for exactness
+tests).
+
+``impl="own"`` runs the registry's rule (``REGISTRY[name].update``) with the
+notes' defaults and ``w ~ N(0, 0.01**2)``, ``b = 0``; ``impl="torch"`` runs the
+torch.optim class the notes used on the same batched tensor, with
+``nn.Linear(5, 1)``'s initialization (``w`` and ``b`` uniform in
+``+-1/sqrt(5)``) and torch's defaults.  Hyperparameters always use descentlab's
+names; :data:`TORCH_COUNTERPARTS` is the one table that translates them.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .algorithms import REGISTRY
+from .algorithms import get as get_algorithm
+from .data import Airfoil, load_airfoil
+
+IMPLS = ("own", "torch")
+EVAL_EVERY = 100  # examples between two evaluations of the loss (the notes' constant)
+_MAX_SEED = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class TorchCounterpart:
+    """The torch.optim class the notes used for one algorithm, and how our names map to it.
+
+    ``names`` maps each of our hyperparameters that the class has to its keyword;
+    ``fixed`` says, in our terms, what the class always does (for example
+    ``eps_in_sqrt=False``); every other hyperparameter of ours is refused.
+    """
+
+    optimizer: type[torch.optim.Optimizer]
+    names: Mapping[str, str]
+    fixed: Mapping[str, Any]
+
+    @property
+    def title(self) -> str:
+        return f"torch.optim.{self.optimizer.__name__}"
+
+
+_COMMON = {"weight_decay": "weight_decay", "maximize": "maximize"}
+
+TORCH_COUNTERPARTS: dict[str, TorchCounterpart] = {
+    "sgd": TorchCounterpart(torch.optim.SGD, {"lr": "lr", **_COMMON}, {}),
+    "momentum": TorchCounterpart(
+        torch.optim.SGD,
+        {"lr": "lr", "momentum": "momentum", "dampening": "dampening", "nesterov": "nesterov", **_COMMON},
+        {"form": "torch"},
+    ),
+    "adagrad": TorchCounterpart(
+        torch.optim.Adagrad,
+        {"lr": "lr", "eps": "eps", "lr_decay": "lr_decay", "initial_accumulator_value": "initial_accumulator_value", **_COMMON},
+        {"eps_in_sqrt": False},
+    ),
+    "rmsprop": TorchCounterpart(
+        torch.optim.RMSprop,
+        {"lr": "lr", "gamma": "alpha", "eps": "eps", "centered": "centered", "momentum": "momentum", **_COMMON},
+        {"eps_in_sqrt": False},
+    ),
+    "adadelta": TorchCounterpart(torch.optim.Adadelta, {"lr": "lr", "rho": "rho", "eps": "eps", **_COMMON}, {}),
+    "adam": TorchCounterpart(
+        torch.optim.Adam,
+        {
+            "lr": "lr",
+            "betas": "betas",
+            "eps": "eps",
+            "amsgrad": "amsgrad",
+            "decoupled_weight_decay": "decoupled_weight_decay",
+            **_COMMON,
+        },
+        {},
+    ),
+}
+
+
+def torch_refusals(algorithm: str, names: Sequence[str]) -> list[tuple[str, str]]:
+    """``(name, reason)`` for each of ``names`` that ``impl="torch"`` cannot honour."""
+    counterpart = TORCH_COUNTERPARTS[algorithm]
+    refused = []
+    for name in names:
+        if name in counterpart.names:
+            continue
+        if name in counterpart.fixed:
+            reason = f"{counterpart.title} has no such option; it always behaves as {name}={counterpart.fixed[name]!r}"
+        else:
+            reason = f"{counterpart.title} has no such option"
+        refused.append((name, reason))
+    return refused
+
+
+def check_hyperparameters(algorithm: str, impl: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``given`` for ``algorithm`` on ``impl``; return it normalized.
+
+    ``ValueError`` for an unknown algorithm or impl, an option ``impl="torch"``
+    cannot honour, or a value out of range; ``TypeError`` for a name the
+    algorithm does not take or a missing required one (the same required
+    hyperparameters on both impls, so one command line means one experiment).
+    """
+    spec = get_algorithm(algorithm)
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {', '.join(map(repr, IMPLS))}, got {impl!r}")
+    checked = spec.check(given)
+    if impl == "own":
+        spec.resolve(checked)
+        return checked
+    refusals = torch_refusals(algorithm, list(checked))
+    if refusals:
+        name, reason = refusals[0]
+        raise ValueError(f"{name} is not available with impl 'torch': {reason}")
+    spec.resolve({**TORCH_COUNTERPARTS[algorithm].fixed, **checked})
+    return checked
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean, sample standard deviation (0 for one value), min and max."""
+
+    mean: float
+    std: float
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        values = list(values)
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        return cls(statistics.fmean(values), std, min(values), max(values))
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One experiment: ``len(seeds)`` independent runs of the same settings."""
+
+    algorithm: str
+    impl: str
+    hyperparameters: dict[str, Any]  # as given, descentlab's names
+    optimizer: str  # what ran: "descentlab adam" or "torch.optim.Adam"
+    settings: dict[str, Any]  # everything that optimizer ran with, in its own names
+    seeds: tuple[int, ...]
+    epochs: int
+    batch_size: int
+    losses: tuple[tuple[float, ...], ...]  # per seed: the loss on all rows at each evaluation
+    final_loss: tuple[float, ...]  # per seed
+    gap: tuple[float, ...]  # per seed: final loss - optimum
+    sec_per_epoch: float  # wall time of the last epoch (all seeds together)
+    epoch_times: tuple[float, ...]
+    optimum_loss: float
+    summary: Summary  # of final_loss
+
+    @property
+    def mean_gap(self) -> float:
+        return self.summary.mean - self.optimum_loss
+
+    def epoch_axis(self) -> list[float]:
+        """The x values of the loss curves: ``linspace(0, epochs, points)``, as the notes plot them."""
+        points = len(self.losses[0])
+        if points == 1:
+            return [0.0]
+        return [self.epochs * i / (points - 1) for i in range(points)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return _jsonable(
+            {
+                "algorithm": self.algorithm,
+                "impl": self.impl,
+                "hyperparameters": self.hyperparameters,
+                "optimizer": self.optimizer,
+                "settings": self.settings,
+                "seeds": self.seeds,
+                "epochs": self.epochs,
+                "batch_size": self.batch_size,
+                "epoch_axis": self.epoch_axis(),
+                "losses": self.losses,
+                "final_loss": self.final_loss,
+                "gap": self.gap,
+                "sec_per_epoch": self.sec_per_epoch,
+                "epoch_times": self.epoch_times,
+                "optimum_loss": self.optimum_loss,
+                "summary": vars(self.summary),
+                "mean_gap": self.mean_gap,
+            }
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def train(
+    algorithm: str,
+    hyperparameters: Mapping[str, Any] | None = None,
+    *,
+    data: Airfoil | None = None,
+    impl: str = "own",
+    seeds: Sequence[int] = (0,),
+    epochs: int = 2,
+    batch_size: int = 10,
+    dtype: torch.dtype = torch.float32,
+) -> TrainingRun:
+    """Train the notes' linear regression with ``algorithm`` once per seed, all seeds as one batch.
+
+    ``data`` defaults to :func:`descentlab.data.load_airfoil` (which may download).
+    Raises ``ValueError``/``TypeError`` for bad settings before any work.
+
+    >>> run = train("adam", {"lr": 0.01}, seeds=range(20))   # doctest: +SKIP
+    >>> print("loss: %f, %f sec per epoch" % (run.summary.mean, run.sec_per_epoch))  # doctest: +SKIP
+    """
+    given = check_hyperparameters(algorithm, impl, dict(hyperparameters or {}))
+    seeds = _check_seeds(seeds)
+    epochs = _check_count("epochs", epochs)
+    batch_size = _check_count("batch_size", batch_size)
+    if data is None:
+        data = load_airfoil()
+    rows = data.rows
+    if batch_size > rows:
+        raise ValueError(f"batch_size {batch_size} is larger than the {rows} training rows")
+
+    generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+    ones = torch.ones(rows, 1, dtype=dtype)
+    X = torch.cat([data.features.to(dtype), ones], dim=1)  # (rows, 6): [features, 1]
+    y = data.labels.to(dtype).reshape(rows, 1)
+    with torch.inference_mode():  # no autograd bookkeeping: the gradient is analytic
+        theta = torch.stack([_initial_theta(impl, X.shape[1], g, dtype) for g in generators])  # (N, 6, 1)
+        step, optimizer, settings = _stepper(algorithm, impl, given, theta)
+        losses, epoch_times = _loop(theta, step, X, y, generators, epochs, batch_size)
+
+    per_seed = tuple(tuple(row) for row in losses.tolist())
+    final = tuple(row[-1] for row in per_seed)
+    return TrainingRun(
+        algorithm=algorithm,
+        impl=impl,
+        hyperparameters=dict(given),
+        optimizer=optimizer,
+        settings=settings,
+        seeds=seeds,
+        epochs=epochs,
+        batch_size=batch_size,
+        losses=per_seed,
+        final_loss=final,
+        gap=tuple(f - data.optimum_loss for f in final),
+        sec_per_epoch=epoch_times[-1],
+        epoch_times=tuple(epoch_times),
+        optimum_loss=data.optimum_loss,
+        summary=Summary.of(final),
+    )
+
+
+def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
+    if isinstance(seeds, int) or not isinstance(seeds, (Sequence, range)):
+        raise TypeError(f"seeds must be a sequence of integers, got {seeds!r}")
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"a seed must be an integer, got {seed!r}")
+        if not 0 <= seed <= _MAX_SEED:
+            raise ValueError(f"a seed must be in [0, 2**63 - 1], got {seed}")
+    return seeds
+
+
+def _check_count(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
+
+
+def _initial_theta(impl: str, size: int, generator: torch.Generator, dtype: torch.dtype) -> Tensor:
+    """One seed's ``[w; b]`` as a ``(size, 1)`` column."""
+    if impl == "own":  # the notes: w ~ N(0, 0.01^2), b = 0
+        w = torch.randn(size - 1, 1, generator=generator, dtype=dtype) * 0.01
+        return torch.cat([w, torch.zeros(1, 1, dtype=dtype)])
+    bound = 1 / math.sqrt(size - 1)  # nn.Linear(5, 1): w and b uniform in (-1/sqrt(fan_in), 1/sqrt(fan_in))
+    return (torch.rand(size, 1, generator=generator, dtype=dtype) * 2 - 1) * bound
+
+
+Step = Callable[[Tensor, Tensor], Tensor]
+
+
+def _stepper(algorithm: str, impl: str, given: dict[str, Any], theta: Tensor) -> tuple[Step, str, dict[str, Any]]:
+    """``step(theta, grad) -> new theta``, the optimizer's title and its complete settings."""
+    if impl == "own":
+        spec = REGISTRY[algorithm]
+        hp = spec.resolve(given)
+        state = spec.init(theta, hp)
+
+        def own_step(theta: Tensor, grad: Tensor) -> Tensor:
+            nonlocal state
+            theta, state = spec.update(theta, grad, state, **hp)
+            return theta
+
+        return own_step, f"descentlab {algorithm}", hp
+
+    counterpart = TORCH_COUNTERPARTS[algorithm]
+    kwargs = {counterpart.names[name]: value for name, value in given.items()}
+    parameter = theta.clone()
+    optimizer = counterpart.optimizer([parameter], **kwargs)
+    settings = {name: optimizer.defaults[name] for name in counterpart.names.values() if name in optimizer.defaults}
+
+    def torch_step(theta: Tensor, grad: Tensor) -> Tensor:
+        parameter.grad = grad
+        optimizer.step()
+        return parameter
+
+    return torch_step, counterpart.title, settings
+
+
+def _loop(
+    theta: Tensor,
+    step: Step,
+    X: Tensor,
+    y: Tensor,
+    generators: list[torch.Generator],
+    epochs: int,
+    batch_size: int,
+) -> tuple[Tensor, list[float]]:
+    """The training loop for all seeds; returns the losses ``(N, points)`` (float64) and the epoch times.
+
+    Every tensor operation here is small enough to stay on one thread: on a busy
+    two-core machine a multi-threaded kernel per step or evaluation costs far
+    more than it saves.
+    """
+    rows, width = X.shape
+    seeds = len(generators)
+    batches = math.ceil(rows / batch_size)
+    evaluations = [(i + 1) * batch_size % EVAL_EVERY == 0 for i in range(batches)]
+    losses = torch.empty(seeds, 1 + epochs * sum(evaluations), dtype=torch.float64)
+    table = torch.cat([X, y], dim=1)  # (rows, 7): a row and its target travel together
+    shuffled = torch.empty(seeds, rows, width + 1, dtype=X.dtype)
+    evaluate = _full_loss(X, y)
+
+    losses[:, 0] = evaluate(theta)
+    point = 1
+    epoch_times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for k, generator in enumerate(generators):  # each seed's own shuffle, one small gather per seed
+            torch.index_select(table, 0, torch.randperm(rows, generator=generator), out=shuffled[k])
+        for evaluate_now, part in zip(evaluations, shuffled.split(batch_size, dim=1)):
+            xb, yb = part[..., :width], part[..., width:]  # (N, b, 6), (N, b, 1)
+            residual = torch.baddbmm(yb, xb, theta, beta=-1)  # X_b theta - y_b
+            grad = torch.bmm(xb.mT, residual).div_(xb.shape[1])  # X_b^T (X_b theta - y_b) / |b|
+            theta = step(theta, grad)
+            if evaluate_now:
+                losses[:, point] = evaluate(theta)
+                point += 1
+        epoch_times.append(time.perf_counter() - start)
+    return losses, epoch_times
+
+
+def _full_loss(X: Tensor, y: Tensor) -> Callable[[Tensor], Tensor]:
+    """``theta (N, 6, 1) -> mean((X theta - y)**2) / 2`` per seed, in float64.
+
+    Expanded as ``(theta^T A theta - 2 c^T theta + y^T y) / (2 rows)`` with
+    ``A = X^T X`` and ``c = X^T y`` computed once in float64: the same quantity
+    as the notes' float32 mean of squared residuals (and closer to exact), at the
+    cost of a 6x6 product instead of a pass over all rows.
+    """
+    width = X.shape[1]
+    Z = torch.cat([X, y], dim=1).double()
+    gram = Z.t() @ Z  # [[A, c], [c^T, y^T y]] in one product (X^T @ y alone hits a slow BLAS path)
+    A, twice_c, yy = gram[:width, :width], 2 * gram[:width, width:], float(gram[width, width])
+    scale = 1 / (2 * X.shape[0])
+
+    def evaluate(theta: Tensor) -> Tensor:
+        t = theta.double()
+        return ((t * (torch.matmul(A, t) - twice_c)).sum(dim=(1, 2)) + yy) * scale
+
+    return evaluate
+
+
+__all__ = [
+    "IMPLS",
+    "TORCH_COUNTERPARTS",
+    "Summary",
+    "TorchCounterpart",
+    "TrainingRun",
+    "check_hyperparameters",
+    "torch_refusals",
+    "train",
+]

@@ -1,0 +1,50 @@
+"""descentlab.bench and ``descentlab bench``: the record's shape only (timing belongs to the benchmark, not tests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from descentlab.bench import bench_airfoil
+from descentlab.cli import main
+from descentlab.data import load_airfoil
+from descentlab.reference import NOTES_AIRFOIL
+
+
+def test_bench_airfoil_record(airfoil_path: Path) -> None:
+    record = bench_airfoil(load_airfoil(airfoil_path), [NOTES_AIRFOIL[9]], seeds=2, repeats=1, batch_repeats=1)
+    (row,) = record.rows
+    assert (row.algorithm, row.impl, row.seeds) == ("adadelta", "torch", 2)
+    assert row.notes_printed_loss == 0.267756
+    assert row.epoch_speedup == pytest.approx(row.notes_sec_per_epoch / row.train_sec_per_epoch)
+    assert row.batch_speedup == pytest.approx(row.notes_sequential_sec / row.train_batch_sec)
+    assert 0.24 < row.notes_loss_mean < 0.4 and 0.24 < row.train_loss_mean < 0.4
+    assert json.loads(json.dumps(record.to_dict()))["suite"] == "airfoil"
+
+
+def test_bench_cli_json_and_table(capsys, airfoil_path: Path) -> None:
+    argv = ["bench", "airfoil", "--runs", "1", "--seeds", "2", "--repeats", "1", "--batch-repeats", "1", "--data", str(airfoil_path)]
+    assert main([*argv, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["seeds"] == 2 and record["rows"][0]["algorithm"] == "momentum"
+    for key in ("notes_sec_per_epoch", "train_sec_per_epoch", "epoch_speedup", "notes_sequential_sec", "train_batch_sec",
+                "batch_speedup", "notes_loss_mean", "train_loss_mean"):
+        assert key in record["rows"][0]
+    assert main(argv) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("airfoil: descentlab train against the notes' loop")
+    assert table[3].startswith("own momentum lr=0.02, momentum=0.5")
+    assert table[-1].startswith("smallest ratios:")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--runs", "13"], "expected a row number 1..12, got 13"), (["--seeds", "0"], "must be >= 1"), (["gpu"], "invalid choice: 'gpu'"),
+     (["--runs", "1", "--data", "/nonexistent/airfoil.dat"], "no such file")],
+)
+def test_bench_cli_errors(capsys, argv: list[str], message: str) -> None:
+    assert main(["bench", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -1,0 +1,297 @@
+"""descentlab.data: finding, downloading, verifying, caching and loading the airfoil file.
+
+No test touches the network: downloads use ``file://`` URLs, a local HTTP server
+on 127.0.0.1, a closed port and a socket that never answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from descentlab import data
+from descentlab.data import AIRFOIL_SHA1, DataError, download, find_airfoil, load_airfoil, read_table
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's $DESCENTLAB_DATA or cache."""
+    monkeypatch.delenv("DESCENTLAB_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+@pytest.fixture(scope="module")
+def airfoil_bytes(airfoil_path: Path) -> bytes:
+    return airfoil_path.read_bytes()
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, str):
+        path.write_text(text)
+    else:
+        path.write_bytes(text)
+    return path
+
+
+def lines_of(raw: bytes) -> list[str]:
+    return raw.decode("ascii").splitlines()
+
+
+def assert_one_line(error: pytest.ExceptionInfo[DataError], *fragments: str) -> None:
+    message = str(error.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+# --- the real file -----------------------------------------------------------------
+
+
+def test_optimum_of_the_real_file_is_0_241688(airfoil_path: Path) -> None:
+    """SPEC: the least-squares optimum of mean((Xw + b - y)^2)/2 on the first 1500 rows, in float64."""
+    table = np.loadtxt(airfoil_path, delimiter="\t", dtype=np.float64)
+    assert table.shape == (1503, 6)
+    standardized = (table - table.mean(axis=0)) / table.std(axis=0)  # all 1503 rows, ddof 0
+    X = np.hstack([standardized[:1500, :5], np.ones((1500, 1))])
+    y = standardized[:1500, 5]
+    theta = np.linalg.solve(X.T @ X, X.T @ y)  # normal equations, independent of the library's lstsq
+    optimum = float(np.mean((X @ theta - y) ** 2) / 2)
+    assert f"{optimum:.6f}" == "0.241688"
+    assert load_airfoil(airfoil_path).optimum_loss == pytest.approx(optimum, abs=1e-12)
+
+
+def test_load_follows_the_notes(airfoil_path: Path) -> None:
+    airfoil = load_airfoil(airfoil_path)
+    table = np.loadtxt(airfoil_path, delimiter="\t")
+    expected = ((table - table.mean(axis=0)) / table.std(axis=0))[:1500]
+    assert airfoil.features.dtype == airfoil.labels.dtype == torch.float32
+    assert airfoil.features.shape == (1500, 5) and airfoil.labels.shape == (1500,)
+    assert airfoil.rows == 1500
+    torch.testing.assert_close(airfoil.features, torch.tensor(expected[:, :5], dtype=torch.float32), rtol=0, atol=0)
+    torch.testing.assert_close(airfoil.labels, torch.tensor(expected[:, 5], dtype=torch.float32), rtol=0, atol=0)
+    assert airfoil.path == airfoil_path
+
+
+def test_read_table_accepts_the_file_with_or_without_windows_line_endings(airfoil_bytes: bytes, tmp_path: Path) -> None:
+    unix = write(tmp_path / "unix.dat", airfoil_bytes.replace(b"\r\n", b"\n") + b"\n\n")
+    np.testing.assert_array_equal(read_table(unix), read_table(write(tmp_path / "dos.dat", airfoil_bytes)))
+
+
+# --- where the file comes from -------------------------------------------------------
+
+
+def test_order_explicit_path_then_environment_then_cache(
+    airfoil_path: Path, airfoil_bytes: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cached = write(cache / "airfoil_self_noise.dat", airfoil_bytes)
+    elsewhere = write(tmp_path / "elsewhere.dat", airfoil_bytes)
+    no_network = "http://127.0.0.1:9/never-used"
+    assert find_airfoil(cache_dir=cache, url=no_network) == cached
+    monkeypatch.setenv("DESCENTLAB_DATA", str(elsewhere))
+    assert find_airfoil(cache_dir=cache, url=no_network) == elsewhere
+    assert find_airfoil(airfoil_path, cache_dir=cache, url=no_network) == airfoil_path
+
+
+def test_default_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert data.default_cache_dir() == tmp_path / "descentlab"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert data.default_cache_dir() == Path.home() / ".cache" / "descentlab"
+
+
+def test_download_into_the_cache_verifies_and_reports_progress(airfoil_path: Path, tmp_path: Path) -> None:
+    seen: list[tuple[int, int | None]] = []
+    cache = tmp_path / "new" / "cache"
+    found = find_airfoil(cache_dir=cache, url=airfoil_path.as_uri(), progress=lambda done, total: seen.append((done, total)))
+    assert found == cache / "airfoil_self_noise.dat"
+    assert hashlib.sha1(found.read_bytes()).hexdigest() == AIRFOIL_SHA1
+    assert sorted(p.name for p in cache.iterdir()) == ["airfoil_self_noise.dat"]  # no temporary file left
+    assert seen[0] == (0, 59_984) and seen[-1] == (59_984, 59_984)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    # the next call finds the cached copy without downloading
+    assert find_airfoil(cache_dir=cache, url="http://127.0.0.1:9/never-used") == found
+
+
+def test_default_cache_is_used_and_url_is_read_at_call_time(
+    airfoil_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(data, "AIRFOIL_URL", airfoil_path.as_uri())
+    airfoil = load_airfoil()
+    assert airfoil.path == tmp_path / "xdg-cache" / "descentlab" / "airfoil_self_noise.dat"
+
+
+def test_a_corrupt_cached_copy_is_replaced(airfoil_path: Path, airfoil_bytes: bytes, tmp_path: Path) -> None:
+    cached = write(tmp_path / "airfoil_self_noise.dat", airfoil_bytes[:1000])
+    assert find_airfoil(cache_dir=tmp_path, url=airfoil_path.as_uri()) == cached
+    assert cached.read_bytes() == airfoil_bytes
+
+
+def test_no_download_when_it_is_switched_off(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as error:
+        find_airfoil(cache_dir=tmp_path, allow_download=False)
+    assert_one_line(error, "not in the cache", "--data PATH", "DESCENTLAB_DATA")
+
+
+# --- every error, with its message ------------------------------------------------------
+
+
+def test_missing_explicit_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as error:
+        load_airfoil(tmp_path / "nope.dat")
+    assert_one_line(error, "--data", "nope.dat: no such file", "1503 rows", "DESCENTLAB_DATA")
+
+
+def test_missing_file_named_by_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESCENTLAB_DATA", str(tmp_path / "gone.dat"))
+    with pytest.raises(DataError) as error:
+        load_airfoil(cache_dir=tmp_path, url="http://127.0.0.1:9/never-used")
+    assert_one_line(error, "DESCENTLAB_DATA", "gone.dat: no such file")
+
+
+def test_a_directory_is_not_the_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as error:
+        load_airfoil(tmp_path)
+    assert_one_line(error, "is a directory", "airfoil_self_noise.dat")
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "fragments"),
+    [
+        ("empty", lambda lines: "", ("is empty", "expected 1503 rows of 6 tab-separated numbers")),
+        ("blank", lambda lines: "\n \n", ("is empty",)),
+        ("truncated", lambda lines: "\n".join(lines[:1000]) + "\n", ("is truncated: 1000 rows", "expected 1503 rows")),
+        ("cut mid-line", lambda lines: "\n".join(lines[:1502]) + "\n800\t0\t0.3", ("line 1503 has 3 tab-separated fields",)),
+        ("too long", lambda lines: "\n".join(lines + lines[:5]) + "\n", ("is too long: 1508 rows",)),
+        ("five columns", lambda lines: "\n".join(l.rsplit("\t", 1)[0] for l in lines), ("line 1 has 5 tab-separated fields",)),
+        ("commas", lambda lines: "\n".join(l.replace("\t", ",") for l in lines), ("line 1 has 1 tab-separated fields",)),
+        ("non-numeric", lambda lines: "\n".join(lines[:7] + ["800\t0\tabc\t71.3\t0.002\t126.2"] + lines[8:]), ("line 8: 'abc' is not a number",)),
+        ("header", lambda lines: "\n".join(["f\ta\tc\tu\td\tsound"] + lines[1:]), ("line 1: 'f' is not a number",)),
+        ("nan", lambda lines: "\n".join(["nan\t0\t0.3\t71.3\t0.002\t126.2"] + lines[1:]), ("line 1 has a non-finite value",)),
+        ("binary", None, ("is not a text file",)),
+    ],
+)
+def test_bad_files_are_refused_with_a_message(name, make, fragments, airfoil_bytes: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "bad.dat"
+    if make is None:
+        write(path, b"\x89PNG\r\n\x1a\n\x00\xff" * 50)
+    else:
+        write(path, make(lines_of(airfoil_bytes)))
+    with pytest.raises(DataError) as error:
+        load_airfoil(path)
+    assert_one_line(error, "bad.dat", *fragments, "--data PATH")
+
+
+def test_a_constant_column_cannot_be_standardized(airfoil_bytes: bytes, tmp_path: Path) -> None:
+    lines = ["1\t" + line.split("\t", 1)[1] for line in lines_of(airfoil_bytes)]
+    with pytest.raises(DataError) as error:
+        load_airfoil(write(tmp_path / "flat.dat", "\n".join(lines)))
+    assert_one_line(error, "column 1 is constant")
+
+
+def test_checksum_mismatch_leaves_nothing_in_the_cache(airfoil_bytes: bytes, tmp_path: Path) -> None:
+    tampered = write(tmp_path / "tampered.dat", airfoil_bytes.replace(b"126.201", b"126.202", 1))
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError) as error:
+        find_airfoil(cache_dir=cache, url=tampered.as_uri())
+    assert_one_line(error, "has SHA-1", f"expected {AIRFOIL_SHA1}", "nothing was cached", "--data PATH")
+    assert list(cache.iterdir()) == []
+
+
+def test_a_bad_download_does_not_replace_a_file(airfoil_bytes: bytes, tmp_path: Path) -> None:
+    target = write(tmp_path / "airfoil_self_noise.dat", b"old")
+    with pytest.raises(DataError):
+        download(write(tmp_path / "other.dat", b"other").as_uri(), target)
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["airfoil_self_noise.dat", "other.dat"]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    body = b""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path == "/airfoil":
+            self._send(self.body, len(self.body))
+        elif self.path == "/short":
+            self._send(self.body[:1000], len(self.body))
+        else:
+            self.send_error(404, "Not Found")
+
+    def _send(self, payload: bytes, length: int) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_url(airfoil_bytes: bytes) -> Iterator[str]:
+    handler = type("Handler", (_Handler,), {"body": airfoil_bytes})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_http_download(http_url: str, tmp_path: Path) -> None:
+    path = find_airfoil(cache_dir=tmp_path, url=f"{http_url}/airfoil", timeout=5)
+    assert hashlib.sha1(path.read_bytes()).hexdigest() == AIRFOIL_SHA1
+
+
+@pytest.mark.parametrize(
+    ("route", "fragments"),
+    [("/missing", ("HTTP 404",)), ("/short", ("cut short: 1000 of 59984 bytes",))],
+)
+def test_http_failures_leave_nothing_in_the_cache(http_url: str, route: str, fragments: tuple[str, ...], tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError) as error:
+        find_airfoil(cache_dir=cache, url=f"{http_url}{route}", timeout=5)
+    assert_one_line(error, "download", *fragments, "--data PATH")
+    assert list(cache.iterdir()) == []
+
+
+def test_offline_unreachable_address(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(DataError) as error:
+        find_airfoil(cache_dir=tmp_path / "cache", url=f"http://127.0.0.1:{port}/airfoil", timeout=5)
+    assert_one_line(error, "could not download", "offline?", "--data PATH", "DESCENTLAB_DATA")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_timeout(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts connections (backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/airfoil"
+        with pytest.raises(DataError) as error:
+            find_airfoil(cache_dir=tmp_path / "cache", url=url, timeout=0.3)
+    assert_one_line(error, "no answer within 0.3 s", "--data PATH")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_an_unwritable_cache_is_a_data_error(airfoil_path: Path, tmp_path: Path) -> None:
+    blocker = write(tmp_path / "file", "not a directory")
+    with pytest.raises(DataError) as error:
+        find_airfoil(cache_dir=blocker / "cache", url=airfoil_path.as_uri())
+    assert_one_line(error, "cannot create the cache directory", "--data PATH")

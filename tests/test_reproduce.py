@@ -1,0 +1,95 @@
+"""``descentlab reproduce`` end to end: files, verdicts, images, offline behaviour."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from descentlab.cli import main
+from descentlab.cli.reproduce_cmd import EXIT_AIRFOIL_NOT_RUN
+from descentlab.reference import NOTES_AIRFOIL, NOTES_TRACES
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, airfoil_path) -> Path:
+    out = tmp_path_factory.mktemp("reproduce") / "report"
+    # 20 seeds (the default): the notes' single draws must all fall inside our ranges
+    assert main(["reproduce", "--out", str(out), "--data", str(airfoil_path), "--seeds", "20"]) == 0
+    return out
+
+
+def test_report_files_exist_and_every_image_is_a_valid_svg(report: Path) -> None:
+    page = (report / "index.html").read_text(encoding="utf-8")
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert len(sources) == 10
+    for source in sources:
+        root = ElementTree.parse(report / source).getroot()
+        assert root.tag.endswith("svg")
+        assert len(list(root.iter())) > 100  # something was drawn
+    assert sorted(p.name for p in report.iterdir()) == ["figures", "index.html", "results.csv", "results.json"]
+    assert not list(report.parent.glob(".report.*"))  # no staging directory left
+
+
+def test_verdict_table_holds_every_printed_number_of_the_notes(report: Path) -> None:
+    results = json.loads((report / "results.json").read_text())
+    verdicts = results["verdicts"]
+    assert len(verdicts) == len(NOTES_TRACES) + len(NOTES_AIRFOIL) == 19
+    assert [v["notes"] for v in verdicts[:7]] == [r.printed for r in NOTES_TRACES]
+    assert all(v["ours"] == v["notes"] for v in verdicts[:7])
+    assert [float(v["notes"]) for v in verdicts[7:]] == [r.final_loss for r in NOTES_AIRFOIL]
+    assert all(v["status"] == "pass" for v in verdicts)
+    page = (report / "index.html").read_text(encoding="utf-8")
+    for reference in NOTES_TRACES:
+        assert reference.printed in page
+    assert results["quadratic_theory"]["kappa"] == pytest.approx(20)
+    assert results["quadratic_theory"]["gd_max_lr"] == pytest.approx(0.5)
+    assert results["airfoil"]["optimum_loss"] == pytest.approx(0.241688, abs=5e-7)
+    assert len(results["airfoil"]["runs"]) == 12
+    assert all(len(run["losses"][0]) == 31 for run in results["airfoil"]["runs"])
+
+
+def test_results_csv_matches_the_json(report: Path) -> None:
+    rows = list(csv.DictReader((report / "results.csv").open(encoding="utf-8")))
+    printed = [row for row in rows if row["quantity"] == "printed result"]
+    assert len(printed) == 19
+    results = json.loads((report / "results.json").read_text())
+    assert [row["verdict"] for row in printed] == [v["status"] for v in results["verdicts"]]
+
+
+def test_offline_without_data_writes_the_rest_and_exits_3(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("DESCENTLAB_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    out = tmp_path / "report"
+    assert main(["reproduce", "--out", str(out), "--no-download", "--seeds", "2"]) == EXIT_AIRFOIL_NOT_RUN
+    captured = capsys.readouterr()
+    err_lines = [line for line in captured.err.splitlines() if "not run" in line]
+    assert len(err_lines) == 1 and "--data PATH" in err_lines[0]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "Not run:" in page and "--data" in page
+    results = json.loads((out / "results.json").read_text())
+    assert [v["status"] for v in results["verdicts"]].count("not run") == 12
+    assert [v["status"] for v in results["verdicts"]].count("pass") == 7
+    assert "7 match, 0 differ, 12 not run" in captured.out
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_a_report(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    assert main(["reproduce", "--out", str(out), "--no-download"]) == 2
+    assert "not a descentlab report" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["thesis.tex"]
+
+
+def test_replaces_a_previous_report(tmp_path: Path, airfoil_path: Path, capsys) -> None:
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "index.html").write_text("old")
+    # two seeds: a narrow range may miss a notes value (exit 1), but the report is written either way
+    assert main(["reproduce", "--out", str(out), "--data", str(airfoil_path), "--seeds", "2"]) in (0, 1)
+    assert "Momentum" in (out / "index.html").read_text(encoding="utf-8")
