@@ -18,6 +18,7 @@ import numpy
 import torch
 
 from . import __version__, chapter
+from .algorithms.spec import format_hyperparameters
 from .data import DataError, load_airfoil
 from .reference import NOTES_AIRFOIL
 
@@ -59,7 +60,7 @@ class ChapterResults:
         rows = [
             Verdict(
                 section="2D quadratic",
-                run=f"{c.reference.algorithm} {_setting(c.reference.hyperparameters)}",
+                run=f"{c.reference.algorithm} {format_hyperparameters(c.reference.hyperparameters)}",
                 notes=c.reference.printed,
                 ours=c.ours,
                 rule="same digits",
@@ -89,12 +90,8 @@ class ChapterResults:
         return rows
 
 
-def _setting(hp: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in hp.items())
-
-
 def _airfoil_name(algorithm: str, impl: str, hp: dict[str, Any]) -> str:
-    return f"{impl} {algorithm} {_setting(hp)}".strip()
+    return f"{impl} {algorithm} {format_hyperparameters(hp)}".strip()
 
 
 def environment() -> dict[str, Any]:

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from ..algorithms import REGISTRY
+from ..algorithms.spec import format_hyperparameters
 from ..data import DataError, load_airfoil
 from ..files import write_with
 from ..train import IMPLS, TORCH_COUNTERPARTS, TrainingRun, check_hyperparameters, torch_refusals, train
@@ -102,17 +103,8 @@ def report_lines(record: TrainingRun) -> list[str]:
         lines.append(f"least-squares optimum {record.optimum_loss:.6f}, gap of the mean {record.mean_gap:+.6f}")
     else:
         lines.append(f"least-squares optimum {record.optimum_loss:.6f}, gap {record.mean_gap:+.6f}")
-    lines.append(f"optimizer: {record.optimizer}({_settings(record.settings)})")
+    lines.append(f"optimizer: {record.optimizer}({format_hyperparameters(record.settings)})")
     return lines
-
-
-def _settings(settings: dict[str, Any]) -> str:
-    def show(value: Any) -> str:
-        if isinstance(value, (tuple, list)):
-            return "(" + ", ".join(show(v) for v in value) + ")"
-        return f"{value:g}" if isinstance(value, float) else repr(value)
-
-    return ", ".join(f"{k}={show(v)}" for k, v in settings.items())
 
 
 def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:

@@ -8,28 +8,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..algorithms.spec import format_hyperparameters
 from ..train import TrainingRun
 
 
 def run_label(run: TrainingRun) -> str:
     """``own adam (lr=0.01), 20 seeds`` — short enough for a legend."""
-    hp = ", ".join(f"{k}={_show(v)}" for k, v in run.hyperparameters.items())
+    hp = format_hyperparameters(run.hyperparameters)
     label = f"{run.impl} {run.algorithm}" + (f" ({hp})" if hp else "")
     if len(run.seeds) > 1:
         label += f", {len(run.seeds)} seeds"
     return label
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, (tuple, list)):
-        return "(" + ", ".join(_show(v) for v in value) + ")"
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def plot_losses(
