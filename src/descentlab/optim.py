@@ -18,6 +18,7 @@ Example: replace ``torch.optim.Adam`` in any training loop::
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -25,13 +26,18 @@ import torch
 
 from .algorithms import REGISTRY, AlgorithmSpec
 from .algorithms import get as get_algorithm
+from .fast import CompiledRule, worth_compiling
 
 
 class RuleOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` that runs one registry rule.
 
     Subclasses set ``algorithm``; the constructor's signature (and so its
-    positional order) is the algorithm's hyperparameter table.
+    positional order) is the algorithm's hyperparameter table, plus the
+    keyword-only ``fused``: ``False`` runs the rule tensor by tensor, ``True``
+    the compiled in-place path of :mod:`descentlab.fast` (the same rule, fused by
+    ``torch.compile``; the first step compiles), ``None`` (default) the compiled
+    path for parameter groups of at least ``fast.AUTO_MIN_ELEMENTS`` values.
     """
 
     algorithm: ClassVar[AlgorithmSpec]
@@ -48,6 +54,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             )
             for h in cls.algorithm.hyperparameters
         ]
+        parameters.append(inspect.Parameter("fused", inspect.Parameter.KEYWORD_ONLY, default=None))
         cls.__signature__ = inspect.Signature(parameters)
         if cls.__doc__ is None:
             cls.__doc__ = cls.algorithm.doc
@@ -57,9 +64,14 @@ class RuleOptimizer(torch.optim.Optimizer):
             bound = self.__signature__.bind(params, *args, **kwargs)
         except TypeError as error:
             raise TypeError(f"{type(self).__name__}: {error}") from None
-        hyperparameters = {k: v for k, v in bound.arguments.items() if k != "params"}
+        hyperparameters = {k: v for k, v in bound.arguments.items() if k not in ("params", "fused")}
+        fused = bound.arguments.get("fused")
+        if fused not in (None, True, False):
+            raise ValueError(f"fused must be None, True or False, got {fused!r}")
         defaults = self.algorithm.resolve(hyperparameters)
         super().__init__(params, defaults)
+        self.fused: bool | None = fused
+        self._compiled: CompiledRule | None = None
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; its own hyperparameters are validated like the constructor's."""
@@ -109,21 +121,50 @@ class RuleOptimizer(torch.optim.Optimizer):
         rule = self.algorithm
         for group in self.param_groups:
             hp = {name: group[name] for name in rule.names}
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
+            params = [p for p in group["params"] if p.grad is not None]
+            for p in params:
                 if p.grad.is_sparse:
                     raise RuntimeError(
                         f"{type(self).__name__} does not support sparse gradients; "
                         "use dense gradients (e.g. nn.Embedding(sparse=False))"
                     )
-                state = self.state[p]
-                if not state:
-                    state.update(rule.init(p, hp))
+                if not self.state[p]:
+                    self.state[p].update(rule.init(p, hp))
+            states = [self.state[p] for p in params]
+            if self._use_fast_path(params):
+                self._fast_step(params, states, hp)
+                continue
+            for p, state in zip(params, states):
                 new_p, new_state = rule.update(p, p.grad, state, **hp)
                 p.copy_(new_p)
                 state.update(new_state)
         return loss
+
+
+    def _use_fast_path(self, params: list[torch.Tensor]) -> bool:
+        if not params or self.fused is False:
+            return False
+        return self.fused is True or worth_compiling(params)
+
+    def _fast_step(self, params: list[torch.Tensor], states: list[dict[str, torch.Tensor]], hp: dict[str, Any]) -> None:
+        """The compiled rule over all of a group's tensors, bucketed by device and dtype."""
+        if self._compiled is None:
+            self._compiled = CompiledRule(self.algorithm)
+        buckets: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+        for index, p in enumerate(params):
+            buckets.setdefault((p.device, p.dtype), []).append(index)
+        already_failed = self._compiled.failure is not None
+        for indices in buckets.values():
+            self._compiled(
+                [params[i] for i in indices], [params[i].grad for i in indices], [states[i] for i in indices], hp
+            )
+        if self._compiled.failure is not None and not already_failed:
+            warnings.warn(
+                f"{type(self).__name__}: the fast (compiled) path is unavailable here "
+                f"({self._compiled.failure}); using the plain path",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
 
 class SGD(RuleOptimizer):

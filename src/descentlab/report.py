@@ -116,7 +116,7 @@ h1{margin-bottom:.2rem} .sub{color:#666;margin-top:0}
 h2{border-bottom:2px solid #eee;padding-bottom:.2rem;margin-top:2.5rem}
 table{border-collapse:collapse;font-size:.88rem;margin:1rem 0}
 th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:left;vertical-align:top}
-th{background:#f6f6f6} td.num{font-family:ui-monospace,Menlo,monospace;white-space:nowrap}
+th{background:#f6f6f6} td:first-child{white-space:nowrap} td.num{font-family:ui-monospace,Menlo,monospace;white-space:nowrap}
 .pass{color:#116611;font-weight:600} .FAIL{color:#b00020;font-weight:700} .notrun{color:#8a6d00;font-weight:600}
 .badges span{display:inline-block;padding:.2rem .7rem;border-radius:1rem;margin-right:.5rem;font-weight:600}
 .b-pass{background:#e3f4e3;color:#116611} .b-fail{background:#fde7ea;color:#b00020} .b-nr{background:#fff4cc;color:#8a6d00}
@@ -167,7 +167,8 @@ def render_html(results: ChapterResults) -> str:
         "<h1>Momentum, AdaGrad, RMSProp, AdaDelta, Adam — reproduced</h1>",
         f"<p class=sub>descentlab {_e(env.get('descentlab'))}, torch {_e(env.get('torch'))}, "
         f"{_e(env.get('threads'))} threads; {len(results.seeds)} seeds per airfoil run; "
-        f"computed in {total_seconds:.1f} s on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>",
+        f"experiments ran in {total_seconds:.1f} s (figures not counted) on "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>",
         "<div class=badges>"
         f"<span class=b-pass>{counts['pass']} match</span>"
         f"<span class=b-fail>{counts['FAIL']} differ</span>"

@@ -71,7 +71,7 @@ class ChapterResults:
         if self.airfoil is None:
             rows += [
                 Verdict("airfoil", _airfoil_name(r.algorithm, r.impl, r.hyperparameters), f"{r.final_loss:.6f}", "—",
-                        "inside our seed range", None)
+                        "within our seed range", None)
                 for r in NOTES_AIRFOIL
             ]
             return rows
@@ -83,7 +83,7 @@ class ChapterResults:
                     run=_airfoil_name(check.reference.algorithm, check.reference.impl, check.reference.hyperparameters),
                     notes=f"{check.reference.final_loss:.6f}",
                     ours=f"{s.mean:.6f} ± {s.std:.6f} [{s.min:.6f}, {s.max:.6f}]",
-                    rule=f"inside our range of {len(check.run.seeds)} seeds",
+                    rule=f"within our {len(check.run.seeds)}-seed range",
                     passed=check.inside,
                 )
             )

@@ -1,0 +1,168 @@
+"""Optimizer-step benchmarks: our plain and fast paths against torch.optim's foreach and fused paths.
+
+Returns records, never prints.  For each algorithm and parameter layout it times
+one ``optimizer.step()`` (median over repeats, after warm-up) on every path, and
+puts it against memory bandwidth: the minimum bytes a step must move (read ``x``,
+``g`` and every state tensor, write ``x`` and the state) divided by the time, and
+that as a share of a STREAM-style triad (``c = a + 2 b``) timed in the same run.
+
+Each algorithm is compared with the torch.optim class computing the same update
+(:data:`COUNTERPARTS`, the conventions of the README's table).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from .optim import create
+
+Layout = tuple[tuple[int, ...], ...]
+
+
+def resnet18_shapes() -> Layout:
+    """The 62 parameter shapes of torchvision's ResNet-18 (11,689,512 values)."""
+    shapes: list[tuple[int, ...]] = [(64, 3, 7, 7), (64,), (64,)]
+    width_in = 64
+    for stage, width in enumerate((64, 128, 256, 512)):
+        for block in range(2):
+            first = block == 0
+            shapes += [(width, width_in if first else width, 3, 3), (width,), (width,), (width, width, 3, 3), (width,), (width,)]
+            if first and stage > 0:
+                shapes += [(width, width_in, 1, 1), (width,), (width,)]
+        width_in = width
+    return (*shapes, (1000, 512), (1000,))
+
+
+LAYOUTS: dict[str, Layout] = {
+    "flat16m": ((16 * 2**20,),),
+    "resnet18": resnet18_shapes(),
+    "many": ((1000,),) * 2000,
+}
+
+# our hyperparameters, torch class, torch kwargs, whether torch has a fused kernel for it
+COUNTERPARTS: dict[str, tuple[dict[str, Any], type[torch.optim.Optimizer], dict[str, Any], bool]] = {
+    "sgd": ({"lr": 0.01}, torch.optim.SGD, {"lr": 0.01}, True),
+    "momentum": ({"lr": 0.01, "momentum": 0.9, "form": "torch"}, torch.optim.SGD, {"lr": 0.01, "momentum": 0.9}, True),
+    "adagrad": ({"lr": 0.01, "eps": 1e-10, "eps_in_sqrt": False}, torch.optim.Adagrad, {"lr": 0.01}, True),
+    "rmsprop": ({"lr": 0.01, "gamma": 0.99, "eps": 1e-8, "eps_in_sqrt": False}, torch.optim.RMSprop, {"lr": 0.01}, False),
+    "adadelta": ({"eps": 1e-6}, torch.optim.Adadelta, {}, False),
+    "adam": ({"lr": 0.01, "eps": 1e-8}, torch.optim.Adam, {"lr": 0.01}, True),
+}
+
+
+@dataclass(frozen=True)
+class StepRow:
+    algorithm: str
+    layout: str
+    path: str  # "ours plain", "ours fast", "torch foreach", "torch fused"
+    median_ms: float
+    first_step_s: float  # the first step (compilation, for the fast path)
+    min_bytes: int  # the least a step must read and write
+    gb_per_s: float
+    triad_share: float  # gb_per_s / the triad's
+    speedup_vs_torch_best: float  # torch's fastest path time / this path's time
+
+
+@dataclass(frozen=True)
+class StepBench:
+    rows: tuple[StepRow, ...]
+    triad_gb_per_s: float
+    triad_values: int
+    repeats: int
+    dtype: str
+    torch_version: str
+    torch_threads: int
+
+    def to_dict(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["suite"] = "steps"
+        return record
+
+
+def triad_bandwidth(values: int = 32 * 2**20, repeats: int = 15) -> float:
+    """GB/s of ``c = a + 2 b`` on float32 arrays of ``values`` elements (3 arrays moved)."""
+    a, b, c = torch.rand(values), torch.rand(values), torch.empty(values)
+    seconds = _median(lambda: torch.add(a, b, alpha=2, out=c), repeats, warmup=3)
+    return 3 * values * 4 / seconds / 1e9
+
+
+def _median(step: Callable[[], Any], repeats: int, warmup: int) -> float:
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _parameters(layout: Layout, dtype: torch.dtype) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    params = []
+    for shape in layout:
+        p = torch.randn(shape, generator=generator, dtype=dtype).requires_grad_()
+        p.grad = torch.randn(shape, generator=generator, dtype=dtype)
+        params.append(p)
+    return params
+
+
+def _optimizers(algorithm: str, params: list[torch.Tensor]) -> dict[str, torch.optim.Optimizer]:
+    ours, torch_class, torch_kwargs, has_fused = COUNTERPARTS[algorithm]
+    paths: dict[str, torch.optim.Optimizer] = {
+        "ours plain": create(algorithm, params, fused=False, **ours),
+        "ours fast": create(algorithm, params, fused=True, **ours),
+        "torch foreach": torch_class(params, foreach=True, **torch_kwargs),
+    }
+    if has_fused:
+        paths["torch fused"] = torch_class(params, fused=True, **torch_kwargs)
+    return paths
+
+
+def _min_bytes(optimizer: torch.optim.Optimizer, params: list[torch.Tensor]) -> int:
+    """Read x, g and each state tensor; write x and each state tensor (0-dim counters ignored)."""
+    total = 0
+    for p in params:
+        state_tensors = [v for v in optimizer.state[p].values() if isinstance(v, torch.Tensor) and v.dim() > 0]
+        total += p.numel() * p.element_size() * (3 + 2 * len(state_tensors))
+    return total
+
+
+def bench_steps(
+    algorithms: Sequence[str] = tuple(COUNTERPARTS),
+    layouts: Sequence[str] = tuple(LAYOUTS),
+    *,
+    repeats: int = 10,
+    warmup: int = 3,
+    dtype: torch.dtype = torch.float32,
+    progress: Callable[[str], None] | None = None,
+) -> StepBench:
+    """Time every path of every algorithm on every layout; one triad measurement for the run."""
+    triad = triad_bandwidth()
+    rows: list[StepRow] = []
+    for layout in layouts:
+        for algorithm in algorithms:
+            if progress is not None:
+                progress(f"{algorithm} on {layout}")
+            measured: dict[str, tuple[float, float, int]] = {}
+            for path, optimizer in _optimizers(algorithm, _parameters(LAYOUTS[layout], dtype)).items():
+                params = [p for group in optimizer.param_groups for p in group["params"]]
+                start = time.perf_counter()
+                optimizer.step()
+                first = time.perf_counter() - start
+                seconds = _median(optimizer.step, repeats, warmup)
+                measured[path] = (seconds, first, _min_bytes(optimizer, params))
+            torch_best = min(seconds for path, (seconds, _, _) in measured.items() if path.startswith("torch"))
+            minimum = measured["ours plain"][2]
+            for path, (seconds, first, _) in measured.items():
+                bandwidth = minimum / seconds / 1e9
+                rows.append(StepRow(algorithm, layout, path, seconds * 1e3, first, minimum, bandwidth,
+                                    bandwidth / triad, torch_best / seconds))
+    return StepBench(tuple(rows), triad, 32 * 2**20, repeats, str(dtype).replace("torch.", ""),
+                     torch.__version__, torch.get_num_threads())
