@@ -48,3 +48,20 @@ def test_bench_cli_errors(capsys, argv: list[str], message: str) -> None:
     assert main(["bench", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_steps_suite_record_and_table(monkeypatch, capsys) -> None:
+    """A tiny steps run: every path of one algorithm appears, with consistent derived numbers."""
+    import descentlab.bench_steps as bench_steps
+
+    monkeypatch.setitem(bench_steps.LAYOUTS, "resnet18", ((64, 3), (64,)))  # small, so it runs in a moment
+    monkeypatch.setattr(bench_steps, "triad_bandwidth", lambda: 10.0)
+    assert main(["bench", "steps", "--algorithms", "rmsprop", "--layouts", "resnet18", "--repeats", "2", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    paths = [row["path"] for row in record["rows"]]
+    assert paths == ["ours plain", "ours fast", "torch foreach"]  # torch has no fused RMSprop
+    for row in record["rows"]:
+        assert row["min_bytes"] == (64 * 3 + 64) * 4 * (3 + 2)  # read x, g, s; write x, s
+        assert row["gb_per_s"] == pytest.approx(row["min_bytes"] / (row["median_ms"] / 1e3) / 1e9)
+        assert row["triad_share"] == pytest.approx(row["gb_per_s"] / 10.0)
+    assert record["suite"] == "steps" and record["triad_gb_per_s"] == 10.0

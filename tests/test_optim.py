@@ -536,7 +536,8 @@ def test_signature_shows_the_registry_table(name: str) -> None:
     spec = REGISTRY[name]
     signature = inspect.signature(dl.CLASSES[name])
     parameters = list(signature.parameters.values())
-    assert [p.name for p in parameters] == ["params", *spec.names]
+    assert [p.name for p in parameters] == ["params", *spec.names, "fused"]
+    assert parameters[-1].kind is inspect.Parameter.KEYWORD_ONLY and parameters[-1].default is None
     for parameter, hyperparameter in zip(parameters[1:], spec.hyperparameters):
         expected = inspect.Parameter.empty if hyperparameter.required else hyperparameter.default
         assert parameter.default == expected, parameter.name
@@ -659,3 +660,16 @@ def test_untagged_state_of_a_stateful_algorithm_does_not_load_into_sgd(saved_by:
     target = torch.nn.Parameter(torch.ones(3))
     with pytest.raises(ValueError, match="which sgd never keeps"):
         dl.create("sgd", [target], lr=0.1).load_state_dict(untagged)
+
+
+def test_torch_form_with_zero_momentum_ignores_dampening_like_torch() -> None:
+    ours = torch.nn.Parameter(torch.tensor([1.0, -2.0], dtype=torch.float64))
+    theirs = torch.nn.Parameter(ours.detach().clone())
+    a = dl.Momentum([ours], lr=0.1, momentum=0.0, form="torch", dampening=0.7)
+    b = torch.optim.SGD([theirs], lr=0.1, momentum=0.0, dampening=0.7)
+    for step in range(5):
+        ours.grad = torch.tensor([0.5, 0.25 * step], dtype=torch.float64)
+        theirs.grad = ours.grad.clone()
+        a.step()
+        b.step()
+    assert torch.equal(ours, theirs)

@@ -20,6 +20,7 @@ once and writes them back in place: no temporaries, no second copy of the math.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
 import shutil
@@ -38,6 +39,7 @@ AUTO_MIN_ELEMENTS = 1 << 20
 """``fused=None`` takes the fast path for a parameter group of at least this many values."""
 
 
+@functools.cache
 def compiler_available() -> bool:
     """Whether Inductor can build CPU kernels here (it needs a C++ compiler)."""
     return any(shutil.which(name) for name in (os.environ.get("CXX", ""), "g++", "c++", "clang++") if name)

@@ -20,6 +20,8 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     if path.is_dir():
         raise ValueError(f"{path} is a directory; give a file name")
     parent = path.parent if str(path.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise ValueError(f"{parent} is a file, not a directory; choose another location")
     if not parent.is_dir():
         raise ValueError(f"directory {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK):

@@ -109,7 +109,25 @@ class RuleOptimizer(torch.optim.Optimizer):
                     f"{type(self).__name__}.load_state_dict: the saved state holds {', '.join(sorted(foreign))}, "
                     f"which {self.algorithm.name} never keeps; was it saved by a different optimizer?"
                 )
+        self._check_state_shapes(state_dict)
         super().load_state_dict(state_dict)
+
+    def _check_state_shapes(self, state_dict: dict[str, Any]) -> None:
+        """Refuse saved state tensors whose shape is not their parameter's (they would broadcast silently)."""
+        params = [p for group in self.param_groups for p in group["params"]]
+        saved_ids = [i for group in state_dict.get("param_groups", []) for i in group.get("params", [])]
+        if len(saved_ids) != len(params):
+            return  # torch's own load_state_dict refuses groups of other sizes, with its message
+        param_of = dict(zip(saved_ids, params))
+        for index, saved in state_dict.get("state", {}).items():
+            p = param_of.get(index)
+            for key, value in saved.items():
+                if p is not None and key != "step" and isinstance(value, torch.Tensor) and value.shape != p.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}.load_state_dict: the saved {key!r} of parameter {index} has shape "
+                        f"{tuple(value.shape)}, but the parameter has shape {tuple(p.shape)}; "
+                        "was the state saved for a different model?"
+                    )
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -142,8 +160,8 @@ class RuleOptimizer(torch.optim.Optimizer):
 
 
     def _use_fast_path(self, params: list[torch.Tensor]) -> bool:
-        if not params or self.fused is False:
-            return False
+        if not params or self.fused is False or torch.compiler.is_compiling():
+            return False  # inside a caller's torch.compile the plain rule is compiled with the rest
         return self.fused is True or worth_compiling(params)
 
     def _fast_step(self, params: list[torch.Tensor], states: list[dict[str, torch.Tensor]], hp: dict[str, Any]) -> None:

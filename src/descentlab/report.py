@@ -326,6 +326,8 @@ def check_destination(out_dir: Path) -> None:
                 "choose an empty or new directory"
             )
     parent = out_dir.resolve().parent
+    if parent.exists() and not parent.is_dir():
+        raise ValueError(f"{parent} is a file, not a directory; choose another --out")
     if not parent.is_dir():
         raise ValueError(f"directory {parent} does not exist; create it first")
 

@@ -51,7 +51,11 @@ from .data import Airfoil, load_airfoil
 
 IMPLS = ("own", "torch")
 EVAL_EVERY = 100  # examples between two evaluations of the loss (the notes' constant)
-_MAX_SEED = 2**63 - 1
+MAX_SEED = 2**63 - 1
+MAX_SEEDS = 10_000
+"""Seeds that train together at most: each keeps its own shuffled copy of the data (~42 kB in float32)."""
+MAX_LOSS_POINTS = 10_000_000
+"""Recorded losses (seeds x evaluations) at most: the record keeps every one of them."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,7 @@ def check_hyperparameters(algorithm: str, impl: str, given: Mapping[str, Any]) -
 
 @dataclass(frozen=True)
 class Summary:
-    """Mean, sample standard deviation (0 for one value), min and max."""
+    """Mean, sample standard deviation (0 for one value), min and max; all nan if a value is not finite."""
 
     mean: float
     std: float
@@ -157,6 +161,8 @@ class Summary:
     @classmethod
     def of(cls, values: Sequence[float]) -> Summary:
         values = list(values)
+        if not all(math.isfinite(v) for v in values):  # a diverged seed: no meaningful spread
+            return cls(math.nan, math.nan, math.nan, math.nan)
         std = statistics.stdev(values) if len(values) > 1 else 0.0
         return cls(statistics.fmean(values), std, min(values), max(values))
 
@@ -180,6 +186,13 @@ class TrainingRun:
     epoch_times: tuple[float, ...]
     optimum_loss: float
     summary: Summary  # of final_loss
+    diverged_at: tuple[int | None, ...] = ()  # per seed: the step of the first non-finite loss, or None
+    evaluation_steps: tuple[int, ...] = ()  # the step after which each loss was taken (0: the start)
+
+    @property
+    def diverged(self) -> bool:
+        """Whether some seed's loss left the finite numbers."""
+        return any(step is not None for step in self.diverged_at)
 
     @property
     def mean_gap(self) -> float:
@@ -213,15 +226,19 @@ class TrainingRun:
                 "optimum_loss": self.optimum_loss,
                 "summary": vars(self.summary),
                 "mean_gap": self.mean_gap,
+                "diverged_at": self.diverged_at,
             }
         )
 
 
 def _jsonable(value: Any) -> Any:
+    """Containers as dicts and lists; a non-finite float as None (JSON has no NaN)."""
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 
@@ -239,20 +256,35 @@ def train(
     """Train the notes' linear regression with ``algorithm`` once per seed, all seeds as one batch.
 
     ``data`` defaults to :func:`descentlab.data.load_airfoil` (which may download).
-    Raises ``ValueError``/``TypeError`` for bad settings before any work.
+    Raises ``ValueError``/``TypeError`` for bad settings before any work.  A seed
+    whose loss leaves the finite numbers is not an error: ``diverged_at`` gives the
+    step of its first non-finite evaluation (its later losses are nan or inf).
 
     >>> run = train("adam", {"lr": 0.01}, seeds=range(20))   # doctest: +SKIP
     >>> print("loss: %f, %f sec per epoch" % (run.summary.mean, run.sec_per_epoch))  # doctest: +SKIP
     """
+    if hyperparameters is not None and not isinstance(hyperparameters, Mapping):
+        raise TypeError(f"hyperparameters must be a mapping of names to values, got {hyperparameters!r}")
     given = check_hyperparameters(algorithm, impl, dict(hyperparameters or {}))
     seeds = _check_seeds(seeds)
     epochs = _check_count("epochs", epochs)
     batch_size = _check_count("batch_size", batch_size)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype such as torch.float32, got {dtype!r}")
+    if data is not None and not isinstance(data, Airfoil):
+        raise TypeError(f"data must be an Airfoil from descentlab.data.load_airfoil(path), got {type(data).__name__}")
     if data is None:
         data = load_airfoil()
     rows = data.rows
     if batch_size > rows:
         raise ValueError(f"batch_size {batch_size} is larger than the {rows} training rows")
+    points = 1 + epochs * sum(_evaluations(rows, batch_size))
+    if len(seeds) * points > MAX_LOSS_POINTS:
+        raise ValueError(
+            f"{len(seeds)} seeds x {points} evaluations would record more than {MAX_LOSS_POINTS} losses; "
+            "use fewer seeds or epochs"
+        )
+    evaluation_steps = _evaluation_steps(rows, batch_size, epochs)
 
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]
     ones = torch.ones(rows, 1, dtype=dtype)
@@ -265,6 +297,7 @@ def train(
 
     per_seed = tuple(tuple(row) for row in losses.tolist())
     final = tuple(row[-1] for row in per_seed)
+    first_bad = [next((i for i, loss in enumerate(row) if not math.isfinite(loss)), None) for row in per_seed]
     return TrainingRun(
         algorithm=algorithm,
         impl=impl,
@@ -281,19 +314,23 @@ def train(
         epoch_times=tuple(epoch_times),
         optimum_loss=data.optimum_loss,
         summary=Summary.of(final),
+        diverged_at=tuple(None if i is None else evaluation_steps[i] for i in first_bad),
+        evaluation_steps=evaluation_steps,
     )
 
 
 def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
     if isinstance(seeds, int) or not isinstance(seeds, (Sequence, range)):
         raise TypeError(f"seeds must be a sequence of integers, got {seeds!r}")
+    if len(seeds) > MAX_SEEDS:  # before tuple(): range(10**12) is cheap, its tuple is not
+        raise ValueError(f"at most {MAX_SEEDS} seeds train together, got {len(seeds)}; split them into several runs")
     seeds = tuple(seeds)
     if not seeds:
         raise ValueError("seeds must name at least one seed")
     for seed in seeds:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"a seed must be an integer, got {seed!r}")
-        if not 0 <= seed <= _MAX_SEED:
+        if not 0 <= seed <= MAX_SEED:
             raise ValueError(f"a seed must be in [0, 2**63 - 1], got {seed}")
     return seeds
 
@@ -304,6 +341,18 @@ def _check_count(name: str, value: int) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return value
+
+
+def _evaluations(rows: int, batch_size: int) -> list[bool]:
+    """For each minibatch of an epoch: is the loss evaluated after it (every EVAL_EVERY examples)?"""
+    return [(i + 1) * batch_size % EVAL_EVERY == 0 for i in range(math.ceil(rows / batch_size))]
+
+
+def _evaluation_steps(rows: int, batch_size: int, epochs: int) -> tuple[int, ...]:
+    """The step (minibatches done, over all epochs) at which each loss is taken; 0 is the start."""
+    per_epoch = _evaluations(rows, batch_size)
+    inside = [i + 1 for i, now in enumerate(per_epoch) if now]
+    return (0, *(epoch * len(per_epoch) + step for epoch in range(epochs) for step in inside))
 
 
 def _initial_theta(impl: str, size: int, generator: torch.Generator, dtype: torch.dtype) -> Tensor:
@@ -363,8 +412,7 @@ def _loop(
     """
     rows, width = X.shape
     seeds = len(generators)
-    batches = math.ceil(rows / batch_size)
-    evaluations = [(i + 1) * batch_size % EVAL_EVERY == 0 for i in range(batches)]
+    evaluations = _evaluations(rows, batch_size)
     losses = torch.empty(seeds, 1 + epochs * sum(evaluations), dtype=torch.float64)
     table = torch.cat([X, y], dim=1)  # (rows, 7): a row and its target travel together
     shuffled = torch.empty(seeds, rows, width + 1, dtype=X.dtype)
@@ -412,6 +460,9 @@ def _full_loss(X: Tensor, y: Tensor) -> Callable[[Tensor], Tensor]:
 
 __all__ = [
     "IMPLS",
+    "MAX_LOSS_POINTS",
+    "MAX_SEED",
+    "MAX_SEEDS",
     "TORCH_COUNTERPARTS",
     "Summary",
     "TorchCounterpart",

@@ -12,6 +12,7 @@ stopped at that step and reported as diverged; its later points are not made up.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from .objectives import Objective, Point
 
 DIVERGENCE_BOUND = 1e12
 """A coordinate larger than this in magnitude counts as divergence."""
+MAX_STEPS = 100_000
+"""The longest run: every point of a path is kept."""
 
 
 @dataclass(frozen=True)
@@ -84,16 +87,20 @@ def run_batch(
     Settings that differ in a flag or a choice (``nesterov``, ``form``) cannot
     share a batch; :func:`run_many` groups them for you.
     """
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        raise TypeError(f"steps must be an integer, got {steps!r}")
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
+    if steps > MAX_STEPS:
+        raise ValueError(f"steps must be at most {MAX_STEPS} (every point is kept), got {steps}")
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective must be an Objective, e.g. descentlab.objectives.get_objective('notes'), got {objective!r}")
     if not settings:
         raise ValueError("settings must not be empty")
     spec = get_algorithm(algorithm)
     resolved = [spec.resolve(s) for s in settings]
     hp = _batched_hyperparameters(resolved)
-    start = objective.start if start is None else start
-    if not all(math.isfinite(c) for c in start):
-        raise ValueError(f"start must be finite, got {start}")
+    start = objective.start if start is None else _check_start(start)
     k = len(settings)
     x = torch.tensor([start] * k, dtype=torch.float64)
     state = spec.init(x, hp)
@@ -125,6 +132,21 @@ def run_batch(
             )
         )
     return trajectories
+
+
+def _check_start(start: Any) -> Point:
+    """A start point: two finite real numbers."""
+    try:
+        values = tuple(start)
+    except TypeError:
+        values = ()
+    if isinstance(start, (str, bytes)) or len(values) != 2 or not all(
+        isinstance(c, numbers.Real) and not isinstance(c, bool) for c in values
+    ):
+        raise TypeError(f"start must be a pair of numbers (x1, x2), got {start!r}")
+    if not all(math.isfinite(c) for c in values):
+        raise ValueError(f"start must be finite, got {start}")
+    return (float(values[0]), float(values[1]))
 
 
 def run(

@@ -66,7 +66,7 @@ One rule, three conventions for what ``m`` holds (``form``):
     velocity (the notes):   m <- momentum * m + lr * g                 x <- x - m
     ema      (the notes):   m <- momentum * m + (1 - momentum) * g     x <- x - lr / (1 - momentum) * m
     torch    (torch.optim): m <- momentum * m + (1 - dampening) * g    x <- x - lr * m
-                            (at t = 1, m <- g: torch skips dampening on the first step)
+                            (at t = 1, or with momentum = 0, m <- g: torch does not dampen then)
 
 With a constant ``lr`` all three give the same trajectory (dampening 0).  They
 differ once ``lr`` changes during training: the velocity form keeps the old
@@ -105,7 +105,9 @@ def momentum_update(
         c, scale = 1 - momentum, lr / (1 - momentum)
     else:  # torch
         # (cast to x's dtype: a float64 0-dim factor would otherwise promote a 0-dim x and its buffer)
-        c = 1.0 if is_zero(dampening) else (1 - dampening * (t > 1).to(t.dtype)).to(x.dtype)
+        # torch dampens only a real buffer: not on the first step, not when momentum is 0
+        undamped = is_zero(dampening) or is_zero(momentum)
+        c = 1.0 if undamped else (1 - dampening * (t > 1).to(t.dtype)).to(x.dtype)
         scale = lr
     m = momentum * state["m"] + c * g  # m <- momentum * m + c * g
     direction = momentum * m + c * g if nesterov else m

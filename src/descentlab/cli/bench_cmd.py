@@ -1,7 +1,8 @@
 """``descentlab bench [SUITE]``: timings against a baseline, printed as a table or JSON.
 
-Suites so far: ``airfoil`` (the default) — ``descentlab train`` against the
-notes' training loop.  A new suite adds an entry to ``SUITES``: a function
+Suites: ``airfoil`` (the default) — ``descentlab train`` against the
+notes' training loop; ``steps`` — one optimizer step of every algorithm on every
+path (ours plain and fast, torch.optim foreach and fused).  A new suite adds an entry to ``SUITES``: a function
 ``(args) -> record`` and a function ``(record) -> table lines``; its options go
 in ``register``.
 """
@@ -10,18 +11,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from ..bench import AirfoilBench, bench_airfoil
+from ..bench_steps import COUNTERPARTS, LAYOUTS, StepBench, bench_steps
 from ..data import DataError, load_airfoil
 from ..reference import NOTES_AIRFOIL
-from .common import CLIError, positive_int
+from .common import CLIError, positive_int, seed_count
 from .train_cmd import DownloadProgress
 
 
 def _run_index(value: str) -> int:
     """An argparse type: a row number of the notes' airfoil table, 1..12."""
+    if value in SUITES:  # `bench --runs 1 airfoil`: --runs takes every word after it
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is a suite, not a row number; name the suite before --runs: descentlab bench {value} --runs ..."
+        )
     try:
         number = int(value)
     except ValueError:
@@ -47,12 +54,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("suite", nargs="?", default="airfoil", choices=tuple(SUITES), help="what to time (default airfoil)")
     parser.add_argument("--json", action="store_true", help="print the record as one JSON object")
-    parser.add_argument("--repeats", type=positive_int, default=5, help="timed single-seed runs per side (default 5)")
+    parser.add_argument("--repeats", type=positive_int, default=None,
+                        help="timed repetitions: single-seed runs per side for airfoil (default 5), steps per path for steps (default 10)")
     airfoil = parser.add_argument_group("airfoil suite")
     airfoil.add_argument("--data", metavar="PATH", help="the airfoil file (default: $DESCENTLAB_DATA, the cache, else download)")
     airfoil.add_argument("--runs", type=_run_index, nargs="+", metavar="I", help=f"rows of the notes' table to time (default all): {rows}")
-    airfoil.add_argument("--seeds", type=positive_int, default=20, help="seeds of the batch comparison (default 20)")
+    airfoil.add_argument("--seeds", type=seed_count, default=20, help="seeds of the batch comparison (default 20)")
     airfoil.add_argument("--batch-repeats", type=positive_int, default=3, help="timed repetitions of the batch comparison (default 3)")
+    steps = parser.add_argument_group("steps suite")
+    steps.add_argument("--algorithms", nargs="+", choices=tuple(COUNTERPARTS), metavar="NAME",
+                       help=f"algorithms to time (default all: {', '.join(COUNTERPARTS)})")
+    steps.add_argument("--layouts", nargs="+", choices=tuple(LAYOUTS), metavar="LAYOUT",
+                       help="parameter layouts (default all): flat16m = one 16M-value tensor, resnet18 = "
+                       "ResNet-18's 62 shapes, many = 2000 tensors of 1000 values")
     parser.set_defaults(handler=run)
 
 
@@ -72,10 +86,13 @@ def _measure_airfoil(args: argparse.Namespace) -> AirfoilBench:
     try:
         data = load_airfoil(args.data, progress=progress)
     except DataError as error:
+        progress.close(ok=False)
         raise CLIError(str(error)) from None
-    finally:
-        progress.close()
-    return bench_airfoil(data, runs, seeds=args.seeds, repeats=args.repeats, batch_repeats=args.batch_repeats)
+    except BaseException:
+        progress.close(ok=False)
+        raise
+    progress.close()
+    return bench_airfoil(data, runs, seeds=args.seeds, repeats=args.repeats or 5, batch_repeats=args.batch_repeats)
 
 
 def airfoil_table(record: AirfoilBench) -> list[str]:
@@ -105,6 +122,33 @@ def airfoil_table(record: AirfoilBench) -> list[str]:
     return lines
 
 
+def _measure_steps(args: argparse.Namespace) -> StepBench:
+    def progress(label: str) -> None:
+        sys.stderr.write(f"timing {label}\n")
+        sys.stderr.flush()
+
+    return bench_steps(args.algorithms or tuple(COUNTERPARTS), args.layouts or tuple(LAYOUTS), repeats=args.repeats or 10,
+                       progress=progress)
+
+
+def steps_table(record: StepBench) -> list[str]:
+    """One optimizer step per algorithm, layout and path: median ms, GB/s, share of the triad, ratio to torch's best."""
+    lines = [
+        f"steps: one optimizer.step(), {record.dtype}, median of {record.repeats} after warm-up "
+        f"(torch {record.torch_version}, {record.torch_threads} threads); triad c = a + 2b on "
+        f"{record.triad_values} values: {record.triad_gb_per_s:.1f} GB/s",
+        f"{'algorithm':<10} {'layout':<9} {'path':<14} {'ms':>8} {'first s':>8} {'GB/s':>7} {'of triad':>9} "
+        f"{'vs torch best':>14}",
+    ]
+    for row in record.rows:
+        lines.append(
+            f"{row.algorithm:<10} {row.layout:<9} {row.path:<14} {row.median_ms:8.2f} {row.first_step_s:8.2f} "
+            f"{row.gb_per_s:7.1f} {row.triad_share:8.0%} {row.speedup_vs_torch_best:13.2f}x"
+        )
+    return lines
+
+
 SUITES: dict[str, tuple[Callable[[argparse.Namespace], Any], Callable[[Any], list[str]]]] = {
     "airfoil": (_measure_airfoil, airfoil_table),
+    "steps": (_measure_steps, steps_table),
 }

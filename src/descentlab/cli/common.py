@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from ..algorithms import REGISTRY, AlgorithmSpec, Hyperparameter
 from ..algorithms.spec import OneOf, decay_pair, flag
 from ..files import check_writable
+from ..train import MAX_SEEDS
 
 
 class CLIError(Exception):
@@ -110,6 +111,14 @@ def positive_int(value: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
+
+
+def seed_count(value: str) -> int:
+    """An argparse type: how many seeds run together, 1 to ``MAX_SEEDS``."""
+    number = positive_int(value)
+    if number > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SEEDS} seeds run together, got {number}")
     return number
 
 

@@ -14,7 +14,7 @@ from ..algorithms.spec import OneOf, decay_pair, flag, format_hyperparameters
 from ..files import write_with
 from ..objectives import OBJECTIVES, Objective, curvature, get_objective, quadratic_theory
 from ..plotting.landscape import landscape_figure
-from ..trajectory import Trajectory, run_many
+from ..trajectory import MAX_STEPS, Trajectory, run_many
 from .common import CLIError, add_hyperparameter_options, figure_path, given_hyperparameters, positive_int
 
 
@@ -50,9 +50,17 @@ def _add_landscape_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--objective", default="notes", choices=list(OBJECTIVES), help="default: notes (0.1 x1^2 + 2 x2^2)")
     group.add_argument("--kappa", type=float, default=None, help="condition number of --objective quadratic (default 20)")
     group.add_argument("--angle", type=float, default=None, help="rotation in degrees of --objective quadratic (default 0)")
-    group.add_argument("--steps", type=positive_int, default=20, help="number of steps (default 20)")
+    group.add_argument("--steps", type=_steps, default=20, help=f"number of steps, at most {MAX_STEPS} (default 20)")
     group.add_argument("--start", type=float, nargs=2, metavar=("X1", "X2"), default=None, help="start point (default: the objective's)")
     group.add_argument("--out", default=None, metavar="FILE", help="write the figure here (.png, .svg or .pdf)")
+
+
+def _steps(value: str) -> int:
+    """An argparse type: a number of steps, 1 to ``MAX_STEPS``."""
+    number = positive_int(value)
+    if number > MAX_STEPS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_STEPS} steps (every point is kept), got {number}")
+    return number
 
 
 def _landscape(args: argparse.Namespace) -> Objective:

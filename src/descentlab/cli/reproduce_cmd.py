@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..data import DataError, load_airfoil
 from ..report import check_destination, verdict_counts, write_report
 from ..reproduce import run_chapter
-from .common import CLIError, nonnegative_int, positive_int
+from ..train import MAX_SEED
+from .common import CLIError, nonnegative_int, seed_count
 
 EXIT_VERDICT_FAILED = 1
 EXIT_AIRFOIL_NOT_RUN = 3
@@ -20,11 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run every experiment of the chapter and write an HTML report",
         description="Run every experiment of the notes and write DIR/index.html with figures, results.json and "
         f"results.csv. Exit code 0: every number agrees; {EXIT_VERDICT_FAILED}: a verdict failed; "
-        f"{EXIT_AIRFOIL_NOT_RUN}: the airfoil data was not available (the rest of the report is written).",
+        f"{EXIT_AIRFOIL_NOT_RUN}: the airfoil data was not available (the rest of the report is written); "
+        "2: a mistake on the command line, such as a --data file that cannot be read (nothing is written).",
     )
     parser.add_argument("--out", default="report", metavar="DIR", help="report directory (default: report)")
     parser.add_argument("--data", default=None, metavar="PATH", help="the airfoil file (default: $DESCENTLAB_DATA, the cache, or a download)")
-    parser.add_argument("--seeds", type=positive_int, default=20, help="seeds per airfoil run (default 20)")
+    parser.add_argument("--seeds", type=seed_count, default=20, help="seeds per airfoil run (default 20)")
     parser.add_argument("--first-seed", type=nonnegative_int, default=0, help="seeds are FIRST_SEED, FIRST_SEED+1, ... (default 0)")
     parser.add_argument("--no-download", action="store_true", help="never download the airfoil data")
     parser.set_defaults(handler=run)
@@ -55,6 +58,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CLIError(f"--out {out}: {error}") from None
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if seeds[-1] > MAX_SEED:
+        raise CLIError(f"--first-seed {args.first_seed} with --seeds {args.seeds} goes past the largest seed, 2**63 - 1")
+    if args.data is not None:  # a file named on the command line must be readable before any work
+        try:
+            load_airfoil(args.data)
+        except DataError as error:
+            raise CLIError(str(error)) from None
     results = run_chapter(
         seeds=seeds,
         data_path=args.data,

@@ -2,7 +2,9 @@
 
 The first line of output is the notes' ``loss: %f, %f sec per epoch`` (with
 several seeds: the mean final loss); further lines give the spread over seeds
-and the gap to the least-squares optimum.  ``--json`` prints the whole record.
+and the gap to the least-squares optimum.  A run whose loss left the finite
+numbers says so, with the step, instead (as ``trace`` does; the exit code is 0).
+``--json`` prints the whole record (a non-finite loss as ``null``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .common import (
     nonnegative_int,
     option_name,
     positive_int,
+    seed_count,
 )
 
 
@@ -44,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     seeds = parser.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="the seed of a single run (default 0)")
-    seeds.add_argument("--seeds", type=positive_int, metavar="N", help="run seeds 0..N-1 together; report mean, std, min, max")
+    seeds.add_argument("--seeds", type=seed_count, metavar="N", help="run seeds 0..N-1 together; report mean, std, min, max")
     parser.add_argument("--epochs", type=positive_int, default=2, help="passes over the data (default 2)")
     parser.add_argument("--batch-size", type=positive_int, default=10, help="minibatch size (default 10)")
     parser.add_argument("--data", metavar="PATH", help="the airfoil file (default: $DESCENTLAB_DATA, the cache, else download)")
@@ -58,13 +61,15 @@ def run(args: argparse.Namespace) -> int:
     spec = REGISTRY[args.algorithm]
     hyperparameters = _hyperparameters(args)
     out = figure_path(args.out) if args.out else None
-    seeds = list(range(args.seeds)) if args.seeds is not None else [args.seed]
+    seeds = range(args.seeds) if args.seeds is not None else [args.seed]
     progress = DownloadProgress()
     try:
         try:
             data = load_airfoil(args.data, progress=progress)
-        finally:
-            progress.close()
+        except BaseException:
+            progress.close(ok=False)
+            raise
+        progress.close()
         record = train(
             spec.name,
             hyperparameters,
@@ -92,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
 
 def report_lines(record: TrainingRun) -> list[str]:
     """The notes' line first, then the spread over seeds and the gap to the optimum."""
+    if record.diverged:
+        return [_divergence_line(record), f"least-squares optimum {record.optimum_loss:.6f}",
+                f"optimizer: {record.optimizer}({format_hyperparameters(record.settings)})"]
     s = record.summary
     lines = ["loss: %f, %f sec per epoch" % (s.mean, record.sec_per_epoch)]
     if len(record.seeds) > 1:
@@ -105,6 +113,16 @@ def report_lines(record: TrainingRun) -> list[str]:
         lines.append(f"least-squares optimum {record.optimum_loss:.6f}, gap {record.mean_gap:+.6f}")
     lines.append(f"optimizer: {record.optimizer}({format_hyperparameters(record.settings)})")
     return lines
+
+
+def _divergence_line(record: TrainingRun) -> str:
+    """``diverged: ...`` naming the first step with a non-finite loss, the last finite one and the seeds."""
+    bad = [(seed, step) for seed, step in zip(record.seeds, record.diverged_at) if step is not None]
+    step = min(s for _, s in bad)
+    finite = max(s for s in record.evaluation_steps if s < step)
+    seeds = ", ".join(str(seed) for seed, _ in bad[:5]) + (", ..." if len(bad) > 5 else "")
+    who = f"seed {seeds}" if len(record.seeds) == 1 else f"{len(bad)} of {len(record.seeds)} seeds ({seeds})"
+    return f"diverged: the loss is not finite at step {step} (finite at step {finite}); {who}"
 
 
 def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -133,18 +151,28 @@ def _as_options(message: str) -> str:
 
 
 class DownloadProgress:
-    """Download progress on stderr (stdout stays clean for --json); ``close`` ends the line."""
+    """Download progress on stderr (stdout stays clean for --json).
+
+    On a terminal the line updates in place; elsewhere (a log, a pipe) only the
+    finished download is reported, once.  ``close(ok=False)`` after a failure
+    leaves no progress behind, so that the error is the only line.
+    """
 
     def __init__(self) -> None:
-        self.open = False
+        self.line: str | None = None
 
     def __call__(self, done: int, total: int | None) -> None:
         of = f" of {total}" if total else ""
-        sys.stderr.write(f"\rdownloading the airfoil data: {done}{of} bytes")
-        sys.stderr.flush()
-        self.open = True
+        self.line = f"downloading the airfoil data: {done}{of} bytes"
+        if sys.stderr.isatty():
+            sys.stderr.write("\r" + self.line)
+            sys.stderr.flush()
 
-    def close(self) -> None:
-        if self.open:
-            sys.stderr.write("\n")
-            self.open = False
+    def close(self, ok: bool = True) -> None:
+        if self.line is None:
+            return
+        if sys.stderr.isatty():
+            sys.stderr.write("\n" if ok else "\r\033[K")
+        elif ok:
+            sys.stderr.write(self.line + "\n")
+        self.line = None

@@ -1,0 +1,291 @@
+"""Bad input, all of it: every subcommand and the Python API refuse it clearly.
+
+The command-line table: each invocation ends with exit code 2, exactly one line
+on stderr that names the problem (and the fix where there is one), nothing on
+stdout, no traceback, and no file created or changed.  The expensive work of
+``bench`` and ``reproduce`` is replaced by a function that fails the test, so
+every refusal is proven to come before any work (and no benchmark ever runs here).
+The cases complement the tables in test_cli_lab.py and test_cli_train.py.
+
+The Python table: the library raises ``ValueError``/``TypeError`` with a clear
+message, raised by descentlab itself, never an error from deep inside torch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from descentlab import data as data_module
+from descentlab import objectives, trajectory
+from descentlab import optim as dl
+from descentlab.cli import bench_cmd, main, reproduce_cmd
+from descentlab.train import MAX_SEEDS, train
+
+AIRFOIL_ROW = "{i}\t{j}\t0.3048\t71.3\t0.00266337\t{k}"
+
+
+def rows(n: int) -> str:
+    return "\n".join(AIRFOIL_ROW.format(i=800 + i, j=i % 7, k=120 + i % 13) for i in range(n)) + "\n"
+
+
+# Files and directories every case can refer to as {name}; {tmp} is the test's directory, {A} the real airfoil file.
+FILES: dict[str, str | bytes | None] = {
+    "empty.dat": "",
+    "truncated.dat": rows(10),
+    "long.dat": rows(1504),
+    "five-columns.dat": "\n".join("\t".join(line.split("\t")[:5]) for line in rows(1503).splitlines()) + "\n",
+    "words.dat": "frequency\tangle\tchord\tvelocity\tthickness\tpressure\n" + rows(1502),
+    "binary.dat": bytes(range(256)) * 8,
+    "nan.dat": rows(1503).replace("0.3048", "nan", 1),
+    "constant.dat": (AIRFOIL_ROW.format(i=800, j=0, k=120) + "\n") * 1503,
+    "blocker": "a file where a directory is expected",
+    "figure-dir.png": None,  # a directory with a figure's name
+    "data-dir": None,
+    "thesis": None,  # a directory holding someone's work, not a report
+}
+
+CLI_CASES: list[tuple[list[str], str]] = [
+    # the command itself
+    ([], r"the following arguments are required: COMMAND"),
+    (["optimize"], r"invalid choice: 'optimize'"),
+    (["algorithms", "adam"], r"unrecognized arguments: adam"),
+    (["objectives", "--kappa", "5"], r"unrecognized arguments: --kappa 5"),
+    # trace
+    (["trace", "sgd", "--lr", "0.4", "--steps", "1000000000000"], r"--steps: at most 100000 steps"),
+    (["trace", "sgd", "--lr", "0.4", "--steps", "2.5"], r"--steps: expected a whole number >= 1, got '2.5'"),
+    (["trace", "adadelta", "--lr", "-1"], r"adadelta: lr must be >= 0, got -1"),
+    (["trace", "adam", "--lr", "0.1", "--betas", "1", "0.9"], r"betas\[0\] must be in \[0, 1\), got 1"),
+    (["trace", "adam", "--lr", "0.1", "--betas", "0.9", "x"], r"--betas: invalid float value: 'x'"),
+    (["trace", "adam", "--lr", "0.1", "--eps", "inf"], r"eps must be finite, got inf"),
+    (["trace", "momentum", "--lr", "0.1", "--momentum", "0.5", "--dampening", "0.5"], r"dampening is only used with form='torch'"),
+    (["trace", "momentum", "--lr", "0.1", "--momentum", "0.5", "--form", "torch", "--nesterov", "--dampening", "0.5"],
+     r"nesterov requires dampening = 0"),
+    (["trace", "adagrad", "--lr", "0.1", "--momentum", "0.9"], r"adagrad does not take --momentum; it takes: --lr"),
+    (["trace", "sgd", "--lr", "0.1", "--eps", "1e-8"], r"sgd does not take --eps"),
+    (["trace", "sgd", "--lr", "0.1", "--objective", "quadratic", "--kappa", "0.5"], r"kappa must be >= 1, got 0.5"),
+    (["trace", "sgd", "--lr", "0.1", "--objective", "quadratic", "--angle", "inf"], r"angle must be finite"),
+    (["trace", "sgd", "--lr", "0.1", "--start", "1"], r"--start: expected 2 arguments"),
+    (["trace", "sgd", "--lr", "0.1", "--out", "{tmp}/figure-dir.png"], r"figure-dir\.png is a directory; give a file name"),
+    (["trace", "sgd", "--lr", "0.1", "--out", "{tmp}/blocker/path.png"], r"blocker is a file, not a directory"),
+    (["trace", "sgd", "--lr", "0.1", "--out", "{tmp}/path.jpg"], r"use a file name ending in \.png, \.svg, \.pdf"),
+    # compare
+    (["compare"], r"the following arguments are required: RUN"),
+    (["compare", "sgd:lr"], r"expected key=value with a key from lr, weight_decay, maximize, got 'lr'"),
+    (["compare", "adam:lr=0.1,betas=0.9"], r"betas='0\.9' is not a valid value for betas"),
+    (["compare", "adam:lr=0.1,amsgrad=yes"], r"amsgrad='yes' is not a valid value"),
+    (["compare", "momentum:lr=0.1,momentum=0.5,form=bogus"], r"form must be one of 'velocity', 'ema', 'torch', got 'bogus'"),
+    (["compare", "momentum:lr=0.1"], r"missing required hyperparameter 'momentum'"),
+    (["compare", "sgd:lr=0.1", "adam:lr=nan"], r"lr must be finite"),
+    (["compare", ":lr=0.1"], r"unknown algorithm ''; choose one of: sgd, momentum"),
+    (["compare", "sgd:lr=0.1", "--steps", "-1"], r"--steps: must be >= 1, got -1"),
+    (["compare", "sgd:lr=0.1", "--out", "{tmp}/blocker/paths.svg"], r"blocker is a file, not a directory"),
+    # train: sizes, conflicts, hyperparameters
+    (["train", "adam", "--lr", "0.01", "--seeds", "1000000000000", "--data", "{A}"], rf"--seeds: at most {MAX_SEEDS} seeds run together"),
+    (["train", "adam", "--lr", "0.01", "--seeds", "-5", "--data", "{A}"], r"--seeds: must be >= 1, got -5"),
+    (["train", "adam", "--lr", "0.01", "--seed", "99999999999999999999", "--data", "{A}"], r"a seed must be in \[0, 2\*\*63 - 1\]"),
+    (["train", "adam", "--lr", "0.01", "--epochs", "1000000000000", "--data", "{A}"], r"would record more than 10000000 losses; use fewer seeds or epochs"),
+    (["train", "adam", "--lr", "0.01", "--batch-size", "100000000000", "--data", "{A}"], r"--batch-size 100000000000 is larger than the 1500 training rows"),
+    (["train", "adam", "--lr", "abc", "--data", "{A}"], r"--lr: invalid float value: 'abc'"),
+    (["train", "adam", "--lr", "0.01", "--seed", "3", "--seeds", "4", "--data", "{A}"], r"--seeds: not allowed with argument --seed"),
+    (["train", "adagrad", "--lr", "0.1", "--impl", "torch", "--eps-in-sqrt", "--data", "{A}"],
+     r"--eps-in-sqrt is not available with --impl torch: torch\.optim\.Adagrad has no such option"),
+    (["train", "momentum", "--lr", "0.1", "--momentum", "0.9", "--impl", "torch", "--form", "velocity", "--data", "{A}"],
+     r"--form is not available with --impl torch"),
+    (["train", "adadelta", "--impl", "torch", "--form", "torch", "--data", "{A}"], r"adadelta does not take --form"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{A}", "--out", "{tmp}/blocker/loss.png"], r"blocker is a file, not a directory"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{A}", "--out", "{tmp}/figure-dir.png"], r"is a directory; give a file name"),
+    # train: data files
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/five-columns.dat"], r"line 1 has 5 tab-separated fields; expected 1503 rows of 6 .*--data PATH"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/words.dat"], r"line 1: 'frequency' is not a number"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/binary.dat"], r"binary\.dat is not a text file"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/nan.dat"], r"nan\.dat line 1 has a non-finite value"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/long.dat"], r"long\.dat is too long: 1504 rows"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/constant.dat"], r"column 1 is constant and cannot be standardized"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/blocker/airfoil.dat"], r"no such file; expected airfoil_self_noise\.dat"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/data-dir"], r"data-dir is a directory; expected the file airfoil_self_noise\.dat"),
+    # no --data: the download (here: a wrong file) fails its checksum, and nothing is cached
+    (["train", "sgd", "--lr", "0.1"], r"has SHA-1 [0-9a-f]{40}, expected 76e5be1548fd8222e5074cf0faae75edff8cf93f; nothing was cached"),
+    # bench (refused before any timing)
+    (["bench", "--runs", "1", "airfoil"], r"'airfoil' is a suite, not a row number; name the suite before --runs"),
+    (["bench", "--runs", "13"], r"--runs: expected a row number 1\.\.12, got 13"),
+    (["bench", "--repeats", "0"], r"--repeats: must be >= 1, got 0"),
+    (["bench", "--batch-repeats", "x"], r"--batch-repeats: expected a whole number"),
+    (["bench", "--seeds", "1000000000000"], rf"--seeds: at most {MAX_SEEDS} seeds run together"),
+    (["bench", "cpu"], r"invalid choice: 'cpu'"),
+    (["bench", "--data", "{tmp}/empty.dat"], r"empty\.dat is empty"),
+    (["bench", "--data", "{tmp}/data-dir"], r"is a directory"),
+    # reproduce (refused before any experiment)
+    (["reproduce", "--seeds", "0"], r"--seeds: must be >= 1, got 0"),
+    (["reproduce", "--seeds", "1000000000000"], rf"--seeds: at most {MAX_SEEDS} seeds"),
+    (["reproduce", "--first-seed", "-1"], r"--first-seed: must be >= 0, got -1"),
+    (["reproduce", "--first-seed", "9223372036854775807", "--seeds", "2", "--out", "{tmp}/report"],
+     r"--first-seed 9223372036854775807 with --seeds 2 goes past the largest seed"),
+    (["reproduce", "--out", "{tmp}/blocker"], r"blocker exists and is not a directory; choose another --out"),
+    (["reproduce", "--out", "{tmp}/thesis"], r"holds files that are not a descentlab report \(chapter1\.tex\); choose an empty or new"),
+    (["reproduce", "--out", "{tmp}/blocker/report"], r"blocker is a file, not a directory"),
+    (["reproduce", "--out", "{tmp}/no/such/report"], r"directory .*no/such does not exist; create it first"),
+    (["reproduce", "--data", "{tmp}/truncated.dat", "--out", "{tmp}/report"], r"truncated\.dat is truncated: 10 rows"),
+    (["reproduce", "--data", "{tmp}/missing.dat", "--out", "{tmp}/report"], r"--data .*missing\.dat: no such file"),
+]
+
+
+def _work_started(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("the work started: the mistake was not caught before it")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The case's files in tmp_path; a private cache; a download that serves the wrong file; no real work."""
+    for name, content in FILES.items():
+        path = tmp_path / name
+        if content is None:
+            path.mkdir()
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    (tmp_path / "thesis" / "chapter1.tex").write_text("precious")
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    wrong = elsewhere / "served.dat"
+    wrong.write_text(rows(1503))
+    monkeypatch.delenv("DESCENTLAB_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(elsewhere / "cache"))
+    monkeypatch.setattr(data_module, "AIRFOIL_URL", wrong.as_uri())
+    monkeypatch.setattr(bench_cmd, "bench_airfoil", _work_started)
+    monkeypatch.setattr(reproduce_cmd, "run_chapter", _work_started)
+    return tmp_path
+
+
+def _snapshot(root: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in root.rglob("*")}
+
+
+def test_the_table_is_large_and_covers_every_subcommand() -> None:
+    from descentlab.cli import build_parser
+
+    assert len(CLI_CASES) >= 40
+    subcommands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    covered = {argv[0] for argv, _ in CLI_CASES if argv}
+    assert set(subcommands) <= covered, set(subcommands) - covered
+
+
+@pytest.mark.parametrize(("argv", "message"), CLI_CASES, ids=[" ".join(a) or "(nothing)" for a, _ in CLI_CASES])
+def test_a_mistake_is_one_line_exit_2_and_no_file(
+    workspace: Path, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    airfoil = str(request.getfixturevalue("airfoil_path")) if "{A}" in argv else ""
+    argv = [a.replace("{tmp}", str(workspace)).replace("{A}", airfoil) for a in argv]
+    cache = Path(str(data_module.default_cache_dir()))
+    before = _snapshot(workspace)
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2, (code, out, err)
+    assert out == ""
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert "Traceback" not in err and "Error:" not in err, err
+    assert err.startswith("descentlab"), err
+    assert re.search(message, err), err
+    assert _snapshot(workspace) == before, "a file was created or changed"
+    assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*")), "something was cached"
+
+
+# ---------------------------------------------------------------------------
+# The Python API.
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def airfoil(airfoil_path: Path) -> data_module.Airfoil:
+    return data_module.load_airfoil(airfoil_path)
+
+
+NOTES = objectives.get_objective("notes")
+
+
+def _params() -> list[torch.nn.Parameter]:
+    return [torch.nn.Parameter(torch.ones(2))]
+
+
+# (id, call(airfoil), exception type, message pattern)
+API_CASES: list[tuple[str, Callable[[Any], Any], type[Exception], str]] = [
+    ("train-seeds-int", lambda d: train("adam", {"lr": 0.01}, data=d, seeds=3), TypeError, r"seeds must be a sequence of integers, got 3"),
+    ("train-seeds-empty", lambda d: train("adam", {"lr": 0.01}, data=d, seeds=[]), ValueError, r"at least one seed"),
+    ("train-seed-negative", lambda d: train("adam", {"lr": 0.01}, data=d, seeds=[-1]), ValueError, r"a seed must be in \[0, 2\*\*63 - 1\], got -1"),
+    ("train-seed-float", lambda d: train("adam", {"lr": 0.01}, data=d, seeds=[1.5]), TypeError, r"a seed must be an integer, got 1\.5"),
+    ("train-seeds-huge", lambda d: train("adam", {"lr": 0.01}, data=d, seeds=range(10**12)), ValueError,
+     rf"at most {MAX_SEEDS} seeds train together, got 1000000000000"),
+    ("train-batch-0", lambda d: train("adam", {"lr": 0.01}, data=d, batch_size=0), ValueError, r"batch_size must be >= 1, got 0"),
+    ("train-batch-float", lambda d: train("adam", {"lr": 0.01}, data=d, batch_size=2.5), TypeError, r"batch_size must be an integer"),
+    ("train-batch-too-large", lambda d: train("adam", {"lr": 0.01}, data=d, batch_size=1501), ValueError,
+     r"batch_size 1501 is larger than the 1500 training rows"),
+    ("train-epochs-0", lambda d: train("adam", {"lr": 0.01}, data=d, epochs=0), ValueError, r"epochs must be >= 1, got 0"),
+    ("train-epochs-huge", lambda d: train("adam", {"lr": 0.01}, data=d, epochs=10**12), ValueError, r"would record more than"),
+    ("train-impl", lambda d: train("adam", {"lr": 0.01}, data=d, impl="cuda"), ValueError, r"impl must be one of 'own', 'torch', got 'cuda'"),
+    ("train-impl-option", lambda d: train("rmsprop", {"lr": 0.01, "eps_in_sqrt": True}, data=d, impl="torch"), ValueError,
+     r"eps_in_sqrt is not available with impl 'torch'"),
+    ("train-algorithm", lambda d: train("lbfgs", {"lr": 0.01}, data=d), ValueError, r"unknown algorithm 'lbfgs'; choose one of"),
+    ("train-unknown-hp", lambda d: train("adam", {"lr": 0.01, "gamma": 0.9}, data=d), TypeError, r"adam got unexpected hyperparameter 'gamma'"),
+    ("train-missing-hp", lambda d: train("adam", {}, data=d), TypeError, r"adam missing required hyperparameter 'lr'"),
+    ("train-hp-string", lambda d: train("adam", {"lr": "0.01"}, data=d), ValueError, r"lr must be a real number, got '0\.01'"),
+    ("train-hp-not-a-mapping", lambda d: train("adam", 0.01, data=d), TypeError, r"hyperparameters must be a mapping"),
+    ("train-dtype-int", lambda d: train("adam", {"lr": 0.01}, data=d, dtype=torch.int64), TypeError,
+     r"dtype must be a floating-point torch\.dtype"),
+    ("train-dtype-string", lambda d: train("adam", {"lr": 0.01}, data=d, dtype="float64"), TypeError, r"dtype must be a floating-point"),
+    ("train-data-path", lambda d: train("adam", {"lr": 0.01}, data="airfoil.dat"), TypeError,
+     r"data must be an Airfoil from descentlab\.data\.load_airfoil\(path\), got str"),
+    ("run-steps-0", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, steps=0), ValueError, r"steps must be >= 1, got 0"),
+    ("run-steps-float", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, steps=2.5), TypeError, r"steps must be an integer, got 2\.5"),
+    ("run-steps-string", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, steps="10"), TypeError, r"steps must be an integer"),
+    ("run-steps-huge", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, steps=10**12), ValueError, r"steps must be at most 100000"),
+    ("run-start-nan", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, start=(math.nan, 0.0)), ValueError, r"start must be finite"),
+    ("run-start-three", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, start=(1, 2, 3)), TypeError, r"start must be a pair of numbers"),
+    ("run-start-one", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, start=(1.0,)), TypeError, r"start must be a pair of numbers"),
+    ("run-start-string", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, start="ab"), TypeError, r"start must be a pair of numbers"),
+    ("run-start-none", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, start=(None, 1.0)), TypeError, r"start must be a pair"),
+    ("run-start-number", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, start=1.0), TypeError, r"start must be a pair"),
+    ("run-objective-name", lambda d: trajectory.run("sgd", "notes", {"lr": 0.1}), TypeError, r"objective must be an Objective"),
+    ("run-algorithm", lambda d: trajectory.run("nope", NOTES, {"lr": 0.1}), ValueError, r"unknown algorithm 'nope'"),
+    ("run-unknown-hp", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1, "beta": 0.9}), TypeError, r"unexpected hyperparameter 'beta'"),
+    ("run-batch-empty", lambda d: trajectory.run_batch("sgd", NOTES, []), ValueError, r"settings must not be empty"),
+    ("run-batch-mixed-flags", lambda d: trajectory.run_batch("momentum", NOTES, [{"lr": 0.1, "momentum": 0.5},
+                                                                                  {"lr": 0.1, "momentum": 0.5, "nesterov": True}]),
+     ValueError, r"nesterov must be the same for all settings of one batch"),
+    ("create-unknown", lambda d: dl.create("Adam", _params(), lr=0.1), ValueError, r"unknown algorithm 'Adam'; choose one of: sgd"),
+    ("create-lr-negative", lambda d: dl.create("adam", _params(), lr=-1), ValueError, r"lr must be >= 0, got -1"),
+    ("create-lr-string", lambda d: dl.create("adam", _params(), lr="0.1"), ValueError, r"lr must be a real number, got '0\.1'"),
+    ("create-lr-tensor", lambda d: dl.create("adam", _params(), lr=torch.tensor(0.1)), ValueError, r"lr must be a real number"),
+    ("create-unknown-kwarg", lambda d: dl.create("adam", _params(), lr=0.1, gamma=0.9), TypeError, r"Adam: got an unexpected keyword argument 'gamma'"),
+    ("create-missing-lr", lambda d: dl.create("momentum", _params(), momentum=0.9), TypeError, r"missing a required argument: 'lr'"),
+    ("create-betas-triple", lambda d: dl.create("adam", _params(), lr=0.1, betas=(0.9, 0.9, 0.9)), ValueError,
+     r"betas must be a pair of numbers in \[0, 1\)"),
+    ("create-flag-int", lambda d: dl.create("rmsprop", _params(), lr=0.1, centered=1), ValueError, r"centered must be True or False, got 1"),
+    ("create-form", lambda d: dl.create("momentum", _params(), lr=0.1, momentum=0.9, form="Torch"), ValueError,
+     r"form must be one of 'velocity', 'ema', 'torch', got 'Torch'"),
+    ("objective-unknown", lambda d: objectives.get_objective("bowl"), ValueError, r"unknown objective 'bowl'; choose one of"),
+    ("objective-kappa", lambda d: objectives.get_objective("quadratic", kappa=0.5), ValueError, r"kappa must be >= 1, got 0\.5"),
+    ("airfoil-directory", lambda d: data_module.load_airfoil(Path(__file__).parent), data_module.DataError, r"is a directory"),
+]
+
+
+def test_the_api_table_is_large() -> None:
+    assert len(API_CASES) >= 40
+
+
+@pytest.mark.parametrize(("call", "kind", "message"), [c[1:] for c in API_CASES], ids=[c[0] for c in API_CASES])
+def test_the_library_refuses_bad_arguments_clearly(
+    airfoil: data_module.Airfoil, call: Callable[[Any], Any], kind: type[Exception], message: str
+) -> None:
+    with pytest.raises(kind, match=message) as caught:
+        call(airfoil)
+    assert type(caught.value) in (kind, data_module.DataError), type(caught.value)
+    # raised by descentlab itself, not by torch deep inside a computation
+    raised_in = traceback.extract_tb(caught.value.__traceback__)[-1].filename
+    assert "/descentlab/" in raised_in.replace("\\", "/"), raised_in
