@@ -103,15 +103,24 @@ def figure_path(value: str) -> Path:
         raise CLIError(f"--out {value}: {error}") from None
 
 
-def positive_int(value: str) -> int:
-    """An argparse type: an integer >= 1."""
+def _whole_number(value: str, minimum: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {value!r}") from None
+    if number < minimum:
+        raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {number}")
     return number
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: an integer >= 1."""
+    return _whole_number(value, 1)
+
+
+def nonnegative_int(value: str) -> int:
+    """An argparse type: an integer >= 0."""
+    return _whole_number(value, 0)
 
 
 def seed_count(value: str) -> int:
@@ -119,15 +128,4 @@ def seed_count(value: str) -> int:
     number = positive_int(value)
     if number > MAX_SEEDS:
         raise argparse.ArgumentTypeError(f"at most {MAX_SEEDS} seeds run together, got {number}")
-    return number
-
-
-def nonnegative_int(value: str) -> int:
-    """An argparse type: an integer >= 0."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {number}")
     return number
