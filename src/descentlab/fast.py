@@ -63,16 +63,26 @@ def _as_graph_input(value: Any) -> Any:
     return value if value == 0 else torch.tensor(float(value), dtype=torch.float64)
 
 
-def _apply_in_place(spec: AlgorithmSpec, xs: list[Tensor], gs: list[Tensor], states: list[State], hp: dict) -> list[Tensor]:
+def _apply_in_place(
+    spec: AlgorithmSpec,
+    xs: list[Tensor],
+    gs: list[Tensor],
+    states: list[State],
+    hp: dict,
+    factors: tuple[Tensor, ...] | None = None,
+) -> list[Tensor]:
     """Run the rule on every tensor and write ``x`` and the state back in place.
 
-    0-dim state entries (the step counter) are returned instead of written:
-    Inductor in torch 2.13 silently drops in-place writes to 0-dim CPU inputs, so
-    the caller copies them back outside the compiled graph.
+    ``factors`` (when the spec has them) hold the per-step scalars of every
+    tensor of the chunk, computed once outside the loops.  0-dim state entries
+    (the step counter) are returned instead of written: Inductor in torch 2.13
+    silently drops in-place writes to 0-dim CPU inputs, so the caller copies them
+    back outside the compiled graph.
     """
     scalars = []
-    for x, g, state in zip(xs, gs, states):
-        new_x, new_state = spec.update(x, g, state, **hp)
+    for index, (x, g, state) in enumerate(zip(xs, gs, states)):
+        extra = {} if factors is None else {"factors": tuple(f[index] for f in factors)}
+        new_x, new_state = spec.update(x, g, state, **hp, **extra)
         x.copy_(new_x)
         for key, old in state.items():
             if old.dim() == 0:
@@ -104,12 +114,16 @@ class CompiledRule:
         for start in range(0, len(xs), CHUNK):
             chunk = slice(start, start + CHUNK)
             chunk_states = list(states[chunk])
+            factors = None
+            if self.spec.factors is not None:  # one vectorized evaluation for the whole chunk
+                t = torch.stack([state["step"] for state in chunk_states]) + 1
+                factors = self.spec.factors(t, hp)
             scalars = None
             if self.failure is None:
                 try:
-                    scalars = self._compiled(self.spec, list(xs[chunk]), list(gs[chunk]), chunk_states, inputs)
+                    scalars = self._compiled(self.spec, list(xs[chunk]), list(gs[chunk]), chunk_states, inputs, factors)
                 except Exception as error:  # compilation failed before anything was written
                     self.failure = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
             if scalars is None:
-                scalars = _apply_in_place(self.spec, list(xs[chunk]), list(gs[chunk]), chunk_states, dict(hp))
+                scalars = _apply_in_place(self.spec, list(xs[chunk]), list(gs[chunk]), chunk_states, dict(hp), factors)
             torch._foreach_copy_(_scalar_entries(chunk_states), scalars)

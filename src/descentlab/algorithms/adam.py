@@ -47,6 +47,15 @@ def adam_init(x: Tensor, hp: Mapping[str, Any]) -> State:
     return state
 
 
+def adam_factors(t: Tensor, hp: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
+    """The step's scalars, functions of the step counter ``t`` alone (any shape):
+    ``lr / (1 - beta1^t)`` and ``sqrt(1 - beta2^t)``."""
+    beta1, beta2 = hp["betas"]
+    # lr * reciprocal rather than lr / ...: Python's `number / tensor` is computed that way,
+    # so a scalar lr and a swept tensor lr stay bit-identical
+    return hp["lr"] * (1 - beta1**t).reciprocal(), (1 - beta2**t).sqrt()
+
+
 def adam_update(
     x: Tensor,
     g: Tensor,
@@ -59,6 +68,7 @@ def adam_update(
     weight_decay: Any,
     decoupled_weight_decay: bool,
     maximize: bool,
+    factors: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, State]:
     beta1, beta2 = betas
     if decoupled_weight_decay:
@@ -73,11 +83,10 @@ def adam_update(
     v = new["v"] = beta2 * state["v"] + (1 - beta2) * g * g  # v <- beta2 v + (1 - beta2) g^2
     if amsgrad:
         v = new["v_max"] = torch.maximum(state["v_max"], v)
-    # lr / (1 - beta1^t), as lr * reciprocal: Python's `number / tensor` is computed that way,
-    # so writing it out keeps a scalar lr and a swept tensor lr bit-identical.  The float64 bias
-    # corrections are cast to x's dtype so that they never promote a 0-dim x.
-    m_hat_scale = (lr * (1 - beta1**t).reciprocal()).to(x.dtype)
-    v_hat_root = v.sqrt() / (1 - beta2**t).sqrt().to(x.dtype)  # sqrt(v / (1 - beta2^t))
+    step_size, root = adam_factors(t, {"lr": lr, "betas": betas}) if factors is None else factors
+    # the float64 factors are cast to x's dtype so that they never promote a 0-dim x
+    m_hat_scale = step_size.to(x.dtype)  # lr / (1 - beta1^t)
+    v_hat_root = v.sqrt() / root.to(x.dtype)  # sqrt(v / (1 - beta2^t))
     return x - m_hat_scale * m / (v_hat_root + eps), new
 
 
@@ -97,4 +106,5 @@ ADAM = AlgorithmSpec(
     ),
     state_keys=("step", "m", "v", "v_max"),
     doc=ADAM_DOC,
+    factors=adam_factors,
 )
