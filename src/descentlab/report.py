@@ -256,8 +256,8 @@ def _airfoil_html(results: ChapterResults) -> str:
         + _figure("airfoil_distributions", "Final loss over seeds per run (box: quartiles, whiskers: min–max); red diamond: "
                   "the notes' single printed value.")
         + "<p><b>The AdaDelta puzzle.</b> The notes' own AdaDelta uses ε = 1e-5, torch.optim.Adadelta ε = 1e-6. The first "
-        "steps are about √ε in size, so the smaller ε starts ten times slower in Δ's units and has not caught up after "
-        f"two epochs. Measured: torch.optim.Adadelta with ε = 1e-5 ends at {torch_eps5.summary.mean:.6f} (the notes' own: "
+        "steps are about √(ε/(1−ρ)) in size whatever the gradient, so with the smaller ε they are √10 ≈ 3.2 times shorter, and the run has not "
+        f"caught up after two epochs. Measured: torch.optim.Adadelta with ε = 1e-5 ends at {torch_eps5.summary.mean:.6f} (the notes' own: "
         f"0.243485); our AdaDelta with ε = 1e-6 ends at {own_eps6.summary.mean:.6f} ± {own_eps6.summary.std:.6f}, "
         "towards the notes' 0.267756 for torch.</p>"
         + _figure("airfoil_times", "Seconds per epoch: the notes' loop (one seed) against ours (all seeds at once).")
