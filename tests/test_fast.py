@@ -138,3 +138,21 @@ def test_checkpoint_resumes_bit_for_bit_on_the_fast_path() -> None:
 def test_fused_must_be_a_flag() -> None:
     with pytest.raises(ValueError, match="fused must be None, True or False, got 'yes'"):
         dl.Adam([torch.nn.Parameter(torch.ones(2))], lr=0.1, fused="yes")
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adam"])
+def test_a_fast_step_allocates_no_temporaries(name: str) -> None:
+    """Peak memory of a step is the state alone: the compiled kernels write in place (the plain path does not)."""
+    from descentlab.bench_steps import allocated_during_step
+
+    allocated = {}
+    for fused in (False, True):
+        params = [torch.nn.Parameter(torch.randn(1 << 16)) for _ in range(3)]
+        for p in params:
+            p.grad = torch.randn_like(p)
+        opt = dl.create(name, params, fused=fused, **{k: v for k, v in RICH[name].items() if k != "amsgrad"})
+        opt.step()
+        opt.step()
+        allocated[fused] = allocated_during_step(opt)
+    assert allocated[True] < 1 << 12  # a few 0-dim scalars at most
+    assert allocated[False] >= 3 * (1 << 16) * 4  # the plain path: at least one temporary per parameter

@@ -4,7 +4,8 @@ Returns records, never prints.  For each algorithm and parameter layout it times
 one ``optimizer.step()`` (median over repeats, after warm-up) on every path, and
 puts it against memory bandwidth: the minimum bytes a step must move (read ``x``,
 ``g`` and every state tensor, write ``x`` and the state) divided by the time, and
-that as a share of a STREAM-style triad (``c = a + 2 b``) timed in the same run.
+that as a share of a STREAM-style triad (``c = a + 2 b``) timed in the same run,
+and what one step allocates (its temporaries) according to the torch profiler.
 
 Each algorithm is compared with the torch.optim class computing the same update
 (:data:`COUNTERPARTS`, the conventions of the README's table).
@@ -67,6 +68,7 @@ class StepRow:
     gb_per_s: float
     triad_share: float  # gb_per_s / the triad's
     speedup_vs_torch_best: float  # torch's fastest path time / this path's time
+    allocated_mib: float  # memory allocated during one step (temporaries), by the profiler
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,13 @@ def _optimizers(algorithm: str, params: list[torch.Tensor]) -> dict[str, torch.o
     return paths
 
 
+def allocated_during_step(optimizer: torch.optim.Optimizer) -> int:
+    """Bytes the allocator hands out during one ``step()`` (its temporaries), by the torch profiler."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        optimizer.step()
+    return sum(e.self_cpu_memory_usage for e in prof.key_averages() if e.self_cpu_memory_usage > 0)
+
+
 def _min_bytes(optimizer: torch.optim.Optimizer, params: list[torch.Tensor]) -> int:
     """Read x, g and each state tensor; write x and each state tensor (0-dim counters ignored)."""
     total = 0
@@ -150,19 +159,19 @@ def bench_steps(
         for algorithm in algorithms:
             if progress is not None:
                 progress(f"{algorithm} on {layout}")
-            measured: dict[str, tuple[float, float, int]] = {}
+            measured: dict[str, tuple[float, float, int, int]] = {}
             for path, optimizer in _optimizers(algorithm, _parameters(LAYOUTS[layout], dtype)).items():
                 params = [p for group in optimizer.param_groups for p in group["params"]]
                 start = time.perf_counter()
                 optimizer.step()
                 first = time.perf_counter() - start
                 seconds = _median(optimizer.step, repeats, warmup)
-                measured[path] = (seconds, first, _min_bytes(optimizer, params))
-            torch_best = min(seconds for path, (seconds, _, _) in measured.items() if path.startswith("torch"))
+                measured[path] = (seconds, first, _min_bytes(optimizer, params), allocated_during_step(optimizer))
+            torch_best = min(seconds for path, (seconds, *_) in measured.items() if path.startswith("torch"))
             minimum = measured["ours plain"][2]
-            for path, (seconds, first, _) in measured.items():
+            for path, (seconds, first, _, allocated) in measured.items():
                 bandwidth = minimum / seconds / 1e9
                 rows.append(StepRow(algorithm, layout, path, seconds * 1e3, first, minimum, bandwidth,
-                                    bandwidth / triad, torch_best / seconds))
+                                    bandwidth / triad, torch_best / seconds, allocated / 2**20))
     return StepBench(tuple(rows), triad, 32 * 2**20, repeats, str(dtype).replace("torch.", ""),
                      torch.__version__, torch.get_num_threads())
