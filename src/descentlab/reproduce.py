@@ -19,7 +19,7 @@ import torch
 
 from . import __version__, chapter
 from .algorithms.spec import format_hyperparameters
-from .data import DataError, load_airfoil
+from .data import Airfoil, DataError, load_airfoil
 from .reference import NOTES_AIRFOIL
 
 Progress = Callable[[str, int, int], None]
@@ -110,11 +110,15 @@ def run_chapter(
     *,
     seeds: Sequence[int] = tuple(range(20)),
     data_path: str | None = None,
+    data: Airfoil | None = None,
     allow_download: bool = True,
     progress: Progress | None = None,
     data_progress: Callable[[int, int | None], None] | None = None,
 ) -> ChapterResults:
-    """Every experiment of the chapter; the airfoil section is skipped (with the reason) if no data."""
+    """Every experiment of the chapter; the airfoil section is skipped (with the reason) if no data.
+
+    ``data`` (already loaded) takes precedence over finding the file from ``data_path``.
+    """
     seeds = tuple(seeds)
     sections: list[tuple[str, Callable[[], Any]]] = [
         ("2D: the notes' seven runs", chapter.check_traces),
@@ -138,7 +142,8 @@ def run_chapter(
     started = time.perf_counter()
     airfoil, error = None, None
     try:
-        data = load_airfoil(data_path, allow_download=allow_download, progress=data_progress)
+        if data is None:
+            data = load_airfoil(data_path, allow_download=allow_download, progress=data_progress)
         airfoil = chapter.airfoil_section(data, seeds)
     except DataError as problem:
         error = str(problem)

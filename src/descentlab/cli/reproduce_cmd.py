@@ -60,14 +60,15 @@ def run(args: argparse.Namespace) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if seeds[-1] > MAX_SEED:
         raise CLIError(f"--first-seed {args.first_seed} with --seeds {args.seeds} goes past the largest seed, 2**63 - 1")
+    data = None
     if args.data is not None:  # a file named on the command line must be readable before any work
         try:
-            load_airfoil(args.data)
+            data = load_airfoil(args.data)
         except DataError as error:
             raise CLIError(str(error)) from None
     results = run_chapter(
         seeds=seeds,
-        data_path=args.data,
+        data=data,
         allow_download=not args.no_download,
         progress=ProgressBar(),
     )
