@@ -197,8 +197,9 @@ NOTES_CASES = [pytest.param(name, run, id=run.id) for name, runs in NOTES_RUNS.i
 @given(lr=unit(1e-3, 0.5), momentum=decay(0.95), shape_list=shapes, dtype=dtypes, seed=seeds)
 def test_equals_the_notes_code(name: str, run: Any, lr: float, momentum: float, shape_list: list, dtype: torch.dtype,
                                seed: int) -> None:
-    notes_hp = {k: {"lr": lr, "momentum": momentum}[k] for k in run.hyperparameters}
-    library_kwargs = {**run.library_kwargs, **notes_hp}
+    drawn = {k: {"lr": lr, "momentum": momentum}[k] for k in run.hyperparameters if k in ("lr", "momentum")}
+    notes_hp = {**run.hyperparameters, **drawn}
+    library_kwargs = {**run.library_kwargs, **drawn}
     problem = Problem(seed, shape_list, dtype)
     notes_params = [x.clone() for x in problem.start]
     notes_states = run.init_states(notes_params)

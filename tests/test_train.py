@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from descentlab.data import Airfoil, load_airfoil
-from descentlab.notes_loop import _OWN, _zeros_like_params, notes_train
+from descentlab.notes_loop import _OWN, notes_states, notes_train
 from descentlab.reference import LEAST_SQUARES_OPTIMUM, NOTES_AIRFOIL, AirfoilResult
 from descentlab.train import TORCH_COUNTERPARTS, _initial_theta, check_hyperparameters, train
 
@@ -93,7 +93,7 @@ def _plain_loop(airfoil: Airfoil, algorithm: str, impl: str, hp: dict, seed: int
     if impl == "own":
         call = _OWN[algorithm]
         notes_hp = {call.keys[k]: v for k, v in hp.items()} | dict(call.extra)
-        states = _zeros_like_params(params, call.state_copies)
+        states = notes_states(params, call.state_copies)
         step = lambda: call.function(params, states, notes_hp)  # noqa: E731
     else:
         counterpart = TORCH_COUNTERPARTS[algorithm]

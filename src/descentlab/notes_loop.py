@@ -32,56 +32,59 @@ import torch
 from torch import Tensor, nn
 
 # --- the notes' own optimizer functions (SPEC section 1), one per algorithm -------------
-# Each takes the parameter list, the states and the notes' hyperparameter dict and
-# updates the parameters in place, as the notes' code does.
+# Each takes the parameter list (gradients in ``p.grad``), the states and the notes'
+# hyperparameter dict and updates the parameters in place, as the notes' code does.
+# The tests' oracle for the library's rules calls these same functions.  (The notes
+# write ``s[:] = ...``; ``s.copy_(...)`` is the same write and also works for 0-dim tensors.)
 
 
-def _sgd(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
+def notes_sgd(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
     for p in params:
         p.data -= hp["lr"] * p.grad.data
 
 
-def _momentum(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
+def notes_momentum(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
     for p, v in zip(params, states):
         v.data = hp["momentum"] * v.data + hp["lr"] * p.grad.data  # v <- beta v + eta g
         p.data -= v.data
 
 
-def _adagrad(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
+def notes_adagrad(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
     eps = 1e-6
     for p, s in zip(params, states):
         s.data += p.grad.data**2  # s <- s + g^2
         p.data -= hp["lr"] * p.grad.data / torch.sqrt(s + eps)
 
 
-def _rmsprop(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
+def notes_rmsprop(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
     gamma, eps = hp["beta"], 1e-6
     for p, s in zip(params, states):
         s.data = gamma * s.data + (1 - gamma) * p.grad.data**2  # s <- gamma s + (1 - gamma) g^2
         p.data -= hp["lr"] * p.grad.data / torch.sqrt(s + eps)
 
 
-def _adadelta(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
+def notes_adadelta(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
     rho, eps = hp["rho"], 1e-5
     for p, (s, delta) in zip(params, states):
-        s[:] = rho * s + (1 - rho) * p.grad.data**2  # s <- rho s + (1 - rho) g^2
+        s.copy_(rho * s + (1 - rho) * p.grad.data**2)  # s <- rho s + (1 - rho) g^2
         step = p.grad.data * torch.sqrt((delta + eps) / (s + eps))  # g' = g sqrt((delta + eps) / (s + eps))
         p.data -= step
-        delta[:] = rho * delta + (1 - rho) * step * step  # delta <- rho delta + (1 - rho) g'^2
+        delta.copy_(rho * delta + (1 - rho) * step * step)  # delta <- rho delta + (1 - rho) g'^2
 
 
-def _adam(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
+def notes_adam(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
     beta1, beta2, eps = 0.9, 0.999, 1e-6
     for p, (m, v) in zip(params, states):
-        m[:] = beta1 * m + (1 - beta1) * p.grad.data  # m <- beta1 m + (1 - beta1) g
-        v[:] = beta2 * v + (1 - beta2) * p.grad.data**2  # v <- beta2 v + (1 - beta2) g^2
+        m.copy_(beta1 * m + (1 - beta1) * p.grad.data)  # m <- beta1 m + (1 - beta1) g
+        v.copy_(beta2 * v + (1 - beta2) * p.grad.data**2)  # v <- beta2 v + (1 - beta2) g^2
         m_hat = m / (1 - beta1 ** hp["t"])
         v_hat = v / (1 - beta2 ** hp["t"])
         p.data -= hp["lr"] * m_hat / (torch.sqrt(v_hat) + eps)
     hp["t"] += 1
 
 
-def _zeros_like_params(params: list[Tensor], copies: int) -> Any:
+def notes_states(params: list[Tensor], copies: int) -> Any:
+    """Zero states as the notes' ``init_*_states`` build them: none, one or ``copies`` tensors per parameter."""
     if copies == 0:
         return ()
     if copies == 1:
@@ -100,12 +103,12 @@ class _OwnCall:
 
 
 _OWN: dict[str, _OwnCall] = {
-    "sgd": _OwnCall(_sgd, 0, {"lr": "lr"}, {}),
-    "momentum": _OwnCall(_momentum, 1, {"lr": "lr", "momentum": "momentum"}, {}),
-    "adagrad": _OwnCall(_adagrad, 1, {"lr": "lr"}, {}),
-    "rmsprop": _OwnCall(_rmsprop, 1, {"lr": "lr", "gamma": "beta"}, {}),
-    "adadelta": _OwnCall(_adadelta, 2, {"rho": "rho"}, {}),
-    "adam": _OwnCall(_adam, 2, {"lr": "lr"}, {"t": 1}),
+    "sgd": _OwnCall(notes_sgd, 0, {"lr": "lr"}, {}),
+    "momentum": _OwnCall(notes_momentum, 1, {"lr": "lr", "momentum": "momentum"}, {}),
+    "adagrad": _OwnCall(notes_adagrad, 1, {"lr": "lr"}, {}),
+    "rmsprop": _OwnCall(notes_rmsprop, 1, {"lr": "lr", "gamma": "beta"}, {}),
+    "adadelta": _OwnCall(notes_adadelta, 2, {"rho": "rho"}, {}),
+    "adam": _OwnCall(notes_adam, 2, {"lr": "lr"}, {"t": 1}),
 }
 
 # The torch.optim classes the notes used, and the one name that differs from ours.
@@ -201,7 +204,7 @@ def _train_own(
     w = nn.Parameter(torch.tensor(np.random.normal(0, 0.01, size=(features.shape[1], 1)), dtype=torch.float32))
     b = nn.Parameter(torch.zeros(1, dtype=torch.float32))
     params = [w, b]
-    states = _zeros_like_params(params, call.state_copies)
+    states = notes_states(params, call.state_copies)
 
     def squared_loss(X: Tensor, y: Tensor) -> Tensor:
         y_hat = torch.mm(X, w) + b
@@ -253,4 +256,14 @@ def _train_torch(
     return losses, times
 
 
-__all__ = ["NotesRun", "notes_train"]
+__all__ = [
+    "NotesRun",
+    "notes_adadelta",
+    "notes_adagrad",
+    "notes_adam",
+    "notes_momentum",
+    "notes_rmsprop",
+    "notes_sgd",
+    "notes_states",
+    "notes_train",
+]
