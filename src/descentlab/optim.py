@@ -158,7 +158,6 @@ class RuleOptimizer(torch.optim.Optimizer):
                 state.update(new_state)
         return loss
 
-
     def _use_fast_path(self, params: list[torch.Tensor]) -> bool:
         if not params or self.fused is False or torch.compiler.is_compiling():
             return False  # inside a caller's torch.compile the plain rule is compiled with the rest

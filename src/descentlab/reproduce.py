@@ -120,22 +120,22 @@ def run_chapter(
     ``data`` (already loaded) takes precedence over finding the file from ``data_path``.
     """
     seeds = tuple(seeds)
-    sections: list[tuple[str, Callable[[], Any]]] = [
-        ("2D: the notes' seven runs", chapter.check_traces),
-        ("2D: ill-conditioning", chapter.ill_conditioning),
-        ("2D: preconditioning", chapter.preconditioning),
-        ("2D: momentum", chapter.momentum_section),
-        ("2D: adaptive methods", chapter.adaptive_section),
-        ("2D: learning-rate theory sweep", chapter.rate_sweep),
+    sections: list[tuple[str, str, Callable[[], Any]]] = [  # ChapterResults field, progress label, computation
+        ("traces", "2D: the notes' seven runs", chapter.check_traces),
+        ("ill_conditioning", "2D: ill-conditioning", chapter.ill_conditioning),
+        ("preconditioning", "2D: preconditioning", chapter.preconditioning),
+        ("momentum", "2D: momentum", chapter.momentum_section),
+        ("adaptive", "2D: adaptive methods", chapter.adaptive_section),
+        ("sweep", "2D: learning-rate theory sweep", chapter.rate_sweep),
     ]
     total = len(sections) + 1
     report = progress or (lambda label, done, total: None)
     records: dict[str, Any] = {}
     seconds: dict[str, float] = {}
-    for index, (label, compute) in enumerate(sections):
+    for index, (field_name, label, compute) in enumerate(sections):
         report(label, index, total)
         started = time.perf_counter()
-        records[label] = compute()
+        records[field_name] = compute()
         seconds[label] = time.perf_counter() - started
     label = f"airfoil: twelve runs x {len(seeds)} seeds"
     report(label, len(sections), total)
@@ -149,14 +149,8 @@ def run_chapter(
         error = str(problem)
     seconds[label] = time.perf_counter() - started
     report("done", total, total)
-    values = list(records.values())
     return ChapterResults(
-        traces=values[0],
-        ill_conditioning=values[1],
-        preconditioning=values[2],
-        momentum=values[3],
-        adaptive=values[4],
-        sweep=values[5],
+        **records,
         airfoil=airfoil,
         airfoil_error=error,
         seeds=seeds,

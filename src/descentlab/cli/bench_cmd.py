@@ -17,10 +17,8 @@ from typing import Any
 
 from ..bench import AirfoilBench, bench_airfoil
 from ..bench_steps import COUNTERPARTS, LAYOUTS, StepBench, bench_steps
-from ..data import DataError, load_airfoil
 from ..reference import NOTES_AIRFOIL
-from .common import CLIError, positive_int, seed_count
-from .train_cmd import DownloadProgress
+from .common import load_data, positive_int, seed_count
 
 
 def _run_index(value: str) -> int:
@@ -82,17 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _measure_airfoil(args: argparse.Namespace) -> AirfoilBench:
     runs = [NOTES_AIRFOIL[i - 1] for i in args.runs] if args.runs else list(NOTES_AIRFOIL)
-    progress = DownloadProgress()
-    try:
-        data = load_airfoil(args.data, progress=progress)
-    except DataError as error:
-        progress.close(ok=False)
-        raise CLIError(str(error)) from None
-    except BaseException:
-        progress.close(ok=False)
-        raise
-    progress.close()
-    return bench_airfoil(data, runs, seeds=args.seeds, repeats=args.repeats or 5, batch_repeats=args.batch_repeats)
+    return bench_airfoil(load_data(args.data), runs, seeds=args.seeds, repeats=args.repeats or 5, batch_repeats=args.batch_repeats)
 
 
 def airfoil_table(record: AirfoilBench) -> list[str]:

@@ -1,4 +1,4 @@
-"""What every subcommand shares: one-line errors, hyperparameter options, output files.
+"""What every subcommand shares: one-line errors, hyperparameter options, output files, the data.
 
 Hyperparameter options are generated from the registry's tables, so every
 algorithm's keyword arguments are options with the same names (``--lr``,
@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from ..algorithms import REGISTRY, AlgorithmSpec, Hyperparameter
 from ..algorithms.spec import OneOf, decay_pair, flag
+from ..data import Airfoil, DataError, load_airfoil
 from ..files import check_writable
 from ..train import MAX_SEEDS
 
@@ -129,3 +130,45 @@ def seed_count(value: str) -> int:
     if number > MAX_SEEDS:
         raise argparse.ArgumentTypeError(f"at most {MAX_SEEDS} seeds run together, got {number}")
     return number
+
+
+class DownloadProgress:
+    """Download progress on stderr (stdout stays clean for --json).
+
+    On a terminal the line updates in place; elsewhere (a log, a pipe) only the
+    finished download is reported, once.  ``close(ok=False)`` after a failure
+    leaves no progress behind, so that the error is the only line.
+    """
+
+    def __init__(self) -> None:
+        self.line: str | None = None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        of = f" of {total}" if total else ""
+        self.line = f"downloading the airfoil data: {done}{of} bytes"
+        if sys.stderr.isatty():
+            sys.stderr.write("\r" + self.line)
+            sys.stderr.flush()
+
+    def close(self, ok: bool = True) -> None:
+        if self.line is None:
+            return
+        if sys.stderr.isatty():
+            sys.stderr.write("\n" if ok else "\r\033[K")
+        elif ok:
+            sys.stderr.write(self.line + "\n")
+        self.line = None
+
+
+def load_data(path: str | None, *, allow_download: bool = True) -> Airfoil:
+    """The airfoil data for a command, with download progress on stderr; a ``DataError`` becomes a ``CLIError``."""
+    progress = DownloadProgress()
+    try:
+        data = load_airfoil(path, allow_download=allow_download, progress=progress)
+    except BaseException as error:
+        progress.close(ok=False)
+        if isinstance(error, DataError):
+            raise CLIError(str(error)) from None
+        raise
+    progress.close()
+    return data

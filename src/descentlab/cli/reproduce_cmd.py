@@ -6,11 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..data import DataError, load_airfoil
 from ..report import check_destination, verdict_counts, write_report
 from ..reproduce import run_chapter
 from ..train import MAX_SEED
-from .common import CLIError, nonnegative_int, seed_count
+from .common import CLIError, DownloadProgress, load_data, nonnegative_int, seed_count
 
 EXIT_VERDICT_FAILED = 1
 EXIT_AIRFOIL_NOT_RUN = 3
@@ -60,16 +59,13 @@ def run(args: argparse.Namespace) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if seeds[-1] > MAX_SEED:
         raise CLIError(f"--first-seed {args.first_seed} with --seeds {args.seeds} goes past the largest seed, 2**63 - 1")
-    data = None
-    if args.data is not None:  # a file named on the command line must be readable before any work
-        try:
-            data = load_airfoil(args.data)
-        except DataError as error:
-            raise CLIError(str(error)) from None
+    # a file named on the command line must be readable before any work
+    data = load_data(args.data) if args.data is not None else None
     results = run_chapter(
         seeds=seeds,
         data=data,
         allow_download=not args.no_download,
+        data_progress=DownloadProgress(),
         progress=ProgressBar(),
     )
     try:

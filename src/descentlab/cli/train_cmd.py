@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
-from ..data import DataError, load_airfoil
 from ..files import write_with
 from ..train import IMPLS, TORCH_COUNTERPARTS, TrainingRun, check_hyperparameters, torch_refusals, train
 from .common import (
@@ -24,6 +22,7 @@ from .common import (
     add_hyperparameter_options,
     figure_path,
     given_hyperparameters,
+    load_data,
     nonnegative_int,
     option_name,
     positive_int,
@@ -62,14 +61,8 @@ def run(args: argparse.Namespace) -> int:
     hyperparameters = _hyperparameters(args)
     out = figure_path(args.out) if args.out else None
     seeds = range(args.seeds) if args.seeds is not None else [args.seed]
-    progress = DownloadProgress()
+    data = load_data(args.data)
     try:
-        try:
-            data = load_airfoil(args.data, progress=progress)
-        except BaseException:
-            progress.close(ok=False)
-            raise
-        progress.close()
         record = train(
             spec.name,
             hyperparameters,
@@ -79,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             batch_size=args.batch_size,
         )
-    except DataError as error:
-        raise CLIError(str(error)) from None
     except (ValueError, TypeError) as error:
         raise CLIError(_as_options(str(error))) from None
     if out is not None:
@@ -148,31 +139,3 @@ def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
 
 def _as_options(message: str) -> str:
     return message.replace("batch_size", "--batch-size")
-
-
-class DownloadProgress:
-    """Download progress on stderr (stdout stays clean for --json).
-
-    On a terminal the line updates in place; elsewhere (a log, a pipe) only the
-    finished download is reported, once.  ``close(ok=False)`` after a failure
-    leaves no progress behind, so that the error is the only line.
-    """
-
-    def __init__(self) -> None:
-        self.line: str | None = None
-
-    def __call__(self, done: int, total: int | None) -> None:
-        of = f" of {total}" if total else ""
-        self.line = f"downloading the airfoil data: {done}{of} bytes"
-        if sys.stderr.isatty():
-            sys.stderr.write("\r" + self.line)
-            sys.stderr.flush()
-
-    def close(self, ok: bool = True) -> None:
-        if self.line is None:
-            return
-        if sys.stderr.isatty():
-            sys.stderr.write("\n" if ok else "\r\033[K")
-        elif ok:
-            sys.stderr.write(self.line + "\n")
-        self.line = None
