@@ -104,3 +104,14 @@ def test_bad_settings_raise_before_running(bad, message) -> None:
         run("sgd", NOTES, bad)
     with pytest.raises(ValueError, match="steps must be >= 1, got 0"):
         run("sgd", NOTES, {"lr": 0.1}, steps=0)
+
+
+def test_effective_learning_rate_is_read_off_the_path() -> None:
+    from descentlab.trajectory import effective_learning_rates
+
+    gd = effective_learning_rates(run("sgd", NOTES, {"lr": 0.4}), NOTES)
+    assert all(a == pytest.approx(0.4, rel=1e-12) and b == pytest.approx(0.4, rel=1e-12) for a, b in gd)
+    adagrad = effective_learning_rates(run("adagrad", NOTES, {"lr": 0.4}, steps=50), NOTES)
+    g1, g2 = 0.2 * -5.0, 4 * -2.0  # the first gradient at (-5, -2)
+    assert adagrad[0] == pytest.approx((0.4 / math.sqrt(g1**2 + 1e-6), 0.4 / math.sqrt(g2**2 + 1e-6)), rel=1e-9)
+    assert all(later[i] < earlier[i] for earlier, later in zip(adagrad, adagrad[1:]) for i in (0, 1))  # only shrinks
