@@ -6,6 +6,7 @@ speed itself is measured by ``descentlab bench steps``, never asserted here.
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import pytest
@@ -156,3 +157,84 @@ def test_a_fast_step_allocates_no_temporaries(name: str) -> None:
         allocated[fused] = allocated_during_step(opt)
     assert allocated[True] < 1 << 12  # a few 0-dim scalars at most
     assert allocated[False] >= 3 * (1 << 16) * 4  # the plain path: at least one temporary per parameter
+
+
+def test_the_step_counter_stays_a_tensor_updated_in_place() -> None:
+    params = [torch.nn.Parameter(torch.ones(5, dtype=torch.float64)) for _ in range(3)]
+    opt = dl.Adam(params, lr=0.1, fused=True)
+    for p in params:
+        p.grad = torch.ones(5, dtype=torch.float64)
+    opt.step()
+    held = opt.state[params[1]]["step"]
+    opt.step()
+    opt.step()
+    assert held.dim() == 0 and held.item() == 3.0  # a reference taken earlier sees later steps, as in torch
+    assert [opt.state[p]["step"].item() for p in params] == [3.0, 3.0, 3.0]
+
+
+def test_switching_paths_and_editing_the_state_by_hand_are_noticed() -> None:
+    """The fast path keeps the counters in a block of its own; a state replaced behind its back must win."""
+    generator = torch.Generator().manual_seed(3)
+    start = [torch.randn(s, generator=generator, dtype=torch.float64) for s in SHAPES]
+    runs = []
+    for switching in (False, True):
+        params = [torch.nn.Parameter(x.clone()) for x in start]
+        opt = dl.Adam(params, lr=0.05, fused=switching)
+        for i in range(12):
+            if switching:
+                opt.fused = i % 3 != 1  # every third step on the plain path, which replaces the state tensors
+            if i == 7:
+                opt.state[params[0]]["step"] = torch.tensor(100.0, dtype=torch.float64)  # by hand
+                opt.state[params[2]]["m"] = torch.zeros_like(params[2])
+            for p in params:
+                p.grad = torch.sin(p.detach() * (i + 1))
+            opt.step()
+        runs.append(params)
+    for p, q in zip(*runs):
+        torch.testing.assert_close(q, p, rtol=1e-12, atol=1e-15)
+
+
+def test_a_loaded_state_with_float32_counters_continues_on_the_fast_path() -> None:
+    """torch.optim keeps float32 step counters; a state saved that way is promoted and runs as on the plain path."""
+    generator = torch.Generator().manual_seed(4)
+    start = [torch.randn(s, generator=generator, dtype=torch.float64) for s in SHAPES]
+    first = [torch.nn.Parameter(x.clone()) for x in start]
+    first_opt = dl.Adam(first, lr=0.05, fused=False)
+    for i in range(5):
+        for p in first:
+            p.grad = torch.cos(p.detach() + i)
+        first_opt.step()
+    saved = first_opt.state_dict()
+    for state in saved["state"].values():
+        state["step"] = state["step"].float()
+    finals = []
+    for fused in (False, True):
+        params = [torch.nn.Parameter(p.detach().clone()) for p in first]
+        opt = dl.Adam(params, lr=0.05, fused=fused)
+        opt.load_state_dict(copy.deepcopy(saved))  # torch's load shares tensors with the saved dict
+        for i in range(5):
+            for p in params:
+                p.grad = torch.cos(p.detach() - i)
+            opt.step()
+        finals.append((params, opt))
+    (plain, plain_opt), (quick, quick_opt) = finals
+    for p, q in zip(plain, quick):
+        torch.testing.assert_close(q, p, rtol=1e-12, atol=1e-15)
+        assert quick_opt.state[q]["step"].item() == plain_opt.state[p]["step"].item() == 10.0
+
+
+def test_states_of_different_kinds_in_one_chunk() -> None:
+    """A state given an extra entry by hand splits the chunk instead of failing."""
+    rule = fast.CompiledRule(REGISTRY["rmsprop"])
+    hp = REGISTRY["rmsprop"].resolve({"lr": 0.01})
+    generator = torch.Generator().manual_seed(5)
+    xs = [torch.randn(6, generator=generator, dtype=torch.float64) for _ in range(3)]
+    gs = [torch.randn(6, generator=generator, dtype=torch.float64) for _ in range(3)]
+    states = [REGISTRY["rmsprop"].init(x, hp) for x in xs]
+    states[1]["note"] = torch.zeros(6, dtype=torch.float64)  # not a key the rule writes
+    expected = [REGISTRY["rmsprop"].update(x, g, state, **hp)[0] for x, g, state in zip(xs, gs, states)]
+    rule(xs, gs, states, hp)
+    assert rule.failure is None
+    for x, e in zip(xs, expected):
+        torch.testing.assert_close(x, e, rtol=1e-12, atol=1e-15)
+    assert [state["step"].item() for state in states] == [1.0, 1.0, 1.0]

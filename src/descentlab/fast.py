@@ -11,6 +11,10 @@ once and writes them back in place: no temporaries, no second copy of the math.
   length: a model compiles once or twice, whatever its shapes.
 * Hyperparameters enter as 0-dim tensors (a zero stays a Python ``0`` so the
   rule can skip its term), so a learning-rate schedule never recompiles.
+* The 0-dim state entries (step counters) of a chunk live as views in one small
+  block that the compiled step reads and writes whole (:class:`_Binding`), and
+  Dynamo's guards already check every input's shape, so the generated code
+  skips its own size asserts: a step is one guarded call per chunk.
 * Compilation costs seconds on the first step (Inductor's on-disk cache makes
   later processes faster).  :func:`worth_compiling` keeps small parameter sets
   on the plain path, where it would never pay off.
@@ -34,6 +38,9 @@ from .algorithms import AlgorithmSpec, State
 
 CHUNK = 64
 """Tensors per compiled call: large enough to amortize the call, small enough to compile quickly."""
+
+MAX_BINDINGS = 256
+"""Chunks of states a compiled rule remembers (see :class:`_Binding`); forgotten all at once when full."""
 
 AUTO_MIN_ELEMENTS = 1 << 20
 """``fused=None`` takes the fast path for a parameter group of at least this many values."""
@@ -68,33 +75,74 @@ def _apply_in_place(
     xs: list[Tensor],
     gs: list[Tensor],
     states: list[State],
+    counters: Tensor,
+    counter_keys: tuple[str, ...],
     hp: dict,
     factors: tuple[Tensor, ...] | None = None,
-) -> list[Tensor]:
-    """Run the rule on every tensor and write ``x`` and the state back in place.
+) -> None:
+    """Run the rule on every tensor and write ``x`` and its state back in place.
 
-    ``factors`` (when the spec has them) hold the per-step scalars of every
-    tensor of the chunk, computed once outside the loops.  0-dim state entries
-    (the step counter) are returned instead of written: Inductor in torch 2.13
-    silently drops in-place writes to 0-dim CPU inputs, so the caller copies them
-    back outside the compiled graph.
+    ``states`` hold the state tensors with elements; the 0-dim entries (the step
+    counter) of tensor ``i`` are ``counters[i]``, one column per name in
+    ``counter_keys``, and are written back as one block.  (Inductor in torch 2.13
+    silently drops in-place writes to 0-dim CPU inputs, and one block is one loop
+    instead of one tiny loop per tensor.)  ``factors`` (when the spec has them)
+    hold the per-step scalars of every tensor, computed once outside the loops.
     """
-    scalars = []
+    new_counters = []
     for index, (x, g, state) in enumerate(zip(xs, gs, states)):
+        full = dict(state)
+        for column, key in enumerate(counter_keys):
+            full[key] = counters[index, column]
         extra = {} if factors is None else {"factors": tuple(f[index] for f in factors)}
-        new_x, new_state = spec.update(x, g, state, **hp, **extra)
+        new_x, new_state = spec.update(x, g, full, **hp, **extra)
         x.copy_(new_x)
         for key, old in state.items():
-            if old.dim() == 0:
-                scalars.append(new_state.get(key, old))
-            elif key in new_state:
+            if key in new_state:
                 old.copy_(new_state[key])
-    return scalars
+        new_counters.append(torch.stack([new_state.get(key, full[key]) for key in counter_keys]))
+    if counter_keys:
+        counters.copy_(torch.stack(new_counters))
 
 
-def _scalar_entries(states: list[State]) -> list[Tensor]:
-    """The 0-dim state tensors, in the order in which :func:`_apply_in_place` returns their new values."""
-    return [value for state in states for value in state.values() if value.dim() == 0]
+class _Binding:
+    """A chunk's states, split for the compiled step: the state tensors, and the 0-dim entries as one block.
+
+    The 0-dim entries (the step counters) of state ``i`` become views of
+    ``counters[i]`` (one column per name in ``keys``) and are put back into the
+    states, so ``state["step"]`` stays a 0-dim tensor that each step updates in
+    place, as in torch.  A binding is reused while every entry of every state is
+    still the very tensor it bound; an entry replaced since (by
+    ``load_state_dict``, the plain path or by hand) is noticed by identity.
+    """
+
+    def __init__(self, states: Sequence[State], keys: tuple[str, ...]) -> None:
+        self.keys = keys
+        if keys:
+            self.counters = torch.stack([torch.stack([state[key] for key in keys]) for state in states])
+        else:
+            self.counters = torch.zeros((len(states), 0), dtype=torch.float64)
+        for row, state in enumerate(states):
+            for column, key in enumerate(keys):
+                state[key] = self.counters[row, column]
+        self.tensors = [{key: value for key, value in state.items() if key not in keys} for state in states]
+        self._entries = [value for state in states for value in state.values()]
+
+    def holds(self, states: Sequence[State]) -> bool:
+        """Whether ``states`` still hold exactly the tensors this binding was made from."""
+        entries = [value for state in states for value in state.values()]
+        return len(entries) == len(self._entries) and all(a is b for a, b in zip(entries, self._entries))
+
+
+def _counter_keys(states: Sequence[State]) -> tuple[str, ...] | None:
+    """The names of the 0-dim entries, if every state has the same entries (else ``None``)."""
+    first = states[0]
+    if any(state.keys() != first.keys() for state in states):
+        return None
+    keys = tuple(key for key, value in first.items() if value.dim() == 0)
+    if any(state[key].dim() != 0 for state in states for key in keys):
+        return None
+    return keys
 
 
 class CompiledRule:
@@ -105,25 +153,37 @@ class CompiledRule:
         # A code object of its own per algorithm, so each rule has its own compile cache.
         code = _apply_in_place.__code__.replace(co_name=f"fused_{spec.name}_step")
         function = type(_apply_in_place)(code, _apply_in_place.__globals__, code.co_name)
-        self._compiled = torch.compile(function, dynamic=True, fullgraph=True)
+        # Dynamo's guards already check every input's size and stride: the generated code need not again.
+        self._compiled = torch.compile(function, dynamic=True, fullgraph=True, options={"size_asserts": False})
         self.failure: str | None = None
+        self._bindings: dict[tuple[int, ...], _Binding] = {}
 
     def __call__(self, xs: Sequence[Tensor], gs: Sequence[Tensor], states: Sequence[State], hp: Mapping[str, Any]) -> None:
         """Update every ``x`` and its state in place (by the plain rule once compiling has failed)."""
         inputs = {name: _as_graph_input(value) for name, value in hp.items()}
         for start in range(0, len(xs), CHUNK):
             chunk = slice(start, start + CHUNK)
-            chunk_states = list(states[chunk])
-            factors = None
-            if self.spec.factors is not None:  # one vectorized evaluation for the whole chunk
-                t = torch.stack([state["step"] for state in chunk_states]) + 1
-                factors = self.spec.factors(t, hp)
-            scalars = None
-            if self.failure is None:
-                try:
-                    scalars = self._compiled(self.spec, list(xs[chunk]), list(gs[chunk]), chunk_states, inputs, factors)
-                except Exception as error:  # compilation failed before anything was written
-                    self.failure = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-            if scalars is None:
-                scalars = _apply_in_place(self.spec, list(xs[chunk]), list(gs[chunk]), chunk_states, dict(hp), factors)
-            torch._foreach_copy_(_scalar_entries(chunk_states), scalars)
+            self._step_chunk(list(xs[chunk]), list(gs[chunk]), list(states[chunk]), hp, inputs)
+
+    def _step_chunk(self, xs: list[Tensor], gs: list[Tensor], states: list[State], hp: Mapping[str, Any], inputs: dict) -> None:
+        binding = self._bindings.get(tuple(map(id, states)))
+        if binding is None or not binding.holds(states):
+            keys = _counter_keys(states)
+            if keys is None:  # states edited by hand into different kinds: one tensor at a time
+                for x, g, state in zip(xs, gs, states):
+                    self._step_chunk([x], [g], [state], hp, inputs)
+                return
+            if len(self._bindings) >= MAX_BINDINGS:
+                self._bindings.clear()
+            binding = self._bindings[tuple(map(id, states))] = _Binding(states, keys)
+        counters, keys = binding.counters, binding.keys
+        factors = None
+        if self.spec.factors is not None:  # one vectorized evaluation for the whole chunk
+            factors = self.spec.factors(counters[:, keys.index("step")] + 1, hp)
+        if self.failure is None:
+            try:
+                self._compiled(self.spec, xs, gs, binding.tensors, counters, keys, inputs, factors)
+                return
+            except Exception as error:  # compilation failed before anything was written
+                self.failure = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        _apply_in_place(self.spec, xs, gs, binding.tensors, counters, keys, dict(hp), factors)

@@ -139,21 +139,27 @@ class RuleOptimizer(torch.optim.Optimizer):
         rule = self.algorithm
         for group in self.param_groups:
             hp = {name: group[name] for name in rule.names}
-            params = [p for p in group["params"] if p.grad is not None]
-            for p in params:
-                if p.grad.is_sparse:
+            params, grads, states = [], [], []
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                if grad.is_sparse:
                     raise RuntimeError(
                         f"{type(self).__name__} does not support sparse gradients; "
                         "use dense gradients (e.g. nn.Embedding(sparse=False))"
                     )
-                if not self.state[p]:
-                    self.state[p].update(rule.init(p, hp))
-            states = [self.state[p] for p in params]
+                state = self.state[p]
+                if not state:
+                    state.update(rule.init(p, hp))
+                params.append(p)
+                grads.append(grad)
+                states.append(state)
             if self._use_fast_path(params):
-                self._fast_step(params, states, hp)
+                self._fast_step(params, grads, states, hp)
                 continue
-            for p, state in zip(params, states):
-                new_p, new_state = rule.update(p, p.grad, state, **hp)
+            for p, grad, state in zip(params, grads, states):
+                new_p, new_state = rule.update(p, grad, state, **hp)
                 p.copy_(new_p)
                 state.update(new_state)
         return loss
@@ -163,18 +169,23 @@ class RuleOptimizer(torch.optim.Optimizer):
             return False  # inside a caller's torch.compile the plain rule is compiled with the rest
         return self.fused is True or worth_compiling(params)
 
-    def _fast_step(self, params: list[torch.Tensor], states: list[dict[str, torch.Tensor]], hp: dict[str, Any]) -> None:
-        """The compiled rule over all of a group's tensors, bucketed by device and dtype."""
+    def _fast_step(
+        self, params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict[str, torch.Tensor]], hp: dict[str, Any]
+    ) -> None:
+        """The compiled rule over all of a group's tensors, in one bucket per device and dtype."""
         if self._compiled is None:
             self._compiled = CompiledRule(self.algorithm)
-        buckets: dict[tuple[torch.device, torch.dtype], list[int]] = {}
-        for index, p in enumerate(params):
-            buckets.setdefault((p.device, p.dtype), []).append(index)
+        kinds = [(p.device, p.dtype) for p in params]
+        if kinds.count(kinds[0]) == len(kinds):
+            buckets = [(params, grads, states)]
+        else:
+            indices: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+            for index, kind in enumerate(kinds):
+                indices.setdefault(kind, []).append(index)
+            buckets = [([params[i] for i in b], [grads[i] for i in b], [states[i] for i in b]) for b in indices.values()]
         already_failed = self._compiled.failure is not None
-        for indices in buckets.values():
-            self._compiled(
-                [params[i] for i in indices], [params[i].grad for i in indices], [states[i] for i in indices], hp
-            )
+        for bucket in buckets:
+            self._compiled(*bucket, hp)
         if self._compiled.failure is not None and not already_failed:
             warnings.warn(
                 f"{type(self).__name__}: the fast (compiled) path is unavailable here "
