@@ -7,7 +7,9 @@ speed itself is measured by ``descentlab bench steps``, never asserted here.
 from __future__ import annotations
 
 import copy
+import gc
 import warnings
+import weakref
 
 import pytest
 import torch
@@ -238,3 +240,19 @@ def test_states_of_different_kinds_in_one_chunk() -> None:
     for x, e in zip(xs, expected):
         torch.testing.assert_close(x, e, rtol=1e-12, atol=1e-15)
     assert [state["step"].item() for state in states] == [1.0, 1.0, 1.0]
+
+
+def test_reloading_a_checkpoint_does_not_keep_the_old_state_alive() -> None:
+    """The fast path remembers how a chunk's states were bound; a replaced state must be freed, not kept."""
+    params = [torch.nn.Parameter(torch.ones(8)) for _ in range(2)]
+    opt = dl.Adam(params, lr=0.1, fused=True)
+    for p in params:
+        p.grad = torch.ones(8)
+    opt.step()
+    saved = copy.deepcopy(opt.state_dict())
+    old = [weakref.ref(opt.state[p]["m"]) for p in params]
+    for _ in range(3):
+        opt.load_state_dict(copy.deepcopy(saved))
+        opt.step()
+    gc.collect()
+    assert all(ref() is None for ref in old)

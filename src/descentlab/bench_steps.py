@@ -1,7 +1,8 @@
 """Optimizer-step benchmarks: our plain and fast paths against torch.optim's foreach and fused paths.
 
 Returns records, never prints.  For each algorithm and parameter layout it times
-one ``optimizer.step()`` (median over repeats, after warm-up) on every path, and
+one ``optimizer.step()`` on every path (median over repeats after warm-up, the
+paths taking turns in a few rounds so that the machine's drift reaches all alike), and
 puts it against memory bandwidth: the minimum bytes a step must move (read ``x``,
 ``g`` and every state tensor, write ``x`` and the state) divided by the time, and
 that as a share of a STREAM-style triad (``c = a + 2 b``) timed in the same run,
@@ -24,6 +25,9 @@ import torch
 from .optim import create
 
 Layout = tuple[tuple[int, ...], ...]
+
+ROUNDS = 3
+"""Turns in which the paths' timed steps are split (see :func:`_medians_in_rounds`)."""
 
 
 def resnet18_shapes() -> Layout:
@@ -105,6 +109,28 @@ def _median(step: Callable[[], Any], repeats: int, warmup: int) -> float:
     return statistics.median(times)
 
 
+def _seconds(step: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    step()
+    return time.perf_counter() - start
+
+
+def _medians_in_rounds(optimizers: dict[str, torch.optim.Optimizer], repeats: int, warmup: int) -> dict[str, float]:
+    """Median step time of each path, timed in :data:`ROUNDS` turns so that the machine's drift reaches all alike.
+
+    In each turn a path first takes ``warmup`` untimed steps, so it is timed with
+    its own data in the caches (as in a loop of steps), not what the path before
+    it left behind.
+    """
+    times: dict[str, list[float]] = {path: [] for path in optimizers}
+    for turn in range(ROUNDS):
+        for path, optimizer in optimizers.items():
+            for _ in range(warmup):
+                optimizer.step()
+            times[path] += [_seconds(optimizer.step) for _ in range(repeats * (turn + 1) // ROUNDS - repeats * turn // ROUNDS)]
+    return {path: statistics.median(values) for path, values in times.items()}
+
+
 def _parameters(layout: Layout, dtype: torch.dtype) -> list[torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
     params = []
@@ -159,14 +185,13 @@ def bench_steps(
         for algorithm in algorithms:
             if progress is not None:
                 progress(f"{algorithm} on {layout}")
+            optimizers = _optimizers(algorithm, _parameters(LAYOUTS[layout], dtype))
+            first = {path: _seconds(optimizer.step) for path, optimizer in optimizers.items()}
+            seconds = _medians_in_rounds(optimizers, repeats, warmup)
             measured: dict[str, tuple[float, float, int, int]] = {}
-            for path, optimizer in _optimizers(algorithm, _parameters(LAYOUTS[layout], dtype)).items():
+            for path, optimizer in optimizers.items():
                 params = [p for group in optimizer.param_groups for p in group["params"]]
-                start = time.perf_counter()
-                optimizer.step()
-                first = time.perf_counter() - start
-                seconds = _median(optimizer.step, repeats, warmup)
-                measured[path] = (seconds, first, _min_bytes(optimizer, params), allocated_during_step(optimizer))
+                measured[path] = (seconds[path], first[path], _min_bytes(optimizer, params), allocated_during_step(optimizer))
             torch_best = min(seconds for path, (seconds, *_) in measured.items() if path.startswith("torch"))
             minimum = measured["ours plain"][2]
             for path, (seconds, first, _, allocated) in measured.items():

@@ -28,7 +28,7 @@ import functools
 import numbers
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -38,9 +38,6 @@ from .algorithms import AlgorithmSpec, State
 
 CHUNK = 64
 """Tensors per compiled call: large enough to amortize the call, small enough to compile quickly."""
-
-MAX_BINDINGS = 256
-"""Chunks of states a compiled rule remembers (see :class:`_Binding`); forgotten all at once when full."""
 
 AUTO_MIN_ELEMENTS = 1 << 20
 """``fused=None`` takes the fast path for a parameter group of at least this many values."""
@@ -156,26 +153,38 @@ class CompiledRule:
         # Dynamo's guards already check every input's size and stride: the generated code need not again.
         self._compiled = torch.compile(function, dynamic=True, fullgraph=True, options={"size_asserts": False})
         self.failure: str | None = None
-        self._bindings: dict[tuple[int, ...], _Binding] = {}
+        self._bindings: dict[Hashable, _Binding] = {}
 
-    def __call__(self, xs: Sequence[Tensor], gs: Sequence[Tensor], states: Sequence[State], hp: Mapping[str, Any]) -> None:
-        """Update every ``x`` and its state in place (by the plain rule once compiling has failed)."""
+    def __call__(
+        self,
+        xs: Sequence[Tensor],
+        gs: Sequence[Tensor],
+        states: Sequence[State],
+        hp: Mapping[str, Any],
+        site: Hashable = None,
+    ) -> None:
+        """Update every ``x`` and its state in place (by the plain rule once compiling has failed).
+
+        ``site`` names where the tensors come from (a parameter group, say): a
+        rule remembers one :class:`_Binding` per site and chunk, and replaces
+        it, so bindings of states that were dropped are never kept alive.
+        """
         inputs = {name: _as_graph_input(value) for name, value in hp.items()}
         for start in range(0, len(xs), CHUNK):
             chunk = slice(start, start + CHUNK)
-            self._step_chunk(list(xs[chunk]), list(gs[chunk]), list(states[chunk]), hp, inputs)
+            self._step_chunk(list(xs[chunk]), list(gs[chunk]), list(states[chunk]), hp, inputs, (site, start))
 
-    def _step_chunk(self, xs: list[Tensor], gs: list[Tensor], states: list[State], hp: Mapping[str, Any], inputs: dict) -> None:
-        binding = self._bindings.get(tuple(map(id, states)))
+    def _step_chunk(
+        self, xs: list[Tensor], gs: list[Tensor], states: list[State], hp: Mapping[str, Any], inputs: dict, place: Hashable
+    ) -> None:
+        binding = self._bindings.get(place)
         if binding is None or not binding.holds(states):
             keys = _counter_keys(states)
             if keys is None:  # states edited by hand into different kinds: one tensor at a time
-                for x, g, state in zip(xs, gs, states):
-                    self._step_chunk([x], [g], [state], hp, inputs)
+                for index, (x, g, state) in enumerate(zip(xs, gs, states)):
+                    self._step_chunk([x], [g], [state], hp, inputs, (place, index))
                 return
-            if len(self._bindings) >= MAX_BINDINGS:
-                self._bindings.clear()
-            binding = self._bindings[tuple(map(id, states))] = _Binding(states, keys)
+            binding = self._bindings[place] = _Binding(states, keys)
         counters, keys = binding.counters, binding.keys
         factors = None
         if self.spec.factors is not None:  # one vectorized evaluation for the whole chunk

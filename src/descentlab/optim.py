@@ -137,7 +137,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         rule = self.algorithm
-        for group in self.param_groups:
+        for group_index, group in enumerate(self.param_groups):
             hp = {name: group[name] for name in rule.names}
             params, grads, states = [], [], []
             for p in group["params"]:
@@ -156,7 +156,7 @@ class RuleOptimizer(torch.optim.Optimizer):
                 grads.append(grad)
                 states.append(state)
             if self._use_fast_path(params):
-                self._fast_step(params, grads, states, hp)
+                self._fast_step(params, grads, states, hp, group_index)
                 continue
             for p, grad, state in zip(params, grads, states):
                 new_p, new_state = rule.update(p, grad, state, **hp)
@@ -170,22 +170,29 @@ class RuleOptimizer(torch.optim.Optimizer):
         return self.fused is True or worth_compiling(params)
 
     def _fast_step(
-        self, params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict[str, torch.Tensor]], hp: dict[str, Any]
+        self,
+        params: list[torch.Tensor],
+        grads: list[torch.Tensor],
+        states: list[dict[str, torch.Tensor]],
+        hp: dict[str, Any],
+        group_index: int,
     ) -> None:
         """The compiled rule over all of a group's tensors, in one bucket per device and dtype."""
         if self._compiled is None:
             self._compiled = CompiledRule(self.algorithm)
         kinds = [(p.device, p.dtype) for p in params]
         if kinds.count(kinds[0]) == len(kinds):
-            buckets = [(params, grads, states)]
+            buckets = {kinds[0]: (params, grads, states)}
         else:
             indices: dict[tuple[torch.device, torch.dtype], list[int]] = {}
             for index, kind in enumerate(kinds):
                 indices.setdefault(kind, []).append(index)
-            buckets = [([params[i] for i in b], [grads[i] for i in b], [states[i] for i in b]) for b in indices.values()]
+            buckets = {
+                kind: ([params[i] for i in b], [grads[i] for i in b], [states[i] for i in b]) for kind, b in indices.items()
+            }
         already_failed = self._compiled.failure is not None
-        for bucket in buckets:
-            self._compiled(*bucket, hp)
+        for kind, bucket in buckets.items():
+            self._compiled(*bucket, hp, site=(group_index, kind))
         if self._compiled.failure is not None and not already_failed:
             warnings.warn(
                 f"{type(self).__name__}: the fast (compiled) path is unavailable here "
