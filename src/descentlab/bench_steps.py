@@ -98,21 +98,16 @@ def triad_bandwidth(values: int = 32 * 2**20, repeats: int = 15) -> float:
     return 3 * values * 4 / seconds / 1e9
 
 
-def _median(step: Callable[[], Any], repeats: int, warmup: int) -> float:
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _seconds(step: Callable[[], Any]) -> float:
     start = time.perf_counter()
     step()
     return time.perf_counter() - start
+
+
+def _median(step: Callable[[], Any], repeats: int, warmup: int) -> float:
+    for _ in range(warmup):
+        step()
+    return statistics.median(_seconds(step) for _ in range(repeats))
 
 
 def _medians_in_rounds(optimizers: dict[str, torch.optim.Optimizer], repeats: int, warmup: int) -> dict[str, float]:

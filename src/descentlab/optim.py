@@ -180,19 +180,18 @@ class RuleOptimizer(torch.optim.Optimizer):
         """The compiled rule over all of a group's tensors, in one bucket per device and dtype."""
         if self._compiled is None:
             self._compiled = CompiledRule(self.algorithm)
-        kinds = [(p.device, p.dtype) for p in params]
-        if kinds.count(kinds[0]) == len(kinds):
-            buckets = {kinds[0]: (params, grads, states)}
-        else:
-            indices: dict[tuple[torch.device, torch.dtype], list[int]] = {}
-            for index, kind in enumerate(kinds):
-                indices.setdefault(kind, []).append(index)
-            buckets = {
-                kind: ([params[i] for i in b], [grads[i] for i in b], [states[i] for i in b]) for kind, b in indices.items()
-            }
+        buckets: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+        for index, p in enumerate(params):
+            buckets.setdefault((p.device, p.dtype), []).append(index)
         already_failed = self._compiled.failure is not None
-        for kind, bucket in buckets.items():
-            self._compiled(*bucket, hp, site=(group_index, kind))
+        for kind, indices in buckets.items():
+            self._compiled(
+                [params[i] for i in indices],
+                [grads[i] for i in indices],
+                [states[i] for i in indices],
+                hp,
+                site=(group_index, kind),
+            )
         if self._compiled.failure is not None and not already_failed:
             warnings.warn(
                 f"{type(self).__name__}: the fast (compiled) path is unavailable here "
