@@ -181,6 +181,7 @@ class CompiledRule:
         if binding is None or not binding.holds(states):
             keys = _counter_keys(states)
             if keys is None:  # states edited by hand into different kinds: one tensor at a time
+                self._bindings.pop(place, None)
                 for index, (x, g, state) in enumerate(zip(xs, gs, states)):
                     self._step_chunk([x], [g], [state], hp, inputs, (place, index))
                 return
@@ -188,7 +189,7 @@ class CompiledRule:
         counters, keys = binding.counters, binding.keys
         factors = None
         if self.spec.factors is not None:  # one vectorized evaluation for the whole chunk
-            factors = self.spec.factors(counters[:, keys.index("step")] + 1, hp)
+            factors = self.spec.factors({key: counters[:, column] for column, key in enumerate(keys)}, hp)
         if self.failure is None:
             try:
                 self._compiled(self.spec, xs, gs, binding.tensors, counters, keys, inputs, factors)

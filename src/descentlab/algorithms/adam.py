@@ -47,9 +47,10 @@ def adam_init(x: Tensor, hp: Mapping[str, Any]) -> State:
     return state
 
 
-def adam_factors(t: Tensor, hp: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
-    """The step's scalars, functions of the step counter ``t`` alone (any shape):
+def adam_factors(counters: Mapping[str, Tensor], hp: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
+    """The step's scalars, functions of the step counter alone (any shape), with ``t = step + 1``:
     ``lr / (1 - beta1^t)`` and ``sqrt(1 - beta2^t)``."""
+    t = counters["step"] + 1
     beta1, beta2 = hp["betas"]
     # lr * reciprocal rather than lr / ...: Python's `number / tensor` is computed that way,
     # so a scalar lr and a swept tensor lr stay bit-identical
@@ -83,7 +84,7 @@ def adam_update(
     v = new["v"] = beta2 * state["v"] + (1 - beta2) * g * g  # v <- beta2 v + (1 - beta2) g^2
     if amsgrad:
         v = new["v_max"] = torch.maximum(state["v_max"], v)
-    step_size, root = adam_factors(t, {"lr": lr, "betas": betas}) if factors is None else factors
+    step_size, root = adam_factors(state, {"lr": lr, "betas": betas}) if factors is None else factors
     # the float64 factors are cast to x's dtype so that they never promote a 0-dim x
     m_hat_scale = step_size.to(x.dtype)  # lr / (1 - beta1^t)
     v_hat_root = v.sqrt() / root.to(x.dtype)  # sqrt(v / (1 - beta2^t))

@@ -122,11 +122,12 @@ class AlgorithmSpec:
     state_keys: tuple[str, ...]  # every name ``init``/``update`` may put in a state
     doc: str
     consistency: Callable[[Mapping[str, Any]], None] = field(default=lambda hp: None)
-    factors: Callable[[Tensor, Mapping[str, Any]], tuple[Tensor, ...]] | None = None
-    """Optional: the update's per-step scalars as a function of the new step counter
-    ``t`` (any shape) and the hyperparameters; ``update`` then also accepts them,
-    precomputed, as ``factors=``.  The fast path computes them once per chunk of
-    tensors instead of inside every element's loop."""
+    factors: Callable[[Mapping[str, Tensor], Mapping[str, Any]], tuple[Tensor, ...]] | None = None
+    """Optional: the update's per-step scalars as a function of the state's 0-dim
+    entries (the step counter; here of any shape, one value per tensor) and the
+    hyperparameters; ``update`` then also accepts them, precomputed, as
+    ``factors=``.  The fast path computes them once per chunk of tensors instead
+    of inside every element's loop."""
 
     def __post_init__(self) -> None:
         names = [h.name for h in self.hyperparameters]
