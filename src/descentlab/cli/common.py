@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from ..algorithms import REGISTRY, AlgorithmSpec, Hyperparameter
@@ -60,11 +61,15 @@ def add_hyperparameter_options(parser: argparse.ArgumentParser) -> None:
             group.add_argument(option_name(name), dest=name, type=float, default=None, metavar="X", help=help_text)
 
 
-def given_hyperparameters(args: argparse.Namespace, spec: AlgorithmSpec) -> dict[str, Any]:
+def given_hyperparameters(
+    args: argparse.Namespace, spec: AlgorithmSpec, fixed: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The hyperparameter options given on the command line, checked against ``spec``.
 
-    An option the algorithm does not take, or a value out of range, is a
-    :class:`CLIError` naming the option.
+    ``fixed`` holds settings the optimizer that will run always uses (torch's
+    class for ``--impl torch``); they take part in the check but are not
+    returned.  An option the algorithm does not take, or a value out of range,
+    is a :class:`CLIError` naming the option.
     """
     given = {name: getattr(args, name) for name in _all_hyperparameters() if getattr(args, name, None) is not None}
     for name in given:
@@ -74,7 +79,7 @@ def given_hyperparameters(args: argparse.Namespace, spec: AlgorithmSpec) -> dict
     if "betas" in given:
         given["betas"] = tuple(given["betas"])
     try:
-        spec.resolve(given)
+        spec.resolve({**given, **(fixed or {})})
     except (ValueError, TypeError) as error:
         raise CLIError(f"{spec.name}: {_as_option(error)}") from None
     return given

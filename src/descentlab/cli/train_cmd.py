@@ -16,7 +16,7 @@ from typing import Any
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
 from ..files import write_with
-from ..train import IMPLS, TORCH_COUNTERPARTS, TrainingRun, check_hyperparameters, torch_refusals, train
+from ..train import IMPLS, TORCH_COUNTERPARTS, TrainingRun, torch_refusals, train
 from .common import (
     CLIError,
     add_hyperparameter_options,
@@ -126,15 +126,8 @@ def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
     if refusals:
         name, reason = refusals[0]
         raise CLIError(f"{option_name(name)} is not available with --impl torch: {reason}")
-    # Check ranges and required options as the torch class will run: with what it always does.
-    fixed = TORCH_COUNTERPARTS[spec.name].fixed
-    as_torch = argparse.Namespace(**{**vars(args), **fixed})
-    given = given_hyperparameters(as_torch, spec)
-    given = {name: value for name, value in given.items() if name not in fixed}
-    try:
-        return check_hyperparameters(spec.name, "torch", given)
-    except (ValueError, TypeError) as error:
-        raise CLIError(_as_options(str(error))) from None
+    # ranges and required options are checked as the torch class will run: with what it always does
+    return given_hyperparameters(args, spec, fixed=TORCH_COUNTERPARTS[spec.name].fixed)
 
 
 def _as_options(message: str) -> str:
