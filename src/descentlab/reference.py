@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .algorithms.spec import format_hyperparameters
+
 
 @dataclass(frozen=True)
 class TraceResult:
@@ -29,6 +31,14 @@ class AirfoilResult:
     hyperparameters: dict[str, Any]
     final_loss: float
     sec_per_epoch: float
+
+    def label(self, separator: str = " ") -> str:
+        return airfoil_label(self.impl, self.algorithm, self.hyperparameters, separator)
+
+
+def airfoil_label(impl: str, algorithm: str, hyperparameters: dict[str, Any], separator: str = " ") -> str:
+    """``own momentum lr=0.02, momentum=0.5``: an airfoil run's name in tables, figures and the CLI."""
+    return f"{impl} {algorithm}{separator}{format_hyperparameters(hyperparameters)}"
 
 
 NOTES_TRACES: tuple[TraceResult, ...] = (

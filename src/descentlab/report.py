@@ -35,6 +35,7 @@ from .plotting.theory import (
     draw_momentum_rate_map,
 )
 from .plotting.training import plot_losses
+from .reference import LEAST_SQUARES_OPTIMUM
 from .reproduce import ChapterResults, Verdict
 from .trajectory import Trajectory
 
@@ -305,11 +306,11 @@ def results_csv(results: ChapterResults) -> str:
         writer.writerow([v.section, v.run, "printed result", v.notes, v.ours, v.status])
     if results.airfoil is not None:
         for c in results.airfoil.checks:
-            name = f"{c.reference.impl} {c.reference.algorithm} {format_hyperparameters(c.reference.hyperparameters)}"
+            name = c.reference.label()
             for quantity, value in vars(c.run.summary).items():
                 writer.writerow(["airfoil", name, f"final loss {quantity}", "", f"{value:.6f}", ""])
             writer.writerow(["airfoil", name, "sec per epoch", f"{c.reference.sec_per_epoch:.6f}", f"{c.run.sec_per_epoch:.6f}", ""])
-        writer.writerow(["airfoil", "least squares", "optimum loss", "0.241688", f"{results.airfoil.optimum_loss:.6f}", ""])
+        writer.writerow(["airfoil", "least squares", "optimum loss", f"{LEAST_SQUARES_OPTIMUM:.6f}", f"{results.airfoil.optimum_loss:.6f}", ""])
     for label, seconds in results.seconds.items():
         writer.writerow(["timing", label, "seconds", "", f"{seconds:.3f}", ""])
     return buffer.getvalue()

@@ -70,7 +70,7 @@ class ChapterResults:
         ]
         if self.airfoil is None:
             rows += [
-                Verdict("airfoil", _airfoil_name(r.algorithm, r.impl, r.hyperparameters), f"{r.final_loss:.6f}", "—",
+                Verdict("airfoil", r.label(), f"{r.final_loss:.6f}", "—",
                         "within our seed range", None)
                 for r in NOTES_AIRFOIL
             ]
@@ -80,7 +80,7 @@ class ChapterResults:
             rows.append(
                 Verdict(
                     section="airfoil",
-                    run=_airfoil_name(check.reference.algorithm, check.reference.impl, check.reference.hyperparameters),
+                    run=check.reference.label(),
                     notes=f"{check.reference.final_loss:.6f}",
                     ours=f"{s.mean:.6f} ± {s.std:.6f} [{s.min:.6f}, {s.max:.6f}]",
                     rule=f"within our {len(check.run.seeds)}-seed range",
@@ -88,10 +88,6 @@ class ChapterResults:
                 )
             )
         return rows
-
-
-def _airfoil_name(algorithm: str, impl: str, hp: dict[str, Any]) -> str:
-    return f"{impl} {algorithm} {format_hyperparameters(hp)}".strip()
 
 
 def environment() -> dict[str, Any]:

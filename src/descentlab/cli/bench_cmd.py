@@ -17,7 +17,7 @@ from typing import Any
 
 from ..bench import AirfoilBench, bench_airfoil
 from ..bench_steps import COUNTERPARTS, LAYOUTS, StepBench, bench_steps
-from ..reference import NOTES_AIRFOIL
+from ..reference import NOTES_AIRFOIL, airfoil_label
 from .common import load_data, positive_int, seed_count
 
 
@@ -36,13 +36,8 @@ def _run_index(value: str) -> int:
     return number
 
 
-def _run_label(algorithm: str, impl: str, hyperparameters: dict[str, Any]) -> str:
-    hp = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in hyperparameters.items())
-    return f"{impl} {algorithm} {hp}"
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
-    rows = "; ".join(f"{i} {_run_label(r.algorithm, r.impl, r.hyperparameters)}" for i, r in enumerate(NOTES_AIRFOIL, 1))
+    rows = "; ".join(f"{i} {r.label()}" for i, r in enumerate(NOTES_AIRFOIL, 1))
     parser = subparsers.add_parser(
         "bench",
         help="time descentlab against the notes' code (medians after warm-up)",
@@ -97,7 +92,7 @@ def airfoil_table(record: AirfoilBench) -> list[str]:
     ]
     for row in record.rows:
         lines.append(
-            f"{_run_label(row.algorithm, row.impl, row.hyperparameters):<40} "
+            f"{airfoil_label(row.impl, row.algorithm, row.hyperparameters):<40} "
             f"{row.notes_sec_per_epoch * 1e3:8.2f} {row.train_sec_per_epoch * 1e3:8.2f} {row.epoch_speedup:7.1f}x "
             f"{row.notes_sequential_sec * 1e3:10.1f} {row.train_batch_sec * 1e3:8.1f} {row.batch_speedup:7.1f}x  "
             f"{row.notes_loss_mean:.6f}+-{row.notes_loss_std:.6f} {row.train_loss_mean:.6f}+-{row.train_loss_std:.6f} "

@@ -15,8 +15,7 @@ NOTES_COLOR = "#d62728"
 
 
 def check_label(check: AirfoilCheck) -> str:
-    hp = ", ".join(f"{k}={v:g}" for k, v in check.reference.hyperparameters.items())
-    return f"{check.reference.impl} {check.reference.algorithm}\n{hp}"
+    return check.reference.label(separator="\n")
 
 
 def draw_seed_distributions(ax: Axes, checks: Sequence[AirfoilCheck], optimum: float) -> list[Artist]:
