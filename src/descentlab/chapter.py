@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from .data import Airfoil
-from .objectives import OBJECTIVES, Objective, QuadraticTheory, quadratic_theory
+from .objectives import OBJECTIVES, Objective, QuadraticTheory, curvature, quadratic_theory
 from .reference import NOTES_AIRFOIL, NOTES_TRACES, AirfoilResult, TraceResult
 from .train import TrainingRun, train
 from .trajectory import Trajectory, effective_learning_rates, newton, run, run_batch, run_many
@@ -46,7 +46,13 @@ class TraceCheck:
 
 def check_traces() -> list[TraceCheck]:
     """Run the seven 2D experiments of the notes exactly as they did (20 steps from (-5, -2))."""
-    return [TraceCheck(r, run(r.algorithm, NOTES, r.hyperparameters, steps=20)) for r in NOTES_TRACES]
+    trajectories = run_many([(r.algorithm, r.hyperparameters) for r in NOTES_TRACES], NOTES, steps=20)
+    return [TraceCheck(r, t) for r, t in zip(NOTES_TRACES, trajectories)]
+
+
+def _notes_runs(traces: Sequence[TraceCheck], algorithm: str) -> list[Trajectory]:
+    """The checked trajectories of the notes' runs of ``algorithm``, in the notes' order: the sections draw these."""
+    return [check.trajectory for check in traces if check.reference.algorithm == algorithm]
 
 
 @dataclass(frozen=True)
@@ -57,15 +63,9 @@ class IllConditioning:
     unstable: Trajectory  # GD, lr 0.6
 
 
-def ill_conditioning() -> IllConditioning:
-    h = NOTES.hessian((0.0, 0.0))
-    stable, unstable = run_batch("sgd", NOTES, [{"lr": 0.4}, {"lr": 0.6}])
-    return IllConditioning(
-        theory=_theory(NOTES),
-        hessian=((float(h[0, 0]), float(h[0, 1])), (float(h[1, 0]), float(h[1, 1]))),
-        stable=stable,
-        unstable=unstable,
-    )
+def ill_conditioning(traces: Sequence[TraceCheck]) -> IllConditioning:
+    stable, unstable = _notes_runs(traces, "sgd")
+    return IllConditioning(theory=_theory(NOTES), hessian=curvature(NOTES).hessian, stable=stable, unstable=unstable)
 
 
 @dataclass(frozen=True)
@@ -74,58 +74,43 @@ class Preconditioning:
     gradient_descent: Trajectory
 
 
-def preconditioning() -> Preconditioning:
-    return Preconditioning(newton=newton(NOTES, steps=3), gradient_descent=run("sgd", NOTES, {"lr": 0.4}))
+def preconditioning(traces: Sequence[TraceCheck]) -> Preconditioning:
+    return Preconditioning(newton=newton(NOTES, steps=3), gradient_descent=_notes_runs(traces, "sgd")[0])
 
 
 @dataclass(frozen=True)
 class MomentumSection:
-    traces: tuple[Trajectory, Trajectory]  # lr 0.4 and 0.6, momentum 0.5
-    velocity: Trajectory
-    ema: Trajectory
+    traces: tuple[Trajectory, Trajectory]  # the notes' runs: lr 0.4 and 0.6, momentum 0.5 (velocity form)
+    ema: Trajectory  # the first of them in the EMA form
     max_form_difference: float  # largest coordinate difference between the two forms' paths
     betas: tuple[float, ...]  # for the EMA-weight figure
 
 
-def momentum_section() -> MomentumSection:
-    traces = run_batch("momentum", NOTES, [{"lr": 0.4, "momentum": 0.5}, {"lr": 0.6, "momentum": 0.5}])
-    velocity = traces[0]
-    ema = run("momentum", NOTES, {"lr": 0.4, "momentum": 0.5, "form": "ema"})
-    difference = max(abs(a - b) for p, q in zip(velocity.points, ema.points) for a, b in zip(p, q))
-    return MomentumSection(
-        traces=(traces[0], traces[1]),
-        velocity=velocity,
-        ema=ema,
-        max_form_difference=difference,
-        betas=(0.5, 0.9, 0.95),
-    )
+def momentum_section(traces: Sequence[TraceCheck]) -> MomentumSection:
+    first, second = _notes_runs(traces, "momentum")
+    ema = run("momentum", NOTES, {**first.hyperparameters, "form": "ema"}, steps=first.steps)
+    difference = max(abs(a - b) for p, q in zip(first.points, ema.points) for a, b in zip(p, q))
+    return MomentumSection(traces=(first, second), ema=ema, max_form_difference=difference, betas=(0.5, 0.9, 0.95))
 
 
-ADAPTIVE_RUNS: tuple[tuple[str, dict], ...] = (
-    ("adagrad", {"lr": 0.4}),
-    ("adagrad", {"lr": 2.0}),
-    ("rmsprop", {"lr": 0.4, "gamma": 0.9}),
-    ("adadelta", {"rho": 0.9}),
-    ("adam", {"lr": 0.4}),
-)
+BEYOND_THE_NOTES: tuple[tuple[str, dict], ...] = (("adadelta", {"rho": 0.9}), ("adam", {"lr": 0.4}))
+"""The adaptive methods the notes ran only on the airfoil data, shown on the 2D landscape too."""
 
 
 @dataclass(frozen=True)
 class AdaptiveSection:
-    trajectories: tuple[Trajectory, ...]
-    effective_lr: tuple[tuple[tuple[float, float], ...], ...]  # per trajectory, per step, per coordinate
-    long_steps: int
+    trajectories: tuple[Trajectory, ...]  # the notes' AdaGrad and RMSProp runs, then BEYOND_THE_NOTES
     long_runs: tuple[Trajectory, ...]  # AdaGrad and RMSProp over more steps: the stall and the plateau
-    long_effective_lr: tuple[tuple[tuple[float, float], ...], ...]
+    long_effective_lr: tuple[tuple[tuple[float, float], ...], ...]  # per long run, per step, per coordinate
 
 
-def adaptive_section(long_steps: int = 200) -> AdaptiveSection:
-    trajectories = tuple(run_many(list(ADAPTIVE_RUNS), NOTES))
-    long_runs = tuple(run_many([("adagrad", {"lr": 0.4}), ("rmsprop", {"lr": 0.4, "gamma": 0.9})], NOTES, steps=long_steps))
+def adaptive_section(traces: Sequence[TraceCheck], long_steps: int = 200) -> AdaptiveSection:
+    adagrad, rmsprop = _notes_runs(traces, "adagrad"), _notes_runs(traces, "rmsprop")
+    trajectories = (*adagrad, *rmsprop, *run_many(list(BEYOND_THE_NOTES), NOTES))
+    longer = [(t.algorithm, t.hyperparameters) for t in (adagrad[0], rmsprop[0])]
+    long_runs = tuple(run_many(longer, NOTES, steps=long_steps))
     return AdaptiveSection(
         trajectories=trajectories,
-        effective_lr=tuple(effective_learning_rates(t, NOTES) for t in trajectories),
-        long_steps=long_steps,
         long_runs=long_runs,
         long_effective_lr=tuple(effective_learning_rates(t, NOTES) for t in long_runs),
     )
@@ -143,8 +128,6 @@ class RateSweep:
     momentum_lr: tuple[float, ...]
     momentum_beta: tuple[float, ...]
     momentum_measured: tuple[tuple[float, ...], ...]  # [beta index][lr index]
-    momentum_best: Trajectory
-    gd_best: Trajectory
 
 
 def _contraction(trajectory: Trajectory) -> float:
@@ -177,10 +160,6 @@ def rate_sweep(steps: int = 100, gd_points: int = 61, lr_points: int = 48, beta_
         momentum_lr=tuple(momentum_lr),
         momentum_beta=tuple(momentum_beta),
         momentum_measured=rows,
-        momentum_best=run(
-            "momentum", NOTES, {"lr": theory.momentum_best_lr, "momentum": theory.momentum_best_beta}, steps=steps
-        ),
-        gd_best=run("sgd", NOTES, {"lr": theory.gd_best_lr}, steps=steps),
     )
 
 

@@ -14,11 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
-def check_writable(path: str | os.PathLike[str]) -> Path:
-    """Fail early, with a ``ValueError``, if ``path`` cannot be written."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory; give a file name")
+def check_parent(path: Path) -> None:
+    """Fail early, with a ``ValueError``, if the directory that would hold ``path`` cannot take a new entry."""
     parent = path.parent if str(path.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
         raise ValueError(f"{parent} is a file, not a directory; choose another location")
@@ -26,6 +23,14 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
         raise ValueError(f"directory {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK):
         raise ValueError(f"directory {parent} is not writable; choose another location")
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """Fail early, with a ``ValueError``, if ``path`` cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; give a file name")
+    check_parent(path)
     if path.exists() and not os.access(path, os.W_OK):
         raise ValueError(f"{path} exists and is write-protected; choose another file name")
     return path

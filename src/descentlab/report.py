@@ -22,7 +22,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from .algorithms import REGISTRY
 from .algorithms.spec import format_hyperparameters
+from .files import check_parent
 from .objectives import OBJECTIVES
 from .plotting.airfoil import draw_epoch_times, draw_seed_distributions
 from .plotting.landscape import draw_landscape, trajectory_label
@@ -68,18 +70,19 @@ def build_figures(results: ChapterResults) -> dict[str, Figure]:
     ill, pre, mom, ada, sweep = (results.ill_conditioning, results.preconditioning, results.momentum,
                                  results.adaptive, results.sweep)
     figures = {
-        "ill_conditioning": _landscapes([("gradient descent, lr 0.4 (below 2/λmax = 0.5)", [ill.stable]),
-                                         ("gradient descent, lr 0.6 (above 2/λmax = 0.5)", [ill.unstable])]),
+        "ill_conditioning": _landscapes([(f"gradient descent, lr {t.hyperparameters['lr']:g} ({side} 2/λmax = "
+                                          f"{ill.theory.gd_max_lr:g})", [t])
+                                         for t, side in ((ill.stable, "below"), (ill.unstable, "above"))]),
         "preconditioning": _pair(lambda ax: draw_landscape(ax, NOTES, [pre.gradient_descent, pre.newton]),
                                  lambda ax: draw_convergence(ax, [pre.gradient_descent, pre.newton])),
         "momentum_traces": _landscapes([("momentum, lr 0.4, β 0.5", [mom.traces[0]]),
                                         ("momentum, lr 0.6, β 0.5: stable where GD diverged", [mom.traces[1]])]),
-        "momentum_theory": _pair(lambda ax: draw_landscape(ax, NOTES, [mom.velocity, mom.ema]),
+        "momentum_theory": _pair(lambda ax: draw_landscape(ax, NOTES, [mom.traces[0], mom.ema]),
                                  lambda ax: draw_ema_weights(ax, mom.betas)),
         "adaptive_traces": _landscapes([(trajectory_label(t), [t])
                                         for t in ada.trajectories], columns=3),
         "adaptive_theory": _pair(lambda ax: draw_effective_lr(ax, ada.long_runs, ada.long_effective_lr),
-                                 lambda ax: draw_bias_correction(ax)),
+                                 lambda ax: draw_bias_correction(ax, REGISTRY["adam"].defaults["betas"])),
         "rate_sweep": _pair(lambda ax: draw_gd_rate_sweep(ax, sweep), lambda ax: draw_momentum_rate_map(ax, sweep)),
     }
     if results.airfoil is not None:
@@ -159,6 +162,7 @@ def render_html(results: ChapterResults) -> str:
     counts = verdict_counts(verdicts)
     ill, mom, sweep = results.ill_conditioning, results.momentum, results.sweep
     theory = ill.theory
+    lr = ill.unstable.hyperparameters["lr"]
     env = results.environment
     total_seconds = sum(results.seconds.values())
     parts = [
@@ -181,9 +185,10 @@ def render_html(results: ChapterResults) -> str:
         "<h2>1. Ill-conditioning</h2>",
         f"<p><code>f(x) = 0.1·x1² + 2·x2²</code> has Hessian <code>H = diag({ill.hessian[0][0]:g}, {ill.hessian[1][1]:g})</code>: "
         f"condition number κ = λmax/λmin = <b>{theory.kappa:g}</b>. Gradient descent multiplies each coordinate's error by "
-        f"<code>1 − η·λ</code> per step, so it converges only for η &lt; 2/λmax = <b>{theory.gd_max_lr:g}</b>. At η = 0.6 the x2 "
-        f"coordinate is multiplied by |1 − 0.6·4| = 1.4 every step and ends at {ill.unstable.final[1]:.1f}, while x1, with the "
-        f"small curvature 0.2, crawls either way. One learning rate cannot suit both directions.</p>",
+        f"<code>1 − η·λ</code> per step, so it converges only for η &lt; 2/λmax = <b>{theory.gd_max_lr:g}</b>. At η = {lr:g} the x2 "
+        f"coordinate is multiplied by |1 − {lr:g}·{theory.lmax:g}| = {abs(1 - lr * theory.lmax):g} every step and ends at "
+        f"{ill.unstable.final[1]:.1f}, while x1, with the small curvature {theory.lmin:g}, crawls either way. One learning "
+        "rate cannot suit both directions.</p>",
         _figure("ill_conditioning", "Gradient descent at η = 0.4 and η = 0.6 (the notes' two pictures), 20 steps from (−5, −2)."),
         "<h2>2. Preconditioning</h2>",
         "<p>Scaling the gradient by the inverse Hessian, <code>Δx = H⁻¹g</code>, turns the problem into one whose Hessian "
@@ -243,6 +248,7 @@ def _airfoil_html(results: ChapterResults) -> str:
         for c in section.checks
     )
     torch_eps5, own_eps6 = section.adadelta_eps
+    own_notes, torch_notes = (c.reference.final_loss for c in section.checks if c.reference.algorithm == "adadelta")
     return (
         "<p>The notes standardize the 1503 rows, keep the first 1500, and fit <code>ŷ = Xw + b</code> with loss "
         "mean((ŷ−y)²)/2, minibatches of 10, 2 epochs, and the loss on all rows every 100 examples. Each row below is "
@@ -259,8 +265,8 @@ def _airfoil_html(results: ChapterResults) -> str:
         + "<p><b>The AdaDelta puzzle.</b> The notes' own AdaDelta uses ε = 1e-5, torch.optim.Adadelta ε = 1e-6. The first "
         "steps are about √(ε/(1−ρ)) in size whatever the gradient, so with the smaller ε they are √10 ≈ 3.2 times shorter, and the run has not "
         f"caught up after two epochs. Measured: torch.optim.Adadelta with ε = 1e-5 ends at {torch_eps5.summary.mean:.6f} (the notes' own: "
-        f"0.243485); our AdaDelta with ε = 1e-6 ends at {own_eps6.summary.mean:.6f} ± {own_eps6.summary.std:.6f}, "
-        "towards the notes' 0.267756 for torch.</p>"
+        f"{own_notes:.6f}); our AdaDelta with ε = 1e-6 ends at {own_eps6.summary.mean:.6f} ± {own_eps6.summary.std:.6f}, "
+        f"towards the notes' {torch_notes:.6f} for torch.</p>"
         + _figure("airfoil_times", "Seconds per epoch: the notes' loop (one seed) against ours (all seeds at once).")
     )
 
@@ -317,6 +323,7 @@ def results_csv(results: ChapterResults) -> str:
 
 
 def check_destination(out_dir: Path) -> None:
+    """Fail early, with a ``ValueError``, unless ``out_dir`` can receive a report (new, empty, or a previous report)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"{out_dir} exists and is not a directory; choose another --out")
     if out_dir.is_dir():
@@ -326,11 +333,7 @@ def check_destination(out_dir: Path) -> None:
                 f"{out_dir} holds files that are not a descentlab report ({', '.join(sorted(foreign)[:3])}); "
                 "choose an empty or new directory"
             )
-    parent = out_dir.resolve().parent
-    if parent.exists() and not parent.is_dir():
-        raise ValueError(f"{parent} is a file, not a directory; choose another --out")
-    if not parent.is_dir():
-        raise ValueError(f"directory {parent} does not exist; create it first")
+    check_parent(out_dir.resolve())
 
 
 def write_report(results: ChapterResults, out_dir: str | Path) -> Path:

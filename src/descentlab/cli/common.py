@@ -142,11 +142,18 @@ class DownloadProgress:
 
     On a terminal the line updates in place; elsewhere (a log, a pipe) only the
     finished download is reported, once.  ``close(ok=False)`` after a failure
-    leaves no progress behind, so that the error is the only line.
+    leaves no progress behind, so that the error is the only line.  As a context
+    manager it closes itself, with ``ok`` telling whether the block raised.
     """
 
     def __init__(self) -> None:
         self.line: str | None = None
+
+    def __enter__(self) -> DownloadProgress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
+        self.close(ok=kind is None)
 
     def __call__(self, done: int, total: int | None) -> None:
         of = f" of {total}" if total else ""
@@ -165,15 +172,10 @@ class DownloadProgress:
         self.line = None
 
 
-def load_data(path: str | None, *, allow_download: bool = True) -> Airfoil:
+def load_data(path: str | None) -> Airfoil:
     """The airfoil data for a command, with download progress on stderr; a ``DataError`` becomes a ``CLIError``."""
-    progress = DownloadProgress()
-    try:
-        data = load_airfoil(path, allow_download=allow_download, progress=progress)
-    except BaseException as error:
-        progress.close(ok=False)
-        if isinstance(error, DataError):
+    with DownloadProgress() as progress:
+        try:
+            return load_airfoil(path, progress=progress)
+        except DataError as error:
             raise CLIError(str(error)) from None
-        raise
-    progress.close()
-    return data

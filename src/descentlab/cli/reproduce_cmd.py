@@ -61,13 +61,14 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--first-seed {args.first_seed} with --seeds {args.seeds} goes past the largest seed, 2**63 - 1")
     # a file named on the command line must be readable before any work
     data = load_data(args.data) if args.data is not None else None
-    results = run_chapter(
-        seeds=seeds,
-        data=data,
-        allow_download=not args.no_download,
-        data_progress=DownloadProgress(),
-        progress=ProgressBar(),
-    )
+    with DownloadProgress() as download:
+        results = run_chapter(
+            seeds=seeds,
+            data=data,
+            allow_download=not args.no_download,
+            data_progress=download,
+            progress=ProgressBar(),
+        )
     try:
         index = write_report(results, out)
     except (ValueError, OSError) as error:

@@ -32,7 +32,7 @@ def draw_ema_weights(ax: Axes, betas: Sequence[float], count: int = 60) -> list[
     return artists
 
 
-def draw_bias_correction(ax: Axes, betas: Sequence[float] = (0.9, 0.999), steps: int = 3000) -> list[Artist]:
+def draw_bias_correction(ax: Axes, betas: Sequence[float], steps: int = 3000) -> list[Artist]:
     """``1 - beta^t``: the total weight of an EMA that starts at zero; Adam divides by it."""
     artists: list[Artist] = []
     for index, (beta, values) in enumerate(bias_correction(betas, steps).items()):
