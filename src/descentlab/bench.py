@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,9 +28,7 @@ import torch
 from .data import Airfoil
 from .notes_loop import notes_train
 from .reference import NOTES_AIRFOIL, AirfoilResult
-from .train import train
-
-Clock = Callable[[], float]
+from .train import Summary, check_count, train
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,6 @@ class AirfoilBench:
     def to_dict(self) -> dict[str, Any]:
         record = asdict(self)
         record["suite"] = "airfoil"
-        record["rows"] = [asdict(row) for row in self.rows]
         return record
 
 
@@ -80,13 +77,11 @@ def bench_airfoil(
     seeds: int = 20,
     repeats: int = 5,
     batch_repeats: int = 3,
-    clock: Clock = time.perf_counter,
 ) -> AirfoilBench:
     """Time each of ``runs`` (default: the notes' twelve) both ways; see the module docstring."""
     for name, value in (("seeds", seeds), ("repeats", repeats), ("batch_repeats", batch_repeats)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    rows = tuple(_bench_run(data, run, seeds, repeats, batch_repeats, clock) for run in runs)
+        check_count(name, value)
+    rows = tuple(_bench_run(data, run, seeds, repeats, batch_repeats) for run in runs)
     return AirfoilBench(
         rows=rows,
         optimum_loss=data.optimum_loss,
@@ -98,7 +93,7 @@ def bench_airfoil(
     )
 
 
-def _bench_run(data: Airfoil, run: AirfoilResult, seeds: int, repeats: int, batch_repeats: int, clock: Clock) -> AirfoilBenchRow:
+def _bench_run(data: Airfoil, run: AirfoilResult, seeds: int, repeats: int, batch_repeats: int) -> AirfoilBenchRow:
     def notes(seed: int) -> Any:
         return notes_train(run.algorithm, run.hyperparameters, data.features, data.labels, impl=run.impl, seed=seed)
 
@@ -114,12 +109,12 @@ def _bench_run(data: Airfoil, run: AirfoilResult, seeds: int, repeats: int, batc
 
     notes_walls, train_walls = [], []
     for _ in range(batch_repeats):
-        start = clock()
-        notes_losses = [notes(seed).final_loss for seed in range(seeds)]
-        notes_walls.append(clock() - start)
-        start = clock()
+        start = time.perf_counter()
+        notes_losses = Summary.of([notes(seed).final_loss for seed in range(seeds)])
+        notes_walls.append(time.perf_counter() - start)
+        start = time.perf_counter()
         batch = ours(range(seeds))
-        train_walls.append(clock() - start)
+        train_walls.append(time.perf_counter() - start)
 
     notes_epoch, train_epoch = statistics.median(notes_epochs), statistics.median(train_epochs)
     notes_wall, train_wall = statistics.median(notes_walls), statistics.median(train_walls)
@@ -135,8 +130,8 @@ def _bench_run(data: Airfoil, run: AirfoilResult, seeds: int, repeats: int, batc
         notes_sequential_sec=notes_wall,
         train_batch_sec=train_wall,
         batch_speedup=notes_wall / train_wall,
-        notes_loss_mean=statistics.fmean(notes_losses),
-        notes_loss_std=statistics.stdev(notes_losses) if seeds > 1 else 0.0,
+        notes_loss_mean=notes_losses.mean,
+        notes_loss_std=notes_losses.std,
         train_loss_mean=batch.summary.mean,
         train_loss_std=batch.summary.std,
     )

@@ -137,13 +137,6 @@ class NotesRun:
     def final_loss(self) -> float:
         return self.losses[-1]
 
-    @property
-    def sec_per_epoch(self) -> float:
-        return self.epoch_times[-1]
-
-    def printed(self) -> str:
-        return "loss: %f, %f sec per epoch" % (self.final_loss, self.sec_per_epoch)
-
 
 def notes_train(
     algorithm: str,

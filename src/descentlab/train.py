@@ -181,13 +181,17 @@ class TrainingRun:
     batch_size: int
     losses: tuple[tuple[float, ...], ...]  # per seed: the loss on all rows at each evaluation
     final_loss: tuple[float, ...]  # per seed
-    gap: tuple[float, ...]  # per seed: final loss - optimum
     sec_per_epoch: float  # wall time of the last epoch (all seeds together)
     epoch_times: tuple[float, ...]
     optimum_loss: float
     summary: Summary  # of final_loss
-    diverged_at: tuple[int | None, ...] = ()  # per seed: the step of the first non-finite loss, or None
-    evaluation_steps: tuple[int, ...] = ()  # the step after which each loss was taken (0: the start)
+    diverged_at: tuple[int | None, ...]  # per seed: the step of the first non-finite loss, or None
+    evaluation_steps: tuple[int, ...]  # the step after which each loss was taken (0: the start)
+
+    @property
+    def gap(self) -> tuple[float, ...]:
+        """Per seed: final loss - optimum."""
+        return tuple(f - self.optimum_loss for f in self.final_loss)
 
     @property
     def diverged(self) -> bool:
@@ -267,8 +271,8 @@ def train(
         raise TypeError(f"hyperparameters must be a mapping of names to values, got {hyperparameters!r}")
     given = check_hyperparameters(algorithm, impl, dict(hyperparameters or {}))
     seeds = _check_seeds(seeds)
-    epochs = _check_count("epochs", epochs)
-    batch_size = _check_count("batch_size", batch_size)
+    epochs = check_count("epochs", epochs)
+    batch_size = check_count("batch_size", batch_size)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype such as torch.float32, got {dtype!r}")
     if data is not None and not isinstance(data, Airfoil):
@@ -278,7 +282,7 @@ def train(
     rows = data.rows
     if batch_size > rows:
         raise ValueError(f"batch_size {batch_size} is larger than the {rows} training rows")
-    points = 1 + epochs * sum(_evaluations(rows, batch_size))
+    points = 1 + epochs * sum(_evaluations(rows, batch_size))  # counted, not listed: epochs may be huge
     if len(seeds) * points > MAX_LOSS_POINTS:
         raise ValueError(
             f"{len(seeds)} seeds x {points} evaluations would record more than {MAX_LOSS_POINTS} losses; "
@@ -309,7 +313,6 @@ def train(
         batch_size=batch_size,
         losses=per_seed,
         final_loss=final,
-        gap=tuple(f - data.optimum_loss for f in final),
         sec_per_epoch=epoch_times[-1],
         epoch_times=tuple(epoch_times),
         optimum_loss=data.optimum_loss,
@@ -335,7 +338,8 @@ def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
     return seeds
 
 
-def _check_count(name: str, value: int) -> int:
+def check_count(name: str, value: int) -> int:
+    """``value`` if it is an integer >= 1: else a ``TypeError`` or ``ValueError`` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < 1:
@@ -416,7 +420,7 @@ def _loop(
     losses = torch.empty(seeds, 1 + epochs * sum(evaluations), dtype=torch.float64)
     table = torch.cat([X, y], dim=1)  # (rows, 7): a row and its target travel together
     shuffled = torch.empty(seeds, rows, width + 1, dtype=X.dtype)
-    evaluate = _full_loss(X, y)
+    evaluate = _full_loss(table)
 
     losses[:, 0] = evaluate(theta)
     point = 1
@@ -437,19 +441,19 @@ def _loop(
     return losses, epoch_times
 
 
-def _full_loss(X: Tensor, y: Tensor) -> Callable[[Tensor], Tensor]:
-    """``theta (N, 6, 1) -> mean((X theta - y)**2) / 2`` per seed, in float64.
+def _full_loss(table: Tensor) -> Callable[[Tensor], Tensor]:
+    """``theta (N, 6, 1) -> mean((X theta - y)**2) / 2`` per seed, in float64, for ``table = [X, y]``.
 
     Expanded as ``(theta^T A theta - 2 c^T theta + y^T y) / (2 rows)`` with
     ``A = X^T X`` and ``c = X^T y`` computed once in float64: the same quantity
     as the notes' float32 mean of squared residuals (and closer to exact), at the
     cost of a 6x6 product instead of a pass over all rows.
     """
-    width = X.shape[1]
-    Z = torch.cat([X, y], dim=1).double()
+    rows, width = table.shape[0], table.shape[1] - 1
+    Z = table.double()  # [X, y]
     gram = Z.t() @ Z  # [[A, c], [c^T, y^T y]] in one product (X^T @ y alone hits a slow BLAS path)
     A, twice_c, yy = gram[:width, :width], 2 * gram[:width, width:], float(gram[width, width])
-    scale = 1 / (2 * X.shape[0])
+    scale = 1 / (2 * rows)
 
     def evaluate(theta: Tensor) -> Tensor:
         t = theta.double()
@@ -467,6 +471,7 @@ __all__ = [
     "Summary",
     "TorchCounterpart",
     "TrainingRun",
+    "check_count",
     "check_hyperparameters",
     "torch_refusals",
     "train",
