@@ -9,7 +9,7 @@ that as a share of a STREAM-style triad (``c = a + 2 b``) timed in the same run,
 and what one step allocates (its temporaries) according to the torch profiler.
 
 Each algorithm is compared with the torch.optim class computing the same update
-(:data:`COUNTERPARTS`, the conventions of the README's table).
+through :data:`descentlab.train.TORCH_COUNTERPARTS`, the conventions of the README's table.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from .optim import create
+from .train import TORCH_COUNTERPARTS
 
 Layout = tuple[tuple[int, ...], ...]
 
@@ -50,15 +51,21 @@ LAYOUTS: dict[str, Layout] = {
     "many": ((1000,),) * 2000,
 }
 
-# our hyperparameters, torch class, torch kwargs, whether torch has a fused kernel for it
-COUNTERPARTS: dict[str, tuple[dict[str, Any], type[torch.optim.Optimizer], dict[str, Any], bool]] = {
-    "sgd": ({"lr": 0.01}, torch.optim.SGD, {"lr": 0.01}, True),
-    "momentum": ({"lr": 0.01, "momentum": 0.9, "form": "torch"}, torch.optim.SGD, {"lr": 0.01, "momentum": 0.9}, True),
-    "adagrad": ({"lr": 0.01, "eps": 1e-10, "eps_in_sqrt": False}, torch.optim.Adagrad, {"lr": 0.01}, True),
-    "rmsprop": ({"lr": 0.01, "gamma": 0.99, "eps": 1e-8, "eps_in_sqrt": False}, torch.optim.RMSprop, {"lr": 0.01}, False),
-    "adadelta": ({"eps": 1e-6}, torch.optim.Adadelta, {}, False),
-    "adam": ({"lr": 0.01, "eps": 1e-8}, torch.optim.Adam, {"lr": 0.01}, True),
+COUNTERPARTS: dict[str, dict[str, Any]] = {
+    "sgd": {"lr": 0.01},
+    "momentum": {"lr": 0.01, "momentum": 0.9},
+    "adagrad": {"lr": 0.01, "eps": 1e-10},
+    "rmsprop": {"lr": 0.01, "gamma": 0.99, "eps": 1e-8},
+    "adadelta": {"eps": 1e-6},
+    "adam": {"lr": 0.01, "eps": 1e-8},
 }
+"""The settings timed, in our names: torch.optim's defaults (lr 0.01 where it needs one).  Both sides run
+the same update through :data:`descentlab.train.TORCH_COUNTERPARTS`, the one table of conventions."""
+
+TORCH_FUSED = frozenset({"sgd", "momentum", "adagrad", "adam"})
+"""The algorithms whose torch.optim class has a fused CPU kernel (in torch 2.13)."""
+
+TRIAD_VALUES = 32 * 2**20
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ class StepBench:
         return record
 
 
-def triad_bandwidth(values: int = 32 * 2**20, repeats: int = 15) -> float:
+def triad_bandwidth(values: int = TRIAD_VALUES, repeats: int = 15) -> float:
     """GB/s of ``c = a + 2 b`` on float32 arrays of ``values`` elements (3 arrays moved)."""
     a, b, c = torch.rand(values), torch.rand(values), torch.empty(values)
     seconds = _median(lambda: torch.add(a, b, alpha=2, out=c), repeats, warmup=3)
@@ -137,14 +144,16 @@ def _parameters(layout: Layout, dtype: torch.dtype) -> list[torch.Tensor]:
 
 
 def _optimizers(algorithm: str, params: list[torch.Tensor]) -> dict[str, torch.optim.Optimizer]:
-    ours, torch_class, torch_kwargs, has_fused = COUNTERPARTS[algorithm]
+    given, counterpart = COUNTERPARTS[algorithm], TORCH_COUNTERPARTS[algorithm]
+    ours = {**counterpart.fixed, **given}
+    theirs = {counterpart.names[name]: value for name, value in given.items()}
     paths: dict[str, torch.optim.Optimizer] = {
         "ours plain": create(algorithm, params, fused=False, **ours),
         "ours fast": create(algorithm, params, fused=True, **ours),
-        "torch foreach": torch_class(params, foreach=True, **torch_kwargs),
+        "torch foreach": counterpart.optimizer(params, foreach=True, **theirs),
     }
-    if has_fused:
-        paths["torch fused"] = torch_class(params, fused=True, **torch_kwargs)
+    if algorithm in TORCH_FUSED:
+        paths["torch fused"] = counterpart.optimizer(params, fused=True, **theirs)
     return paths
 
 
@@ -155,10 +164,10 @@ def allocated_during_step(optimizer: torch.optim.Optimizer) -> int:
     return sum(e.self_cpu_memory_usage for e in prof.key_averages() if e.self_cpu_memory_usage > 0)
 
 
-def _min_bytes(optimizer: torch.optim.Optimizer, params: list[torch.Tensor]) -> int:
+def _min_bytes(optimizer: torch.optim.Optimizer) -> int:
     """Read x, g and each state tensor; write x and each state tensor (0-dim counters ignored)."""
     total = 0
-    for p in params:
+    for p in (p for group in optimizer.param_groups for p in group["params"]):
         state_tensors = [v for v in optimizer.state[p].values() if isinstance(v, torch.Tensor) and v.dim() > 0]
         total += p.numel() * p.element_size() * (3 + 2 * len(state_tensors))
     return total
@@ -183,15 +192,12 @@ def bench_steps(
             optimizers = _optimizers(algorithm, _parameters(LAYOUTS[layout], dtype))
             first = {path: _seconds(optimizer.step) for path, optimizer in optimizers.items()}
             seconds = _medians_in_rounds(optimizers, repeats, warmup)
-            measured: dict[str, tuple[float, float, int, int]] = {}
+            torch_best = min(time for path, time in seconds.items() if path.startswith("torch"))
+            minimum = _min_bytes(optimizers["ours plain"])
             for path, optimizer in optimizers.items():
-                params = [p for group in optimizer.param_groups for p in group["params"]]
-                measured[path] = (seconds[path], first[path], _min_bytes(optimizer, params), allocated_during_step(optimizer))
-            torch_best = min(seconds for path, (seconds, *_) in measured.items() if path.startswith("torch"))
-            minimum = measured["ours plain"][2]
-            for path, (seconds, first, _, allocated) in measured.items():
-                bandwidth = minimum / seconds / 1e9
-                rows.append(StepRow(algorithm, layout, path, seconds * 1e3, first, minimum, bandwidth,
-                                    bandwidth / triad, torch_best / seconds, allocated / 2**20))
-    return StepBench(tuple(rows), triad, 32 * 2**20, repeats, str(dtype).replace("torch.", ""),
+                bandwidth = minimum / seconds[path] / 1e9
+                rows.append(StepRow(algorithm, layout, path, seconds[path] * 1e3, first[path], minimum, bandwidth,
+                                    bandwidth / triad, torch_best / seconds[path],
+                                    allocated_during_step(optimizer) / 2**20))
+    return StepBench(tuple(rows), triad, TRIAD_VALUES, repeats, str(dtype).replace("torch.", ""),
                      torch.__version__, torch.get_num_threads())
