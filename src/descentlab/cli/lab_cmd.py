@@ -63,14 +63,17 @@ def _steps(value: str) -> int:
     return number
 
 
-def _landscape(args: argparse.Namespace) -> Objective:
+def _landscape(args: argparse.Namespace) -> tuple[Objective, tuple[float, float] | None]:
+    """The objective and start the options name, with ``--out`` checked: everything before the work."""
     try:
         objective = get_objective(args.objective, kappa=args.kappa, angle=args.angle)
     except ValueError as error:
         raise CLIError(str(error)) from None
     if args.start is not None and not all(math.isfinite(c) for c in args.start):
         raise CLIError(f"--start must be two finite numbers, got {args.start[0]:g} {args.start[1]:g}")
-    return objective
+    if args.out is not None:
+        figure_path(args.out)
+    return objective, (tuple(args.start) if args.start is not None else None)
 
 
 def _theory_lines(objective: Objective, trajectories: list[Trajectory]) -> list[str]:
@@ -89,8 +92,7 @@ def _theory_lines(objective: Objective, trajectories: list[Trajectory]) -> list[
 def _summary(objective: Objective, trajectory: Trajectory) -> str:
     if trajectory.diverged:
         return f"{trajectory.algorithm}: diverged at step {trajectory.diverged_at}"
-    x1, x2 = trajectory.final
-    nearest = min(math.dist((x1, x2), m) for m in objective.minima)
+    nearest = min(math.dist(trajectory.final, m) for m in objective.minima)
     return f"f(x) = {trajectory.values[-1]:.6g}, distance to the nearest minimum {nearest:.6g}"
 
 
@@ -105,10 +107,7 @@ def _write_figure(args: argparse.Namespace, objective: Objective, trajectories: 
 def run_trace(args: argparse.Namespace) -> int:
     spec = get_algorithm(args.algorithm)
     hyperparameters = given_hyperparameters(args, spec)
-    objective = _landscape(args)
-    if args.out is not None:
-        figure_path(args.out)
-    start = tuple(args.start) if args.start is not None else None
+    objective, start = _landscape(args)
     (trajectory,) = run_many([(spec.name, hyperparameters)], objective, steps=args.steps, start=start)
     if args.json:
         print(json.dumps(asdict(trajectory)))
@@ -160,10 +159,7 @@ def _parse_value(check: Any, key: str, value: str, text: str) -> Any:
 
 def run_compare(args: argparse.Namespace) -> int:
     runs = [parse_run(text) for text in args.runs]
-    objective = _landscape(args)
-    if args.out is not None:
-        figure_path(args.out)
-    start = tuple(args.start) if args.start is not None else None
+    objective, start = _landscape(args)
     trajectories = run_many(runs, objective, steps=args.steps, start=start)
     for trajectory in trajectories:
         setting = format_hyperparameters(trajectory.hyperparameters)
