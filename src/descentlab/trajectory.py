@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from .algorithms import get as get_algorithm
 from .objectives import Objective, Point
@@ -87,6 +88,56 @@ def run_batch(
     Settings that differ in a flag or a choice (``nesterov``, ``form``) cannot
     share a batch; :func:`run_many` groups them for you.
     """
+    start = _check_problem(objective, steps, start)
+    if not settings:
+        raise ValueError("settings must not be empty")
+    spec = get_algorithm(algorithm)
+    resolved = [spec.resolve(s) for s in settings]
+    hp = _batched_hyperparameters(resolved)
+    k = len(settings)
+    x = torch.tensor([start] * k, dtype=torch.float64)
+    state = spec.init(x, hp)
+    path = [x]
+    diverged_at: list[int | None] = [None] * k
+    for t in range(1, steps + 1):
+        x, state = spec.update(x, objective.gradient(x), state, **hp)
+        for row in torch.nonzero(_out_of_bounds(x)).flatten().tolist():
+            if diverged_at[row] is None:
+                diverged_at[row] = t
+        path.append(x)
+        if all(d is not None for d in diverged_at):
+            break
+    points = torch.stack(path)  # (T + 1, K, 2)
+    values = objective.f(points)
+    ends = [len(path) if d is None else d for d in diverged_at]  # keep only the finite prefix
+    return [
+        _trajectory(algorithm, dict(setting), objective, points[:end, row], values[:end, row], steps, diverged_at[row])
+        for row, (setting, end) in enumerate(zip(settings, ends))
+    ]
+
+
+def _out_of_bounds(x: Tensor) -> Tensor:
+    """Per point (last dimension: the coordinates): not finite, or beyond :data:`DIVERGENCE_BOUND`."""
+    return ~torch.isfinite(x).all(dim=-1) | (x.abs() > DIVERGENCE_BOUND).any(dim=-1)
+
+
+def _trajectory(
+    algorithm: str, hp: dict[str, Any], objective: Objective, points: Tensor, values: Tensor, steps: int, diverged_at: int | None
+) -> Trajectory:
+    """The record of one path: ``points`` (T, 2) and ``values`` (T,) as plain floats."""
+    return Trajectory(
+        algorithm=algorithm,
+        hyperparameters=hp,
+        objective=objective.name,
+        points=tuple((float(a), float(b)) for a, b in points.tolist()),
+        values=tuple(float(v) for v in values.tolist()),
+        steps=steps,
+        diverged_at=diverged_at,
+    )
+
+
+def _check_problem(objective: Any, steps: Any, start: Any) -> Point:
+    """Check a run's objective, step count and start (``None``: the objective's); return the start."""
     if isinstance(steps, bool) or not isinstance(steps, int):
         raise TypeError(f"steps must be an integer, got {steps!r}")
     if steps < 1:
@@ -95,43 +146,7 @@ def run_batch(
         raise ValueError(f"steps must be at most {MAX_STEPS} (every point is kept), got {steps}")
     if not isinstance(objective, Objective):
         raise TypeError(f"objective must be an Objective, e.g. descentlab.objectives.get_objective('notes'), got {objective!r}")
-    if not settings:
-        raise ValueError("settings must not be empty")
-    spec = get_algorithm(algorithm)
-    resolved = [spec.resolve(s) for s in settings]
-    hp = _batched_hyperparameters(resolved)
-    start = objective.start if start is None else _check_start(start)
-    k = len(settings)
-    x = torch.tensor([start] * k, dtype=torch.float64)
-    state = spec.init(x, hp)
-    path = [x]
-    diverged_at: list[int | None] = [None] * k
-    for t in range(1, steps + 1):
-        x, state = spec.update(x, objective.gradient(x), state, **hp)
-        bad = ~torch.isfinite(x).all(dim=-1) | (x.abs() > DIVERGENCE_BOUND).any(dim=-1)
-        for row in torch.nonzero(bad).flatten().tolist():
-            if diverged_at[row] is None:
-                diverged_at[row] = t
-        path.append(x)
-        if all(d is not None for d in diverged_at):
-            break
-    points = torch.stack(path)  # (T + 1, K, 2)
-    values = objective.f(points)
-    trajectories = []
-    for row, setting in enumerate(settings):
-        end = len(path) if diverged_at[row] is None else diverged_at[row]  # keep only the finite prefix
-        trajectories.append(
-            Trajectory(
-                algorithm=algorithm,
-                hyperparameters=dict(setting),
-                objective=objective.name,
-                points=tuple((float(a), float(b)) for a, b in points[:end, row].tolist()),
-                values=tuple(float(v) for v in values[:end, row].tolist()),
-                steps=steps,
-                diverged_at=diverged_at[row],
-            )
-        )
-    return trajectories
+    return objective.start if start is None else _check_start(start)
 
 
 def _check_start(start: Any) -> Point:
@@ -174,12 +189,11 @@ def run_many(
         resolved = get_algorithm(algorithm).resolve(hp)
         fixed = tuple((k, v) for k, v in resolved.items() if isinstance(v, (bool, str)))
         groups.setdefault((algorithm, fixed), []).append(index)
-    results: list[Trajectory | None] = [None] * len(runs)
+    results: dict[int, Trajectory] = {}
     for (algorithm, _), indices in groups.items():
         batch = run_batch(algorithm, objective, [runs[i][1] for i in indices], steps=steps, start=start)
-        for i, trajectory in zip(indices, batch):
-            results[i] = trajectory
-    return [r for r in results if r is not None]
+        results.update(zip(indices, batch))
+    return [results[i] for i in range(len(runs))]
 
 
 def newton(objective: Objective, *, steps: int = 20, start: Point | None = None, lr: float = 1.0) -> Trajectory:
@@ -188,26 +202,18 @@ def newton(objective: Objective, *, steps: int = 20, start: Point | None = None,
     On a quadratic the preconditioned problem has the identity Hessian, and one
     step with ``lr = 1`` lands on the minimum.
     """
-    x = torch.tensor(objective.start if start is None else start, dtype=torch.float64)
+    x = torch.tensor(_check_problem(objective, steps, start), dtype=torch.float64)
     points = [x]
     diverged_at = None
     for t in range(1, steps + 1):
         direction = torch.linalg.solve(objective.hessian(x), objective.gradient(x))
         x = x - lr * direction
-        if not torch.isfinite(x).all() or (x.abs() > DIVERGENCE_BOUND).any():
+        if _out_of_bounds(x):
             diverged_at = t
             break
         points.append(x)
     path = torch.stack(points)
-    return Trajectory(
-        algorithm="newton",
-        hyperparameters={"lr": lr},
-        objective=objective.name,
-        points=tuple((float(a), float(b)) for a, b in path.tolist()),
-        values=tuple(float(v) for v in objective.f(path).tolist()),
-        steps=steps,
-        diverged_at=diverged_at,
-    )
+    return _trajectory("newton", {"lr": lr}, objective, path, objective.f(path), steps, diverged_at)
 
 
 def effective_learning_rates(trajectory: Trajectory, objective: Objective) -> tuple[tuple[float, float], ...]:
