@@ -25,18 +25,11 @@ from torch import Tensor
 import descentlab
 from descentlab import optim as dl_optim
 from descentlab.algorithms import REGISTRY, REQUIRED, get
+from helpers import relative_difference
 from notes_oracle import NOTES_RUNS
 
 NAMES = tuple(REGISTRY)
 
-
-def relative_difference(actual: list[Tensor] | Tensor, expected: list[Tensor] | Tensor) -> float:
-    """max |actual - expected| / max |expected| over all the tensors together (norm-wise, so a
-    coordinate that passes near zero does not inflate a rounding-level difference)."""
-    a = torch.cat([t.detach().reshape(-1) for t in ([actual] if isinstance(actual, Tensor) else actual)])
-    e = torch.cat([t.detach().reshape(-1) for t in ([expected] if isinstance(expected, Tensor) else expected)])
-    scale = e.abs().max().item()
-    return (a - e).abs().max().item() / (scale if scale > 0 else 1.0)
 
 
 def test_registry_has_exactly_the_issue_names() -> None:

@@ -37,6 +37,7 @@ from torch import nn
 
 import descentlab.optim as dl
 from descentlab.algorithms import REGISTRY
+from helpers import relative_difference
 
 WORLD = 2
 STEPS = 12  # the checkpoint is taken after STEPS // 2
@@ -193,11 +194,6 @@ def single_process(name: str) -> list[torch.Tensor]:
     train_steps(model, dl.create(name, model.parameters(), **SETTINGS[name]), batches(), rank=None)
     return parameters_of(model)
 
-
-def relative_difference(actual: list[torch.Tensor], expected: list[torch.Tensor]) -> float:
-    a = torch.cat([t.reshape(-1) for t in actual])
-    e = torch.cat([t.reshape(-1) for t in expected])
-    return ((a - e).abs().max() / e.abs().max()).item()
 
 
 @pytest.mark.parametrize("name", list(SETTINGS))

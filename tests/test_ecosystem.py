@@ -38,7 +38,7 @@ from descentlab.cli import main
 from descentlab.cli.train_cmd import report_lines
 from descentlab.data import load_airfoil
 from descentlab.train import train
-from test_optim import RICH, NoisyQuadratic, grouped, relative_difference
+from helpers import RICH, NoisyQuadratic, grouped, relative_difference
 
 NAMES = tuple(REGISTRY)
 

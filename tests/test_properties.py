@@ -24,7 +24,7 @@ from torch import Tensor
 import descentlab.optim as dl
 from descentlab.algorithms import REGISTRY
 from notes_oracle import NOTES_RUNS
-from test_optim import relative_difference
+from helpers import relative_difference
 
 NAMES = tuple(REGISTRY)
 STEPS = 4
