@@ -111,7 +111,8 @@ _OWN: dict[str, _OwnCall] = {
     "adam": _OwnCall(notes_adam, 2, {"lr": "lr"}, {"t": 1}),
 }
 
-# The torch.optim classes the notes used, and the one name that differs from ours.
+# The torch.optim classes the notes used, and the one name that differs from ours.  Written out here on
+# purpose, not taken from train.TORCH_COUNTERPARTS: this module is the oracle that table is checked against.
 _TORCH: dict[str, tuple[type[torch.optim.Optimizer], Mapping[str, str]]] = {
     "sgd": (torch.optim.SGD, {}),
     "momentum": (torch.optim.SGD, {}),

@@ -70,6 +70,7 @@ def _saddle(x: Tensor) -> Tensor:
 
 
 NOTES_WINDOW = ((-5.5, 1.0), (-3.0, 1.0))
+NOTES_START = (-5.0, -2.0)
 
 
 def quadratic(kappa: float = 20.0, angle: float = 0.0, lmin: float = 0.2) -> Objective:
@@ -95,7 +96,7 @@ def quadratic(kappa: float = 20.0, angle: float = 0.0, lmin: float = 0.2) -> Obj
         formula=f"1/2 x^T H x, eigenvalues {lmin:g} and {kappa * lmin:g}, rotated {angle:g} degrees",
         f=f,
         window=NOTES_WINDOW,
-        start=(-5.0, -2.0),
+        start=NOTES_START,
         minima=((0.0, 0.0),),
     )
 
@@ -106,7 +107,7 @@ OBJECTIVES: dict[str, Objective] = {
         formula="0.1 x1^2 + 2 x2^2",
         f=_notes_quadratic,
         window=NOTES_WINDOW,
-        start=(-5.0, -2.0),
+        start=NOTES_START,
         minima=((0.0, 0.0),),
     ),
     "quadratic": quadratic(),
