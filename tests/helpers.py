@@ -22,16 +22,22 @@ RICH: dict[str, dict[str, Any]] = {
 }
 
 
-def relative_difference(actual: list[Tensor] | Tensor, expected: list[Tensor] | Tensor) -> float:
-    """max |actual - expected| / max |expected|, over all the tensors together.
+def _flat(tensors: list[Tensor] | Tensor) -> Tensor:
+    return torch.cat([t.detach().reshape(-1) for t in ([tensors] if isinstance(tensors, Tensor) else tensors)])
+
+
+def relative_difference(
+    actual: list[Tensor] | Tensor, expected: list[Tensor] | Tensor, start: list[Tensor] | Tensor | None = None
+) -> float:
+    """max |actual - expected| / max |expected| (and max |start|, if given), over all the tensors together.
 
     Norm-wise over the whole parameter set, as for a model's parameters: a single
     coordinate that happens to pass near zero (the scalar parameter does) does not
-    turn a 1e-17 absolute difference into a large relative one.
+    turn a 1e-17 absolute difference into a large relative one.  ``start``, where
+    the run began, keeps the scale when every parameter has converged towards 0.
     """
-    a = torch.cat([t.detach().reshape(-1) for t in ([actual] if isinstance(actual, Tensor) else actual)])
-    e = torch.cat([t.detach().reshape(-1) for t in ([expected] if isinstance(expected, Tensor) else expected)])
-    scale = e.abs().max().item()
+    a, e = _flat(actual), _flat(expected)
+    scale = max(e.abs().max().item(), 0.0 if start is None else _flat(start).abs().max().item())
     return (a - e).abs().max().item() / (scale if scale > 0 else 1.0)
 
 

@@ -8,7 +8,10 @@ float64, random gradients and random hyperparameters inside the valid ranges:
 - with the notes' defaults it equals the notes' code (``notes_oracle``).
 
 Examples are few (this file runs in seconds); ``deadline=None`` because the first
-example of a test pays for warm-up, and no example database is written.
+example of a test pays for warm-up, and no example database is written.  The
+examples are derandomized, so CI runs the same ones every time (a random draw
+once found a scalar parameter converging to -6e-6, where a tolerance relative to
+the end point alone was too tight: the scale now includes the start).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from helpers import relative_difference
 
 NAMES = tuple(REGISTRY)
 STEPS = 4
-FEW = settings(max_examples=15, deadline=None, database=None)
+FEW = settings(max_examples=15, deadline=None, database=None, derandomize=True)
 # Worst relative difference allowed (norm-wise, over all tensors) where the two sides round differently.
 TOLERANCE = {torch.float64: 1e-12, torch.float32: 1e-5}
 
@@ -182,7 +185,7 @@ def test_equals_torch_optim_with_its_conventions(
         theirs.step()
     for p in ours_params:
         assert p.dtype == dtype
-    assert relative_difference(ours_params, theirs_params) <= TOLERANCE[dtype]
+    assert relative_difference(ours_params, theirs_params, problem.start) <= TOLERANCE[dtype]
 
 
 # ---------------------------------------------------------------------------
@@ -210,4 +213,4 @@ def test_equals_the_notes_code(name: str, run: Any, lr: float, momentum: float, 
         for p, g in zip(ours, problem.gradients(t, ours)):
             p.grad = g
         opt.step()
-    assert relative_difference(ours, notes_params) <= TOLERANCE[dtype]
+    assert relative_difference(ours, notes_params, problem.start) <= TOLERANCE[dtype]
