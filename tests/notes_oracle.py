@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import Tensor
 
-from descentlab import notes_loop as notes
+from descentlab.notes import loop as notes
 
 # The notes' constants (SPEC section 1) that their functions take from the caller.
 NOTES_RMSPROP_GAMMA = 0.9  # the notes' "beta"

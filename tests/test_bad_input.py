@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 import torch
 
-from descentlab import data as data_module
-from descentlab import objectives, trajectory
+from descentlab.airfoil import data as data_module
+from descentlab.lab import objectives, trajectory
 from descentlab import optim as dl
 from descentlab.cli import bench_cmd, main, reproduce_cmd
-from descentlab.train import MAX_SEEDS, train
+from descentlab.airfoil.train import MAX_SEEDS, train
 
 AIRFOIL_ROW = "{i}\t{j}\t0.3048\t71.3\t0.00266337\t{k}"
 
@@ -240,7 +240,7 @@ API_CASES: list[tuple[str, Callable[[Any], Any], type[Exception], str]] = [
      r"dtype must be a floating-point torch\.dtype"),
     ("train-dtype-string", lambda d: train("adam", {"lr": 0.01}, data=d, dtype="float64"), TypeError, r"dtype must be a floating-point"),
     ("train-data-path", lambda d: train("adam", {"lr": 0.01}, data="airfoil.dat"), TypeError,
-     r"data must be an Airfoil from descentlab\.data\.load_airfoil\(path\), got str"),
+     r"data must be an Airfoil from descentlab\.airfoil\.load_airfoil\(path\), got str"),
     ("run-steps-0", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, steps=0), ValueError, r"steps must be >= 1, got 0"),
     ("run-steps-float", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, steps=2.5), TypeError, r"steps must be an integer, got 2\.5"),
     ("run-steps-string", lambda d: trajectory.run("sgd", NOTES, {"lr": 0.1}, steps="10"), TypeError, r"steps must be an integer"),

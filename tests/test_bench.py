@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from descentlab.bench import bench_airfoil
+from descentlab.bench.airfoil import bench_airfoil
 from descentlab.cli import main
-from descentlab.data import load_airfoil
-from descentlab.reference import NOTES_AIRFOIL
+from descentlab.airfoil.data import load_airfoil
+from descentlab.notes.reference import NOTES_AIRFOIL
 
 
 def test_bench_airfoil_record(airfoil_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_bench_cli_errors(capsys, argv: list[str], message: str) -> None:
 
 def test_steps_suite_record_and_table(monkeypatch, capsys) -> None:
     """A tiny steps run: every path of one algorithm appears, with consistent derived numbers."""
-    import descentlab.bench_steps as bench_steps
+    import descentlab.bench.steps as bench_steps
 
     monkeypatch.setitem(bench_steps.LAYOUTS, "resnet18", ((64, 3), (64,)))  # small, so it runs in a moment
     monkeypatch.setattr(bench_steps, "triad_bandwidth", lambda: 10.0)

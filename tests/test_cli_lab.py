@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from descentlab.cli import main
-from descentlab.reference import NOTES_TRACES
+from descentlab.notes.reference import NOTES_TRACES
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from descentlab import data
+from descentlab.airfoil import data
 from descentlab.cli import main
 
 NOTES_LINE = re.compile(r"^loss: \d+\.\d{6}, \d+\.\d{6} sec per epoch$")

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from descentlab import data
-from descentlab.data import AIRFOIL_SHA1, DataError, download, find_airfoil, load_airfoil, read_table
+from descentlab.airfoil import data
+from descentlab.airfoil.data import AIRFOIL_SHA1, DataError, download, find_airfoil, load_airfoil, read_table
 
 
 @pytest.fixture(autouse=True)

@@ -36,8 +36,8 @@ import descentlab.optim as dl
 from descentlab.algorithms import REGISTRY
 from descentlab.cli import main
 from descentlab.cli.train_cmd import report_lines
-from descentlab.data import load_airfoil
-from descentlab.train import train
+from descentlab.airfoil.data import load_airfoil
+from descentlab.airfoil.train import train
 from helpers import RICH, NoisyQuadratic, grouped, relative_difference
 
 NAMES = tuple(REGISTRY)

@@ -146,7 +146,7 @@ def test_fused_must_be_a_flag() -> None:
 @pytest.mark.parametrize("name", ["rmsprop", "adam"])
 def test_a_fast_step_allocates_no_temporaries(name: str) -> None:
     """Peak memory of a step is the state alone: the compiled kernels write in place (the plain path does not)."""
-    from descentlab.bench_steps import allocated_during_step
+    from descentlab.bench.steps import allocated_during_step
 
     allocated = {}
     for fused in (False, True):

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from descentlab.objectives import OBJECTIVES, curvature, get_objective, quadratic, quadratic_theory
-from descentlab.trajectory import run
+from descentlab.lab.objectives import OBJECTIVES, curvature, get_objective, quadratic, quadratic_theory
+from descentlab.lab.trajectory import run
 
 
 def test_notes_quadratic_gradient_and_hessian_match_the_notes() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import matplotlib
 from matplotlib.figure import Figure
 
-from descentlab.objectives import OBJECTIVES
+from descentlab.lab.objectives import OBJECTIVES
 from descentlab.plotting.landscape import NOTES_ORANGE, draw_landscape, draw_trajectory, landscape_figure
-from descentlab.trajectory import run, run_many
+from descentlab.lab.trajectory import run, run_many
 
 NOTES = OBJECTIVES["notes"]
 

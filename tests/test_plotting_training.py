@@ -10,9 +10,9 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from descentlab.data import load_airfoil
+from descentlab.airfoil.data import load_airfoil
 from descentlab.plotting.training import loss_figure, plot_losses, run_label
-from descentlab.train import TrainingRun, train
+from descentlab.airfoil.train import TrainingRun, train
 
 
 @pytest.fixture(scope="module")

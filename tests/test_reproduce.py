@@ -12,7 +12,7 @@ import pytest
 
 from descentlab.cli import main
 from descentlab.cli.reproduce_cmd import EXIT_AIRFOIL_NOT_RUN
-from descentlab.reference import NOTES_AIRFOIL, NOTES_TRACES
+from descentlab.notes.reference import NOTES_AIRFOIL, NOTES_TRACES
 
 
 @pytest.fixture(scope="module")

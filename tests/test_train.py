@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from descentlab.data import Airfoil, load_airfoil
-from descentlab.notes_loop import _OWN, notes_states, notes_train
-from descentlab.reference import LEAST_SQUARES_OPTIMUM, NOTES_AIRFOIL, AirfoilResult
-from descentlab.train import TORCH_COUNTERPARTS, _initial_theta, check_hyperparameters, train
+from descentlab.airfoil.data import Airfoil, load_airfoil
+from descentlab.notes.loop import _OWN, notes_states, notes_train
+from descentlab.notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_AIRFOIL, AirfoilResult
+from descentlab.airfoil.train import _initial_theta, check_hyperparameters, train
+from descentlab.torch_counterparts import TORCH_COUNTERPARTS
 
 OUR_SEEDS = range(100)  # vectorized: 100 seeds cost little more than one
 ORACLE_SEEDS = range(20)  # the notes' loop, one run at a time
@@ -239,7 +240,7 @@ def test_the_adadelta_puzzle(airfoil: Airfoil) -> None:
 
 def test_layering_train_and_data_import_neither_cli_nor_plotting() -> None:
     code = (
-        "import sys, descentlab.train, descentlab.data, descentlab.notes_loop, descentlab.bench;"
+        "import sys, descentlab.airfoil.train, descentlab.airfoil.data, descentlab.notes.loop, descentlab.bench.airfoil;"
         "bad = [m for m in sys.modules if m.startswith(('descentlab.cli', 'descentlab.plotting', 'matplotlib'))];"
         "assert not bad, bad"
     )

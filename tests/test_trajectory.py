@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from descentlab.algorithms import REGISTRY
-from descentlab.objectives import OBJECTIVES, quadratic
-from descentlab.reference import NOTES_TRACES
-from descentlab.trajectory import DIVERGENCE_BOUND, newton, run, run_batch, run_many
+from descentlab.lab.objectives import OBJECTIVES, quadratic
+from descentlab.notes.reference import NOTES_TRACES
+from descentlab.lab.trajectory import DIVERGENCE_BOUND, newton, run, run_batch, run_many
 
 NOTES = OBJECTIVES["notes"]
 
@@ -107,7 +107,7 @@ def test_bad_settings_raise_before_running(bad, message) -> None:
 
 
 def test_effective_learning_rate_is_read_off_the_path() -> None:
-    from descentlab.trajectory import effective_learning_rates
+    from descentlab.lab.trajectory import effective_learning_rates
 
     gd = effective_learning_rates(run("sgd", NOTES, {"lr": 0.4}), NOTES)
     assert all(a == pytest.approx(0.4, rel=1e-12) and b == pytest.approx(0.4, rel=1e-12) for a, b in gd)

@@ -7,8 +7,11 @@ classes.
 
 from __future__ import annotations
 
+from . import _moved
 from .algorithms import REGISTRY
 
 __version__ = "0.1.0"
+
+_moved.install()
 
 __all__ = ["REGISTRY", "__version__"]

@@ -8,12 +8,15 @@ parameters and a new state and touches none of its arguments.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .adadelta import ADADELTA
 from .adagrad import ADAGRAD
 from .adam import ADAM
 from .rmsprop import RMSPROP
 from .sgd import MOMENTUM, SGD
-from .spec import REQUIRED, AlgorithmSpec, Hyperparameter, State
+from .spec import REQUIRED, AlgorithmSpec, Hyperparameter, Setting, State
 
 REGISTRY: dict[str, AlgorithmSpec] = {
     "sgd": SGD,
@@ -33,4 +36,16 @@ def get(name: str) -> AlgorithmSpec:
         raise ValueError(f"unknown algorithm {name!r}; choose one of: {', '.join(REGISTRY)}") from None
 
 
-__all__ = ["REGISTRY", "REQUIRED", "AlgorithmSpec", "Hyperparameter", "State", "get"]
+def setting(name: str, given: Mapping[str, Any] | Setting) -> Setting:
+    """``given`` validated for the algorithm ``name``; a :class:`Setting` of that algorithm passes through unchecked."""
+    spec = get(name)
+    if isinstance(given, Setting):
+        if given.spec is not spec:
+            raise ValueError(f"a setting of {given.algorithm} cannot run as {spec.name}")
+        return given
+    if not isinstance(given, Mapping):
+        raise TypeError(f"hyperparameters must be a mapping of names to values, got {given!r}")
+    return spec.setting(given)
+
+
+__all__ = ["REGISTRY", "REQUIRED", "AlgorithmSpec", "Hyperparameter", "Setting", "State", "get", "setting"]

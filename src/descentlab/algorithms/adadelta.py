@@ -8,17 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .spec import (
-    MAXIMIZE,
-    WEIGHT_DECAY,
-    AlgorithmSpec,
-    Hyperparameter,
-    State,
-    decay_rate,
-    effective_gradient,
-    new_step_counter,
-    nonnegative,
-)
+from .spec import MAXIMIZE, WEIGHT_DECAY, AlgorithmSpec, Hyperparameter, State
+from .spec import decay_rate, effective_gradient, new_step_counter, nonnegative
 
 ADADELTA_DOC = r"""AdaDelta (Zeiler, 2012).
 
@@ -40,15 +31,8 @@ def adadelta_init(x: Tensor, hp: Mapping[str, Any]) -> State:
 
 
 def adadelta_update(
-    x: Tensor,
-    g: Tensor,
-    state: State,
-    *,
-    lr: Any,
-    rho: Any,
-    eps: Any,
-    weight_decay: Any,
-    maximize: bool,
+    x: Tensor, g: Tensor, state: State, *,
+    lr: Any, rho: Any, eps: Any, weight_decay: Any, maximize: bool,
 ) -> tuple[Tensor, State]:
     g = effective_gradient(x, g, weight_decay=weight_decay, maximize=maximize)
     s = rho * state["s"] + (1 - rho) * g * g  # s <- rho s + (1 - rho) g^2
@@ -58,10 +42,7 @@ def adadelta_update(
 
 
 ADADELTA = AlgorithmSpec(
-    name="adadelta",
-    title="AdaDelta",
-    init=adadelta_init,
-    update=adadelta_update,
+    name="adadelta", title="AdaDelta", init=adadelta_init, update=adadelta_update,
     hyperparameters=(
         Hyperparameter("rho", 0.9, decay_rate, "decay of both running averages"),
         Hyperparameter("eps", 1e-5, nonnegative, "added inside both roots"),

@@ -8,19 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .spec import (
-    MAXIMIZE,
-    REQUIRED,
-    WEIGHT_DECAY,
-    AlgorithmSpec,
-    Hyperparameter,
-    State,
-    effective_gradient,
-    flag,
-    is_zero,
-    new_step_counter,
-    nonnegative,
-)
+from .spec import MAXIMIZE, REQUIRED, WEIGHT_DECAY, AlgorithmSpec, Hyperparameter, State
+from .spec import effective_gradient, flag, is_zero, new_step_counter, nonnegative
 
 ADAGRAD_DOC = r"""AdaGrad (Duchi et al., 2011).
 
@@ -44,17 +33,9 @@ def adagrad_init(x: Tensor, hp: Mapping[str, Any]) -> State:
 
 
 def adagrad_update(
-    x: Tensor,
-    g: Tensor,
-    state: State,
-    *,
-    lr: Any,
-    eps: Any,
-    eps_in_sqrt: bool,
-    lr_decay: Any,
-    initial_accumulator_value: Any,
-    weight_decay: Any,
-    maximize: bool,
+    x: Tensor, g: Tensor, state: State, *,
+    lr: Any, eps: Any, eps_in_sqrt: bool, lr_decay: Any,
+    initial_accumulator_value: Any, weight_decay: Any, maximize: bool,
 ) -> tuple[Tensor, State]:
     g = effective_gradient(x, g, weight_decay=weight_decay, maximize=maximize)
     t = state["step"] + 1
@@ -68,10 +49,7 @@ def adagrad_update(
 
 
 ADAGRAD = AlgorithmSpec(
-    name="adagrad",
-    title="AdaGrad",
-    init=adagrad_init,
-    update=adagrad_update,
+    name="adagrad", title="AdaGrad", init=adagrad_init, update=adagrad_update,
     hyperparameters=(
         Hyperparameter("lr", REQUIRED, nonnegative, "learning rate eta"),
         Hyperparameter("eps", 1e-6, nonnegative, "added to s (inside the root) or to sqrt(s)"),

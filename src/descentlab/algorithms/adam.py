@@ -8,19 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .spec import (
-    MAXIMIZE,
-    REQUIRED,
-    AlgorithmSpec,
-    Hyperparameter,
-    State,
-    decay_pair,
-    effective_gradient,
-    flag,
-    is_zero,
-    new_step_counter,
-    nonnegative,
-)
+from .spec import MAXIMIZE, REQUIRED, AlgorithmSpec, Hyperparameter, State
+from .spec import decay_pair, effective_gradient, flag, is_zero, new_step_counter, nonnegative
 
 ADAM_DOC = r"""Adam (Kingma & Ba, 2015); AdamW with ``decoupled_weight_decay=True``.
 
@@ -58,18 +47,9 @@ def adam_factors(counters: Mapping[str, Tensor], hp: Mapping[str, Any]) -> tuple
 
 
 def adam_update(
-    x: Tensor,
-    g: Tensor,
-    state: State,
-    *,
-    lr: Any,
-    betas: tuple[Any, Any],
-    eps: Any,
-    amsgrad: bool,
-    weight_decay: Any,
-    decoupled_weight_decay: bool,
-    maximize: bool,
-    factors: tuple[Tensor, Tensor] | None = None,
+    x: Tensor, g: Tensor, state: State, *,
+    lr: Any, betas: tuple[Any, Any], eps: Any, amsgrad: bool,
+    weight_decay: Any, decoupled_weight_decay: bool, maximize: bool, factors: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, State]:
     beta1, beta2 = betas
     if decoupled_weight_decay:
@@ -92,10 +72,7 @@ def adam_update(
 
 
 ADAM = AlgorithmSpec(
-    name="adam",
-    title="Adam",
-    init=adam_init,
-    update=adam_update,
+    name="adam", title="Adam", init=adam_init, update=adam_update,
     hyperparameters=(
         Hyperparameter("lr", REQUIRED, nonnegative, "learning rate eta"),
         Hyperparameter("betas", (0.9, 0.999), decay_pair, "decays (beta1, beta2) of m and v"),

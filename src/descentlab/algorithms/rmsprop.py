@@ -8,20 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .spec import (
-    MAXIMIZE,
-    REQUIRED,
-    WEIGHT_DECAY,
-    AlgorithmSpec,
-    Hyperparameter,
-    State,
-    decay_rate,
-    effective_gradient,
-    flag,
-    is_zero,
-    new_step_counter,
-    nonnegative,
-)
+from .spec import MAXIMIZE, REQUIRED, WEIGHT_DECAY, AlgorithmSpec, Hyperparameter, State
+from .spec import decay_rate, effective_gradient, flag, is_zero, new_step_counter, nonnegative
 
 RMSPROP_DOC = r"""RMSProp (Tieleman & Hinton, 2012).
 
@@ -49,18 +37,9 @@ def rmsprop_init(x: Tensor, hp: Mapping[str, Any]) -> State:
 
 
 def rmsprop_update(
-    x: Tensor,
-    g: Tensor,
-    state: State,
-    *,
-    lr: Any,
-    gamma: Any,
-    eps: Any,
-    eps_in_sqrt: bool,
-    centered: bool,
-    momentum: Any,
-    weight_decay: Any,
-    maximize: bool,
+    x: Tensor, g: Tensor, state: State, *,
+    lr: Any, gamma: Any, eps: Any, eps_in_sqrt: bool,
+    centered: bool, momentum: Any, weight_decay: Any, maximize: bool,
 ) -> tuple[Tensor, State]:
     g = effective_gradient(x, g, weight_decay=weight_decay, maximize=maximize)
     new = {"step": state["step"] + 1}
@@ -77,10 +56,7 @@ def rmsprop_update(
 
 
 RMSPROP = AlgorithmSpec(
-    name="rmsprop",
-    title="RMSProp",
-    init=rmsprop_init,
-    update=rmsprop_update,
+    name="rmsprop", title="RMSProp", init=rmsprop_init, update=rmsprop_update,
     hyperparameters=(
         Hyperparameter("lr", REQUIRED, nonnegative, "learning rate eta"),
         Hyperparameter("gamma", 0.9, decay_rate, "decay of the average of g^2 (torch's alpha, the notes' beta)"),

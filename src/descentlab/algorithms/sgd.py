@@ -8,22 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .spec import (
-    MAXIMIZE,
-    REQUIRED,
-    WEIGHT_DECAY,
-    AlgorithmSpec,
-    Hyperparameter,
-    State,
-    decay_rate,
-    effective_gradient,
-    flag,
-    is_zero,
-    new_step_counter,
-    nonnegative,
-    one_of,
-    unit_interval,
-)
+from .spec import MAXIMIZE, REQUIRED, WEIGHT_DECAY, AlgorithmSpec, Hyperparameter, State
+from .spec import decay_rate, effective_gradient, flag, is_zero, new_step_counter, nonnegative, one_of, unit_interval
 
 SGD_DOC = r"""Gradient descent on minibatch gradients.
 
@@ -45,10 +31,7 @@ def sgd_update(x: Tensor, g: Tensor, state: State, *, lr: Any, weight_decay: Any
 
 
 SGD = AlgorithmSpec(
-    name="sgd",
-    title="SGD",
-    init=sgd_init,
-    update=sgd_update,
+    name="sgd", title="SGD", init=sgd_init, update=sgd_update,
     hyperparameters=(
         Hyperparameter("lr", REQUIRED, nonnegative, "learning rate eta"),
         WEIGHT_DECAY,
@@ -85,17 +68,8 @@ def momentum_init(x: Tensor, hp: Mapping[str, Any]) -> State:
 
 
 def momentum_update(
-    x: Tensor,
-    g: Tensor,
-    state: State,
-    *,
-    lr: Any,
-    momentum: Any,
-    form: str,
-    dampening: Any,
-    nesterov: bool,
-    weight_decay: Any,
-    maximize: bool,
+    x: Tensor, g: Tensor, state: State, *,
+    lr: Any, momentum: Any, form: str, dampening: Any, nesterov: bool, weight_decay: Any, maximize: bool,
 ) -> tuple[Tensor, State]:
     g = effective_gradient(x, g, weight_decay=weight_decay, maximize=maximize)
     t = state["step"] + 1
@@ -122,10 +96,7 @@ def _momentum_consistency(hp: Mapping[str, Any]) -> None:
 
 
 MOMENTUM = AlgorithmSpec(
-    name="momentum",
-    title="Momentum",
-    init=momentum_init,
-    update=momentum_update,
+    name="momentum", title="Momentum", init=momentum_init, update=momentum_update,
     hyperparameters=(
         Hyperparameter("lr", REQUIRED, nonnegative, "learning rate eta"),
         Hyperparameter("momentum", REQUIRED, decay_rate, "momentum beta, in [0, 1)"),

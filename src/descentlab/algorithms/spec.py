@@ -148,6 +148,15 @@ class AlgorithmSpec:
                 return h
         raise KeyError(name)
 
+    def check_names(self, given: Mapping[str, Any]) -> None:
+        """``TypeError`` for the first name in ``given`` that the algorithm does not take."""
+        unknown = [k for k in given if k not in self.names]
+        if unknown:
+            raise TypeError(
+                f"{self.name} got unexpected hyperparameter {unknown[0]!r}; "
+                f"it takes: {', '.join(self.names)}"
+            )
+
     def check(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Validate the hyperparameters in ``given`` (a subset is fine).
 
@@ -155,12 +164,7 @@ class AlgorithmSpec:
         name the algorithm does not take and ``ValueError`` for a value outside
         its range.
         """
-        unknown = [k for k in given if k not in self.names]
-        if unknown:
-            raise TypeError(
-                f"{self.name} got unexpected hyperparameter {unknown[0]!r}; "
-                f"it takes: {', '.join(self.names)}"
-            )
+        self.check_names(given)
         return {h.name: h.check(h.name, given[h.name]) for h in self.hyperparameters if h.name in given}
 
     def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,6 +176,35 @@ class AlgorithmSpec:
         resolved = {**self.defaults, **checked}
         self.consistency(resolved)
         return resolved
+
+    def setting(self, given: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> Setting:
+        """Validate ``given`` once and keep both what was given and the complete set.
+
+        ``fixed`` holds values the caller's optimizer always uses (torch's class
+        for a torch run: ``eps_in_sqrt=False``); they take part in the checks and
+        in :attr:`Setting.hyperparameters` but are not "given".
+        """
+        fixed = dict(fixed or {})
+        resolved = self.resolve({**given, **fixed})
+        return Setting(self, {name: resolved[name] for name in given if name not in fixed}, resolved, fixed)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One algorithm with validated hyperparameters: made by :meth:`AlgorithmSpec.setting`.
+
+    Code that receives a ``Setting`` does not validate again: a command checks its
+    options once and passes the setting down.
+    """
+
+    spec: AlgorithmSpec
+    given: dict[str, Any]  # the names given, normalized (``fixed`` excluded)
+    hyperparameters: dict[str, Any]  # complete: given over fixed over the defaults
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def algorithm(self) -> str:
+        return self.spec.name
 
 
 def new_step_counter(x: Tensor) -> Tensor:

@@ -15,9 +15,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..bench import AirfoilBench, bench_airfoil
-from ..bench_steps import COUNTERPARTS, LAYOUTS, StepBench, bench_steps
-from ..reference import NOTES_AIRFOIL, airfoil_label
+from ..bench.airfoil import AirfoilBench, bench_airfoil
+from ..bench.steps import COUNTERPARTS, LAYOUTS, StepBench, bench_steps
+from ..notes.reference import NOTES_AIRFOIL, airfoil_label
 from .common import load_data, positive_int, seed_count
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from ..algorithms import REGISTRY, AlgorithmSpec, Hyperparameter
+from ..algorithms import REGISTRY, AlgorithmSpec, Hyperparameter, Setting
 from ..algorithms.spec import OneOf, decay_pair, flag
-from ..data import Airfoil, DataError, load_airfoil
+from ..airfoil.data import Airfoil, DataError, load_airfoil
 from ..files import check_writable
-from ..train import MAX_SEEDS
+from ..airfoil.train import MAX_SEEDS
 
 
 class CLIError(Exception):
@@ -63,8 +63,8 @@ def add_hyperparameter_options(parser: argparse.ArgumentParser) -> None:
 
 def given_hyperparameters(
     args: argparse.Namespace, spec: AlgorithmSpec, fixed: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The hyperparameter options given on the command line, checked against ``spec``.
+) -> Setting:
+    """The hyperparameter options given on the command line, validated once against ``spec``.
 
     ``fixed`` holds settings the optimizer that will run always uses (torch's
     class for ``--impl torch``); they take part in the check but are not
@@ -79,10 +79,9 @@ def given_hyperparameters(
     if "betas" in given:
         given["betas"] = tuple(given["betas"])
     try:
-        spec.resolve({**given, **(fixed or {})})
+        return spec.setting(given, fixed)
     except (ValueError, TypeError) as error:
         raise CLIError(f"{spec.name}: {_as_option(error)}") from None
-    return given
 
 
 def _as_option(error: Exception) -> str:

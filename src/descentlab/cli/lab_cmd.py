@@ -8,13 +8,13 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from ..algorithms import REGISTRY
+from ..algorithms import REGISTRY, Setting
 from ..algorithms import get as get_algorithm
 from ..algorithms.spec import OneOf, decay_pair, flag, format_hyperparameters
 from ..files import write_with
-from ..objectives import OBJECTIVES, Objective, curvature, get_objective, quadratic_theory
+from ..lab.objectives import OBJECTIVES, Objective, curvature, get_objective, quadratic_theory
 from ..plotting.landscape import landscape_figure
-from ..trajectory import MAX_STEPS, Trajectory, run_many
+from ..lab.trajectory import MAX_STEPS, Trajectory, run_many
 from .common import CLIError, add_hyperparameter_options, figure_path, given_hyperparameters, positive_int
 
 
@@ -120,8 +120,8 @@ def run_trace(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_run(text: str) -> tuple[str, dict[str, Any]]:
-    """``momentum:lr=0.4,momentum=0.5`` -> ``("momentum", {"lr": 0.4, "momentum": 0.5})``."""
+def parse_run(text: str) -> tuple[str, Setting]:
+    """``momentum:lr=0.4,momentum=0.5`` -> ``("momentum", <the validated lr=0.4, momentum=0.5>)``."""
     name, _, rest = text.partition(":")
     try:
         spec = get_algorithm(name)
@@ -135,10 +135,9 @@ def parse_run(text: str) -> tuple[str, dict[str, Any]]:
             raise CLIError(f"run {text!r}: expected key=value with a key from {', '.join(spec.names)}, got {item!r}")
         hyperparameters[key] = _parse_value(spec.hyperparameter(key).check, key, value.strip(), text)
     try:
-        spec.resolve(hyperparameters)
+        return spec.name, spec.setting(hyperparameters)
     except (TypeError, ValueError) as error:
         raise CLIError(f"run {text!r}: {error}") from None
-    return spec.name, hyperparameters
 
 
 def _parse_value(check: Any, key: str, value: str, text: str) -> Any:

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..report import check_destination, verdict_counts, write_report
-from ..reproduce import run_chapter
-from ..train import MAX_SEED
+from ..chapter.report import check_destination, verdict_counts, write_report
+from ..chapter.reproduce import run_chapter
+from ..airfoil.train import MAX_SEED
 from .common import CLIError, DownloadProgress, load_data, nonnegative_int, seed_count
 
 EXIT_VERDICT_FAILED = 1

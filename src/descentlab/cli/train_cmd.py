@@ -16,7 +16,8 @@ from typing import Any
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
 from ..files import write_with
-from ..train import IMPLS, TORCH_COUNTERPARTS, TrainingRun, torch_refusals, train
+from ..airfoil.train import IMPLS, TrainingRun, train
+from ..torch_counterparts import TORCH_COUNTERPARTS, torch_refusals
 from .common import (
     CLIError,
     add_hyperparameter_options,
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train the notes' airfoil regression with one algorithm",
-        description="Train the notes' linear regression on the airfoil data (SPEC section 4) "
+        description="Train the notes' linear regression on the airfoil data "
         "with one algorithm, for one seed or many seeds at once.",
     )
     parser.add_argument("algorithm", choices=tuple(REGISTRY), metavar="ALGORITHM", help=f"one of: {', '.join(REGISTRY)}")

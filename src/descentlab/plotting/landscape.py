@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
-from ..objectives import Objective, quadratic_theory
-from ..trajectory import Trajectory
+from ..lab.objectives import Objective, quadratic_theory
+from ..lab.trajectory import Trajectory
 
 NOTES_ORANGE = "#ff7f0e"
 CONTOUR_BLUE = "#1f77b4"

@@ -10,8 +10,8 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 
-from ..chapter import RateSweep, bias_correction, ema_weights
-from ..trajectory import Trajectory
+from ..lab.theory import RateSweep, bias_correction, ema_weights
+from ..lab.trajectory import Trajectory
 from .landscape import PATH_COLORS, trajectory_label
 
 

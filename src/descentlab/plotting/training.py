@@ -1,4 +1,4 @@
-"""Loss-against-epoch figures of airfoil training runs (:class:`~descentlab.train.TrainingRun`).
+"""Loss-against-epoch figures of airfoil training runs (:class:`~descentlab.airfoil.train.TrainingRun`).
 
 ``plot_losses(ax, runs)`` draws on a given ``Axes`` and returns the artists;
 ``loss_figure(runs)`` builds a standalone :class:`matplotlib.figure.Figure`
@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..algorithms.spec import format_hyperparameters
-from ..train import TrainingRun
+from ..airfoil.train import TrainingRun
 
 
 def run_label(run: TrainingRun) -> str:

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .files import atomic_path
+from ..files import atomic_path
 
 AIRFOIL_URL = "http://d2l-data.s3-accelerate.amazonaws.com/airfoil_self_noise.dat"
 AIRFOIL_FILENAME = "airfoil_self_noise.dat"
@@ -67,10 +67,16 @@ class Airfoil:
     labels: Tensor  # (1500,) float32
     optimum_loss: float  # least-squares minimum of mean((X w + b - y)**2) / 2, in float64
     path: Path
+    sha1: str = AIRFOIL_SHA1  # of the file as read
 
     @property
     def rows(self) -> int:
         return int(self.features.shape[0])
+
+    @property
+    def published(self) -> bool:
+        """Whether the file is byte for byte the published one (its SHA-1 is :data:`AIRFOIL_SHA1`)."""
+        return self.sha1 == AIRFOIL_SHA1
 
 
 def default_cache_dir() -> Path:
@@ -281,6 +287,7 @@ def load_airfoil(path: str | os.PathLike[str] | None = None, **find: object) -> 
     ``progress``, ``allow_download``).
     """
     source = find_airfoil(path, **find)  # type: ignore[arg-type]
+    digest = sha1_of(source)
     data = standardize(read_table(source))[:TRAIN_ROWS]
     features, labels = data[:, :-1], data[:, -1]
     return Airfoil(
@@ -288,6 +295,7 @@ def load_airfoil(path: str | os.PathLike[str] | None = None, **find: object) -> 
         labels=torch.tensor(labels, dtype=torch.float32),
         optimum_loss=least_squares_optimum(features, labels),
         path=source,
+        sha1=digest,
     )
 
 

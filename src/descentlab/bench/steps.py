@@ -9,7 +9,7 @@ that as a share of a STREAM-style triad (``c = a + 2 b``) timed in the same run,
 and what one step allocates (its temporaries) according to the torch profiler.
 
 Each algorithm is compared with the torch.optim class computing the same update
-through :data:`descentlab.train.TORCH_COUNTERPARTS`, the conventions of the README's table.
+through :data:`descentlab.torch_counterparts.TORCH_COUNTERPARTS`, the conventions of the README's table.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 import torch
 
-from .optim import create
-from .train import TORCH_COUNTERPARTS
+from ..optim import create
+from ..torch_counterparts import TORCH_COUNTERPARTS
 
 Layout = tuple[tuple[int, ...], ...]
 
@@ -60,7 +60,7 @@ COUNTERPARTS: dict[str, dict[str, Any]] = {
     "adam": {"lr": 0.01, "eps": 1e-8},
 }
 """The settings timed, in our names: torch.optim's defaults (lr 0.01 where it needs one).  Both sides run
-the same update through :data:`descentlab.train.TORCH_COUNTERPARTS`, the one table of conventions."""
+the same update through :data:`descentlab.torch_counterparts.TORCH_COUNTERPARTS`, the one table of conventions."""
 
 TORCH_FUSED = frozenset({"sgd", "momentum", "adagrad", "adam"})
 """The algorithms whose torch.optim class has a fused CPU kernel (in torch 2.13)."""

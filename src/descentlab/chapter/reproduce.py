@@ -17,10 +17,12 @@ import matplotlib
 import numpy
 import torch
 
-from . import __version__, chapter
-from .algorithms.spec import format_hyperparameters
-from .data import Airfoil, DataError, load_airfoil
-from .reference import NOTES_AIRFOIL, AirfoilResult
+from .. import __version__
+from . import sections as chapter
+from ..algorithms.spec import format_hyperparameters
+from ..airfoil.data import Airfoil, DataError, load_airfoil
+from ..lab.theory import RateSweep, rate_sweep
+from ..notes.reference import NOTES_AIRFOIL, AirfoilResult
 
 Progress = Callable[[str, int, int], None]
 """``progress(label, done, total)``: called before each section and once at the end."""
@@ -49,7 +51,7 @@ class ChapterResults:
     preconditioning: chapter.Preconditioning
     momentum: chapter.MomentumSection
     adaptive: chapter.AdaptiveSection
-    sweep: chapter.RateSweep
+    sweep: RateSweep
     airfoil: chapter.AirfoilSection | None
     airfoil_error: str | None  # why the airfoil section did not run
     seeds: tuple[int, ...]
@@ -117,7 +119,7 @@ def run_chapter(
         ("preconditioning", "2D: preconditioning", lambda: chapter.preconditioning(records["traces"])),
         ("momentum", "2D: momentum", lambda: chapter.momentum_section(records["traces"])),
         ("adaptive", "2D: adaptive methods", lambda: chapter.adaptive_section(records["traces"])),
-        ("sweep", "2D: learning-rate theory sweep", chapter.rate_sweep),
+        ("sweep", "2D: learning-rate theory sweep", rate_sweep),
     ]
     total = len(sections) + 1
     report = progress or (lambda label, done, total: None)

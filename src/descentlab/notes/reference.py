@@ -1,4 +1,4 @@
-"""Every number the notes printed, as data (SPEC sections 2 and 4).
+"""Every number the notes printed, as data (their 2D runs and their airfoil runs).
 
 These are the values we compare against, never values we report as ours: the
 2D lab and the training experiment recompute each one, and the report puts the
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .algorithms.spec import format_hyperparameters
+from ..algorithms.spec import format_hyperparameters
 
 
 @dataclass(frozen=True)
@@ -67,4 +67,4 @@ NOTES_AIRFOIL: tuple[AirfoilResult, ...] = (
 )
 
 LEAST_SQUARES_OPTIMUM = 0.241688
-"""SPEC's least-squares optimum of the airfoil loss on the first 1500 rows (to 6 digits)."""
+"""The least-squares optimum of the airfoil loss on the first 1500 rows (to 6 digits)."""

@@ -1,12 +1,12 @@
 """The notes' airfoil experiment: minibatch linear regression, many seeds at once.
 
-The procedure is SPEC section 4's, exactly: model ``y_hat = X w + b``, loss
+The procedure is the notes', exactly: model ``y_hat = X w + b``, loss
 ``mean((y_hat - y)**2) / 2``, minibatches of ``batch_size`` rows reshuffled every
 epoch (the last batch of an epoch may be smaller), the loss on all rows before
 training and whenever ``(batch_index + 1) * batch_size % 100 == 0`` (31 points
 for 2 epochs of batches of 10), ``sec_per_epoch`` = wall time of the last epoch.
 
-What differs from the notes' loop (:mod:`descentlab.notes_loop`) is only how it is
+What differs from the notes' loop (:mod:`descentlab.notes.loop`) is only how it is
 computed, not what:
 
 * **Seeds are a batch dimension.**  ``N`` seeds train together: ``theta`` of shape
@@ -30,7 +30,8 @@ notes' defaults and ``w ~ N(0, 0.01**2)``, ``b = 0``; ``impl="torch"`` runs the
 torch.optim class the notes used on the same batched tensor, with
 ``nn.Linear(5, 1)``'s initialization (``w`` and ``b`` uniform in
 ``+-1/sqrt(5)``) and torch's defaults.  Hyperparameters always use descentlab's
-names; :data:`TORCH_COUNTERPARTS` is the one table that translates them.
+names; :data:`descentlab.torch_counterparts.TORCH_COUNTERPARTS` is the one table that
+translates them.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .algorithms import REGISTRY
-from .algorithms import get as get_algorithm
+from ..algorithms import Setting
+from ..algorithms import get as get_algorithm
+from ..torch_counterparts import TORCH_COUNTERPARTS, torch_refusals
 from .data import Airfoil, load_airfoil
 
 IMPLS = ("own", "torch")
@@ -58,95 +60,31 @@ MAX_LOSS_POINTS = 10_000_000
 """Recorded losses (seeds x evaluations) at most: the record keeps every one of them."""
 
 
-@dataclass(frozen=True)
-class TorchCounterpart:
-    """The torch.optim class the notes used for one algorithm, and how our names map to it.
-
-    ``names`` maps each of our hyperparameters that the class has to its keyword;
-    ``fixed`` says, in our terms, what the class always does (for example
-    ``eps_in_sqrt=False``); every other hyperparameter of ours is refused.
-    """
-
-    optimizer: type[torch.optim.Optimizer]
-    names: Mapping[str, str]
-    fixed: Mapping[str, Any]
-
-    @property
-    def title(self) -> str:
-        return f"torch.optim.{self.optimizer.__name__}"
-
-
-_COMMON = {"weight_decay": "weight_decay", "maximize": "maximize"}
-
-TORCH_COUNTERPARTS: dict[str, TorchCounterpart] = {
-    "sgd": TorchCounterpart(torch.optim.SGD, {"lr": "lr", **_COMMON}, {}),
-    "momentum": TorchCounterpart(
-        torch.optim.SGD,
-        {"lr": "lr", "momentum": "momentum", "dampening": "dampening", "nesterov": "nesterov", **_COMMON},
-        {"form": "torch"},
-    ),
-    "adagrad": TorchCounterpart(
-        torch.optim.Adagrad,
-        {"lr": "lr", "eps": "eps", "lr_decay": "lr_decay", "initial_accumulator_value": "initial_accumulator_value", **_COMMON},
-        {"eps_in_sqrt": False},
-    ),
-    "rmsprop": TorchCounterpart(
-        torch.optim.RMSprop,
-        {"lr": "lr", "gamma": "alpha", "eps": "eps", "centered": "centered", "momentum": "momentum", **_COMMON},
-        {"eps_in_sqrt": False},
-    ),
-    "adadelta": TorchCounterpart(torch.optim.Adadelta, {"lr": "lr", "rho": "rho", "eps": "eps", **_COMMON}, {}),
-    "adam": TorchCounterpart(
-        torch.optim.Adam,
-        {
-            "lr": "lr",
-            "betas": "betas",
-            "eps": "eps",
-            "amsgrad": "amsgrad",
-            "decoupled_weight_decay": "decoupled_weight_decay",
-            **_COMMON,
-        },
-        {},
-    ),
-}
-
-
-def torch_refusals(algorithm: str, names: Sequence[str]) -> list[tuple[str, str]]:
-    """``(name, reason)`` for each of ``names`` that ``impl="torch"`` cannot honour."""
-    counterpart = TORCH_COUNTERPARTS[algorithm]
-    refused = []
-    for name in names:
-        if name in counterpart.names:
-            continue
-        if name in counterpart.fixed:
-            reason = f"{counterpart.title} has no such option; it always behaves as {name}={counterpart.fixed[name]!r}"
-        else:
-            reason = f"{counterpart.title} has no such option"
-        refused.append((name, reason))
-    return refused
-
-
-def check_hyperparameters(algorithm: str, impl: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate ``given`` for ``algorithm`` on ``impl``; return it normalized.
+def check_hyperparameters(algorithm: str, impl: str, given: Mapping[str, Any] | Setting) -> Setting:
+    """Validate ``given`` for ``algorithm`` on ``impl``, once; a :class:`Setting` already made for them passes.
 
     ``ValueError`` for an unknown algorithm or impl, an option ``impl="torch"``
     cannot honour, or a value out of range; ``TypeError`` for a name the
     algorithm does not take or a missing required one (the same required
     hyperparameters on both impls, so one command line means one experiment).
+    A torch run's setting holds what the torch class always does as ``fixed``.
     """
     spec = get_algorithm(algorithm)
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {', '.join(map(repr, IMPLS))}, got {impl!r}")
-    checked = spec.check(given)
-    if impl == "own":
-        spec.resolve(checked)
-        return checked
-    refusals = torch_refusals(algorithm, list(checked))
+    fixed = dict(TORCH_COUNTERPARTS[algorithm].fixed) if impl == "torch" else {}
+    if isinstance(given, Setting):
+        if given.spec is not spec or given.fixed != fixed:
+            raise ValueError(f"this setting of {given.algorithm} was not made for {algorithm} with impl {impl!r}")
+        names = list(given.given)
+    else:
+        spec.check_names(given)
+        names = list(given)
+    refusals = torch_refusals(algorithm, names) if impl == "torch" else []
     if refusals:
         name, reason = refusals[0]
         raise ValueError(f"{name} is not available with impl 'torch': {reason}")
-    spec.resolve({**TORCH_COUNTERPARTS[algorithm].fixed, **checked})
-    return checked
+    return given if isinstance(given, Setting) else spec.setting(given, fixed)
 
 
 @dataclass(frozen=True)
@@ -259,7 +197,7 @@ def train(
 ) -> TrainingRun:
     """Train the notes' linear regression with ``algorithm`` once per seed, all seeds as one batch.
 
-    ``data`` defaults to :func:`descentlab.data.load_airfoil` (which may download).
+    ``data`` defaults to :func:`descentlab.airfoil.load_airfoil` (which may download).
     Raises ``ValueError``/``TypeError`` for bad settings before any work.  A seed
     whose loss leaves the finite numbers is not an error: ``diverged_at`` gives the
     step of its first non-finite evaluation (its later losses are nan or inf).
@@ -267,16 +205,16 @@ def train(
     >>> run = train("adam", {"lr": 0.01}, seeds=range(20))   # doctest: +SKIP
     >>> print("loss: %f, %f sec per epoch" % (run.summary.mean, run.sec_per_epoch))  # doctest: +SKIP
     """
-    if hyperparameters is not None and not isinstance(hyperparameters, Mapping):
+    if hyperparameters is not None and not isinstance(hyperparameters, (Mapping, Setting)):
         raise TypeError(f"hyperparameters must be a mapping of names to values, got {hyperparameters!r}")
-    given = check_hyperparameters(algorithm, impl, dict(hyperparameters or {}))
+    setting = check_hyperparameters(algorithm, impl, hyperparameters if hyperparameters is not None else {})
     seeds = _check_seeds(seeds)
     epochs = check_count("epochs", epochs)
     batch_size = check_count("batch_size", batch_size)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype such as torch.float32, got {dtype!r}")
     if data is not None and not isinstance(data, Airfoil):
-        raise TypeError(f"data must be an Airfoil from descentlab.data.load_airfoil(path), got {type(data).__name__}")
+        raise TypeError(f"data must be an Airfoil from descentlab.airfoil.load_airfoil(path), got {type(data).__name__}")
     if data is None:
         data = load_airfoil()
     rows = data.rows
@@ -296,7 +234,7 @@ def train(
     y = data.labels.to(dtype).reshape(rows, 1)
     with torch.inference_mode():  # no autograd bookkeeping: the gradient is analytic
         theta = torch.stack([_initial_theta(impl, X.shape[1], g, dtype) for g in generators])  # (N, 6, 1)
-        step, optimizer, settings = _stepper(algorithm, impl, given, theta)
+        step, optimizer, settings = _stepper(impl, setting, theta)
         losses, epoch_times = _loop(theta, step, X, y, generators, epochs, batch_size)
 
     per_seed = tuple(tuple(row) for row in losses.tolist())
@@ -305,7 +243,7 @@ def train(
     return TrainingRun(
         algorithm=algorithm,
         impl=impl,
-        hyperparameters=dict(given),
+        hyperparameters=dict(setting.given),
         optimizer=optimizer,
         settings=settings,
         seeds=seeds,
@@ -371,11 +309,10 @@ def _initial_theta(impl: str, size: int, generator: torch.Generator, dtype: torc
 Step = Callable[[Tensor, Tensor], Tensor]
 
 
-def _stepper(algorithm: str, impl: str, given: dict[str, Any], theta: Tensor) -> tuple[Step, str, dict[str, Any]]:
+def _stepper(impl: str, setting: Setting, theta: Tensor) -> tuple[Step, str, dict[str, Any]]:
     """``step(theta, grad) -> new theta``, the optimizer's title and its complete settings."""
+    spec, hp = setting.spec, setting.hyperparameters
     if impl == "own":
-        spec = REGISTRY[algorithm]
-        hp = spec.resolve(given)
         state = spec.init(theta, hp)
 
         def own_step(theta: Tensor, grad: Tensor) -> Tensor:
@@ -383,10 +320,10 @@ def _stepper(algorithm: str, impl: str, given: dict[str, Any], theta: Tensor) ->
             theta, state = spec.update(theta, grad, state, **hp)
             return theta
 
-        return own_step, f"descentlab {algorithm}", hp
+        return own_step, f"descentlab {spec.name}", hp
 
-    counterpart = TORCH_COUNTERPARTS[algorithm]
-    kwargs = {counterpart.names[name]: value for name, value in given.items()}
+    counterpart = TORCH_COUNTERPARTS[spec.name]
+    kwargs = {counterpart.names[name]: value for name, value in setting.given.items()}
     parameter = theta.clone()
     optimizer = counterpart.optimizer([parameter], **kwargs)
     settings = {name: optimizer.defaults[name] for name in counterpart.names.values() if name in optimizer.defaults}
@@ -467,12 +404,9 @@ __all__ = [
     "MAX_LOSS_POINTS",
     "MAX_SEED",
     "MAX_SEEDS",
-    "TORCH_COUNTERPARTS",
     "Summary",
-    "TorchCounterpart",
     "TrainingRun",
     "check_count",
     "check_hyperparameters",
-    "torch_refusals",
     "train",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 
-from ..chapter import AirfoilCheck
+from .sections import AirfoilCheck
 
 OWN_COLOR = "#1f77b4"
 TORCH_COLOR = "#ff7f0e"

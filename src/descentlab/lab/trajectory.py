@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .algorithms import get as get_algorithm
+from ..algorithms import Setting, setting
 from .objectives import Objective, Point
 
 DIVERGENCE_BOUND = 1e12
@@ -78,22 +78,24 @@ def _batched_hyperparameters(settings: Sequence[Mapping[str, Any]]) -> dict[str,
 def run_batch(
     algorithm: str,
     objective: Objective,
-    settings: Sequence[Mapping[str, Any]],
+    settings: Sequence[Mapping[str, Any] | Setting],
     *,
     steps: int = 20,
     start: Point | None = None,
 ) -> list[Trajectory]:
     """Run K hyperparameter settings of one algorithm as one batch, in float64.
 
-    Settings that differ in a flag or a choice (``nesterov``, ``form``) cannot
-    share a batch; :func:`run_many` groups them for you.
+    Each setting is a mapping of hyperparameters (validated here) or a
+    :class:`~descentlab.algorithms.Setting` already validated.  Settings that
+    differ in a flag or a choice (``nesterov``, ``form``) cannot share a batch;
+    :func:`run_many` groups them for you.
     """
     start = _check_problem(objective, steps, start)
     if not settings:
         raise ValueError("settings must not be empty")
-    spec = get_algorithm(algorithm)
-    resolved = [spec.resolve(s) for s in settings]
-    hp = _batched_hyperparameters(resolved)
+    checked = [setting(algorithm, s) for s in settings]
+    spec = checked[0].spec
+    hp = _batched_hyperparameters([s.hyperparameters for s in checked])
     k = len(settings)
     x = torch.tensor([start] * k, dtype=torch.float64)
     state = spec.init(x, hp)
@@ -111,8 +113,8 @@ def run_batch(
     values = objective.f(points)
     ends = [len(path) if d is None else d for d in diverged_at]  # keep only the finite prefix
     return [
-        _trajectory(algorithm, dict(setting), objective, points[:end, row], values[:end, row], steps, diverged_at[row])
-        for row, (setting, end) in enumerate(zip(settings, ends))
+        _trajectory(spec.name, dict(s.given), objective, points[:end, row], values[:end, row], steps, diverged_at[row])
+        for row, (s, end) in enumerate(zip(checked, ends))
     ]
 
 
@@ -145,7 +147,7 @@ def _check_problem(objective: Any, steps: Any, start: Any) -> Point:
     if steps > MAX_STEPS:
         raise ValueError(f"steps must be at most {MAX_STEPS} (every point is kept), got {steps}")
     if not isinstance(objective, Objective):
-        raise TypeError(f"objective must be an Objective, e.g. descentlab.objectives.get_objective('notes'), got {objective!r}")
+        raise TypeError(f"objective must be an Objective, e.g. descentlab.lab.get_objective('notes'), got {objective!r}")
     return objective.start if start is None else _check_start(start)
 
 
@@ -167,7 +169,7 @@ def _check_start(start: Any) -> Point:
 def run(
     algorithm: str,
     objective: Objective,
-    hyperparameters: Mapping[str, Any],
+    hyperparameters: Mapping[str, Any] | Setting,
     *,
     steps: int = 20,
     start: Point | None = None,
@@ -177,21 +179,21 @@ def run(
 
 
 def run_many(
-    runs: Sequence[tuple[str, Mapping[str, Any]]],
+    runs: Sequence[tuple[str, Mapping[str, Any] | Setting]],
     objective: Objective,
     *,
     steps: int = 20,
     start: Point | None = None,
 ) -> list[Trajectory]:
     """Several (algorithm, hyperparameters) runs on one objective, batched where possible, in order."""
+    checked = [setting(algorithm, hp) for algorithm, hp in runs]
     groups: dict[tuple[Any, ...], list[int]] = {}
-    for index, (algorithm, hp) in enumerate(runs):
-        resolved = get_algorithm(algorithm).resolve(hp)
-        fixed = tuple((k, v) for k, v in resolved.items() if isinstance(v, (bool, str)))
-        groups.setdefault((algorithm, fixed), []).append(index)
+    for index, s in enumerate(checked):
+        fixed = tuple((k, v) for k, v in s.hyperparameters.items() if isinstance(v, (bool, str)))
+        groups.setdefault((s.algorithm, fixed), []).append(index)
     results: dict[int, Trajectory] = {}
     for (algorithm, _), indices in groups.items():
-        batch = run_batch(algorithm, objective, [runs[i][1] for i in indices], steps=steps, start=start)
+        batch = run_batch(algorithm, objective, [checked[i] for i in indices], steps=steps, start=start)
         results.update(zip(indices, batch))
     return [results[i] for i in range(len(runs))]
 

@@ -1,31 +1,22 @@
 """The chapter's experiments as records: what ``descentlab reproduce`` shows, computed.
 
-Each function runs one section of the notes (SPEC sections 2 to 4) with the
+Each function runs one section of the notes (its 2D experiments, the theory, the airfoil runs) with the
 registry's rules and returns a frozen record; nothing here draws or prints.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import torch
-
-from .data import Airfoil
-from .objectives import OBJECTIVES, Objective, QuadraticTheory, curvature, quadratic_theory
-from .reference import NOTES_AIRFOIL, NOTES_TRACES, AirfoilResult, TraceResult
-from .train import TrainingRun, train
-from .trajectory import Trajectory, effective_learning_rates, newton, run, run_batch, run_many
+from ..airfoil.data import Airfoil
+from ..airfoil.train import TrainingRun, train
+from ..lab.objectives import OBJECTIVES, QuadraticTheory, curvature
+from ..lab.theory import theory_of
+from ..lab.trajectory import Trajectory, effective_learning_rates, newton, run, run_many
+from ..notes.reference import NOTES_AIRFOIL, NOTES_TRACES, AirfoilResult, TraceResult
 
 NOTES = OBJECTIVES["notes"]
-
-
-def _theory(objective: Objective) -> QuadraticTheory:
-    theory = quadratic_theory(objective)
-    if theory is None:
-        raise ValueError(f"{objective.name} is not a convex quadratic")
-    return theory
 
 
 @dataclass(frozen=True)
@@ -65,7 +56,7 @@ class IllConditioning:
 
 def ill_conditioning(traces: Sequence[TraceCheck]) -> IllConditioning:
     stable, unstable = _notes_runs(traces, "sgd")
-    return IllConditioning(theory=_theory(NOTES), hessian=curvature(NOTES).hessian, stable=stable, unstable=unstable)
+    return IllConditioning(theory=theory_of(NOTES), hessian=curvature(NOTES).hessian, stable=stable, unstable=unstable)
 
 
 @dataclass(frozen=True)
@@ -114,63 +105,6 @@ def adaptive_section(traces: Sequence[TraceCheck], long_steps: int = 200) -> Ada
         long_runs=long_runs,
         long_effective_lr=tuple(effective_learning_rates(t, NOTES) for t in long_runs),
     )
-
-
-@dataclass(frozen=True)
-class RateSweep:
-    """Measured contraction per step against the theory, over a grid of hyperparameters."""
-
-    theory: QuadraticTheory
-    steps: int
-    gd_lr: tuple[float, ...]
-    gd_measured: tuple[float, ...]  # geometric-mean contraction of |x| per step (inf when diverged)
-    gd_predicted: tuple[float, ...]  # max(|1 - lr lmin|, |1 - lr lmax|)
-    momentum_lr: tuple[float, ...]
-    momentum_beta: tuple[float, ...]
-    momentum_measured: tuple[tuple[float, ...], ...]  # [beta index][lr index]
-
-
-def _contraction(trajectory: Trajectory) -> float:
-    if trajectory.diverged:
-        return math.inf
-    start = math.hypot(*trajectory.points[0])
-    end = math.hypot(*trajectory.points[-1])
-    if end == 0:
-        return 0.0
-    return (end / start) ** (1 / (len(trajectory.points) - 1))
-
-
-def rate_sweep(steps: int = 100, gd_points: int = 61, lr_points: int = 48, beta_points: int = 20) -> RateSweep:
-    """GD over learning rates, and momentum over (lr, beta), on the notes' quadratic: one batch each."""
-    theory = _theory(NOTES)
-    gd_lr = [float(v) for v in torch.linspace(0.01, 0.6, gd_points)]
-    gd = run_batch("sgd", NOTES, [{"lr": lr} for lr in gd_lr], steps=steps)
-    predicted = [max(abs(1 - lr * theory.lmin), abs(1 - lr * theory.lmax)) for lr in gd_lr]
-    momentum_lr = [float(v) for v in torch.linspace(0.02, 1.2, lr_points)]
-    momentum_beta = [float(v) for v in torch.linspace(0.0, 0.95, beta_points)]
-    grid = [{"lr": lr, "momentum": beta} for beta in momentum_beta for lr in momentum_lr]
-    measured = [_contraction(t) for t in run_batch("momentum", NOTES, grid, steps=steps)]
-    rows = tuple(tuple(measured[i * lr_points : (i + 1) * lr_points]) for i in range(beta_points))
-    return RateSweep(
-        theory=theory,
-        steps=steps,
-        gd_lr=tuple(gd_lr),
-        gd_measured=tuple(_contraction(t) for t in gd),
-        gd_predicted=tuple(predicted),
-        momentum_lr=tuple(momentum_lr),
-        momentum_beta=tuple(momentum_beta),
-        momentum_measured=rows,
-    )
-
-
-def ema_weights(beta: float, count: int) -> list[float]:
-    """The weights ``(1 - beta) beta^i`` an exponential moving average gives the value ``i`` steps back."""
-    return [(1 - beta) * beta**i for i in range(count)]
-
-
-def bias_correction(betas: Sequence[float], steps: int) -> dict[float, list[float]]:
-    """``1 - beta^t`` for t = 1..steps: the total weight of an EMA started at zero (Adam divides by it)."""
-    return {beta: [1 - beta**t for t in range(1, steps + 1)] for beta in betas}
 
 
 @dataclass(frozen=True)

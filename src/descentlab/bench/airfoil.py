@@ -1,7 +1,7 @@
 """Benchmarks that return records (they never print): for now, the airfoil experiment.
 
-:func:`bench_airfoil` times :func:`descentlab.train.train` against the notes' own
-loop (:mod:`descentlab.notes_loop`, ``DataLoader`` and all) in the same process,
+:func:`bench_airfoil` times :func:`descentlab.airfoil.train` against the notes' own
+loop (:mod:`descentlab.notes.loop`, ``DataLoader`` and all) in the same process,
 on the same data and hyperparameters, with ``time.perf_counter``:
 
 * **per epoch, one seed**: after one warm-up run of each, ``repeats`` runs of each,
@@ -25,10 +25,10 @@ from typing import Any
 
 import torch
 
-from .data import Airfoil
-from .notes_loop import notes_train
-from .reference import NOTES_AIRFOIL, AirfoilResult
-from .train import Summary, check_count, train
+from ..airfoil.data import Airfoil
+from ..notes.loop import notes_train
+from ..notes.reference import NOTES_AIRFOIL, AirfoilResult
+from ..airfoil.train import Summary, check_count, train
 
 
 @dataclass(frozen=True)

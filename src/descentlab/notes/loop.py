@@ -1,13 +1,13 @@
 """The notes' airfoil training loop, re-implemented faithfully: the test oracle and the speed baseline.
 
-This is deliberately *not* how descentlab trains (see :mod:`descentlab.train`).
+This is deliberately *not* how descentlab trains (see :mod:`descentlab.airfoil.train`).
 It redoes what the notes ran, step for step, so that tests can compare our
 results with the notes' procedure and ``descentlab bench`` can time it:
 
 * ``impl="own"`` (the notes' ``train_ch7``): ``w ~ N(0, 0.01**2)`` drawn with
   numpy's global generator, ``b = 0``; the loss ``(y_hat - y)**2 / 2`` averaged;
   autograd for the gradients; the notes' own optimizer functions below (written
-  from SPEC section 1, one Python loop over the parameters, in-place updates,
+  from the notes' formulas, one Python loop over the parameters, in-place updates,
   fixed constants such as AdaGrad's ``eps = 1e-6`` and Adam's ``t`` kept in the
   hyperparameter dict).
 * ``impl="torch"`` (the notes' ``train_pytorch_ch7``): ``nn.Sequential(nn.Linear(5, 1))``
@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-# --- the notes' own optimizer functions (SPEC section 1), one per algorithm -------------
+# --- the notes' own optimizer functions (their formulas), one per algorithm -------------
 # Each takes the parameter list (gradients in ``p.grad``), the states and the notes'
 # hyperparameter dict and updates the parameters in place, as the notes' code does.
 # The tests' oracle for the library's rules calls these same functions.  (The notes

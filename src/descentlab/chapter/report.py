@@ -1,4 +1,4 @@
-"""Turn :class:`~descentlab.reproduce.ChapterResults` into a report on disk.
+"""Turn :class:`~descentlab.chapter.reproduce.ChapterResults` into a report on disk.
 
 ``write_report(results, out_dir)`` writes ``index.html``, ``figures/*.svg``,
 ``results.json`` and ``results.csv``.  Everything is built in a temporary
@@ -22,13 +22,13 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from .algorithms import REGISTRY
-from .algorithms.spec import format_hyperparameters
-from .files import check_parent
-from .objectives import OBJECTIVES
-from .plotting.airfoil import draw_epoch_times, draw_seed_distributions
-from .plotting.landscape import draw_landscape, trajectory_label
-from .plotting.theory import (
+from ..algorithms import REGISTRY
+from ..algorithms.spec import format_hyperparameters
+from ..files import check_parent
+from ..lab.objectives import OBJECTIVES
+from .figures import draw_epoch_times, draw_seed_distributions
+from ..plotting.landscape import draw_landscape, trajectory_label
+from ..plotting.theory import (
     draw_bias_correction,
     draw_convergence,
     draw_effective_lr,
@@ -36,10 +36,10 @@ from .plotting.theory import (
     draw_gd_rate_sweep,
     draw_momentum_rate_map,
 )
-from .plotting.training import plot_losses
-from .reference import LEAST_SQUARES_OPTIMUM
+from ..plotting.training import plot_losses
+from ..notes.reference import LEAST_SQUARES_OPTIMUM
 from .reproduce import ChapterResults, Verdict
-from .trajectory import Trajectory
+from ..lab.trajectory import Trajectory
 
 NOTES = OBJECTIVES["notes"]
 REPORT_FILES = ("index.html", "results.json", "results.csv", "figures")

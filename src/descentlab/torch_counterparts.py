@@ -1,0 +1,85 @@
+"""The torch.optim class behind each registry algorithm, and how our hyperparameter names map to it.
+
+One table, :data:`TORCH_COUNTERPARTS`: the airfoil runs with ``impl="torch"``, the
+step benchmarks and the parity tests all read it, so a convention is translated
+in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class TorchCounterpart:
+    """The torch.optim class the notes used for one algorithm, and how our names map to it.
+
+    ``names`` maps each of our hyperparameters that the class has to its keyword;
+    ``fixed`` says, in our terms, what the class always does (for example
+    ``eps_in_sqrt=False``); every other hyperparameter of ours is refused.
+    """
+
+    optimizer: type[torch.optim.Optimizer]
+    names: Mapping[str, str]
+    fixed: Mapping[str, Any]
+
+    @property
+    def title(self) -> str:
+        return f"torch.optim.{self.optimizer.__name__}"
+
+
+_COMMON = {"weight_decay": "weight_decay", "maximize": "maximize"}
+
+TORCH_COUNTERPARTS: dict[str, TorchCounterpart] = {
+    "sgd": TorchCounterpart(torch.optim.SGD, {"lr": "lr", **_COMMON}, {}),
+    "momentum": TorchCounterpart(
+        torch.optim.SGD,
+        {"lr": "lr", "momentum": "momentum", "dampening": "dampening", "nesterov": "nesterov", **_COMMON},
+        {"form": "torch"},
+    ),
+    "adagrad": TorchCounterpart(
+        torch.optim.Adagrad,
+        {"lr": "lr", "eps": "eps", "lr_decay": "lr_decay", "initial_accumulator_value": "initial_accumulator_value", **_COMMON},
+        {"eps_in_sqrt": False},
+    ),
+    "rmsprop": TorchCounterpart(
+        torch.optim.RMSprop,
+        {"lr": "lr", "gamma": "alpha", "eps": "eps", "centered": "centered", "momentum": "momentum", **_COMMON},
+        {"eps_in_sqrt": False},
+    ),
+    "adadelta": TorchCounterpart(torch.optim.Adadelta, {"lr": "lr", "rho": "rho", "eps": "eps", **_COMMON}, {}),
+    "adam": TorchCounterpart(
+        torch.optim.Adam,
+        {
+            "lr": "lr",
+            "betas": "betas",
+            "eps": "eps",
+            "amsgrad": "amsgrad",
+            "decoupled_weight_decay": "decoupled_weight_decay",
+            **_COMMON,
+        },
+        {},
+    ),
+}
+
+
+def torch_refusals(algorithm: str, names: Sequence[str]) -> list[tuple[str, str]]:
+    """``(name, reason)`` for each of ``names`` that ``impl="torch"`` cannot honour."""
+    counterpart = TORCH_COUNTERPARTS[algorithm]
+    refused = []
+    for name in names:
+        if name in counterpart.names:
+            continue
+        if name in counterpart.fixed:
+            reason = f"{counterpart.title} has no such option; it always behaves as {name}={counterpart.fixed[name]!r}"
+        else:
+            reason = f"{counterpart.title} has no such option"
+        refused.append((name, reason))
+    return refused
+
+
+__all__ = ["TORCH_COUNTERPARTS", "TorchCounterpart", "torch_refusals"]
