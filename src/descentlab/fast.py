@@ -16,8 +16,8 @@ once and writes them back in place: no temporaries, no second copy of the math.
   Dynamo's guards already check every input's shape, so the generated code
   skips its own size asserts: a step is one guarded call per chunk.
 * Compilation costs seconds on the first step (Inductor's on-disk cache makes
-  later processes faster).  :func:`worth_compiling` keeps small parameter sets
-  on the plain path, where it would never pay off.
+  later processes faster), so this path runs only when asked for
+  (``fused=True``); the default is the eager path of :mod:`descentlab.eager`.
 * If compiling fails (no C++ compiler, an unsupported case), that chunk and all
   later ones run the plain rule, and :attr:`CompiledRule.failure` says why.
 """
@@ -35,27 +35,15 @@ import torch
 from torch import Tensor
 
 from .algorithms import AlgorithmSpec, State
+from .precision import Precision
 
 CHUNK = 64
 """Tensors per compiled call: large enough to amortize the call, small enough to compile quickly."""
-
-AUTO_MIN_ELEMENTS = 1 << 20
-"""``fused=None`` takes the fast path for a parameter group of at least this many values."""
-
 
 @functools.cache
 def compiler_available() -> bool:
     """Whether Inductor can build CPU kernels here (it needs a C++ compiler)."""
     return any(shutil.which(name) for name in (os.environ.get("CXX", ""), "g++", "c++", "clang++") if name)
-
-
-def worth_compiling(params: Sequence[Tensor]) -> bool:
-    """``fused=None``'s choice: compile only large parameter sets on CPU or CUDA."""
-    if not params or any(p.device.type not in ("cpu", "cuda") for p in params):
-        return False
-    if any(p.device.type == "cpu" for p in params) and not compiler_available():
-        return False
-    return sum(p.numel() for p in params) >= AUTO_MIN_ELEMENTS
 
 
 def _as_graph_input(value: Any) -> Any:
@@ -76,6 +64,7 @@ def _apply_in_place(
     counter_keys: tuple[str, ...],
     hp: dict,
     factors: tuple[Tensor, ...] | None = None,
+    precision: Precision | None = None,
 ) -> None:
     """Run the rule on every tensor and write ``x`` and its state back in place.
 
@@ -92,8 +81,12 @@ def _apply_in_place(
         for column, key in enumerate(counter_keys):
             full[key] = counters[index, column]
         extra = {} if factors is None else {"factors": tuple(f[index] for f in factors)}
-        new_x, new_state = spec.update(x, g, full, **hp, **extra)
-        x.copy_(new_x)
+        wx, wg = (x, g) if precision is None else precision.working(x, g, full)
+        new_x, new_state = spec.update(wx, wg, full, **hp, **extra)
+        if precision is None:
+            x.copy_(new_x)
+        else:
+            precision.store(x, new_x, full)
         for key, old in state.items():
             if key in new_state:
                 old.copy_(new_state[key])
@@ -145,8 +138,9 @@ def _counter_keys(states: Sequence[State]) -> tuple[str, ...] | None:
 class CompiledRule:
     """``spec.update`` compiled for in-place updates of lists of tensors."""
 
-    def __init__(self, spec: AlgorithmSpec) -> None:
+    def __init__(self, spec: AlgorithmSpec, precision: Precision | None = None) -> None:
         self.spec = spec
+        self.precision = precision
         # A code object of its own per algorithm, so each rule has its own compile cache.
         code = _apply_in_place.__code__.replace(co_name=f"fused_{spec.name}_step")
         function = type(_apply_in_place)(code, _apply_in_place.__globals__, code.co_name)
@@ -192,8 +186,8 @@ class CompiledRule:
             factors = self.spec.factors({key: counters[:, column] for column, key in enumerate(keys)}, hp)
         if self.failure is None:
             try:
-                self._compiled(self.spec, xs, gs, binding.tensors, counters, keys, inputs, factors)
+                self._compiled(self.spec, xs, gs, binding.tensors, counters, keys, inputs, factors, self.precision)
                 return
             except Exception as error:  # compilation failed before anything was written
                 self.failure = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-        _apply_in_place(self.spec, xs, gs, binding.tensors, counters, keys, dict(hp), factors)
+        _apply_in_place(self.spec, xs, gs, binding.tensors, counters, keys, dict(hp), factors, self.precision)

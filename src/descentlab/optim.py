@@ -26,18 +26,33 @@ import torch
 
 from .algorithms import REGISTRY, AlgorithmSpec
 from .algorithms import get as get_algorithm
-from .fast import CompiledRule, worth_compiling
+from .eager import step_in_batches
+from .fast import CompiledRule
+from .precision import COMPENSATION, Precision
+
+OPTIONS: dict[str, Any] = {"fused": None, "skip_nonfinite": False, "compensated": True}
+"""The adapter's own keyword-only options (not hyperparameters of the rule), with their defaults."""
 
 
 class RuleOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` that runs one registry rule.
 
     Subclasses set ``algorithm``; the constructor's signature (and so its
-    positional order) is the algorithm's hyperparameter table, plus the
-    keyword-only ``fused``: ``False`` runs the rule tensor by tensor, ``True``
-    the compiled in-place path of :mod:`descentlab.fast` (the same rule, fused by
-    ``torch.compile``; the first step compiles), ``None`` (default) the compiled
-    path for parameter groups of at least ``fast.AUTO_MIN_ELEMENTS`` values.
+    positional order) is the algorithm's hyperparameter table, plus keyword-only
+    options of the adapter:
+
+    * ``fused``: which path evaluates the rule.  ``None`` (default) the eager path
+      of :mod:`descentlab.eager` (the rule on lists of cache-sized pieces, one
+      foreach call per op; it never compiles); ``True`` the compiled in-place
+      path of :mod:`descentlab.fast` (the same rule fused by ``torch.compile``;
+      the first step compiles, seconds); ``False`` the rule tensor by tensor
+      (the reference).  All three give the same numbers.
+    * ``skip_nonfinite``: ``True`` skips a step whose gradients hold a nan or an
+      infinity, leaving parameters and state untouched, and counts it in
+      :attr:`skipped_steps`; ``False`` (default) lets it through, as torch does.
+    * ``compensated``: for float16/bfloat16 parameters (whose state is always
+      float32), keep the rounding error of each write so that small steps add up
+      (see :mod:`descentlab.precision`); ``False`` rounds as torch does.
     """
 
     algorithm: ClassVar[AlgorithmSpec]
@@ -54,7 +69,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             )
             for h in cls.algorithm.hyperparameters
         ]
-        parameters.append(inspect.Parameter("fused", inspect.Parameter.KEYWORD_ONLY, default=None))
+        parameters += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default) for name, default in OPTIONS.items()]
         cls.__signature__ = inspect.Signature(parameters)
         if cls.__doc__ is None:
             cls.__doc__ = cls.algorithm.doc
@@ -64,13 +79,20 @@ class RuleOptimizer(torch.optim.Optimizer):
             bound = self.__signature__.bind(params, *args, **kwargs)
         except TypeError as error:
             raise TypeError(f"{type(self).__name__}: {error}") from None
-        hyperparameters = {k: v for k, v in bound.arguments.items() if k not in ("params", "fused")}
-        fused = bound.arguments.get("fused")
-        if fused not in (None, True, False):
-            raise ValueError(f"fused must be None, True or False, got {fused!r}")
+        hyperparameters = {k: v for k, v in bound.arguments.items() if k != "params" and k not in OPTIONS}
+        options = {name: bound.arguments.get(name, default) for name, default in OPTIONS.items()}
+        if options["fused"] not in (None, True, False):
+            raise ValueError(f"fused must be None, True or False, got {options['fused']!r}")
+        for name in ("skip_nonfinite", "compensated"):
+            if not isinstance(options[name], bool):
+                raise ValueError(f"{name} must be True or False, got {options[name]!r}")
         defaults = self.algorithm.resolve(hyperparameters)
         super().__init__(params, defaults)
-        self.fused: bool | None = fused
+        self.fused: bool | None = options["fused"]
+        self.skip_nonfinite: bool = options["skip_nonfinite"]
+        self.precision = Precision(compensated=options["compensated"])
+        self.skipped_steps = 0
+        """Steps skipped because a gradient was not finite (``skip_nonfinite=True``)."""
         self._compiled: CompiledRule | None = None
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -101,7 +123,7 @@ class RuleOptimizer(torch.optim.Optimizer):
                     f"{type(self).__name__}.load_state_dict: the saved parameter groups lack "
                     f"{', '.join(sorted(missing))}; was the state saved by a different optimizer?"
                 )
-        allowed = set(self.algorithm.state_keys)
+        allowed = {*self.algorithm.state_keys, COMPENSATION}
         for saved in state_dict.get("state", {}).values():
             foreign = set(saved) - allowed
             if foreign:
@@ -111,6 +133,12 @@ class RuleOptimizer(torch.optim.Optimizer):
                 )
         self._check_state_shapes(state_dict)
         super().load_state_dict(state_dict)
+        # torch's load aliases the source's tensors and casts all state to the parameter's dtype: place them anew
+        params = [p for group in self.param_groups for p in group["params"]]
+        saved_ids = [i for group in state_dict["param_groups"] for i in group["params"]]
+        for index, p in zip(saved_ids, params):
+            if index in state_dict["state"]:
+                self.state[p] = {key: self._placed(p, key, v) for key, v in state_dict["state"][index].items()}
 
     def _check_state_shapes(self, state_dict: dict[str, Any]) -> None:
         """Refuse saved state tensors whose shape is not their parameter's (they would broadcast silently)."""
@@ -129,6 +157,21 @@ class RuleOptimizer(torch.optim.Optimizer):
                         "was the state saved for a different model?"
                     )
 
+    @staticmethod
+    def _placed(param: torch.Tensor, key: str, value: Any) -> Any:
+        """How ``load_state_dict`` places a saved state entry: always a copy (never the source's storage).
+
+        The step counter keeps its dtype; the other floating entries take the
+        parameter's dtype, except that a float16/bfloat16 parameter's state stays
+        float32 (its ``"compensation"`` entry takes the parameter's dtype).
+        """
+        if not isinstance(value, torch.Tensor):
+            return value
+        if key == "step" or not value.is_floating_point() or not param.is_floating_point():
+            return value.to(device=param.device, copy=True)
+        low = Precision.is_low(param.dtype) and key != COMPENSATION
+        return value.to(device=param.device, dtype=torch.float32 if low else param.dtype, copy=True)
+
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()``."""
@@ -136,38 +179,43 @@ class RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        rule = self.algorithm
-        for group_index, group in enumerate(self.param_groups):
-            hp = {name: group[name] for name in rule.names}
-            params, grads, states = [], [], []
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                if grad.is_sparse:
+        groups = [(group, [p for p in group["params"] if p.grad is not None]) for group in self.param_groups]
+        for _, params in groups:
+            for p in params:
+                if p.grad.is_sparse:
                     raise RuntimeError(
                         f"{type(self).__name__} does not support sparse gradients; "
                         "use dense gradients (e.g. nn.Embedding(sparse=False))"
                     )
+        if self.skip_nonfinite and not _all_finite([p.grad for _, params in groups for p in params]):
+            self.skipped_steps += 1
+            return loss
+        rule, precision = self.algorithm, self.precision
+        for group_index, (group, params) in enumerate(groups):
+            hp = {name: group[name] for name in rule.names}
+            grads, states = [p.grad for p in params], []
+            for p in params:
                 state = self.state[p]
                 if not state:
-                    state.update(rule.init(p, hp))
-                params.append(p)
-                grads.append(grad)
+                    state.update(precision.init(rule, p, hp))
                 states.append(state)
-            if self._use_fast_path(params):
-                self._fast_step(params, grads, states, hp, group_index)
+            if not params:
                 continue
-            for p, grad, state in zip(params, grads, states):
-                new_p, new_state = rule.update(p, grad, state, **hp)
-                p.copy_(new_p)
-                state.update(new_state)
+            if self.fused is False or torch.compiler.is_compiling():
+                # (inside a caller's torch.compile the plain rule is compiled with the rest)
+                for p, grad, state in zip(params, grads, states):
+                    x, g = precision.working(p, grad, state)
+                    new_p, new_state = rule.update(x, g, state, **hp)
+                    precision.store(p, new_p, state)
+                    state.update(new_state)
+            elif self.fused is True:
+                self._fast_step(params, grads, states, hp, group_index)
+            else:
+                for indices in _buckets(params).values():
+                    step_in_batches(
+                        rule, [params[i] for i in indices], [grads[i] for i in indices], [states[i] for i in indices], hp, precision
+                    )
         return loss
-
-    def _use_fast_path(self, params: list[torch.Tensor]) -> bool:
-        if not params or self.fused is False or torch.compiler.is_compiling():
-            return False  # inside a caller's torch.compile the plain rule is compiled with the rest
-        return self.fused is True or worth_compiling(params)
 
     def _fast_step(
         self,
@@ -179,12 +227,9 @@ class RuleOptimizer(torch.optim.Optimizer):
     ) -> None:
         """The compiled rule over all of a group's tensors, in one bucket per device and dtype."""
         if self._compiled is None:
-            self._compiled = CompiledRule(self.algorithm)
-        buckets: dict[tuple[torch.device, torch.dtype], list[int]] = {}
-        for index, p in enumerate(params):
-            buckets.setdefault((p.device, p.dtype), []).append(index)
+            self._compiled = CompiledRule(self.algorithm, self.precision)
         already_failed = self._compiled.failure is not None
-        for kind, indices in buckets.items():
+        for kind, indices in _buckets(params).items():
             self._compiled(
                 [params[i] for i in indices],
                 [grads[i] for i in indices],
@@ -199,6 +244,22 @@ class RuleOptimizer(torch.optim.Optimizer):
                 RuntimeWarning,
                 stacklevel=3,
             )
+
+
+def _buckets(params: list[torch.Tensor]) -> dict[tuple[torch.device, torch.dtype], list[int]]:
+    """The indices of ``params`` by device and dtype: each bucket is evaluated together."""
+    buckets: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+    for index, p in enumerate(params):
+        buckets.setdefault((p.device, p.dtype), []).append(index)
+    return buckets
+
+
+def _all_finite(tensors: list[torch.Tensor]) -> bool:
+    """Whether every value of every tensor is finite: one max-abs per device, one sync."""
+    if not tensors:
+        return True
+    worst = [norm.float() for norm in torch._foreach_norm(tensors, float("inf"))]
+    return bool(torch.stack([w.to(worst[0].device) for w in worst]).isfinite().all())
 
 
 class SGD(RuleOptimizer):

@@ -1,0 +1,278 @@
+"""The default path: the registry's rule evaluated on lists of cache-sized pieces, one ``torch._foreach_*`` call per op.
+
+The plain path calls ``spec.update`` per tensor, so a step pays one Python call
+per op per tensor (slow for many small tensors) and one parameter-sized
+temporary per op (slow for large tensors: every temporary is fresh memory).
+Here the same function runs on :class:`TensorList` values: a list of tensors
+whose arithmetic is one ``torch._foreach_*`` call over the whole list.
+
+* The parameters are cut into pieces of at most :data:`PIECE` values (views of
+  contiguous tensors; small tensors stay whole) and the pieces are taken in
+  batches of about :data:`BATCH` values, so every temporary of a batch stays in
+  the core's cache and the allocator reuses the same small blocks: a step's
+  extra memory is a few batch-sized buffers, whatever the model's size.
+* Every rule is elementwise, so a piece of ``x`` with the same pieces of ``g``
+  and of the state gives the same numbers as the whole tensor.  The 0-dim state
+  entries (the step counter) are shared by the pieces of a tensor and written
+  back once, after the whole group.
+* An op without a foreach form (``torch.maximum``, a comparison, ``.to``) runs
+  item by item through ``__torch_function__``: any rule works, the common ops
+  are fast.
+* A spec's ``factors`` (Adam's per-step scalars) are evaluated once per group on
+  the stacked step counters, as the compiled path does.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .algorithms import AlgorithmSpec, State
+from .precision import Precision
+
+PIECE = 1 << 15
+"""Values per piece: a larger contiguous tensor is cut into views of this size."""
+BATCH = 1 << 16
+"""Values per batch of pieces: a batch's temporaries (a few arrays of this size) stay in a core's L2 cache."""
+
+Operand = Any  # a TensorList, a tensor, or a Python number
+
+
+class TensorList:
+    """A list of tensors that computes like one tensor: ``a * b + 1`` is a few foreach calls over all items."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[Tensor]) -> None:
+        self.items = list(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return iter(self.items)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.items[0].dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.items[0].device
+
+    def dim(self) -> int:
+        return self.items[0].dim()
+
+    # -- arithmetic: one foreach call where torch has one, item by item otherwise --------------
+    def _binary(self, other: Operand, foreach: Callable[..., list[Tensor]], plain: Callable[[Any, Any], Any]) -> TensorList:
+        if isinstance(other, TensorList):
+            return TensorList(foreach(self.items, other.items))
+        if isinstance(other, numbers.Number) or (isinstance(other, Tensor) and other.dim() == 0 and other.device == self.device):
+            return TensorList(foreach(self.items, other))
+        return TensorList([plain(a, other) for a in self.items])
+
+    def __add__(self, other: Operand) -> TensorList:
+        return self._binary(other, torch._foreach_add, lambda a, b: a + b)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Operand) -> TensorList:
+        return self._binary(other, torch._foreach_sub, lambda a, b: a - b)
+
+    def __rsub__(self, other: Operand) -> TensorList:
+        return (-self) + other  # b - a == (-a) + b exactly: negation is exact, one rounding either way
+
+    def __mul__(self, other: Operand) -> TensorList:
+        return self._binary(other, torch._foreach_mul, lambda a, b: a * b)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Operand) -> TensorList:
+        return self._binary(other, torch._foreach_div, lambda a, b: a / b)
+
+    def __rtruediv__(self, other: Operand) -> TensorList:
+        return TensorList([other / a for a in self.items])  # not reciprocal * other: that rounds twice
+
+    def __neg__(self) -> TensorList:
+        return TensorList(torch._foreach_neg(self.items))
+
+    def __pow__(self, other: Operand) -> TensorList:
+        return self._binary(other, torch._foreach_pow, lambda a, b: a**b)
+
+    def __rpow__(self, other: Operand) -> TensorList:
+        return TensorList([other**a for a in self.items])
+
+    def sqrt(self) -> TensorList:
+        return TensorList(torch._foreach_sqrt(self.items))
+
+    def reciprocal(self) -> TensorList:
+        return TensorList(torch._foreach_reciprocal(self.items))
+
+    def abs(self) -> TensorList:
+        return TensorList(torch._foreach_abs(self.items))
+
+    def sign(self) -> TensorList:
+        return TensorList(torch._foreach_sign(self.items))
+
+    def to(self, *args: Any, **kwargs: Any) -> TensorList:
+        dtype = args[0] if args and isinstance(args[0], torch.dtype) else kwargs.get("dtype")
+        if dtype is not None and len(args) + len(kwargs) == 1 and all(t.dtype == dtype for t in self.items):
+            return self  # as Tensor.to: no copy when nothing changes
+        return TensorList([t.to(*args, **kwargs) for t in self.items])
+
+    def float(self) -> TensorList:
+        return self.to(torch.float32)
+
+    def copy_(self, other: TensorList) -> TensorList:
+        torch._foreach_copy_(self.items, other.items)
+        return self
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        """Any other tensor method, item by item (``t.clamp(0)``, ``t.exp()``)."""
+        method = getattr(Tensor, name)
+        return lambda *args, **kwargs: _gather([method(t, *_item(args, i), **_item(kwargs, i)) for i, t in enumerate(self.items)])
+
+    @classmethod
+    def __torch_function__(cls, func: Callable[..., Any], types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        """A torch function of TensorLists (``torch.maximum(a, b)``, ``torch.zeros_like(u)``), item by item."""
+        kwargs = kwargs or {}
+        count = next(len(a) for a in (*args, *kwargs.values()) if isinstance(a, TensorList))
+        return _gather([func(*_item(args, i), **_item(kwargs, i)) for i in range(count)])
+
+    # comparisons (a rule may build a mask from the step counter), item by item
+    def __gt__(self, other: Operand) -> TensorList:
+        return TensorList([a > b for a, b in zip(self.items, _spread(other, len(self)))])
+
+    def __lt__(self, other: Operand) -> TensorList:
+        return TensorList([a < b for a, b in zip(self.items, _spread(other, len(self)))])
+
+
+def _spread(value: Operand, count: int) -> list[Any]:
+    return value.items if isinstance(value, TensorList) else [value] * count
+
+
+def _item(values: Any, index: int) -> Any:
+    """The ``index``-th item of every TensorList in ``values`` (a tuple, list or dict of arguments)."""
+    if isinstance(values, TensorList):
+        return values.items[index]
+    if isinstance(values, dict):
+        return {k: _item(v, index) for k, v in values.items()}
+    if isinstance(values, (tuple, list)):
+        return type(values)(_item(v, index) for v in values)
+    return values
+
+
+def _gather(results: list[Any]) -> Any:
+    return TensorList(results) if results and all(isinstance(r, Tensor) for r in results) else results
+
+
+def _pieces(x: Tensor) -> list[slice]:
+    """How ``x`` (flattened) is cut: one slice for a small or non-contiguous tensor, else slices of ``PIECE``."""
+    n = x.numel()
+    if n <= PIECE or not x.is_contiguous():
+        return [slice(None)]
+    return [slice(start, min(start + PIECE, n)) for start in range(0, n, PIECE)]
+
+
+def _view(t: Tensor, part: slice) -> Tensor:
+    return t if part == slice(None) else t.view(-1)[part]
+
+
+def step_in_batches(
+    spec: AlgorithmSpec,
+    xs: Sequence[Tensor],
+    gs: Sequence[Tensor],
+    states: Sequence[State],
+    hp: dict[str, Any],
+    precision: Precision | None = None,
+) -> None:
+    """One step of ``spec`` over every tensor: ``x`` and its state updated in place, batch by batch.
+
+    ``precision`` (from the optimizer) turns stored values into working values and
+    back, the same way on every path (for low-precision parameters: float32
+    arithmetic and compensated rounding); without it ``x`` and ``g`` are used as
+    they are.  All of ``xs`` share one device and dtype.
+    """
+    # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
+    counter_keys = [key for key in states[0] if all(key in s and s[key].dim() == 0 for s in states)] if states else []
+    factors = None
+    if spec.factors is not None and counter_keys:
+        work_dtype = xs[0].dtype if precision is None else precision.work_dtype(xs[0])
+        stacked = {key: torch.stack([s[key] for s in states]) for key in counter_keys}
+        factors = [f.to(work_dtype).unbind() for f in spec.factors(stacked, hp)]  # the rule's casts are then no-ops
+    out = _Written()
+    batch: list[tuple[int, slice]] = []
+    size = 0
+    for index, x in enumerate(xs):
+        for part in _pieces(x):
+            batch.append((index, part))
+            size += x.numel() if part == slice(None) else part.stop - part.start
+            if size >= BATCH:
+                _run(spec, batch, xs, gs, states, hp, factors, counter_keys, out, precision)
+                batch, size = [], 0
+    if batch:
+        _run(spec, batch, xs, gs, states, hp, factors, counter_keys, out, precision)
+    for (index, key), value in out.counters.items():
+        if key in states[index]:
+            states[index][key].copy_(value)
+        else:
+            states[index][key] = value
+    for (index, key), value in out.extras.items():
+        states[index][key] = value
+
+
+class _Written:
+    """What a step writes only after all batches: 0-dim entries (shared by a tensor's pieces) and new entries."""
+
+    def __init__(self) -> None:
+        self.counters: dict[tuple[int, str], Tensor] = {}
+        self.extras: dict[tuple[int, str], Tensor] = {}
+
+
+def _run(
+    spec: AlgorithmSpec,
+    batch: list[tuple[int, slice]],
+    xs: Sequence[Tensor],
+    gs: Sequence[Tensor],
+    states: Sequence[State],
+    hp: dict[str, Any],
+    factors: list[tuple[Tensor, ...]] | None,
+    counter_keys: list[str],
+    out: _Written,
+    precision: Precision | None,
+) -> None:
+    """The rule on one batch of pieces, written back into the pieces' views."""
+    keys = [key for key in states[batch[0][0]] if key not in counter_keys]
+    if any([k for k in states[i] if k not in counter_keys] != keys for i, _ in batch):
+        for item in batch:  # states of different kinds: one piece at a time
+            _run(spec, [item], xs, gs, states, hp, factors, counter_keys, out, precision)
+        return
+    x = TensorList([_view(xs[i], part) for i, part in batch])
+    g = TensorList([_view(gs[i], part) for i, part in batch])
+    state = {key: TensorList([_view(states[i][key], part) for i, part in batch]) for key in keys}
+    for key in counter_keys:
+        state[key] = TensorList([states[i][key] for i, _ in batch])
+    extra = {} if factors is None else {"factors": tuple(TensorList([f[i] for i, _ in batch]) for f in factors)}
+    wx, wg = (x, g) if precision is None else precision.working(x, g, state)
+    new_x, new_state = spec.update(wx, wg, state, **hp, **extra)
+    if precision is None:
+        x.copy_(new_x)
+    else:
+        precision.store(x, new_x, state)
+    for key, value in new_state.items():
+        if key in counter_keys:
+            for (i, _), item in zip(batch, value.items):
+                out.counters[(i, key)] = item
+        elif key in state:
+            torch._foreach_copy_(state[key].items, value.items)
+        else:  # a new entry (e.g. a momentum buffer switched on mid-run): assemble the whole tensor
+            for (i, part), item in zip(batch, value.items):
+                whole = out.extras.setdefault((i, key), torch.empty_like(xs[i], dtype=item.dtype))
+                _view(whole, part).copy_(item.reshape(-1) if part != slice(None) else item)
+
+
+__all__ = ["BATCH", "PIECE", "TensorList", "step_in_batches"]
