@@ -261,7 +261,7 @@ API_CASES: list[tuple[str, Callable[[Any], Any], type[Exception], str]] = [
     ("create-unknown", lambda d: dl.create("Adam", _params(), lr=0.1), ValueError, r"unknown algorithm 'Adam'; choose one of: sgd"),
     ("create-lr-negative", lambda d: dl.create("adam", _params(), lr=-1), ValueError, r"lr must be >= 0, got -1"),
     ("create-lr-string", lambda d: dl.create("adam", _params(), lr="0.1"), ValueError, r"lr must be a real number, got '0\.1'"),
-    ("create-lr-tensor", lambda d: dl.create("adam", _params(), lr=torch.tensor(0.1)), ValueError, r"lr must be a real number"),
+    ("create-lr-tensor", lambda d: dl.create("adam", _params(), lr=torch.tensor([0.1])), ValueError, r"lr must be a real number"),
     ("create-unknown-kwarg", lambda d: dl.create("adam", _params(), lr=0.1, gamma=0.9), TypeError, r"Adam: got an unexpected keyword argument 'gamma'"),
     ("create-missing-lr", lambda d: dl.create("momentum", _params(), momentum=0.9), TypeError, r"missing a required argument: 'lr'"),
     ("create-betas-triple", lambda d: dl.create("adam", _params(), lr=0.1, betas=(0.9, 0.9, 0.9)), ValueError,

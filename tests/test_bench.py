@@ -59,9 +59,11 @@ def test_steps_suite_record_and_table(monkeypatch, capsys) -> None:
     assert main(["bench", "steps", "--algorithms", "rmsprop", "--layouts", "resnet18", "--repeats", "2", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     paths = [row["path"] for row in record["rows"]]
-    assert paths == ["ours plain", "ours fast", "torch foreach"]  # torch has no fused RMSprop
+    assert paths == ["ours default", "ours plain", "ours fast", "torch default", "torch foreach"]  # no fused RMSprop
     for row in record["rows"]:
         assert row["min_bytes"] == (64 * 3 + 64) * 4 * (3 + 2)  # read x, g, s; write x, s
         assert row["gb_per_s"] == pytest.approx(row["min_bytes"] / (row["median_ms"] / 1e3) / 1e9)
         assert row["triad_share"] == pytest.approx(row["gb_per_s"] / 10.0)
+        default = next(r for r in record["rows"] if r["path"] == "torch default")
+        assert row["speedup_vs_torch_default"] == pytest.approx(default["median_ms"] / row["median_ms"])
     assert record["suite"] == "steps" and record["triad_gb_per_s"] == 10.0

@@ -257,12 +257,7 @@ def _run(
     for key in counter_keys:
         state[key] = TensorList([states[i][key] for i, _ in batch])
     extra = {} if factors is None else {"factors": tuple(TensorList([f[i] for i, _ in batch]) for f in factors)}
-    wx, wg = (x, g) if precision is None else precision.working(x, g, state)
-    new_x, new_state = spec.update(wx, wg, state, **hp, **extra)
-    if precision is None:
-        x.copy_(new_x)
-    else:
-        precision.store(x, new_x, state)
+    new_state = (precision or Precision()).step(spec, x, g, state, {**hp, **extra})
     for key, value in new_state.items():
         if key in counter_keys:
             for (i, _), item in zip(batch, value.items):

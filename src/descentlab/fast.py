@@ -81,12 +81,7 @@ def _apply_in_place(
         for column, key in enumerate(counter_keys):
             full[key] = counters[index, column]
         extra = {} if factors is None else {"factors": tuple(f[index] for f in factors)}
-        wx, wg = (x, g) if precision is None else precision.working(x, g, full)
-        new_x, new_state = spec.update(wx, wg, full, **hp, **extra)
-        if precision is None:
-            x.copy_(new_x)
-        else:
-            precision.store(x, new_x, full)
+        new_state = (precision or Precision()).step(spec, x, g, full, {**hp, **extra})
         for key, old in state.items():
             if key in new_state:
                 old.copy_(new_state[key])
@@ -145,7 +140,10 @@ class CompiledRule:
         code = _apply_in_place.__code__.replace(co_name=f"fused_{spec.name}_step")
         function = type(_apply_in_place)(code, _apply_in_place.__globals__, code.co_name)
         # Dynamo's guards already check every input's size and stride: the generated code need not again.
-        self._compiled = torch.compile(function, dynamic=True, fullgraph=True, options={"size_asserts": False})
+        # emulate_precision_casts: a low-precision parameter's kept rounding error reads the rounded value back;
+        # without it Inductor drops the float32 -> bfloat16 -> float32 round trip and the error is always 0.
+        options = {"size_asserts": False, "emulate_precision_casts": True}
+        self._compiled = torch.compile(function, dynamic=True, fullgraph=True, options=options)
         self.failure: str | None = None
         self._bindings: dict[Hashable, _Binding] = {}
 

@@ -204,10 +204,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             if self.fused is False or torch.compiler.is_compiling():
                 # (inside a caller's torch.compile the plain rule is compiled with the rest)
                 for p, grad, state in zip(params, grads, states):
-                    x, g = precision.working(p, grad, state)
-                    new_p, new_state = rule.update(x, g, state, **hp)
-                    precision.store(p, new_p, state)
-                    state.update(new_state)
+                    state.update(precision.step(rule, p, grad, state, hp))
             elif self.fused is True:
                 self._fast_step(params, grads, states, hp, group_index)
             else:

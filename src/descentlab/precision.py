@@ -61,6 +61,16 @@ class Precision:
             x32 = x32 + state[COMPENSATION].float()
         return x32, g.float()
 
+    def step(self, spec: Any, x: Any, g: Any, state: dict[str, Any], hp: dict[str, Any]) -> dict[str, Any]:
+        """``spec.update`` on the working values, ``x`` written in place; returns the rule's new state.
+
+        The one sequence every path runs (plain, eager, compiled): upcast, the rule, the rounded write.
+        """
+        wx, wg = self.working(x, g, state)
+        new_x, new_state = spec.update(wx, wg, state, **hp)
+        self.store(x, new_x, state)
+        return new_state
+
     def store(self, x: Any, new_x: Any, state: dict[str, Any]) -> None:
         """Write the rule's ``new_x`` into the parameter ``x`` (rounded), keeping the rounding error."""
         x.copy_(new_x)

@@ -32,36 +32,48 @@ def _describe(value: Any) -> str:
 
 
 def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    """``value`` as a float, checked finite: a real number, or a 0-dim floating tensor (as torch.optim takes ``lr``)."""
+    if isinstance(value, Tensor):
+        if value.dim() != 0 or not value.is_floating_point():
+            raise ValueError(f"{name} must be a real number or a 0-dim floating-point tensor, got a tensor of shape "
+                             f"{tuple(value.shape)} and dtype {value.dtype}")
+        number = float(value.item())
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {_describe(value)}")
-    return value
+    else:
+        number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {_describe(number)}")
+    return number
 
 
-def nonnegative(name: str, value: Any) -> float:
-    """A finite real number >= 0 (learning rates, eps, weight decay)."""
-    value = _real(name, value)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {_describe(value)}")
-    return value
+def _kept(value: Any, number: float) -> Any:
+    """A tensor stays the caller's tensor (a scheduler may change it in place); a number becomes a float."""
+    return value if isinstance(value, Tensor) else number
 
 
-def decay_rate(name: str, value: Any) -> float:
-    """A decay rate of an exponential moving average: a real number in [0, 1)."""
-    value = _real(name, value)
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must be in [0, 1), got {_describe(value)}")
-    return value
+def nonnegative(name: str, value: Any) -> Any:
+    """A finite real number >= 0 (learning rates, eps, weight decay), or a 0-dim tensor holding one."""
+    number = _real(name, value)
+    if number < 0:
+        raise ValueError(f"{name} must be >= 0, got {_describe(number)}")
+    return _kept(value, number)
 
 
-def unit_interval(name: str, value: Any) -> float:
-    """A real number in [0, 1]."""
-    value = _real(name, value)
-    if not 0 <= value <= 1:
-        raise ValueError(f"{name} must be in [0, 1], got {_describe(value)}")
-    return value
+def decay_rate(name: str, value: Any) -> Any:
+    """A decay rate of an exponential moving average: a real number in [0, 1) (or a 0-dim tensor holding one)."""
+    number = _real(name, value)
+    if not 0 <= number < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {_describe(number)}")
+    return _kept(value, number)
+
+
+def unit_interval(name: str, value: Any) -> Any:
+    """A real number in [0, 1] (or a 0-dim tensor holding one)."""
+    number = _real(name, value)
+    if not 0 <= number <= 1:
+        raise ValueError(f"{name} must be in [0, 1], got {_describe(number)}")
+    return _kept(value, number)
 
 
 def flag(name: str, value: Any) -> bool:

@@ -49,6 +49,7 @@ LAYOUTS: dict[str, Layout] = {
     "flat16m": ((16 * 2**20,),),
     "resnet18": resnet18_shapes(),
     "many": ((1000,),) * 2000,
+    "small300": ((64, 64), (64,)) * 150,  # 300 small tensors, 630k values: a small MLP's worth
 }
 
 COUNTERPARTS: dict[str, dict[str, Any]] = {
@@ -72,13 +73,14 @@ TRIAD_VALUES = 32 * 2**20
 class StepRow:
     algorithm: str
     layout: str
-    path: str  # "ours plain", "ours fast", "torch foreach", "torch fused"
+    path: str  # "ours default", "ours plain", "ours fast", "torch default", "torch foreach", "torch fused"
     median_ms: float
     first_step_s: float  # the first step (compilation, for the fast path)
     min_bytes: int  # the least a step must read and write
     gb_per_s: float
     triad_share: float  # gb_per_s / the triad's
     speedup_vs_torch_best: float  # torch's fastest path time / this path's time
+    speedup_vs_torch_default: float  # torch's default path time / this path's time
     allocated_mib: float  # memory allocated during one step (temporaries), by the profiler
 
 
@@ -148,8 +150,10 @@ def _optimizers(algorithm: str, params: list[torch.Tensor]) -> dict[str, torch.o
     ours = {**counterpart.fixed, **given}
     theirs = {counterpart.names[name]: value for name, value in given.items()}
     paths: dict[str, torch.optim.Optimizer] = {
+        "ours default": create(algorithm, params, **ours),
         "ours plain": create(algorithm, params, fused=False, **ours),
         "ours fast": create(algorithm, params, fused=True, **ours),
+        "torch default": counterpart.optimizer(params, **theirs),
         "torch foreach": counterpart.optimizer(params, foreach=True, **theirs),
     }
     if algorithm in TORCH_FUSED:
@@ -193,11 +197,12 @@ def bench_steps(
             first = {path: _seconds(optimizer.step) for path, optimizer in optimizers.items()}
             seconds = _medians_in_rounds(optimizers, repeats, warmup)
             torch_best = min(time for path, time in seconds.items() if path.startswith("torch"))
+            torch_default = seconds["torch default"]
             minimum = _min_bytes(optimizers["ours plain"])
             for path, optimizer in optimizers.items():
                 bandwidth = minimum / seconds[path] / 1e9
                 rows.append(StepRow(algorithm, layout, path, seconds[path] * 1e3, first[path], minimum, bandwidth,
-                                    bandwidth / triad, torch_best / seconds[path],
+                                    bandwidth / triad, torch_best / seconds[path], torch_default / seconds[path],
                                     allocated_during_step(optimizer) / 2**20))
     return StepBench(tuple(rows), triad, TRIAD_VALUES, repeats, str(dtype).replace("torch.", ""),
                      torch.__version__, torch.get_num_threads())

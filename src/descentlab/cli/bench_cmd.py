@@ -2,7 +2,7 @@
 
 Suites: ``airfoil`` (the default) — ``descentlab train`` against the
 notes' training loop; ``steps`` — one optimizer step of every algorithm on every
-path (ours plain and fast, torch.optim foreach and fused).  A new suite adds an entry to ``SUITES``: a function
+path (ours default, plain and fast; torch.optim default, foreach and fused).  A new suite adds an entry to ``SUITES``: a function
 ``(args) -> record`` and a function ``(record) -> table lines``; its options go
 in ``register``.
 """
@@ -121,12 +121,13 @@ def steps_table(record: StepBench) -> list[str]:
         f"(torch {record.torch_version}, {record.torch_threads} threads); triad c = a + 2b on "
         f"{record.triad_values} values: {record.triad_gb_per_s:.1f} GB/s",
         f"{'algorithm':<10} {'layout':<9} {'path':<14} {'ms':>8} {'first s':>8} {'GB/s':>7} {'of triad':>9} "
-        f"{'vs torch best':>14} {'alloc MiB':>10}",
+        f"{'vs torch best':>14} {'vs default':>11} {'alloc MiB':>10}",
     ]
     for row in record.rows:
         lines.append(
             f"{row.algorithm:<10} {row.layout:<9} {row.path:<14} {row.median_ms:8.2f} {row.first_step_s:8.2f} "
-            f"{row.gb_per_s:7.1f} {row.triad_share:8.0%} {row.speedup_vs_torch_best:13.2f}x {row.allocated_mib:10.1f}"
+            f"{row.gb_per_s:7.1f} {row.triad_share:8.0%} {row.speedup_vs_torch_best:13.2f}x "
+            f"{row.speedup_vs_torch_default:10.2f}x {row.allocated_mib:10.1f}"
         )
     return lines
 
