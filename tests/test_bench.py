@@ -67,3 +67,14 @@ def test_steps_suite_record_and_table(monkeypatch, capsys) -> None:
         default = next(r for r in record["rows"] if r["path"] == "torch default")
         assert row["speedup_vs_torch_default"] == pytest.approx(default["median_ms"] / row["median_ms"])
     assert record["suite"] == "steps" and record["triad_gb_per_s"] == 10.0
+
+
+def test_steps_suite_keeps_stderr_to_its_progress_lines(monkeypatch, capfd) -> None:
+    """The profiler's C++ logging (``USDT: ... profiler_start``) does not reach the terminal."""
+    import descentlab.bench.steps as bench_steps
+
+    monkeypatch.setitem(bench_steps.LAYOUTS, "resnet18", ((8, 3),))
+    monkeypatch.setattr(bench_steps, "triad_bandwidth", lambda: 10.0)
+    assert main(["bench", "steps", "--algorithms", "sgd", "--layouts", "resnet18", "--repeats", "1", "--json"]) == 0
+    err = capfd.readouterr().err
+    assert err.splitlines() == ["timing sgd on resnet18"]

@@ -34,10 +34,10 @@ from torch import Tensor
 from .algorithms import AlgorithmSpec, State
 from .precision import Precision
 
-PIECE = 1 << 15
+PIECE = 1 << 18
 """Values per piece: a larger contiguous tensor is cut into views of this size."""
-BATCH = 1 << 16
-"""Values per batch of pieces: a batch's temporaries (a few arrays of this size) stay in a core's L2 cache."""
+BATCH = 1 << 18
+"""Values per batch of pieces: a batch's temporaries (a few MiB) stay in the cache instead of streaming to memory."""
 
 Operand = Any  # a TensorList, a tensor, or a Python number
 

@@ -18,6 +18,7 @@ Example: replace ``torch.optim.Adam`` in any training loop::
 from __future__ import annotations
 
 import inspect
+import logging
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
@@ -29,6 +30,8 @@ from .algorithms import get as get_algorithm
 from .eager import step_in_batches
 from .fast import CompiledRule
 from .precision import COMPENSATION, Precision
+
+_log = logging.getLogger("descentlab")
 
 OPTIONS: dict[str, Any] = {"fused": None, "skip_nonfinite": False, "compensated": True}
 """The adapter's own keyword-only options (not hyperparameters of the rule), with their defaults."""
@@ -224,6 +227,10 @@ class RuleOptimizer(torch.optim.Optimizer):
     ) -> None:
         """The compiled rule over all of a group's tensors, in one bucket per device and dtype."""
         if self._compiled is None:
+            _log.info(
+                "%s(fused=True): compiling the rule with torch.compile on the first step (a one-time cost of "
+                "seconds; fused=None, the default, never compiles)", type(self).__name__,
+            )
             self._compiled = CompiledRule(self.algorithm, self.precision)
         already_failed = self._compiled.failure is not None
         for kind, indices in _buckets(params).items():

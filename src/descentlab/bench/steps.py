@@ -14,9 +14,12 @@ through :data:`descentlab.torch_counterparts.TORCH_COUNTERPARTS`, the convention
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -162,10 +165,28 @@ def _optimizers(algorithm: str, params: list[torch.Tensor]) -> dict[str, torch.o
 
 
 def allocated_during_step(optimizer: torch.optim.Optimizer) -> int:
-    """Bytes the allocator hands out during one ``step()`` (its temporaries), by the torch profiler."""
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+    """Bytes the allocator hands out during one ``step()`` (its temporaries), by the torch profiler.
+
+    The profiler's C++ side logs to the process's stderr; that is silenced for the
+    call, so the command's stderr keeps only its own progress lines.
+    """
+    with _quiet_stderr(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
         optimizer.step()
     return sum(e.self_cpu_memory_usage for e in prof.key_averages() if e.self_cpu_memory_usage > 0)
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """File descriptor 2 to /dev/null for the block (C++ logging bypasses ``sys.stderr``)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _min_bytes(optimizer: torch.optim.Optimizer) -> int:
