@@ -237,3 +237,21 @@ def test_a_skipped_step_leaves_parameters_and_state_bitwise_unchanged() -> None:
     plain.param_groups[0]["params"][0].grad = torch.tensor([math.inf, 0.0])
     plain.step()
     assert plain.skipped_steps == 0 and not torch.isfinite(plain.param_groups[0]["params"][0]).all()
+
+
+def test_the_default_path_never_compiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model of 2^21 values (which used to compile silently on its first step) steps without torch.compile."""
+
+    def no_compile(*args, **kwargs):
+        raise AssertionError("the default path called torch.compile")
+
+    monkeypatch.setattr(torch, "compile", no_compile)
+    monkeypatch.setattr(eager, "PIECE", 1 << 18)  # the real sizes, not this module's tiny ones
+    monkeypatch.setattr(eager, "BATCH", 1 << 18)
+    params = [torch.nn.Parameter(torch.zeros(1 << 21)), torch.nn.Parameter(torch.zeros(300, 3))]
+    for name in NAMES:
+        opt = dl.create(name, params, **{**RICH[name], "maximize": False})
+        for p in params:
+            p.grad = torch.ones_like(p)
+        opt.step()
+        assert opt._compiled is None
