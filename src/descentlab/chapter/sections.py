@@ -198,11 +198,11 @@ def adadelta_decomposition(data: Airfoil, seeds: Sequence[int], notes_eps: float
 
     def cell(impl: str, init: str, eps: float) -> AdaDeltaCell:
         hyperparameters = {"rho": 0.9, "eps": eps}
-        for run in reuse:
-            if (run.algorithm, run.impl, run.init, run.seeds, run.optimum_loss) == ("adadelta", impl, init, seeds,
-                                                                                    data.optimum_loss) \
-                    and run.settings.get("rho") == 0.9 and run.settings.get("eps") == eps and run.epochs == 2:
-                return AdaDeltaCell(impl, init, eps, run)
+        for done in reuse:
+            if (done.algorithm, done.impl, done.init, done.seeds, done.optimum_loss, done.epochs) == (
+                    "adadelta", impl, init, seeds, data.optimum_loss, 2) \
+                    and done.settings.get("rho") == 0.9 and done.settings.get("eps") == eps:
+                return AdaDeltaCell(impl, init, eps, done)
         return AdaDeltaCell(impl, init, eps, train("adadelta", hyperparameters, data=data, impl=impl, init=init,
                                                    seeds=seeds))
 
