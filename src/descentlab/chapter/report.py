@@ -246,7 +246,7 @@ def render_html(results: ChapterResults) -> str:
         "least-squares optimum: <code>z = ∛(loss − optimum)</code>, pass when <code>|z_notes − m| ≤ t·s·√(1+1/n)</code>, "
         "with m and s the mean and standard deviation of our n seeds' z and t the 99.5% quantile of Student's t with "
         f"n − 1 degrees of freedom. A fresh seed of the same procedure falls outside about {1 - LEVEL:.0%} of the time "
-        "whatever n (measured by tests/test_verdict_rule.py: 1.1–1.2% with 5, 10 and 20 seeds; the cube root of this sum-of-squares gap is close to normal; the raw losses are skewed), so a correct "
+        "whatever n (the README gives the rates measured by tests/test_verdict_rule.py; the cube root of this sum-of-squares gap is close to normal; the raw losses are skewed), so a correct "
         f"reproduction shows “differ” on at least one of the twelve rows about {1 - LEVEL ** 12:.0%} of the time. "
         f"{_e(rule_note)}</p>",
         _verdict_table(verdicts),
