@@ -1,19 +1,28 @@
 """The report as a person sees it: opened in headless Chromium, every image loads, no console error.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them). A
-full-page screenshot is saved to ``test-artifacts/report.png``.
+full-page screenshot is saved to ``test-artifacts/report.png``, and the top of the
+page (1200 x 800 CSS pixels) replaces ``docs/report-excerpt.png``, the README's
+image, so that it always shows the current report.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import os
 import shutil
+import struct
+import time
 from pathlib import Path
 
 import pytest
 
 from descentlab.cli import main
+from descentlab.files import write_with
+
+EXCERPT = (1200, 800)
+EXCERPT_MAX_BYTES = 150_000
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -58,6 +67,7 @@ def test_report_renders_in_chromium(tmp_path: Path, airfoil_path: Path) -> None:
         errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
         assert not errors, errors
         assert "19 match" in driver.find_element("css selector", ".badges").text
+        _refresh_excerpt(driver, REPO / "docs" / "report-excerpt.png")
         height = driver.execute_script("return document.documentElement.scrollHeight")
         driver.set_window_size(1280, min(int(height) + 100, 16000))
         shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
@@ -66,3 +76,36 @@ def test_report_renders_in_chromium(tmp_path: Path, airfoil_path: Path) -> None:
         (artifacts / "report.png").write_bytes(base64.b64decode(shot["data"]))
     finally:
         driver.quit()
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def _refresh_excerpt(driver, path: Path) -> None:
+    """The top of the page at 1200 CSS pixels wide, written atomically onto ``path`` (the README shows it).
+
+    Reduced to 64 colours with Pillow (matplotlib's own image library, so always installed): text stays sharp
+    and the file is about 60 kB instead of 150 kB.
+    """
+    from PIL import Image
+
+    width, height = EXCERPT
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        driver.execute_script("window.scrollTo(0, 0); document.documentElement.style.overflow = 'hidden'")
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+    finally:
+        driver.execute_script("document.documentElement.style.overflow = ''")
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
+    assert image.size == EXCERPT
+    started = time.time()
+    write_with(path, lambda tmp: image.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(tmp, format="PNG",
+                                                                                              optimize=True))
+    data = path.read_bytes()
+    assert _png_size(data) == EXCERPT and path.stat().st_mtime >= started - 1
+    assert len(data) <= EXCERPT_MAX_BYTES, f"the excerpt is {len(data)} bytes"

@@ -18,7 +18,7 @@ from descentlab.notes.reference import NOTES_AIRFOIL, NOTES_TRACES
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, airfoil_path) -> Path:
     out = tmp_path_factory.mktemp("reproduce") / "report"
-    # 20 seeds (the default): the notes' single draws must all fall inside our ranges
+    # 20 seeds (the default): the notes' single draws must all fall inside our prediction intervals
     assert main(["reproduce", "--out", str(out), "--data", str(airfoil_path), "--seeds", "20"]) == 0
     return out
 
@@ -51,6 +51,16 @@ def test_verdict_table_holds_every_printed_number_of_the_notes(report: Path) -> 
     assert results["airfoil"]["optimum_loss"] == pytest.approx(0.241688, abs=5e-7)
     assert len(results["airfoil"]["runs"]) == 12
     assert all(len(run["losses"][0]) == 31 for run in results["airfoil"]["runs"])
+    # the airfoil rule is stated in every row, and each row carries the interval it was judged by
+    assert all("99% prediction interval" in v["rule"] and v["rule"].endswith("n = 20") for v in verdicts[7:])
+    for v, run in zip(verdicts[7:], results["airfoil"]["runs"]):
+        interval = run["prediction_interval"]
+        assert run["passed"] is True and interval["seeds"] == 20
+        assert interval["low"] <= run["notes_final_loss"] <= interval["high"]
+        assert f"[{interval['low']:.6f}, {interval['high']:.6f}]" in v["ours"]
+    assert results["rule"] == {"text": results["rule"]["text"], "level": 0.99, "min_seeds": 5}
+    assert results["airfoil"]["data"]["published"] is True and results["airfoil"]["data"]["note"] is None
+    assert len(results["airfoil"]["adadelta_decomposition"]["cells"]) == 8
 
 
 def test_results_csv_matches_the_json(report: Path) -> None:
@@ -91,5 +101,15 @@ def test_replaces_a_previous_report(tmp_path: Path, airfoil_path: Path, capsys) 
     out.mkdir()
     (out / "index.html").write_text("old")
     # two seeds: a narrow range may miss a notes value (exit 1), but the report is written either way
-    assert main(["reproduce", "--out", str(out), "--data", str(airfoil_path), "--seeds", "2"]) in (0, 1)
+    code = main(["reproduce", "--out", str(out), "--data", str(airfoil_path), "--seeds", "2"])
+    assert code in (0, 1)
+    assert code == 0  # with the prediction-interval rule, 2 seeds judge nothing, so nothing fails
     assert "Momentum" in (out / "index.html").read_text(encoding="utf-8")
+    # below 5 seeds the airfoil runs are not judged, and reproduce says so plainly (no failure: exit 0)
+    printed = capsys.readouterr().out
+    assert "verdicts: 7 match, 0 differ, 0 not run, 12 not judged: the airfoil verdicts need at least 5 seeds" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert [v["status"] for v in results["verdicts"]].count("too few seeds") == 12
+    assert all(v["rule"] == "needs at least 5 seeds, got 2" for v in results["verdicts"][7:])
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "12 too few seeds" in page and "<td class=few>too few seeds</td>" in page

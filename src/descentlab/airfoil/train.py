@@ -29,7 +29,9 @@ tests).
 notes' defaults and ``w ~ N(0, 0.01**2)``, ``b = 0``; ``impl="torch"`` runs the
 torch.optim class the notes used on the same batched tensor, with
 ``nn.Linear(5, 1)``'s initialization (``w`` and ``b`` uniform in
-``+-1/sqrt(5)``) and torch's defaults.  Hyperparameters always use descentlab's
+``+-1/sqrt(5)``) and torch's defaults.  ``init`` ("own" or "torch") takes the
+other side's initialization instead, so that the rule and the start can be
+changed one at a time.  Hyperparameters always use descentlab's
 names; :data:`descentlab.torch_counterparts.TORCH_COUNTERPARTS` is the one table that
 translates them.
 """
@@ -52,6 +54,8 @@ from ..torch_counterparts import TORCH_COUNTERPARTS, torch_refusals
 from .data import Airfoil, load_airfoil
 
 IMPLS = ("own", "torch")
+INITS = {"own": "w ~ N(0, 0.01²), b = 0 (the notes)", "torch": "nn.Linear(5, 1)'s default: w, b ~ U(±1/√5)"}
+"""The two initializations, named by the impl whose runs use them by default."""
 EVAL_EVERY = 100  # examples between two evaluations of the loss (the notes' constant)
 MAX_SEED = 2**63 - 1
 MAX_SEEDS = 10_000
@@ -112,6 +116,7 @@ class TrainingRun:
     algorithm: str
     impl: str
     hyperparameters: dict[str, Any]  # as given, descentlab's names
+    init: str  # whose initialization: a key of INITS
     optimizer: str  # what ran: "descentlab adam" or "torch.optim.Adam"
     settings: dict[str, Any]  # everything that optimizer ran with, in its own names
     seeds: tuple[int, ...]
@@ -154,6 +159,7 @@ class TrainingRun:
                 "algorithm": self.algorithm,
                 "impl": self.impl,
                 "hyperparameters": self.hyperparameters,
+                "init": self.init,
                 "optimizer": self.optimizer,
                 "settings": self.settings,
                 "seeds": self.seeds,
@@ -190,6 +196,7 @@ def train(
     *,
     data: Airfoil | None = None,
     impl: str = "own",
+    init: str | None = None,
     seeds: Sequence[int] = (0,),
     epochs: int = 2,
     batch_size: int = 10,
@@ -198,6 +205,8 @@ def train(
     """Train the notes' linear regression with ``algorithm`` once per seed, all seeds as one batch.
 
     ``data`` defaults to :func:`descentlab.airfoil.load_airfoil` (which may download).
+    ``init`` names whose initialization to start from (a key of :data:`INITS`);
+    the default is ``impl``'s own.
     Raises ``ValueError``/``TypeError`` for bad settings before any work.  A seed
     whose loss leaves the finite numbers is not an error: ``diverged_at`` gives the
     step of its first non-finite evaluation (its later losses are nan or inf).
@@ -208,6 +217,9 @@ def train(
     if hyperparameters is not None and not isinstance(hyperparameters, (Mapping, Setting)):
         raise TypeError(f"hyperparameters must be a mapping of names to values, got {hyperparameters!r}")
     setting = check_hyperparameters(algorithm, impl, hyperparameters if hyperparameters is not None else {})
+    init = impl if init is None else init
+    if not isinstance(init, str) or init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}, got {init!r}")
     seeds = _check_seeds(seeds)
     epochs = check_count("epochs", epochs)
     batch_size = check_count("batch_size", batch_size)
@@ -233,7 +245,7 @@ def train(
     X = torch.cat([data.features.to(dtype), ones], dim=1)  # (rows, 6): [features, 1]
     y = data.labels.to(dtype).reshape(rows, 1)
     with torch.inference_mode():  # no autograd bookkeeping: the gradient is analytic
-        theta = torch.stack([_initial_theta(impl, X.shape[1], g, dtype) for g in generators])  # (N, 6, 1)
+        theta = torch.stack([_initial_theta(init, X.shape[1], g, dtype) for g in generators])  # (N, 6, 1)
         step, optimizer, settings = _stepper(impl, setting, theta)
         losses, epoch_times = _loop(theta, step, X, y, generators, epochs, batch_size)
 
@@ -244,6 +256,7 @@ def train(
         algorithm=algorithm,
         impl=impl,
         hyperparameters=dict(setting.given),
+        init=init,
         optimizer=optimizer,
         settings=settings,
         seeds=seeds,
@@ -297,9 +310,9 @@ def _evaluation_steps(rows: int, batch_size: int, epochs: int) -> tuple[int, ...
     return (0, *(epoch * len(per_epoch) + step for epoch in range(epochs) for step in inside))
 
 
-def _initial_theta(impl: str, size: int, generator: torch.Generator, dtype: torch.dtype) -> Tensor:
-    """One seed's ``[w; b]`` as a ``(size, 1)`` column."""
-    if impl == "own":  # the notes: w ~ N(0, 0.01^2), b = 0
+def _initial_theta(init: str, size: int, generator: torch.Generator, dtype: torch.dtype) -> Tensor:
+    """One seed's ``[w; b]`` as a ``(size, 1)`` column, drawn as ``init``'s runs draw it (see :data:`INITS`)."""
+    if init == "own":  # the notes: w ~ N(0, 0.01^2), b = 0
         w = torch.randn(size - 1, 1, generator=generator, dtype=dtype) * 0.01
         return torch.cat([w, torch.zeros(1, 1, dtype=dtype)])
     bound = 1 / math.sqrt(size - 1)  # nn.Linear(5, 1): w and b uniform in (-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -401,6 +414,7 @@ def _full_loss(table: Tensor) -> Callable[[Tensor], Tensor]:
 
 __all__ = [
     "IMPLS",
+    "INITS",
     "MAX_LOSS_POINTS",
     "MAX_SEED",
     "MAX_SEEDS",

@@ -7,11 +7,14 @@ from collections.abc import Sequence
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 
+from .rule import LEVEL
 from .sections import AirfoilCheck
 
 OWN_COLOR = "#1f77b4"
 TORCH_COLOR = "#ff7f0e"
 NOTES_COLOR = "#d62728"
+NOTES_LOOP_COLOR = "0.45"
+INTERVAL_COLOR = "0.25"
 
 
 def check_label(check: AirfoilCheck) -> str:
@@ -19,15 +22,21 @@ def check_label(check: AirfoilCheck) -> str:
 
 
 def draw_seed_distributions(ax: Axes, checks: Sequence[AirfoilCheck], optimum: float) -> list[Artist]:
-    """A box of final losses over seeds per run (whiskers: min to max), the notes' value as a red diamond."""
+    """A box of final losses over seeds per run (whiskers: min to max), the notes' value as a red diamond, and
+    beside each box the verdict's prediction interval as a black bar (none below the rule's minimum of seeds)."""
     data = [check.run.final_loss for check in checks]
     positions = list(range(1, len(checks) + 1))
-    boxes = ax.boxplot(data, positions=positions, whis=(0, 100), widths=0.55, patch_artist=True,
+    boxes = ax.boxplot(data, positions=positions, whis=(0, 100), widths=0.5, patch_artist=True,
                        medianprops={"color": "black"})
     for patch, check in zip(boxes["boxes"], checks):
         patch.set_facecolor(OWN_COLOR if check.reference.impl == "own" else TORCH_COLOR)
         patch.set_alpha(0.55)
     artists: list[Artist] = [*boxes["boxes"]]
+    judged = [(p, c.interval) for p, c in zip(positions, checks) if c.interval is not None]
+    if judged:
+        artists.append(ax.vlines([p + 0.36 for p, _ in judged], [i.low for _, i in judged], [i.high for _, i in judged],
+                                 color=INTERVAL_COLOR, linewidth=2.5,
+                                 label=f"{LEVEL:.0%} prediction interval (the verdict's rule)"))
     artists += ax.plot(positions, [c.reference.final_loss for c in checks], "D", color=NOTES_COLOR, markersize=6,
                        label="the notes' printed value")
     artists.append(ax.axhline(optimum, color="0.3", linestyle="--", linewidth=1, label=f"least-squares optimum {optimum:.6f}"))
@@ -38,14 +47,23 @@ def draw_seed_distributions(ax: Axes, checks: Sequence[AirfoilCheck], optimum: f
 
 
 def draw_epoch_times(ax: Axes, checks: Sequence[AirfoilCheck]) -> list[Artist]:
-    """Seconds per epoch: the notes' printed times against ours (all seeds of a run together)."""
+    """Seconds per epoch: what the notes printed (their machine), the notes' loop here (if it ran), and ours."""
     positions = list(range(1, len(checks) + 1))
-    width = 0.38
-    notes = ax.bar([p - width / 2 for p in positions], [c.reference.sec_per_epoch for c in checks], width,
-                   color=NOTES_COLOR, alpha=0.7, label="the notes (one seed)")
-    ours = ax.bar([p + width / 2 for p in positions], [c.run.sec_per_epoch for c in checks], width,
-                  color=OWN_COLOR, alpha=0.8, label=f"descentlab ({len(checks[0].run.seeds)} seeds at once)")
+    looped = all(c.notes_loop is not None for c in checks)
+    bars = 3 if looped else 2
+    width = 0.8 / bars
+    offsets = [(i - (bars - 1) / 2) * width for i in range(bars)]
+    artists: list[Artist] = [
+        ax.bar([p + offsets[0] for p in positions], [c.reference.sec_per_epoch for c in checks], width,
+               color=NOTES_COLOR, alpha=0.7, label="printed in the notes (their machine, one seed)")
+    ]
+    if looped:
+        artists.append(ax.bar([p + offsets[1] for p in positions], [c.notes_loop.epoch_times[-1] for c in checks], width,
+                              color=NOTES_LOOP_COLOR, alpha=0.8, label="the notes' loop on this machine (one seed)"))
+    artists.append(ax.bar([p + offsets[-1] for p in positions], [c.run.sec_per_epoch for c in checks], width,
+                          color=OWN_COLOR, alpha=0.8,
+                          label=f"descentlab on this machine ({len(checks[0].run.seeds)} seeds at once)"))
     ax.set_xticks(positions, [check_label(c) for c in checks], rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel("seconds per epoch")
-    legend = ax.legend(fontsize=8)
-    return [notes, ours, legend]
+    ax.set_ylabel("seconds per epoch (last epoch)")
+    artists.append(ax.legend(fontsize=8))
+    return artists

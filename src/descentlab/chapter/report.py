@@ -13,6 +13,7 @@ import csv
 import html
 import io
 import json
+import math
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -38,7 +39,19 @@ from ..plotting.theory import (
 )
 from ..plotting.training import plot_losses
 from ..notes.reference import LEAST_SQUARES_OPTIMUM
-from .reproduce import ChapterResults, Verdict
+from .reproduce import STATUSES, ChapterResults, Verdict
+from .rule import LEVEL, MIN_SEEDS, RULE
+from .words import (
+    adadelta_explanation,
+    adadelta_headline,
+    data_note,
+    effective_lr_caption,
+    effective_lr_words,
+    gap_sentence,
+    number,
+    settles_sentence,
+    timing_sentence,
+)
 from ..lab.trajectory import Trajectory
 
 NOTES = OBJECTIVES["notes"]
@@ -69,14 +82,22 @@ def build_figures(results: ChapterResults) -> dict[str, Figure]:
     """Every figure of the report by file stem."""
     ill, pre, mom, ada, sweep = (results.ill_conditioning, results.preconditioning, results.momentum,
                                  results.adaptive, results.sweep)
+    def side(t: Trajectory) -> str:
+        return "below" if t.hyperparameters["lr"] < ill.theory.gd_max_lr else "above"
+
+    def momentum_title(t: Trajectory) -> str:
+        hp = t.hyperparameters
+        gd = next((g for g in (ill.stable, ill.unstable) if g.hyperparameters["lr"] == hp["lr"]), None)
+        title = f"momentum, lr {hp['lr']:g}, β {hp['momentum']:g}: ends at f = {t.values[-1]:.2g}"
+        return title + (f" (GD at this lr: f = {gd.values[-1]:.3g})" if gd is not None else "")
+
     figures = {
-        "ill_conditioning": _landscapes([(f"gradient descent, lr {t.hyperparameters['lr']:g} ({side} 2/λmax = "
+        "ill_conditioning": _landscapes([(f"gradient descent, lr {t.hyperparameters['lr']:g} ({side(t)} 2/λmax = "
                                           f"{ill.theory.gd_max_lr:g})", [t])
-                                         for t, side in ((ill.stable, "below"), (ill.unstable, "above"))]),
+                                         for t in (ill.stable, ill.unstable)]),
         "preconditioning": _pair(lambda ax: draw_landscape(ax, NOTES, [pre.gradient_descent, pre.newton]),
                                  lambda ax: draw_convergence(ax, [pre.gradient_descent, pre.newton])),
-        "momentum_traces": _landscapes([("momentum, lr 0.4, β 0.5", [mom.traces[0]]),
-                                        ("momentum, lr 0.6, β 0.5: stable where GD diverged", [mom.traces[1]])]),
+        "momentum_traces": _landscapes([(momentum_title(t), [t]) for t in mom.traces]),
         "momentum_theory": _pair(lambda ax: draw_landscape(ax, NOTES, [mom.traces[0], mom.ema]),
                                  lambda ax: draw_ema_weights(ax, mom.betas)),
         "adaptive_traces": _landscapes([(trajectory_label(t), [t])
@@ -90,6 +111,12 @@ def build_figures(results: ChapterResults) -> dict[str, Figure]:
     return figures
 
 
+def _loss_limits(runs: list[Any], optimum: float) -> tuple[float, float]:
+    """From just below the optimum to a little above the largest final loss: the ends of the curves, not their starts."""
+    top = max(max(r.final_loss) for r in runs)
+    return optimum - 0.005, top + max(0.25 * (top - optimum), 0.005)
+
+
 def _airfoil_figures(results: ChapterResults) -> dict[str, Figure]:
     section = results.airfoil
     assert section is not None
@@ -101,12 +128,13 @@ def _airfoil_figures(results: ChapterResults) -> dict[str, Figure]:
     for ax, (algorithm, checks) in zip(axes, by_algorithm.items()):
         plot_losses(ax, [c.run for c in checks])
         ax.set_title(algorithm, fontsize=10)
-        ax.set_ylim(section.optimum_loss - 0.005, 0.32)
-    adadelta = [c.run for c in section.checks if c.reference.algorithm == "adadelta"] + list(section.adadelta_eps)
-    plot_losses(axes[5], adadelta, labels=["own AdaDelta, eps 1e-5 (the notes)", "torch Adadelta, eps 1e-6 (torch's default)",
-                                           "torch Adadelta, eps 1e-5", "own AdaDelta, eps 1e-6"])
-    axes[5].set_title("AdaDelta: eps alone explains the gap", fontsize=10)
-    axes[5].set_ylim(section.optimum_loss - 0.005, 0.40)
+        ax.set_ylim(*_loss_limits([c.run for c in checks], section.optimum_loss))
+    d = section.adadelta
+    cells = [d.cell("own", init, eps) for init in ("own", "torch") for eps in (d.notes_eps, d.torch_eps)]
+    names = {"own": "notes' start", "torch": "nn.Linear start"}
+    plot_losses(axes[5], [c.run for c in cells], labels=[f"eps {number(c.eps)}, {names[c.init]}" for c in cells])
+    axes[5].set_title(adadelta_headline(d), fontsize=10)
+    axes[5].set_ylim(*_loss_limits([c.run for c in cells], section.optimum_loss))
     distributions = Figure(figsize=(11.2, 4.6), layout="constrained")
     draw_seed_distributions(distributions.add_subplot(), section.checks, section.optimum_loss)
     times = Figure(figsize=(11.2, 4.0), layout="constrained")
@@ -121,7 +149,7 @@ h2{border-bottom:2px solid #eee;padding-bottom:.2rem;margin-top:2.5rem}
 table{border-collapse:collapse;font-size:.88rem;margin:1rem 0}
 th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:left;vertical-align:top}
 th{background:#f6f6f6} td:first-child{white-space:nowrap} td.num{font-family:ui-monospace,Menlo,monospace;white-space:nowrap}
-.pass{color:#116611;font-weight:600} .FAIL{color:#b00020;font-weight:700} .notrun{color:#8a6d00;font-weight:600}
+.pass{color:#116611;font-weight:600} .FAIL{color:#b00020;font-weight:700} .notrun,.few{color:#8a6d00;font-weight:600}
 .badges span{display:inline-block;padding:.2rem .7rem;border-radius:1rem;margin-right:.5rem;font-weight:600}
 .b-pass{background:#e3f4e3;color:#116611} .b-fail{background:#fde7ea;color:#b00020} .b-nr{background:#fff4cc;color:#8a6d00}
 figure{margin:1rem 0} figure img{max-width:100%;border:1px solid #eee} figcaption{color:#555;font-size:.9rem}
@@ -135,10 +163,11 @@ def _e(value: Any) -> str:
 
 
 def _verdict_table(verdicts: list[Verdict]) -> str:
-    css = {"pass": "pass", "FAIL": "FAIL", "not run": "notrun"}
+    css = {"pass": "pass", "FAIL": "FAIL", "not run": "notrun", "too few seeds": "few"}
     rows = "".join(
         f"<tr><td>{_e(v.section)}</td><td>{_e(v.run)}</td><td class=num>{_e(v.notes)}</td>"
-        f"<td class=num>{_e(v.ours)}</td><td>{_e(v.rule)}</td><td class={css[v.status]}>{_e(v.status)}</td></tr>"
+        f"<td class=num>{_e(v.ours).replace('; ', '<br>')}</td><td>{_e(v.rule)}</td>"
+        f"<td class={css[v.status]}>{_e(v.status)}</td></tr>"
         for v in verdicts
     )
     return ("<table><tr><th>section</th><th>run</th><th>the notes printed</th><th>ours</th><th>rule</th>"
@@ -150,21 +179,51 @@ def _figure(stem: str, caption: str) -> str:
 
 
 def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
-    counts = {"pass": 0, "FAIL": 0, "not run": 0}
+    counts = dict.fromkeys(STATUSES, 0)
     for v in verdicts:
         counts[v.status] += 1
     return counts
+
+
+def verdict_line(counts: dict[str, int]) -> str:
+    """``verdicts: 19 match, 0 differ, 0 not run`` (and how many were not judged, and why)."""
+    line = f"verdicts: {counts['pass']} match, {counts['FAIL']} differ, {counts['not run']} not run"
+    if counts["too few seeds"]:
+        line += (f", {counts['too few seeds']} not judged: the airfoil verdicts need at least {MIN_SEEDS} seeds per "
+                 f"run (use --seeds {MIN_SEEDS} or more)")
+    return line
 
 
 def render_html(results: ChapterResults) -> str:
     """The report page (figures are referenced as ``figures/<stem>.svg``)."""
     verdicts = results.verdicts()
     counts = verdict_counts(verdicts)
-    ill, mom, sweep = results.ill_conditioning, results.momentum, results.sweep
+    ill, pre, mom, ada, sweep = (results.ill_conditioning, results.preconditioning, results.momentum,
+                                 results.adaptive, results.sweep)
     theory = ill.theory
     lr = ill.unstable.hyperparameters["lr"]
     env = results.environment
     total_seconds = sum(results.seconds.values())
+    start = ill.stable.points[0]
+    newton_step = pre.newton.points[1]
+    newton_words = ("lands on the minimum in one step" if pre.newton.values[1] == 0.0 else
+                    f"reaches f = {pre.newton.values[1]:.2g} in one step")
+    slow, fast = mom.traces
+    gd_fast = next(g for g in (ill.stable, ill.unstable) if g.hyperparameters["lr"] == fast.hyperparameters["lr"])
+    beta = fast.hyperparameters["momentum"]
+    if gd_fast.values[-1] > gd_fast.values[0] and fast.values[-1] < fast.values[0]:
+        momentum_words = (f"That is why η = {fast.hyperparameters['lr']:g} no longer diverges (f = {fast.values[-1]:.2g} "
+                          f"after {fast.steps} steps, where gradient descent reached f = {gd_fast.values[-1]:.3g})")
+    else:
+        momentum_words = (f"At η = {fast.hyperparameters['lr']:g} momentum ends at f = {fast.values[-1]:.3g} and gradient "
+                          f"descent at f = {gd_fast.values[-1]:.3g}")
+    adagrad_runs = [t for t in ada.trajectories if t.algorithm == "adagrad"]
+    long_adagrad, long_rmsprop = ada.long_runs
+    described = effective_lr_words(ada.long_runs, ada.long_effective_lr, [ill.hessian[0][0], ill.hessian[1][1]])
+    rmsprop_words = "; ".join(f"{name} {words}" for name, _, words in described[1][1])
+    windows = ", ".join(f"{1 / (1 - b):g} for β = {b:g}" for b in mom.betas)
+    rule_note = (f"Below {MIN_SEEDS} seeds an airfoil row gets no verdict (“too few seeds”): the interval would rest on "
+                 "too few values to judge by." if counts["too few seeds"] else "")
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width,initial-scale=1'>",
@@ -177,44 +236,67 @@ def render_html(results: ChapterResults) -> str:
         "<div class=badges>"
         f"<span class=b-pass>{counts['pass']} match</span>"
         f"<span class=b-fail>{counts['FAIL']} differ</span>"
-        f"<span class=b-nr>{counts['not run']} not run</span></div>",
+        f"<span class=b-nr>{counts['not run']} not run</span>"
+        + (f"<span class=b-nr>{counts['too few seeds']} too few seeds</span>" if counts["too few seeds"] else "")
+        + "</div>",
         "<h2>Every number the notes printed, and ours</h2>",
-        "<p>Deterministic numbers (the 2D runs) must match to every printed digit; the airfoil runs are one random "
-        "draw each in the notes, so their value must lie within the range of our seeds.</p>",
+        "<p>Deterministic numbers (the 2D runs) must match to every printed digit. Each airfoil run is one random draw "
+        "in the notes; it agrees when it lies inside the "
+        f"<b>{LEVEL:.0%} prediction interval for one more of our seeds</b>, taken on the cube root of the gap to the "
+        "least-squares optimum: <code>z = ∛(loss − optimum)</code>, pass when <code>|z_notes − m| ≤ t·s·√(1+1/n)</code>, "
+        "with m and s the mean and standard deviation of our n seeds' z and t the 99.5% quantile of Student's t with "
+        f"n − 1 degrees of freedom. A fresh seed of the same procedure falls outside about {1 - LEVEL:.0%} of the time "
+        "whatever n (the README gives the rates measured by tests/test_verdict_rule.py; the cube root of this sum-of-squares gap is close to normal; the raw losses are skewed), so a correct "
+        f"reproduction shows “differ” on at least one of the twelve rows about {1 - LEVEL ** 12:.0%} of the time. "
+        f"{_e(rule_note)}</p>",
         _verdict_table(verdicts),
         "<h2>1. Ill-conditioning</h2>",
         f"<p><code>f(x) = 0.1·x1² + 2·x2²</code> has Hessian <code>H = diag({ill.hessian[0][0]:g}, {ill.hessian[1][1]:g})</code>: "
         f"condition number κ = λmax/λmin = <b>{theory.kappa:g}</b>. Gradient descent multiplies each coordinate's error by "
         f"<code>1 − η·λ</code> per step, so it converges only for η &lt; 2/λmax = <b>{theory.gd_max_lr:g}</b>. At η = {lr:g} the x2 "
         f"coordinate is multiplied by |1 − {lr:g}·{theory.lmax:g}| = {abs(1 - lr * theory.lmax):g} every step and ends at "
-        f"{ill.unstable.final[1]:.1f}, while x1, with the small curvature {theory.lmin:g}, crawls either way. One learning "
-        "rate cannot suit both directions.</p>",
-        _figure("ill_conditioning", "Gradient descent at η = 0.4 and η = 0.6 (the notes' two pictures), 20 steps from (−5, −2)."),
+        f"{ill.unstable.final[1]:.1f}, while x1, with the small curvature {theory.lmin:g}, only gets from {start[0]:g} to "
+        f"{ill.stable.final[0]:.3f} (η = {ill.stable.hyperparameters['lr']:g}) and {ill.unstable.final[0]:.3f} "
+        f"(η = {lr:g}) in {ill.stable.steps} steps. One learning rate cannot suit both directions.</p>",
+        _figure("ill_conditioning", f"Gradient descent at η = {ill.stable.hyperparameters['lr']:g} and η = {lr:g} (the notes' "
+                f"two pictures), {ill.stable.steps} steps from ({start[0]:g}, {start[1]:g})."),
         "<h2>2. Preconditioning</h2>",
         "<p>Scaling the gradient by the inverse Hessian, <code>Δx = H⁻¹g</code>, turns the problem into one whose Hessian "
-        "is the identity: the Newton step lands on the minimum in one step, whatever κ. The adaptive methods below "
+        f"is the identity: the Newton step {newton_words}, from ({start[0]:g}, {start[1]:g}) to "
+        f"({newton_step[0]:.3g}, {newton_step[1]:.3g}), whatever κ. The adaptive methods below "
         "approximate this with a per-coordinate (diagonal) scaling learned from gradients.</p>",
-        _figure("preconditioning", "Left: Newton's step against gradient descent (η = 0.4). Right: f(x_t), log scale."),
+        _figure("preconditioning", f"Left: Newton's step against gradient descent (η = "
+                f"{pre.gradient_descent.hyperparameters['lr']:g}). Right: f(x_t), log scale."),
         "<h2>3. Momentum</h2>",
         "<p>Momentum keeps a velocity <code>m ← βm + ηg; x ← x − m</code>. Along x2 the gradients flip sign and cancel in "
         "<code>m</code>; along x1 they agree and add up, so the step there grows towards η/(1−β) times the gradient "
-        f"(β = 0.5: twice the step). That is why η = 0.6 no longer diverges: with β = 0.5 the stable range grows to "
-        f"η &lt; (2+2β)/λmax = {theory.momentum_max_lr(0.5):g}.</p>",
-        _figure("momentum_traces", "The notes' two momentum runs (η = 0.4 and 0.6, β = 0.5)."),
+        f"(β = {beta:g}: {1 / (1 - beta):g} times the step). {_e(momentum_words)}: with β = {beta:g} the stable range grows "
+        f"to η &lt; (2+2β)/λmax = {theory.momentum_max_lr(beta):g}.</p>",
+        _figure("momentum_traces", f"The notes' two momentum runs (η = {slow.hyperparameters['lr']:g} and "
+                f"{fast.hyperparameters['lr']:g}, β = {beta:g})."),
         f"<p>The EMA form <code>m ← βm + (1−β)g; x ← x − η/(1−β)·m</code> gives the same path: the largest coordinate "
-        f"difference over 20 steps is {mom.max_form_difference:.1e}. An exponential moving average gives the value i steps "
-        "back the weight (1−β)βⁱ; since β^(1/(1−β)) ≈ e⁻¹, it is roughly an average of the last 1/(1−β) values "
-        "(2 for β = 0.5, 10 for 0.9, 20 for 0.95).</p>",
+        f"difference over {mom.ema.steps} steps is {mom.max_form_difference:.1e}. An exponential moving average gives the "
+        "value i steps back the weight (1−β)βⁱ; since β^(1/(1−β)) ≈ e⁻¹, it is roughly an average of the last 1/(1−β) "
+        f"values ({windows}).</p>",
         _figure("momentum_theory", "Left: velocity and EMA forms, one path. Right: EMA weights (1−β)βⁱ with the 1/(1−β) window."),
         "<h2>4. AdaGrad, RMSProp, AdaDelta, Adam</h2>",
         "<p>AdaGrad divides each coordinate's step by the root of its summed squared gradients, so the steep x2 gets a small "
-        "step and the flat x1 a large one — but the sum only grows, so every step shrinks: at η = 0.4 it stalls far from the "
-        "minimum and needs η = 2. RMSProp replaces the sum by a moving average (γ = 0.9), so the effective learning rate "
-        "levels off instead of decaying. AdaDelta replaces η by a running RMS of its own past steps; Adam adds momentum "
-        "and corrects both averages for their zero start by 1 − βᵗ.</p>",
-        _figure("adaptive_traces", "The notes' AdaGrad (η = 0.4, 2) and RMSProp runs, with AdaDelta and Adam on the same landscape."),
-        _figure("adaptive_theory", "Left: per-coordinate effective learning rate −Δx/g over 200 steps (AdaGrad decays, RMSProp levels "
-                "off). Right: Adam's bias correction 1 − βᵗ for β1 = 0.9 and β2 = 0.999."),
+        "step and the flat x1 a large one — but the sum only grows, so its effective learning rate only falls: at "
+        f"η = {adagrad_runs[0].hyperparameters['lr']:g} it ends {adagrad_runs[0].steps} steps at "
+        f"({adagrad_runs[0].final[0]:.3g}, {adagrad_runs[0].final[1]:.3g}), f = {adagrad_runs[0].values[-1]:.3g}; at "
+        f"η = {adagrad_runs[1].hyperparameters['lr']:g} at ({adagrad_runs[1].final[0]:.3g}, {adagrad_runs[1].final[1]:.3g}). "
+        f"RMSProp replaces the sum by a moving average (γ = {long_rmsprop.hyperparameters['gamma']:g}), which forgets old "
+        "gradients: as the gradients shrink near the minimum its effective learning rate grows again. Over "
+        f"{long_rmsprop.steps} steps at η = {long_rmsprop.hyperparameters['lr']:g}: {_e(rmsprop_words)}; "
+        f"{_e(settles_sentence(long_rmsprop))}. AdaDelta replaces η by a running RMS of its own past steps; Adam adds "
+        "momentum and corrects both averages for their zero start by 1 − βᵗ.</p>",
+        _figure("adaptive_traces", "The notes' AdaGrad (η = "
+                + ", ".join(f"{t.hyperparameters['lr']:g}" for t in adagrad_runs)
+                + ") and RMSProp runs, with " + " and ".join(trajectory_label(t) for t in ada.trajectories if t.algorithm not in ("adagrad", "rmsprop"))
+                + " on the same landscape."),
+        _figure("adaptive_theory", effective_lr_caption(described, long_adagrad.steps)
+                + f" Right: Adam's bias correction 1 − βᵗ for β1 = {REGISTRY['adam'].defaults['betas'][0]:g} and "
+                f"β2 = {REGISTRY['adam'].defaults['betas'][1]:g}."),
         "<h2>5. Linear regression on the airfoil data</h2>",
         _airfoil_html(results),
         "<h2>6. Beyond the notes: the best learning rate and momentum</h2>",
@@ -238,42 +320,62 @@ def _airfoil_html(results: ChapterResults) -> str:
     if section is None:
         return (f"<p class=note><b>Not run:</b> {_e(results.airfoil_error)}. Run <code>descentlab reproduce --data "
                 "PATH/airfoil_self_noise.dat</code> (or set <code>DESCENTLAB_DATA</code>) to include it.</p>")
+    looped = all(c.notes_loop is not None for c in section.checks)
     rows = "".join(
         f"<tr><td>{_e(c.reference.impl)}</td><td>{_e(c.reference.algorithm)}</td>"
         f"<td>{_e(format_hyperparameters(c.reference.hyperparameters))}</td>"
         f"<td class=num>{c.reference.final_loss:.6f}</td><td class=num>{c.run.summary.mean:.6f}</td>"
         f"<td class=num>{c.run.summary.std:.6f}</td><td class=num>{c.run.summary.min:.6f} – {c.run.summary.max:.6f}</td>"
         f"<td class=num>{c.run.summary.mean - section.optimum_loss:+.6f}</td>"
-        f"<td class=num>{c.reference.sec_per_epoch:.4f}</td><td class=num>{c.run.sec_per_epoch:.4f}</td></tr>"
+        f"<td class=num>{c.reference.sec_per_epoch:.4f}</td>"
+        + (f"<td class=num>{c.notes_loop.epoch_times[-1]:.4f}</td>" if looped else "")
+        + f"<td class=num>{c.run.sec_per_epoch:.4f}</td></tr>"
         for c in section.checks
     )
-    torch_eps5, own_eps6 = section.adadelta_eps
-    own_notes, torch_notes = (c.reference.final_loss for c in section.checks if c.reference.algorithm == "adadelta")
+    note = data_note(section)
+    adadelta = [c for c in section.checks if c.reference.algorithm == "adadelta"]
+    own_notes, torch_notes = (c.reference.final_loss for c in adadelta)
+    d = section.adadelta
     return (
-        "<p>The notes standardize the 1503 rows, keep the first 1500, and fit <code>ŷ = Xw + b</code> with loss "
+        (f"<p class=note id=data-note><b>{_e(note)}</b></p>" if note else "")
+        + "<p>The notes standardize the 1503 rows, keep the first 1500, and fit <code>ŷ = Xw + b</code> with loss "
         "mean((ŷ−y)²)/2, minibatches of 10, 2 epochs, and the loss on all rows every 100 examples. Each row below is "
         f"that experiment over {len(results.seeds)} seeds (own initialisation and shuffling each), all seeds in one "
-        f"batched run. The least-squares optimum of this loss is <b>{section.optimum_loss:.6f}</b>: every run ends a few "
-        "thousandths above it.</p>"
+        f"batched run. The least-squares optimum of this loss is <b>{section.optimum_loss:.6f}</b>. "
+        f"<span id=gap-sentence>{_e(gap_sentence(section.checks, section.optimum_loss))}</span></p>"
         "<table><tr><th>impl</th><th>algorithm</th><th>hyperparameters</th><th>notes</th><th>our mean</th><th>std</th>"
-        "<th>our min – max</th><th>mean − optimum</th><th>notes s/epoch</th><th>our s/epoch (all seeds)</th></tr>"
+        "<th>our min – max</th><th>mean − optimum</th><th>s/epoch printed in the notes (their machine)</th>"
+        + ("<th>s/epoch, the notes' loop here (1 seed, 1 epoch)</th>" if looped else "")
+        + f"<th>s/epoch, ours here ({len(results.seeds)} seeds)</th></tr>"
         f"{rows}</table>"
         + _figure("airfoil_curves", "Loss against epoch, own implementation and torch.optim side by side (mean over seeds, "
-                  "band: min–max; dashed: the least-squares optimum).")
+                  "band: min–max; dashed: the least-squares optimum; each panel's y axis ends a little above its largest "
+                  "final loss, so the first evaluations are off the top). Last panel: our AdaDelta rule with each ε "
+                  "and each initialization (torch.optim.Adadelta gives the same curves).")
         + _figure("airfoil_distributions", "Final loss over seeds per run (box: quartiles, whiskers: min–max); red diamond: "
-                  "the notes' single printed value.")
-        + "<p><b>The AdaDelta puzzle.</b> The notes' own AdaDelta uses ε = 1e-5, torch.optim.Adadelta ε = 1e-6. The first "
-        "steps are about √(ε/(1−ρ)) in size whatever the gradient, so with the smaller ε they are √10 ≈ 3.2 times shorter, and the run has not "
-        f"caught up after two epochs. Measured: torch.optim.Adadelta with ε = 1e-5 ends at {torch_eps5.summary.mean:.6f} (the notes' own: "
-        f"{own_notes:.6f}); our AdaDelta with ε = 1e-6 ends at {own_eps6.summary.mean:.6f} ± {own_eps6.summary.std:.6f}, "
-        f"towards the notes' {torch_notes:.6f} for torch.</p>"
-        + _figure("airfoil_times", "Seconds per epoch: the notes' loop (one seed) against ours (all seeds at once).")
+                  f"the notes' single printed value; black bar: the {LEVEL:.0%} prediction interval it is judged by.")
+        + "<p><b>The AdaDelta puzzle.</b> The notes' own AdaDelta ended at "
+        f"{own_notes:.6f}, their torch.optim.Adadelta run at {torch_notes:.6f}. torch's run differs in two things: "
+        f"ε ({number(d.torch_eps)} against the notes' {number(d.notes_eps)}) and the initialization (nn.Linear(5, 1)'s default against "
+        f"the notes' N(0, 0.01²)). <span id=adadelta-words>{_e(adadelta_explanation(d))}</span></p>"
+        + f"<p id=timing-words>{_e(timing_sentence(section.checks))}</p>"
+        + _figure("airfoil_times", "Seconds per epoch (the last of the two): printed in the notes (their machine), "
+                  + ("the notes' own loop on this machine (one seed, one epoch), " if looped else "")
+                  + f"and descentlab on this machine ({len(results.seeds)} seeds at once).")
     )
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no nan: a non-finite number is written as null."""
+    return value if math.isfinite(value) else None
 
 
 def results_json(results: ChapterResults) -> dict[str, Any]:
     """Every number of the report, JSON-ready."""
     theory = results.ill_conditioning.theory
+    section, ada = results.airfoil, results.adaptive
+    hessian = results.ill_conditioning.hessian
+    described = effective_lr_words(ada.long_runs, ada.long_effective_lr, [hessian[0][0], hessian[1][1]])
     data: dict[str, Any] = {
         "environment": results.environment,
         "seeds": list(results.seeds),
@@ -292,11 +394,33 @@ def results_json(results: ChapterResults) -> dict[str, Any]:
         },
         "momentum_form_max_difference": results.momentum.max_form_difference,
         "newton_after_one_step": list(results.preconditioning.newton.points[1]),
-        "airfoil": None if results.airfoil is None else {
-            "optimum_loss": results.airfoil.optimum_loss,
-            "runs": [c.run.to_dict() | {"notes_final_loss": c.reference.final_loss, "inside": c.inside}
-                     for c in results.airfoil.checks],
-            "adadelta_eps": [r.to_dict() for r in results.airfoil.adadelta_eps],
+        "adaptive_effective_lr": [
+            {"algorithm": t.algorithm, "hyperparameters": t.hyperparameters,
+             "x1": [_finite(r[0]) for r in rates], "x2": [_finite(r[1]) for r in rates],
+             "words": {name: words for name, _, words in coordinates}}
+            for t, rates, (_, coordinates) in zip(ada.long_runs, ada.long_effective_lr, described)
+        ],
+        "rule": {"text": RULE, "level": LEVEL, "min_seeds": MIN_SEEDS},
+        "airfoil": None if section is None else {
+            "optimum_loss": section.optimum_loss,
+            "data": {"path": section.data_path, "sha1": section.data_sha1, "published": section.data_published,
+                     "note": data_note(section)},
+            "gap_sentence": gap_sentence(section.checks, section.optimum_loss),
+            "runs": [c.run.to_dict() | {"notes_final_loss": c.reference.final_loss, "passed": c.passed,
+                                        "prediction_interval": None if c.interval is None else vars(c.interval),
+                                        "notes_loop_sec_per_epoch": None if c.notes_loop is None else c.notes_loop.epoch_times[-1],
+                                        "notes_printed_sec_per_epoch": c.reference.sec_per_epoch}
+                     for c in section.checks],
+            "adadelta_decomposition": {
+                "headline": adadelta_headline(section.adadelta),
+                "notes_eps": section.adadelta.notes_eps, "torch_eps": section.adadelta.torch_eps,
+                "baseline": section.adadelta.baseline, "eps_alone": section.adadelta.eps_alone,
+                "init_alone": section.adadelta.init_alone, "both": section.adadelta.both,
+                "code_difference": section.adadelta.code_difference,
+                "cells": [{"impl": c.impl, "init": c.init, "eps": c.eps} | c.run.to_dict()
+                          for c in section.adadelta.cells],
+            },
+            "timing": timing_sentence(section.checks),
         },
         "airfoil_error": results.airfoil_error,
     }
@@ -316,6 +440,11 @@ def results_csv(results: ChapterResults) -> str:
             for quantity, value in vars(c.run.summary).items():
                 writer.writerow(["airfoil", name, f"final loss {quantity}", "", f"{value:.6f}", ""])
             writer.writerow(["airfoil", name, "sec per epoch", f"{c.reference.sec_per_epoch:.6f}", f"{c.run.sec_per_epoch:.6f}", ""])
+            if c.notes_loop is not None:
+                writer.writerow(["airfoil", name, "sec per epoch, the notes' loop here", "", f"{c.notes_loop.epoch_times[-1]:.6f}", ""])
+            if c.interval is not None:
+                writer.writerow(["airfoil", name, f"{c.interval.level:.0%} prediction interval", "",
+                                 f"{c.interval.low:.6f} – {c.interval.high:.6f}", ""])
         writer.writerow(["airfoil", "least squares", "optimum loss", f"{LEAST_SQUARES_OPTIMUM:.6f}", f"{results.airfoil.optimum_loss:.6f}", ""])
     for label, seconds in results.seconds.items():
         writer.writerow(["timing", label, "seconds", "", f"{seconds:.3f}", ""])
@@ -364,4 +493,5 @@ def write_report(results: ChapterResults, out_dir: str | Path) -> Path:
     return out_dir / "index.html"
 
 
-__all__ = ["build_figures", "check_destination", "render_html", "results_csv", "results_json", "verdict_counts", "write_report"]
+__all__ = ["build_figures", "check_destination", "render_html", "results_csv", "results_json", "verdict_counts",
+           "verdict_line", "write_report"]

@@ -23,9 +23,14 @@ from ..algorithms.spec import format_hyperparameters
 from ..airfoil.data import Airfoil, DataError, load_airfoil
 from ..lab.theory import RateSweep, rate_sweep
 from ..notes.reference import NOTES_AIRFOIL, AirfoilResult
+from .rule import MIN_SEEDS, RULE
 
 Progress = Callable[[str, int, int], None]
 """``progress(label, done, total)``: called before each section and once at the end."""
+
+
+STATUSES = ("pass", "FAIL", "not run", "too few seeds")
+"""Every verdict's status: agrees, differs, the section did not run, or too few seeds to judge."""
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,12 @@ class Verdict:
     notes: str
     ours: str
     rule: str
-    passed: bool | None  # None: not run
+    passed: bool | None  # None: no verdict, see ``unjudged``
+    unjudged: str = "not run"  # the status when passed is None: "not run" or "too few seeds"
 
     @property
     def status(self) -> str:
-        return {True: "pass", False: "FAIL", None: "not run"}[self.passed]
+        return {True: "pass", False: "FAIL", None: self.unjudged}[self.passed]
 
 
 @dataclass(frozen=True)
@@ -76,13 +82,20 @@ class ChapterResults:
 
 
 def _airfoil_verdict(reference: AirfoilResult, check: chapter.AirfoilCheck | None) -> Verdict:
-    """The notes' printed loss against our seeds' range (``passed`` is None when the section did not run)."""
-    ours, rule, passed = "—", "within our seed range", None
-    if check is not None:
-        s = check.run.summary
-        ours = f"{s.mean:.6f} ± {s.std:.6f} [{s.min:.6f}, {s.max:.6f}]"
-        rule, passed = f"within our {len(check.run.seeds)}-seed range", check.inside
-    return Verdict("airfoil", reference.label(), f"{reference.final_loss:.6f}", ours, rule, passed)
+    """The notes' printed loss against the prediction interval of our seeds (see :mod:`descentlab.chapter.rule`)."""
+    notes = f"{reference.final_loss:.6f}"
+    if check is None:
+        return Verdict("airfoil", reference.label(), notes, "—", RULE, None)
+    s, seeds, interval = check.run.summary, len(check.run.seeds), check.interval
+    ours = f"{s.mean:.6f} ± {s.std:.6f}"
+    if check.run.diverged:
+        diverged = sum(step is not None for step in check.run.diverged_at)
+        return Verdict("airfoil", reference.label(), notes, f"{diverged} of {seeds} seeds diverged", RULE, False)
+    if interval is None:
+        return Verdict("airfoil", reference.label(), notes, f"{ours} ({seeds} seeds)",
+                       f"needs at least {MIN_SEEDS} seeds, got {seeds}", None, "too few seeds")
+    ours += f"; {interval.level:.0%} interval [{interval.low:.6f}, {interval.high:.6f}]"
+    return Verdict("airfoil", reference.label(), notes, ours, f"{RULE}, n = {seeds}", check.passed)
 
 
 def environment() -> dict[str, Any]:

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..airfoil.data import Airfoil
-from ..airfoil.train import TrainingRun, train
+from ..airfoil.train import IMPLS, INITS, TrainingRun, train
 from ..lab.objectives import OBJECTIVES, QuadraticTheory, curvature
 from ..lab.theory import theory_of
 from ..lab.trajectory import Trajectory, effective_learning_rates, newton, run, run_many
+from ..notes.loop import NotesRun, notes_train
 from ..notes.reference import NOTES_AIRFOIL, NOTES_TRACES, AirfoilResult, TraceResult
+from .rule import PredictionInterval, prediction_interval
 
 NOTES = OBJECTIVES["notes"]
 
@@ -109,32 +111,145 @@ def adaptive_section(traces: Sequence[TraceCheck], long_steps: int = 200) -> Ada
 
 @dataclass(frozen=True)
 class AirfoilCheck:
-    """One of the notes' twelve airfoil runs, re-run over many seeds."""
+    """One of the notes' twelve airfoil runs, re-run over many seeds (and once with the notes' own loop)."""
 
     reference: AirfoilResult
     run: TrainingRun
+    notes_loop: NotesRun | None = None  # the notes' loop on this machine, one seed (for its time per epoch)
 
     @property
-    def inside(self) -> bool:
-        """The notes' single draw lies within our seeds' range."""
-        return self.run.summary.min <= self.reference.final_loss <= self.run.summary.max
+    def interval(self) -> PredictionInterval | None:
+        """Where one more of our seeds would end, with probability 99%; None below MIN_SEEDS seeds (or if one diverged)."""
+        return prediction_interval(self.run.final_loss, self.run.optimum_loss)
+
+    @property
+    def passed(self) -> bool | None:
+        """The verdict: the notes' single draw inside :attr:`interval`; None when there is no interval."""
+        interval = self.interval
+        if interval is None:
+            return False if self.run.diverged else None
+        return interval.contains(self.reference.final_loss)
+
+
+@dataclass(frozen=True)
+class AdaDeltaCell:
+    """AdaDelta with one choice of each thing that differs between the notes' run and torch's."""
+
+    impl: str  # whose code: the registry's rule ("own") or torch.optim.Adadelta ("torch")
+    init: str  # whose initialization (see descentlab.airfoil.train.INITS)
+    eps: float
+    run: TrainingRun
+
+
+@dataclass(frozen=True)
+class AdaDeltaDecomposition:
+    """The notes' own AdaDelta (eps 1e-5, w ~ N(0, 0.01²)) against torch's (eps 1e-6, nn.Linear's start),
+    one difference at a time: every combination of code, initialization and eps, over the same seeds."""
+
+    cells: tuple[AdaDeltaCell, ...]
+    notes_eps: float
+    torch_eps: float
+
+    def cell(self, impl: str, init: str, eps: float) -> AdaDeltaCell:
+        return next(c for c in self.cells if (c.impl, c.init, c.eps) == (impl, init, eps))
+
+    def mean(self, init: str, eps: float, impl: str = "own") -> float:
+        return self.cell(impl, init, eps).run.summary.mean
+
+    @property
+    def baseline(self) -> float:
+        """The notes' own AdaDelta: our rule, the notes' start, the notes' eps."""
+        return self.mean("own", self.notes_eps)
+
+    @property
+    def eps_alone(self) -> float:
+        """Change of the mean final loss from torch's eps alone (the notes' start)."""
+        return self.mean("own", self.torch_eps) - self.baseline
+
+    @property
+    def init_alone(self) -> float:
+        """Change from nn.Linear's initialization alone (the notes' eps)."""
+        return self.mean("torch", self.notes_eps) - self.baseline
+
+    @property
+    def both(self) -> float:
+        """Change from both: torch's eps and torch's start (what torch.optim.Adadelta ran in the notes)."""
+        return self.mean("torch", self.torch_eps) - self.baseline
+
+    @property
+    def code_difference(self) -> float:
+        """Largest difference of any seed's final loss between our rule and torch's class, same eps and start."""
+        return max(
+            abs(a - b)
+            for c in self.cells
+            if c.impl == "own"
+            for a, b in zip(c.run.final_loss, self.cell("torch", c.init, c.eps).run.final_loss)
+        )
+
+
+def adadelta_decomposition(data: Airfoil, seeds: Sequence[int], notes_eps: float = 1e-5, torch_eps: float = 1e-6,
+                           *, reuse: Sequence[TrainingRun] = ()) -> AdaDeltaDecomposition:
+    """Run AdaDelta (rho 0.9) for each code x initialization x eps, all over ``seeds``.
+
+    A run in ``reuse`` that is one of the cells (AdaDelta, rho 0.9, the same seeds and data) is taken as it is
+    instead of being run again: the notes' own run and torch's are two of the corners.
+    """
+    seeds = tuple(seeds)
+
+    def cell(impl: str, init: str, eps: float) -> AdaDeltaCell:
+        hyperparameters = {"rho": 0.9, "eps": eps}
+        for done in reuse:
+            if (done.algorithm, done.impl, done.init, done.seeds, done.optimum_loss, done.epochs) == (
+                    "adadelta", impl, init, seeds, data.optimum_loss, 2) \
+                    and done.settings.get("rho") == 0.9 and done.settings.get("eps") == eps:
+                return AdaDeltaCell(impl, init, eps, done)
+        return AdaDeltaCell(impl, init, eps, train("adadelta", hyperparameters, data=data, impl=impl, init=init,
+                                                   seeds=seeds))
+
+    cells = tuple(cell(impl, init, eps) for impl in IMPLS for init in INITS for eps in (notes_eps, torch_eps))
+    return AdaDeltaDecomposition(cells=cells, notes_eps=notes_eps, torch_eps=torch_eps)
+
+
+NOTES_LOOP_SEED = 0
+"""The one seed the notes' loop runs with in the report (numpy's global seed must be below 2**32)."""
+NOTES_LOOP_EPOCHS = 1
+"""Epochs of the notes' loop per run in the report: its time per epoch needs one (the notes ran 2 and printed the last)."""
 
 
 @dataclass(frozen=True)
 class AirfoilSection:
     checks: tuple[AirfoilCheck, ...]
-    adadelta_eps: tuple[TrainingRun, ...]  # torch Adadelta with the notes' eps, own AdaDelta with torch's eps
+    adadelta: AdaDeltaDecomposition
     optimum_loss: float
+    data_path: str
+    data_sha1: str
+    data_published: bool  # the file is byte for byte the published one
 
 
-def airfoil_section(data: Airfoil, seeds: Sequence[int]) -> AirfoilSection:
-    """The notes' twelve runs (own and torch.optim), plus the runs that explain the AdaDelta gap."""
+def airfoil_section(data: Airfoil, seeds: Sequence[int], *, time_notes_loop: bool = True) -> AirfoilSection:
+    """The notes' twelve runs (own and torch.optim), plus the runs that explain the AdaDelta gap.
+
+    With ``time_notes_loop`` each run also goes once through the notes' own loop
+    (:func:`descentlab.notes.loop.notes_train`, seed :data:`NOTES_LOOP_SEED`,
+    :data:`NOTES_LOOP_EPOCHS` epoch: 0.03-0.1 s each) so that its time per epoch on
+    this machine stands beside ours; only its time is used.
+    """
+    seeds = tuple(seeds)
     checks = tuple(
-        AirfoilCheck(r, train(r.algorithm, r.hyperparameters, data=data, impl=r.impl, seeds=seeds))
+        AirfoilCheck(
+            r,
+            train(r.algorithm, r.hyperparameters, data=data, impl=r.impl, seeds=seeds),
+            notes_train(r.algorithm, r.hyperparameters, data.features, data.labels, impl=r.impl,
+                        seed=NOTES_LOOP_SEED, epochs=NOTES_LOOP_EPOCHS)
+            if time_notes_loop else None,
+        )
         for r in NOTES_AIRFOIL
     )
-    adadelta_eps = (
-        train("adadelta", {"rho": 0.9, "eps": 1e-5}, data=data, impl="torch", seeds=seeds),
-        train("adadelta", {"rho": 0.9, "eps": 1e-6}, data=data, impl="own", seeds=seeds),
+    return AirfoilSection(
+        checks=checks,
+        adadelta=adadelta_decomposition(data, seeds, reuse=[c.run for c in checks]),
+        optimum_loss=data.optimum_loss,
+        data_path=str(data.path),
+        data_sha1=data.sha1,
+        data_published=data.published,
     )
-    return AirfoilSection(checks=checks, adadelta_eps=adadelta_eps, optimum_loss=data.optimum_loss)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..chapter.report import check_destination, verdict_counts, write_report
+from ..chapter.report import check_destination, verdict_counts, verdict_line, write_report
 from ..chapter.reproduce import run_chapter
 from ..airfoil.train import MAX_SEED
 from .common import CLIError, DownloadProgress, load_data, nonnegative_int, seed_count
@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "reproduce",
         help="run every experiment of the chapter and write an HTML report",
         description="Run every experiment of the notes and write DIR/index.html with figures, results.json and "
-        f"results.csv. Exit code 0: every number agrees; {EXIT_VERDICT_FAILED}: a verdict failed; "
+        f"results.csv. Exit code 0: no verdict failed (with fewer than 5 seeds the airfoil runs are not judged); "
+        f"{EXIT_VERDICT_FAILED}: a verdict failed; "
         f"{EXIT_AIRFOIL_NOT_RUN}: the airfoil data was not available (the rest of the report is written); "
         "2: a mistake on the command line, such as a --data file that cannot be read (nothing is written).",
     )
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--out {out}: {error}") from None
     counts = verdict_counts(results.verdicts())
     print(f"wrote {index}")
-    print(f"verdicts: {counts['pass']} match, {counts['FAIL']} differ, {counts['not run']} not run")
+    print(verdict_line(counts))
     if results.airfoil_error:
         sys.stderr.write(f"descentlab reproduce: airfoil section not run: {results.airfoil_error}\n")
         return EXIT_AIRFOIL_NOT_RUN

@@ -222,7 +222,8 @@ def effective_learning_rates(trajectory: Trajectory, objective: Objective) -> tu
     """Per-coordinate effective learning rate of every step: ``-(x_t - x_{t-1}) / g(x_{t-1})``.
 
     For gradient descent this is ``lr`` throughout; for AdaGrad it is
-    ``lr / sqrt(s_t + eps)``, which only shrinks; for RMSProp it levels off.  It is
+    ``lr / sqrt(s_t + eps)``, which only shrinks; RMSProp's grows again as the gradients
+    shrink (on the notes' quadratic up to 2/λ, where the path oscillates).  It is
     read off the path and the gradients, so it needs no knowledge of the rule.
     A coordinate whose gradient is exactly zero gives ``nan``.
     """
