@@ -5,7 +5,10 @@ on stderr that names the problem (and the fix where there is one), nothing on
 stdout, no traceback, and no file created or changed.  The expensive work of
 ``bench`` and ``reproduce`` is replaced by a function that fails the test, so
 every refusal is proven to come before any work (and no benchmark ever runs here).
-The cases complement the tables in test_cli_lab.py and test_cli_train.py.
+The cases complement the tables in test_cli_lab.py and test_cli_train.py.  A
+``--data`` file the user named is never answered with "supply a local copy".
+Then the failures that come after the work: a full disk under every command
+that writes a file, and standard output on a full disk.
 
 The Python table: the library raises ``ValueError``/``TypeError`` with a clear
 message, raised by descentlab itself, never an error from deep inside torch.
@@ -13,8 +16,12 @@ message, raised by descentlab itself, never an error from deep inside torch.
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 import re
+import subprocess
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +34,7 @@ from descentlab.airfoil import data as data_module
 from descentlab.lab import objectives, trajectory
 from descentlab import optim as dl
 from descentlab.cli import bench_cmd, main, reproduce_cmd
-from descentlab.airfoil.train import MAX_SEEDS, train
+from descentlab.airfoil.train import MAX_EPOCHS, MAX_SEEDS, train
 
 AIRFOIL_ROW = "{i}\t{j}\t0.3048\t71.3\t0.00266337\t{k}"
 
@@ -50,7 +57,13 @@ FILES: dict[str, str | bytes | None] = {
     "figure-dir.png": None,  # a directory with a figure's name
     "data-dir": None,
     "thesis": None,  # a directory holding someone's work, not a report
+    "utf16.dat": rows(1503).encode("utf-16"),  # with its byte-order mark
+    "nul.dat": rows(1503).replace("0.3048", "0.30\x0048", 1),
 }
+# Made by the fixture: a named pipe (nothing ever writes into it: reading it would wait forever),
+# one with a figure's name, and a sparse file far larger than the airfoil file.
+SPECIAL = ("fifo", "fifo.png", "huge.dat")
+NOT_FOUND_HINT = "supply a local copy"  # right for a download or a cache miss, wrong for a file the user named
 
 CLI_CASES: list[tuple[list[str], str]] = [
     # the command itself
@@ -134,6 +147,35 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["reproduce", "--out", "{tmp}/no/such/report"], r"directory .*no/such does not exist; create it first"),
     (["reproduce", "--data", "{tmp}/truncated.dat", "--out", "{tmp}/report"], r"truncated\.dat is truncated: 10 rows"),
     (["reproduce", "--data", "{tmp}/missing.dat", "--out", "{tmp}/report"], r"--data .*missing\.dat: no such file"),
+    # issue 16: every command, every file it writes that cannot be written, before any work
+    (["trace", "sgd", "--lr", "0.1", "--out", "/proc/x.png"], r"--out /proc/x\.png: directory /proc takes no new files"),
+    (["trace", "sgd", "--lr", "0.1", "--out", "{tmp}/fifo.png"], r"fifo\.png is a named pipe \(FIFO\), not a regular file"),
+    (["trace", "sgd", "--lr", "0.1", "--out", ""], r"--out : use a file name ending in \.png"),
+    (["trace", "sgd", "--lr", "0.1", "--out", "{tmp}/no/such/dir/x.svg"], r"no/such/dir does not exist; create it first"),
+    (["compare", "sgd:lr=0.1", "--out", "/proc/paths.svg"], r"directory /proc takes no new files"),
+    (["compare", "sgd:lr=0.1", "--out", "{tmp}/fifo.png"], r"is a named pipe \(FIFO\)"),
+    (["compare", "sgd:lr=0.1", "--out", "{tmp}/figure-dir.png"], r"figure-dir\.png is a directory; give a file name"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{A}", "--out", "/proc/loss.png"], r"directory /proc takes no new files"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{A}", "--out", "{tmp}/fifo.png"], r"is a named pipe \(FIFO\)"),
+    (["reproduce", "--out", "/proc/report"], r"directory /proc takes no new files"),
+    (["reproduce", "--out", "{tmp}/fifo"], r"fifo exists and is not a directory"),
+    # issue 16: --data says what the path is, never reads a pipe or a device, and does not suggest --data
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/fifo"], r"--data .*fifo is a named pipe \(FIFO\), not a regular file, and is not read"),
+    (["train", "sgd", "--lr", "0.1", "--data", "/dev/zero"], r"--data /dev/zero is a character device, not a regular file"),
+    (["train", "sgd", "--lr", "0.1", "--data", "/dev/null"], r"--data /dev/null is a character device"),
+    (["train", "sgd", "--lr", "0.1", "--data", ""], r"--data was given an empty path"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/utf16.dat"], r"utf16\.dat is UTF-16 text; save it as ASCII or UTF-8"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/nul.dat"], r"nul\.dat is not a text file \(it holds NUL bytes\)"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/huge.dat"], r"huge\.dat is larger than 599840 bytes; expected the 59984-byte file"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/empty.dat"], r"empty\.dat is empty"),
+    (["bench", "--data", "{tmp}/fifo"], r"is a named pipe \(FIFO\)"),
+    (["bench", "airfoil", "--data", "/dev/zero"], r"/dev/zero is a character device"),
+    (["reproduce", "--data", "{tmp}/fifo", "--out", "{tmp}/report"], r"is a named pipe \(FIFO\)"),
+    (["reproduce", "--data", "/dev/zero", "--out", "{tmp}/report"], r"/dev/zero is a character device"),
+    (["reproduce", "--data", "{tmp}/binary.dat", "--out", "{tmp}/report"], r"binary\.dat is not a text file"),
+    # issue 16: --epochs is capped
+    (["train", "sgd", "--lr", "0.1", "--epochs", "100000", "--data", "{A}"], r"--epochs must be at most 10000 \(the notes train for 2\), got 100000"),
+    (["train", "sgd", "--lr", "0.1", "--epochs", "10001", "--seeds", "2", "--data", "{A}"], r"--epochs must be at most 10000"),
 ]
 
 
@@ -153,6 +195,10 @@ def workspace(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypa
         else:
             path.write_text(content)
     (tmp_path / "thesis" / "chapter1.tex").write_text("precious")
+    os.mkfifo(tmp_path / "fifo")
+    os.mkfifo(tmp_path / "fifo.png")
+    with open(tmp_path / "huge.dat", "wb") as huge:
+        huge.truncate(10**6)
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     wrong = elsewhere / "served.dat"
     wrong.write_text(rows(1503))
@@ -171,7 +217,7 @@ def _snapshot(root: Path) -> dict[str, bytes | None]:
 def test_the_table_is_large_and_covers_every_subcommand() -> None:
     from descentlab.cli import build_parser
 
-    assert len(CLI_CASES) >= 40
+    assert len(CLI_CASES) >= 60
     subcommands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     covered = {argv[0] for argv, _ in CLI_CASES if argv}
     assert set(subcommands) <= covered, set(subcommands) - covered
@@ -182,6 +228,7 @@ def test_a_mistake_is_one_line_exit_2_and_no_file(
     workspace: Path, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     airfoil = str(request.getfixturevalue("airfoil_path")) if "{A}" in argv else ""
+    user_named = "--data" in argv and argv[argv.index("--data") + 1] != "{A}"
     argv = [a.replace("{tmp}", str(workspace)).replace("{A}", airfoil) for a in argv]
     cache = Path(str(data_module.default_cache_dir()))
     before = _snapshot(workspace)
@@ -193,8 +240,74 @@ def test_a_mistake_is_one_line_exit_2_and_no_file(
     assert "Traceback" not in err and "Error:" not in err, err
     assert err.startswith("descentlab"), err
     assert re.search(message, err), err
+    if user_named:  # the user did supply a local copy: the error is about it, not about supplying one
+        assert NOT_FOUND_HINT not in err, err
     assert _snapshot(workspace) == before, "a file was created or changed"
     assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*")), "something was cached"
+
+
+# A full disk at the moment of writing, after the work: every command that writes a file.
+# matplotlib's savefig writes half a file, then the disk is full (for reproduce: the report's first figure).
+FULL_DISK_CASES: list[tuple[str, list[str]]] = [
+    ("trace", ["trace", "sgd", "--lr", "0.4", "--out", "{tmp}/path.png"]),
+    ("compare", ["compare", "sgd:lr=0.4", "adagrad:lr=2", "--out", "{tmp}/paths.svg"]),
+    ("train", ["train", "sgd", "--lr", "0.1", "--data", "{A}", "--out", "{tmp}/loss.pdf"]),
+    ("reproduce", ["reproduce", "--no-download", "--seeds", "1", "--out", "{tmp}/report"]),
+]
+
+
+@pytest.mark.parametrize("argv", [argv for _, argv in FULL_DISK_CASES], ids=[name for name, _ in FULL_DISK_CASES])
+def test_a_full_disk_is_one_line_exit_2_and_nothing_half_written(
+    tmp_path: Path, airfoil_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    from matplotlib.figure import Figure
+
+    def savefig_on_a_full_disk(self: Figure, target: Any, *args: Any, **kwargs: Any) -> None:
+        Path(target).write_bytes(b"half a figure")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.delenv("DESCENTLAB_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(Figure, "savefig", savefig_on_a_full_disk)
+    work = tmp_path / "work"
+    work.mkdir()
+    argv = [a.replace("{tmp}", str(work)).replace("{A}", str(airfoil_path)) for a in argv]
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2, (code, out, err)
+    assert out == ""
+    # reproduce's progress lines come first (the work was done); the error is one line, the last
+    last = err.splitlines()[-1]
+    assert err.endswith("\n") and "Traceback" not in err and "Errno" not in err, err
+    assert re.fullmatch(rf"descentlab {argv[0]}: error: .*\(No space left on device\).*", last), last
+    assert [line for line in err.splitlines() if "error" in line] == [last]
+    assert list(work.iterdir()) == [], "something was left behind"
+
+
+def test_reproduce_refuses_a_bad_file_named_by_the_environment_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "airfoil.dat"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("DESCENTLAB_DATA", str(fifo))
+    monkeypatch.setattr(reproduce_cmd, "run_chapter", _work_started)
+    assert main(["reproduce", "--out", str(tmp_path / "report")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert re.search(r"DESCENTLAB_DATA .*airfoil\.dat is a named pipe \(FIFO\), not a regular file", err), err
+    assert NOT_FOUND_HINT not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["airfoil.dat"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_standard_output_on_a_full_disk_is_one_line_exit_2() -> None:
+    """`descentlab objectives > /dev/full`, as a real process: no traceback, nothing more at exit."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "descentlab", "objectives"], stdout=full, stderr=subprocess.PIPE, text=True, check=False
+        )
+    assert result.returncode == 2
+    assert result.stderr == "descentlab objectives: error: No space left on device\n"
 
 
 # ---------------------------------------------------------------------------
@@ -228,6 +341,10 @@ API_CASES: list[tuple[str, Callable[[Any], Any], type[Exception], str]] = [
      r"batch_size 1501 is larger than the 1500 training rows"),
     ("train-epochs-0", lambda d: train("adam", {"lr": 0.01}, data=d, epochs=0), ValueError, r"epochs must be >= 1, got 0"),
     ("train-epochs-huge", lambda d: train("adam", {"lr": 0.01}, data=d, epochs=10**12), ValueError, r"would record more than"),
+    ("train-epochs-cap", lambda d: train("adam", {"lr": 0.01}, data=d, epochs=MAX_EPOCHS + 1), ValueError,
+     rf"epochs must be at most {MAX_EPOCHS} \(the notes train for 2\), got {MAX_EPOCHS + 1}"),
+    ("train-progress", lambda d: train("adam", {"lr": 0.01}, data=d, progress="stderr"), TypeError,
+     r"progress must be a function progress\(epochs_done, epochs\), got 'stderr'"),
     ("train-impl", lambda d: train("adam", {"lr": 0.01}, data=d, impl="cuda"), ValueError, r"impl must be one of 'own', 'torch', got 'cuda'"),
     ("train-impl-option", lambda d: train("rmsprop", {"lr": 0.01, "eps_in_sqrt": True}, data=d, impl="torch"), ValueError,
      r"eps_in_sqrt is not available with impl 'torch'"),
@@ -272,6 +389,11 @@ API_CASES: list[tuple[str, Callable[[Any], Any], type[Exception], str]] = [
     ("objective-unknown", lambda d: objectives.get_objective("bowl"), ValueError, r"unknown objective 'bowl'; choose one of"),
     ("objective-kappa", lambda d: objectives.get_objective("quadratic", kappa=0.5), ValueError, r"kappa must be >= 1, got 0\.5"),
     ("airfoil-directory", lambda d: data_module.load_airfoil(Path(__file__).parent), data_module.DataError, r"is a directory"),
+    ("airfoil-device", lambda d: data_module.load_airfoil("/dev/zero"), data_module.DataError,
+     r"--data /dev/zero is a character device, not a regular file, and is not read"),
+    ("airfoil-read-device", lambda d: data_module.read_table("/dev/zero"), data_module.DataError,
+     r"/dev/zero is a character device, not a regular file"),
+    ("airfoil-empty-path", lambda d: data_module.load_airfoil(""), data_module.DataError, r"--data was given an empty path"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -178,3 +179,102 @@ def test_the_installed_command(airfoil_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert NOTES_LINE.match(result.stdout.splitlines()[0])
+
+
+# --- issue 16: a file that is not the published one is said so, once; long runs show progress; ---------
+# --- a diverged figure is marked --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def altered(airfoil_path: Path, tmp_path: Path) -> Path:
+    """The airfoil file with one value changed to 1e30: it parses, trains, and is not the notes' data."""
+    lines = airfoil_path.read_bytes().split(b"\n")
+    lines[5] = b"\t".join([b"1e30", *lines[5].split(b"\t")[1:]])
+    path = tmp_path / "altered.dat"
+    path.write_bytes(b"\n".join(lines))
+    return path
+
+
+WARNING = re.compile(
+    r"descentlab (train|bench|reproduce): warning: .*altered\.dat is not the published airfoil file "
+    r"\(SHA-1 [0-9a-f]{12}… instead of 76e5be1548fd…\); results will differ from the notes'"
+)
+
+
+def test_train_warns_once_about_a_file_that_is_not_the_published_one(capsys, altered: Path) -> None:
+    code, out, err = run(capsys, "train", "sgd", "--lr", "0.1", "--data", str(altered))
+    assert code == 0 and NOTES_LINE.match(out.splitlines()[0])
+    assert err.count("\n") == 1 and WARNING.fullmatch(err.rstrip("\n")), err
+
+
+def test_train_with_the_published_file_prints_no_warning(capsys, airfoil_path: Path) -> None:
+    code, _, err = run(capsys, "train", "sgd", "--lr", "0.1", "--data", str(airfoil_path), "--json")
+    assert code == 0 and err == ""
+
+
+def test_bench_airfoil_warns_once(capsys, altered: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from descentlab.bench.airfoil import AirfoilBench
+    from descentlab.cli import bench_cmd
+
+    seen = []
+
+    def measured(data, runs, **options):  # the timing itself is bench's tests' business
+        seen.append(data)
+        return AirfoilBench(rows=(), optimum_loss=data.optimum_loss, seeds=options["seeds"], repeats=1, batch_repeats=1,
+                            torch_version="", torch_threads=1)
+
+    monkeypatch.setattr(bench_cmd, "bench_airfoil", measured)
+    code, out, err = run(capsys, "bench", "airfoil", "--data", str(altered), "--json")
+    assert code == 0 and json.loads(out)["suite"] == "airfoil"
+    assert len(seen) == 1 and not seen[0].published
+    assert err.count("\n") == 1 and WARNING.fullmatch(err.rstrip("\n")), err
+
+
+def test_reproduce_warns_once_and_still_writes_the_report(capsys, altered: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "report"
+    code, _, err = run(capsys, "reproduce", "--data", str(altered), "--seeds", "1", "--out", str(out_dir))
+    assert code in (0, 1)  # the altered data may move a verdict
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and WARNING.fullmatch(warnings[0]), err
+    assert (out_dir / "index.html").is_file()
+
+
+def test_long_runs_show_progress_on_stderr_and_keep_stdout_clean(capsys, airfoil_path: Path, monkeypatch) -> None:
+    from descentlab.cli import common
+
+    ticks = iter(range(0, 10**6, 4))  # every reading of the clock: 4 s later
+    monkeypatch.setattr(common.EpochProgress, "CLOCK", staticmethod(lambda: float(next(ticks))))
+    code, out, err = run(capsys, "train", "sgd", "--lr", "0.1", "--epochs", "8", "--json", "--data", str(airfoil_path))
+    assert code == 0 and json.loads(out)["epochs"] == 8
+    # readings at 4, 8, ... s after the start at 0: a line when 10 s have passed since the last one (not after the end)
+    assert err.splitlines() == ["training: epoch 3 of 8 (38%)", "training: epoch 6 of 8 (75%)"]
+
+
+def test_a_short_run_prints_no_progress(capsys, airfoil_path: Path) -> None:
+    code, _, err = run(capsys, "train", "sgd", "--lr", "0.1", "--epochs", "3", "--data", str(airfoil_path))
+    assert code == 0 and err == ""
+
+
+def test_a_diverged_figure_is_marked(capsys, airfoil_path: Path, tmp_path: Path) -> None:
+    figure = tmp_path / "loss.svg"
+    code, out, _ = run(capsys, "train", "sgd", "--lr", "1e6", "--data", str(airfoil_path), "--out", str(figure))
+    assert code == 0 and out.startswith("diverged: the loss is not finite at step 10")
+    svg = figure.read_text()
+    assert "diverged at step 10" in svg  # matplotlib writes the text into the SVG as a comment and glyphs
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_epoch_progress_on_a_terminal_updates_one_line_and_erases_it() -> None:
+    from descentlab.cli.common import EpochProgress
+
+    now = [0.0]
+    terminal = _Terminal()
+    with EpochProgress(terminal, clock=lambda: now[0]) as progress:
+        for epoch in range(1, 6):
+            now[0] += 0.25
+            progress(epoch, 5)
+    assert terminal.getvalue() == "".join(f"\r\033[Ktraining: epoch {k} of 5 ({k / 5:.0%})" for k in range(1, 5)) + "\r\033[K"

@@ -6,11 +6,13 @@ on 127.0.0.1, a closed port and a socket that never answers.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import http.server
+import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -295,3 +297,100 @@ def test_an_unwritable_cache_is_a_data_error(airfoil_path: Path, tmp_path: Path)
     with pytest.raises(DataError) as error:
         find_airfoil(cache_dir=blocker / "cache", url=airfoil_path.as_uri())
     assert_one_line(error, "cannot create the cache directory", "--data PATH")
+
+
+# --- what the path is; never reading a pipe or a device; the checksum of what was read -------------
+
+
+def _finishes(call: Callable[[], object], seconds: float = 20.0) -> BaseException | None:
+    """Run ``call`` in a thread; fail if it is still running after ``seconds`` (it read a pipe or a device)."""
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            outcome.append(error)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "still reading: a pipe or a device was opened and read"
+    return outcome[0]
+
+
+@pytest.mark.parametrize("how", ["--data", "DESCENTLAB_DATA"])
+def test_a_named_pipe_is_named_and_never_opened(how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fifo = tmp_path / "airfoil.dat"
+    os.mkfifo(fifo)  # nobody writes: opening it for reading would wait forever
+    if how == "--data":
+        error = _finishes(lambda: load_airfoil(fifo))
+    else:
+        monkeypatch.setenv("DESCENTLAB_DATA", str(fifo))
+        error = _finishes(lambda: load_airfoil(cache_dir=tmp_path, url="http://127.0.0.1:9/never-used"))
+    assert isinstance(error, DataError), error
+    message = str(error)
+    assert f"{how} {fifo} is a named pipe (FIFO), not a regular file, and is not read" in message, message
+    assert "supply a local copy" not in message and "\n" not in message
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+@pytest.mark.parametrize("reader", [load_airfoil, read_table], ids=["load_airfoil", "read_table"])
+def test_dev_zero_is_a_character_device_and_is_not_read_to_the_end(reader: Callable[[Path], object]) -> None:
+    error = _finishes(lambda: reader(Path("/dev/zero")))
+    assert isinstance(error, DataError) and "/dev/zero is a character device, not a regular file" in str(error), error
+
+
+def test_a_file_far_too_large_is_refused_without_reading_it_all(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.dat"
+    with open(huge, "wb") as handle:
+        handle.truncate(10**8)  # sparse: 100 MB that take no room
+    with pytest.raises(DataError) as error:
+        load_airfoil(huge)
+    assert_one_line(error, "huge.dat is larger than 599840 bytes", "expected the 59984-byte file airfoil_self_noise.dat")
+
+
+def test_errors_about_a_file_the_user_named_do_not_suggest_supplying_one(airfoil_bytes: bytes, tmp_path: Path) -> None:
+    """The user supplied a local copy: the message says what is wrong with it, and how to use the published file."""
+    cases = {
+        "missing": tmp_path / "missing.dat",
+        "directory": tmp_path,
+        "truncated": write(tmp_path / "truncated.dat", b"\n".join(airfoil_bytes.splitlines()[:10])),
+        "binary": write(tmp_path / "binary.dat", bytes(range(256))),
+    }
+    for name, path in cases.items():
+        with pytest.raises(DataError) as error:
+            load_airfoil(path)
+        assert "supply a local copy" not in str(error.value), (name, str(error.value))
+        assert_one_line(error, str(path), "leave out --data PATH and DESCENTLAB_DATA to use the published file")
+    with pytest.raises(DataError) as error:  # where descentlab looked itself, the hint stays
+        find_airfoil(cache_dir=tmp_path / "empty", allow_download=False)
+    assert_one_line(error, "supply a local copy with --data PATH")
+
+
+def test_a_utf8_byte_order_mark_is_accepted_and_changes_the_checksum(
+    airfoil_path: Path, airfoil_bytes: bytes, tmp_path: Path
+) -> None:
+    plain = load_airfoil(airfoil_path)
+    bom = load_airfoil(write(tmp_path / "bom.dat", codecs.BOM_UTF8 + airfoil_bytes))
+    torch.testing.assert_close(bom.features, plain.features, rtol=0, atol=0)
+    torch.testing.assert_close(bom.labels, plain.labels, rtol=0, atol=0)
+    assert plain.published and plain.sha1 == AIRFOIL_SHA1
+    assert not bom.published and bom.sha1 == hashlib.sha1(codecs.BOM_UTF8 + airfoil_bytes).hexdigest()
+
+
+def test_utf16_text_is_named(airfoil_bytes: bytes, tmp_path: Path) -> None:
+    with pytest.raises(DataError) as error:
+        load_airfoil(write(tmp_path / "wide.dat", airfoil_bytes.decode("ascii").encode("utf-16")))
+    assert_one_line(error, "wide.dat is UTF-16 text; save it as ASCII or UTF-8")
+
+
+def test_the_checksum_is_of_the_file_as_read(airfoil_bytes: bytes, tmp_path: Path) -> None:
+    """One value changed to 1e30 still parses: the SHA-1 tells it from the published file."""
+    lines = airfoil_bytes.split(b"\n")
+    fields = lines[5].split(b"\t")
+    lines[5] = b"\t".join([b"1e30", *fields[1:]])
+    altered = load_airfoil(write(tmp_path / "altered.dat", b"\n".join(lines)))
+    assert not altered.published
+    assert altered.sha1 == hashlib.sha1(b"\n".join(lines)).hexdigest() != AIRFOIL_SHA1

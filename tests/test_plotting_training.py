@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import math
 from pathlib import Path
 
 import matplotlib
@@ -62,3 +64,26 @@ def test_loss_figure_uses_no_pyplot(runs) -> None:
     assert plt.get_fignums() == before
     assert dict(matplotlib.rcParams) == rc_before
     assert run_label(runs[0]) == "own adam (lr=0.01), 4 seeds"
+
+
+def test_a_diverged_run_is_marked_never_an_empty_axes(airfoil_path: Path) -> None:
+    """SGD with lr 1e6: only the start is finite; the figure still shows it, and where and that it diverged."""
+    from matplotlib.text import Text
+
+    run = train("sgd", {"lr": 1e6}, data=load_airfoil(airfoil_path), seeds=range(3))
+    assert run.diverged and min(s for s in run.diverged_at if s is not None) == 10
+    figure = loss_figure([run])
+    ax = figure.axes[0]
+    curve = ax.get_lines()[0]
+    finite = [y for y in curve.get_ydata() if math.isfinite(y)]
+    assert finite and curve.get_marker() == "o"  # the single finite point is visible
+    texts = [t.get_text().strip() for t in ax.findobj(Text)]
+    assert "diverged at step 10" in texts
+    vertical = [line for line in ax.get_lines() if list(line.get_xdata()) == [2 * 1 / 30] * 2]
+    assert len(vertical) == 1  # at the first non-finite evaluation: 10 steps of 150 per epoch = epoch 1/15
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0].endswith("3 of 3 seeds diverged, the first at step 10")
+    assert ax.get_yscale() == "log"
+    low, high = ax.get_ylim()
+    assert math.isfinite(low) and math.isfinite(high) and low < finite[0] < high
+    figure.savefig(io.BytesIO(), format="png")

@@ -246,3 +246,18 @@ def test_layering_train_and_data_import_neither_cli_nor_plotting() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_progress_is_reported_after_every_epoch_and_changes_nothing(airfoil: Airfoil) -> None:
+    calls: list[tuple[int, int]] = []
+    watched = train("adam", {"lr": 0.01}, data=airfoil, seeds=range(2), epochs=3, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert watched.losses == train("adam", {"lr": 0.01}, data=airfoil, seeds=range(2), epochs=3).losses
+
+
+def test_epochs_are_capped(airfoil: Airfoil) -> None:
+    from descentlab.airfoil.train import MAX_EPOCHS
+
+    with pytest.raises(ValueError, match=rf"epochs must be at most {MAX_EPOCHS}"):
+        train("sgd", {"lr": 0.1}, data=airfoil, epochs=MAX_EPOCHS + 1)
+    assert 100_000 > MAX_EPOCHS >= 1000  # the 100000 is refused; a long study of 1000 epochs is not

@@ -115,3 +115,27 @@ def test_effective_learning_rate_is_read_off_the_path() -> None:
     g1, g2 = 0.2 * -5.0, 4 * -2.0  # the first gradient at (-5, -2)
     assert adagrad[0] == pytest.approx((0.4 / math.sqrt(g1**2 + 1e-6), 0.4 / math.sqrt(g2**2 + 1e-6)), rel=1e-9)
     assert all(later[i] < earlier[i] for earlier, later in zip(adagrad, adagrad[1:]) for i in (0, 1))  # only shrinks
+
+
+def test_a_contracting_run_from_far_out_is_not_divergence() -> None:
+    """Issue 16: a start beyond DIVERGENCE_BOUND does not make a converging run 'diverged at step 1'."""
+    from descentlab.lab.trajectory import divergence_bound
+
+    far = run("sgd", NOTES, {"lr": 0.1}, start=(1e300, 1e300))
+    assert not far.diverged and len(far.points) == 21
+    assert all(math.isfinite(c) for p in far.points for c in p)
+    assert abs(far.final[0]) < 1e300 and abs(far.final[1]) < 1e300  # it contracted
+    assert far.notes_line() == "epoch 20, x1 6.676080e+299, x2 3.656158e+295"  # %e where %f would print 300 digits
+    growing = run("sgd", NOTES, {"lr": 0.6}, start=(1e300, 1e300), steps=100)
+    assert growing.diverged  # 1.4 per step: past the bound or to infinity well within 100 steps
+    assert divergence_bound((-5.0, -2.0)) == DIVERGENCE_BOUND  # the notes' start: as it always was
+    assert divergence_bound((3e7, 0.0)) == pytest.approx(3e13)
+    assert newton(NOTES, start=(1e300, -1e300), steps=2).diverged_at is None
+
+
+def test_the_cli_does_not_call_a_run_from_far_out_diverged(capsys) -> None:
+    from descentlab.cli import main
+
+    assert main(["trace", "sgd", "--lr", "0.1", "--start", "1e300", "1e300"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "diverged" not in first and first.startswith("epoch 20, x1 6.676080e+299")

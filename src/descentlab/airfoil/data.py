@@ -10,8 +10,15 @@ Where the file comes from, in this order:
    failed or interrupted download, or a checksum mismatch, leaves nothing behind.
 
 Every problem is a :class:`DataError` (a ``ValueError``) with a one-line message
-saying what was expected and how to supply a local copy.  The library never
-prints: downloads report progress through an optional callback.
+saying what was expected.  A failed download or a cache miss says how to supply
+a local copy; a bad file the user named says what the path is (missing, a
+directory, a named pipe, a device, too large, not text, which line is wrong) and
+that leaving the path out uses the published file.  Only regular files are
+read, and at most ten times the published file's size, so ``--data /dev/zero``
+or a named pipe is refused at once, never read.  A UTF-8 byte-order mark is
+accepted (its file's SHA-1 then differs from the published one: see
+:attr:`Airfoil.published`).  The library never prints: downloads report progress
+through an optional callback.
 
 :func:`load_airfoil` follows the notes: standardize every column with its mean
 and population standard deviation over all 1503 rows, keep the first 1500 rows,
@@ -21,10 +28,12 @@ the training loss ``mean((X w + b - y)**2) / 2`` on those rows (0.241688).
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import http.client
 import math
 import os
+import stat
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -35,7 +44,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..files import atomic_path
+from ..files import atomic_path, kind_of, reason
 
 AIRFOIL_URL = "http://d2l-data.s3-accelerate.amazonaws.com/airfoil_self_noise.dat"
 AIRFOIL_FILENAME = "airfoil_self_noise.dat"
@@ -46,13 +55,16 @@ AIRFOIL_COLUMNS = 6  # five features, then the target
 TRAIN_ROWS = 1500
 ENV_VAR = "DESCENTLAB_DATA"
 DEFAULT_TIMEOUT = 30.0
-_MAX_DOWNLOAD_BYTES = 10 * AIRFOIL_BYTES  # refuse to read anything much larger than the file
+_MAX_BYTES = 10 * AIRFOIL_BYTES  # refuse to download or read anything much larger than the file
 _CHUNK = 16_384
 
 Progress = Callable[[int, "int | None"], None]
 """``progress(bytes_so_far, total_bytes_or_None)``, called while downloading."""
 
 _HOW_TO_SUPPLY = f"supply a local copy with --data PATH or {ENV_VAR}=PATH"
+"""The hint when descentlab looked for the file itself (download, cache)."""
+_LEAVE_OUT = f"leave out --data PATH and {ENV_VAR} to use the published file (downloaded once into the cache)"
+"""The hint when the file the user named is wrong: supplying a local copy is what they did."""
 
 
 class DataError(ValueError):
@@ -141,9 +153,9 @@ def _fetch(url: str, target: Path, *, timeout: float, progress: Progress | None)
                 if not chunk:
                     break
                 done += len(chunk)
-                if done > _MAX_DOWNLOAD_BYTES:
+                if done > _MAX_BYTES:
                     raise DataError(
-                        f"download from {url} is larger than {_MAX_DOWNLOAD_BYTES} bytes, "
+                        f"download from {url} is larger than {_MAX_BYTES} bytes, "
                         f"expected the {AIRFOIL_BYTES}-byte airfoil file; {_HOW_TO_SUPPLY}"
                     )
                 digest.update(chunk)
@@ -155,10 +167,10 @@ def _fetch(url: str, target: Path, *, timeout: float, progress: Progress | None)
     except urllib.error.HTTPError as error:
         raise DataError(f"could not download {url}: HTTP {error.code} {error.reason}; {_HOW_TO_SUPPLY}") from None
     except urllib.error.URLError as error:
-        reason = error.reason
-        if isinstance(reason, TimeoutError):
-            reason = f"no answer within {timeout:g} s"
-        raise DataError(f"could not download {url} (offline? {reason}); {_HOW_TO_SUPPLY}") from None
+        why = error.reason
+        if isinstance(why, TimeoutError):
+            why = f"no answer within {timeout:g} s"
+        raise DataError(f"could not download {url} (offline? {why}); {_HOW_TO_SUPPLY}") from None
     except TimeoutError:
         raise DataError(f"could not download {url}: no answer within {timeout:g} s; {_HOW_TO_SUPPLY}") from None
     except (OSError, ValueError, http.client.HTTPException) as error:
@@ -185,10 +197,14 @@ def find_airfoil(
     :data:`AIRFOIL_URL` (read at call time).
     """
     if path is not None:
-        return _existing_file(Path(path), "--data")
+        if not str(path):
+            raise DataError(f"--data was given an empty path; name the file {AIRFOIL_FILENAME}, or {_LEAVE_OUT}")
+        _check_regular(Path(path), "--data")
+        return Path(path)
     from_env = os.environ.get(ENV_VAR)
     if from_env:
-        return _existing_file(Path(from_env), ENV_VAR)
+        _check_regular(Path(from_env), ENV_VAR)
+        return Path(from_env)
     cached = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cached = cached / AIRFOIL_FILENAME
     if cached.is_file() and sha1_of(cached) == AIRFOIL_SHA1:
@@ -198,38 +214,84 @@ def find_airfoil(
     return download(url or AIRFOIL_URL, cached, timeout=timeout, progress=progress)
 
 
-def _existing_file(path: Path, source: str) -> Path:
-    if path.is_dir():
-        raise DataError(f"{source} {path} is a directory; expected the file {AIRFOIL_FILENAME} itself; {_HOW_TO_SUPPLY}")
-    if not path.is_file():
+def _check_regular(path: Path, source: str | None = None) -> int:
+    """Refuse, with a :class:`DataError` saying what ``path`` is, anything but an existing regular file.
+
+    ``source`` (``--data`` or the environment variable) prefixes the message.
+    Only ``stat`` is called: a named pipe or a device is never opened.
+    Returns the file's size.
+    """
+    named = f"{source} {path}" if source else str(path)
+    try:
+        status = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
         raise DataError(
-            f"{source} {path}: no such file; expected {AIRFOIL_FILENAME} "
-            f"({AIRFOIL_ROWS} rows, tab-separated); {_HOW_TO_SUPPLY}"
+            f"{named}: no such file; expected {AIRFOIL_FILENAME} ({AIRFOIL_ROWS} rows, tab-separated); {_LEAVE_OUT}"
+        ) from None
+    except OSError as error:
+        raise DataError(f"{named}: cannot read it ({reason(error)}); {_LEAVE_OUT}") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise DataError(f"{named} is a directory; expected the file {AIRFOIL_FILENAME} itself; {_LEAVE_OUT}")
+    if not stat.S_ISREG(status.st_mode):
+        raise DataError(
+            f"{named} is {kind_of(status.st_mode)}, not a regular file, and is not read; "
+            f"expected the file {AIRFOIL_FILENAME} itself; {_LEAVE_OUT}"
         )
-    return path
+    return status.st_size
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The contents of the regular file ``path``, at most :data:`_MAX_BYTES` of them (else a :class:`DataError`)."""
+    too_large = f"{path} is larger than {_MAX_BYTES} bytes; expected the {AIRFOIL_BYTES}-byte file {AIRFOIL_FILENAME}; {_LEAVE_OUT}"
+    if _check_regular(path) > _MAX_BYTES:
+        raise DataError(too_large)
+    try:
+        # O_NONBLOCK: should the path have become a pipe since the check, opening it does not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise DataError(f"{path} is {kind_of(mode)}, not a regular file, and is not read; {_LEAVE_OUT}")
+            raw = handle.read(_MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise DataError(f"{path} is a directory; expected the file {AIRFOIL_FILENAME} itself; {_LEAVE_OUT}") from None
+    except OSError as error:
+        raise DataError(f"cannot read {path} ({reason(error)}); {_LEAVE_OUT}") from None
+    if len(raw) > _MAX_BYTES:
+        raise DataError(too_large)
+    return raw
+
+
+def _decode(raw: bytes, path: Path, expected: str) -> str:
+    """The text of the file: ASCII or UTF-8, with or without a UTF-8 byte-order mark."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise DataError(f"{path} is UTF-16 text; save it as ASCII or UTF-8; {expected}; {_LEAVE_OUT}")
+    if b"\0" in raw:
+        raise DataError(f"{path} is not a text file (it holds NUL bytes); {expected}; {_LEAVE_OUT}")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a text file; {expected}; {_LEAVE_OUT}") from None
 
 
 def read_table(path: str | os.PathLike[str]) -> np.ndarray:
     """Read and check the raw table: ``(1503, 6)`` float64, every value finite.
 
-    Blank lines and a trailing ``\\r`` (the file has Windows line endings) are
-    ignored; anything else that is not 1503 rows of 6 tab-separated numbers is a
-    :class:`DataError` naming the first offending line.
+    Blank lines, a trailing ``\\r`` (the file has Windows line endings) and a
+    UTF-8 byte-order mark are ignored; anything else that is not 1503 rows of 6
+    tab-separated numbers is a :class:`DataError` naming the first offending
+    line.  Only a regular file is read (see the module's docstring).
     """
     path = Path(path)
+    return _parse(_read_bytes(path), path)
+
+
+def _parse(raw: bytes, path: Path) -> np.ndarray:
+    """:func:`read_table` on the bytes ``raw`` read from ``path``."""
     expected = f"expected {AIRFOIL_ROWS} rows of {AIRFOIL_COLUMNS} tab-separated numbers"
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise DataError(f"{path} is a directory; expected the file {AIRFOIL_FILENAME} itself; {_HOW_TO_SUPPLY}") from None
-    except OSError as error:
-        raise DataError(f"cannot read {path} ({error.strerror}); {_HOW_TO_SUPPLY}") from None
     if not raw.strip():
-        raise DataError(f"{path} is empty; {expected}; {_HOW_TO_SUPPLY}")
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not a text file; {expected}; {_HOW_TO_SUPPLY}") from None
+        raise DataError(f"{path} is empty; {expected}; {_LEAVE_OUT}")
+    text = _decode(raw, path, expected)
     rows: list[list[float]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
@@ -238,23 +300,23 @@ def read_table(path: str | os.PathLike[str]) -> np.ndarray:
         fields = line.split("\t")
         if len(fields) != AIRFOIL_COLUMNS:
             raise DataError(
-                f"{path} line {number} has {len(fields)} tab-separated fields; {expected}; {_HOW_TO_SUPPLY}"
+                f"{path} line {number} has {len(fields)} tab-separated fields; {expected}; {_LEAVE_OUT}"
             )
         try:
             values = [float(field) for field in fields]
         except ValueError:
             bad = next(f for f in fields if not _is_number(f))
-            raise DataError(f"{path} line {number}: {bad[:20]!r} is not a number; {expected}; {_HOW_TO_SUPPLY}") from None
+            raise DataError(f"{path} line {number}: {bad[:20]!r} is not a number; {expected}; {_LEAVE_OUT}") from None
         if not all(math.isfinite(v) for v in values):
-            raise DataError(f"{path} line {number} has a non-finite value; {expected}; {_HOW_TO_SUPPLY}")
+            raise DataError(f"{path} line {number} has a non-finite value; {expected}; {_LEAVE_OUT}")
         rows.append(values)
     if len(rows) != AIRFOIL_ROWS:
         kind = "truncated" if len(rows) < AIRFOIL_ROWS else "too long"
-        raise DataError(f"{path} is {kind}: {len(rows)} rows, {expected}; {_HOW_TO_SUPPLY}")
+        raise DataError(f"{path} is {kind}: {len(rows)} rows, {expected}; {_LEAVE_OUT}")
     table = np.asarray(rows, dtype=np.float64)
     constant = np.flatnonzero(table.std(axis=0) == 0)
     if constant.size:
-        raise DataError(f"{path}: column {constant[0] + 1} is constant and cannot be standardized; {_HOW_TO_SUPPLY}")
+        raise DataError(f"{path}: column {constant[0] + 1} is constant and cannot be standardized; {_LEAVE_OUT}")
     return table
 
 
@@ -287,15 +349,15 @@ def load_airfoil(path: str | os.PathLike[str] | None = None, **find: object) -> 
     ``progress``, ``allow_download``).
     """
     source = find_airfoil(path, **find)  # type: ignore[arg-type]
-    digest = sha1_of(source)
-    data = standardize(read_table(source))[:TRAIN_ROWS]
+    raw = _read_bytes(source)  # read once: the checksum is of the very bytes that are parsed
+    data = standardize(_parse(raw, source))[:TRAIN_ROWS]
     features, labels = data[:, :-1], data[:, -1]
     return Airfoil(
         features=torch.tensor(features, dtype=torch.float32),
         labels=torch.tensor(labels, dtype=torch.float32),
         optimum_loss=least_squares_optimum(features, labels),
         path=source,
-        sha1=digest,
+        sha1=hashlib.sha1(raw).hexdigest(),
     )
 
 

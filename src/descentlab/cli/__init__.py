@@ -2,17 +2,21 @@
 
 Each subcommand lives in its own module with ``register(subparsers)``, which adds
 its parser and sets ``handler(args) -> int``.  User mistakes raise
-:class:`~descentlab.cli.common.CLIError`; ``main`` turns them into one line on
-stderr and exit code 2.
+:class:`~descentlab.cli.common.CLIError`, files that cannot be written
+:class:`~descentlab.files.WriteError`; ``main`` turns them (and any other
+``OSError``) into one line on stderr and exit code 2, so no command needs a
+try/except of its own.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from ..files import WriteError, reason
 from . import algorithms_cmd, lab_cmd
 from . import bench_cmd, reproduce_cmd, train_cmd
 from .common import CLIError, Parser
@@ -31,19 +35,51 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 success, 2 a user mistake)."""
+    """Run the command line; returns the exit code (0 success, 2 a user mistake or a file that cannot be written).
+
+    Every failure a user can cause or meet ends here as one line on stderr:
+    :class:`CLIError` (a mistake on the command line), :class:`WriteError` (a
+    file descentlab writes: full disk, no such directory, ``/proc``, ...) and any
+    other ``OSError`` (standard output on a full disk, ...).  Output is flushed
+    inside, so a failing standard output is reported here, not at exit.
+    """
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
-        return int(args.handler(args))
-    except CLIError as error:
-        sys.stderr.write(f"descentlab {getattr(args, 'command', '')}: error: {error}\n".replace("  ", " "))
-        return 2
+        code = int(args.handler(args))
+        sys.stdout.flush()
+        return code
+    except (CLIError, WriteError) as error:
+        return _fail(args, str(error))
     except SystemExit as exit_:
         return int(exit_.code or 0) if isinstance(exit_.code, int) else 2
     except BrokenPipeError:  # e.g. `descentlab algorithms | head`
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        _discard_stdout()
         return 0
     except KeyboardInterrupt:
         sys.stderr.write("descentlab: interrupted\n")
         return 130
+    except OSError as error:  # not a file of ours (those are WriteErrors): standard output on a full disk, ...
+        _discard_stdout()  # a failed command leaves no partial output, and the flush at exit cannot fail again
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(args, f"{where}{reason(error)}")
+
+
+def _fail(args: argparse.Namespace | None, message: str) -> int:
+    command = getattr(args, "command", "") or ""
+    sys.stderr.write(f"descentlab {command}: error: {message}\n".replace("  ", " "))
+    return 2
+
+
+def _discard_stdout() -> None:
+    """Send what is still buffered for standard output nowhere, so the flush at exit cannot fail again."""
+    if sys.stdout is sys.__stdout__ and sys.stdout is not None:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # the recipe of Python's documentation (signal module, SIGPIPE)
+            os.close(devnull)
+            return
+        except (OSError, ValueError):
+            pass
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - a replaced stream (tests): silence it

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _measure_airfoil(args: argparse.Namespace) -> AirfoilBench:
     runs = [NOTES_AIRFOIL[i - 1] for i in args.runs] if args.runs else list(NOTES_AIRFOIL)
-    return bench_airfoil(load_data(args.data), runs, seeds=args.seeds, repeats=args.repeats or 5, batch_repeats=args.batch_repeats)
+    return bench_airfoil(load_data(args), runs, seeds=args.seeds, repeats=args.repeats or 5, batch_repeats=args.batch_repeats)
 
 
 def airfoil_table(record: AirfoilBench) -> list[str]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 from ..algorithms import REGISTRY, AlgorithmSpec, Hyperparameter, Setting
 from ..algorithms.spec import OneOf, decay_pair, flag
-from ..airfoil.data import Airfoil, DataError, load_airfoil
+from ..airfoil.data import AIRFOIL_SHA1, Airfoil, DataError, load_airfoil
 from ..files import check_writable
 from ..airfoil.train import MAX_SEEDS
 
@@ -171,10 +172,65 @@ class DownloadProgress:
         self.line = None
 
 
-def load_data(path: str | None) -> Airfoil:
-    """The airfoil data for a command, with download progress on stderr; a ``DataError`` becomes a ``CLIError``."""
+class EpochProgress:
+    """Training progress on stderr for long runs (stdout stays clean for --json).
+
+    On a terminal, ``epoch 120 of 10000`` updates in place (at most every
+    ``refresh`` seconds) and is erased when the run ends; elsewhere (a log, a
+    pipe) one line is written every ``every`` seconds.  A run shorter than that
+    writes nothing.  ``clock`` (default :attr:`CLOCK`) and ``stream`` are for tests.
+    """
+
+    CLOCK: Callable[[], float] = staticmethod(time.monotonic)
+
+    def __init__(self, stream: Any = None, *, every: float = 10.0, refresh: float = 0.2,
+                 clock: Callable[[], float] | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty()
+        self.interval = refresh if self.live else every
+        self.clock = clock or self.CLOCK
+        self.last = self.clock()
+        self.shown = False
+
+    def __enter__(self) -> EpochProgress:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        if self.live and self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if now - self.last < self.interval or done == total:
+            return
+        self.last = now
+        line = f"training: epoch {done} of {total} ({done / total:.0%})"
+        self.stream.write(("\r\033[K" + line) if self.live else line + "\n")
+        self.stream.flush()
+        self.shown = True
+
+
+def load_data(args: argparse.Namespace) -> Airfoil:
+    """The airfoil data for a command (``args.data``), with download progress on stderr.
+
+    A ``DataError`` becomes a ``CLIError``.  A file that is not byte for byte the
+    published one (a local copy, edited or re-saved) is still used, with one
+    warning line on stderr: its numbers will not be the notes'.
+    """
     with DownloadProgress() as progress:
         try:
-            return load_airfoil(path, progress=progress)
+            data = load_airfoil(args.data, progress=progress)
         except DataError as error:
             raise CLIError(str(error)) from None
+    if not data.published:
+        sys.stderr.write(f"descentlab {args.command}: warning: {unpublished_warning(data)}\n")
+    return data
+
+
+def unpublished_warning(data: Airfoil) -> str:
+    """``PATH is not the published airfoil file (SHA-1 ... instead of ...); results will differ from the notes'``."""
+    return (
+        f"{data.path} is not the published airfoil file (SHA-1 {data.sha1[:12]}… instead of {AIRFOIL_SHA1[:12]}…); "
+        "results will differ from the notes'"
+    )

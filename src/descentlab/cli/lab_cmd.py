@@ -96,12 +96,13 @@ def _summary(objective: Objective, trajectory: Trajectory) -> str:
     return f"f(x) = {trajectory.values[-1]:.6g}, distance to the nearest minimum {nearest:.6g}"
 
 
-def _write_figure(args: argparse.Namespace, objective: Objective, trajectories: list[Trajectory]) -> None:
+def _write_figure(args: argparse.Namespace, objective: Objective, trajectories: list[Trajectory]) -> list[str]:
+    """Write the ``--out`` figure (before anything is printed, so a failed write leaves stdout empty)."""
     if args.out is None:
-        return
+        return []
     figure = landscape_figure(objective, trajectories)
     write_with(args.out, lambda tmp: figure.savefig(tmp, dpi=120))
-    print(f"wrote {args.out}")
+    return [f"wrote {args.out}"]
 
 
 def run_trace(args: argparse.Namespace) -> int:
@@ -109,14 +110,12 @@ def run_trace(args: argparse.Namespace) -> int:
     hyperparameters = given_hyperparameters(args, spec)
     objective, start = _landscape(args)
     (trajectory,) = run_many([(spec.name, hyperparameters)], objective, steps=args.steps, start=start)
+    wrote = _write_figure(args, objective, [trajectory])
     if args.json:
-        print(json.dumps(asdict(trajectory)))
+        lines = [json.dumps(asdict(trajectory))]
     else:
-        print(trajectory.notes_line())
-        print(_summary(objective, trajectory))
-        for line in _theory_lines(objective, [trajectory]):
-            print(line)
-    _write_figure(args, objective, [trajectory])
+        lines = [trajectory.notes_line(), _summary(objective, trajectory), *_theory_lines(objective, [trajectory])]
+    print("\n".join(lines + wrote))
     return 0
 
 
@@ -160,12 +159,11 @@ def run_compare(args: argparse.Namespace) -> int:
     runs = [parse_run(text) for text in args.runs]
     objective, start = _landscape(args)
     trajectories = run_many(runs, objective, steps=args.steps, start=start)
-    for trajectory in trajectories:
-        setting = format_hyperparameters(trajectory.hyperparameters)
-        print(f"{trajectory.algorithm}({setting}): {trajectory.notes_line()}")
-    for line in _theory_lines(objective, trajectories):
-        print(line)
-    _write_figure(args, objective, trajectories)
+    wrote = _write_figure(args, objective, trajectories)
+    lines = [
+        f"{t.algorithm}({format_hyperparameters(t.hyperparameters)}): {t.notes_line()}" for t in trajectories
+    ]
+    print("\n".join(lines + _theory_lines(objective, trajectories) + wrote))
     return 0
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from ..chapter.report import check_destination, verdict_counts, verdict_line, write_report
 from ..chapter.reproduce import run_chapter
+from ..airfoil.data import ENV_VAR
+from ..files import reason
 from ..airfoil.train import MAX_SEED
 from .common import CLIError, DownloadProgress, load_data, nonnegative_int, seed_count
 
@@ -23,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"results.csv. Exit code 0: no verdict failed (with fewer than 5 seeds the airfoil runs are not judged); "
         f"{EXIT_VERDICT_FAILED}: a verdict failed; "
         f"{EXIT_AIRFOIL_NOT_RUN}: the airfoil data was not available (the rest of the report is written); "
-        "2: a mistake on the command line, such as a --data file that cannot be read (nothing is written).",
+        "2: a mistake on the command line, such as a --data (or $DESCENTLAB_DATA) file that cannot be read, "
+        "or a report that cannot be written (nothing is written).",
     )
     parser.add_argument("--out", default="report", metavar="DIR", help="report directory (default: report)")
     parser.add_argument("--data", default=None, metavar="PATH", help="the airfoil file (default: $DESCENTLAB_DATA, the cache, or a download)")
@@ -60,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if seeds[-1] > MAX_SEED:
         raise CLIError(f"--first-seed {args.first_seed} with --seeds {args.seeds} goes past the largest seed, 2**63 - 1")
-    # a file named on the command line must be readable before any work
-    data = load_data(args.data) if args.data is not None else None
+    # a file the user named (--data or $DESCENTLAB_DATA) must be readable before any work, and is checked once
+    data = load_data(args) if args.data is not None or os.environ.get(ENV_VAR) else None
     with DownloadProgress() as download:
         results = run_chapter(
             seeds=seeds,
@@ -71,9 +75,11 @@ def run(args: argparse.Namespace) -> int:
             progress=ProgressBar(),
         )
     try:
-        index = write_report(results, out)
-    except (ValueError, OSError) as error:
+        index = write_report(results, out)  # staged in a temporary directory: a failure leaves no partial report
+    except ValueError as error:
         raise CLIError(f"--out {out}: {error}") from None
+    except OSError as error:  # a full disk, ...: the staging path in the error would only confuse
+        raise CLIError(f"--out {out}: cannot write the report ({reason(error)}); no report was written") from None
     counts = verdict_counts(results.verdicts())
     print(f"wrote {index}")
     print(verdict_line(counts))

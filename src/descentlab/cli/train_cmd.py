@@ -16,10 +16,11 @@ from typing import Any
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
 from ..files import write_with
-from ..airfoil.train import IMPLS, TrainingRun, train
+from ..airfoil.train import IMPLS, MAX_EPOCHS, TrainingRun, train
 from ..torch_counterparts import TORCH_COUNTERPARTS, torch_refusals
 from .common import (
     CLIError,
+    EpochProgress,
     add_hyperparameter_options,
     figure_path,
     given_hyperparameters,
@@ -48,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     seeds = parser.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="the seed of a single run (default 0)")
     seeds.add_argument("--seeds", type=seed_count, metavar="N", help="run seeds 0..N-1 together; report mean, std, min, max")
-    parser.add_argument("--epochs", type=positive_int, default=2, help="passes over the data (default 2)")
+    parser.add_argument("--epochs", type=positive_int, default=2,
+                        help=f"passes over the data, at most {MAX_EPOCHS} (default 2); progress on stderr for long runs")
     parser.add_argument("--batch-size", type=positive_int, default=10, help="minibatch size (default 10)")
     parser.add_argument("--data", metavar="PATH", help="the airfoil file (default: $DESCENTLAB_DATA, the cache, else download)")
     parser.add_argument("--out", metavar="FILE", help="write the loss figure (.png, .svg or .pdf)")
@@ -62,17 +64,19 @@ def run(args: argparse.Namespace) -> int:
     hyperparameters = _hyperparameters(args)
     out = figure_path(args.out) if args.out else None
     seeds = range(args.seeds) if args.seeds is not None else [args.seed]
-    data = load_data(args.data)
+    data = load_data(args)
     try:
-        record = train(
-            spec.name,
-            hyperparameters,
-            data=data,
-            impl=args.impl,
-            seeds=seeds,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-        )
+        with EpochProgress() as progress:
+            record = train(
+                spec.name,
+                hyperparameters,
+                data=data,
+                impl=args.impl,
+                seeds=seeds,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                progress=progress,
+            )
     except (ValueError, TypeError) as error:
         raise CLIError(_as_options(str(error))) from None
     if out is not None:
@@ -132,4 +136,4 @@ def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _as_options(message: str) -> str:
-    return message.replace("batch_size", "--batch-size")
+    return message.replace("batch_size", "--batch-size").replace("epochs must", "--epochs must")

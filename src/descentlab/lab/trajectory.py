@@ -5,8 +5,11 @@ second copy of it.  K settings of one algorithm run as one batch: ``x`` has shap
 ``(K, 2)`` and every numeric hyperparameter that differs between settings becomes
 a ``(K, 1)`` tensor, which the elementwise rules broadcast.
 
-A run that leaves the finite numbers (or grows past :data:`DIVERGENCE_BOUND`) is
-stopped at that step and reported as diverged; its later points are not made up.
+A run that leaves the finite numbers, or grows past :func:`divergence_bound` of
+its start (:data:`DIVERGENCE_BOUND`, or a million times the start for a start
+beyond 1e6), is stopped at that step and reported as diverged; its later points
+are not made up.  A run that contracts is never called diverged, however far
+out it starts.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from ..algorithms import Setting, setting
 from .objectives import Objective, Point
 
 DIVERGENCE_BOUND = 1e12
-"""A coordinate larger than this in magnitude counts as divergence."""
+"""A coordinate larger than this in magnitude counts as divergence (for a start within 1e6 of 0)."""
+GROWTH_BOUND = 1e6
+"""For a start farther out, divergence is a coordinate beyond this many times the start's largest one."""
 MAX_STEPS = 100_000
 """The longest run: every point of a path is kept."""
 
@@ -52,9 +57,24 @@ class Trajectory:
     def notes_line(self) -> str:
         """The notes' output: ``epoch 20, x1 -0.943467, x2 -0.000073``."""
         if self.diverged:
-            return f"epoch {self.diverged_at}, diverged (|x| > {DIVERGENCE_BOUND:g} or not finite)"
-        x1, x2 = self.final
-        return f"epoch {len(self.points) - 1}, x1 {x1:f}, x2 {x2:f}"
+            return f"epoch {self.diverged_at}, diverged (|x| > {divergence_bound(self.points[0]):g} or not finite)"
+        x1, x2 = (_notes_number(c) for c in self.final)
+        return f"epoch {len(self.points) - 1}, x1 {x1}, x2 {x2}"
+
+
+def _notes_number(value: float) -> str:
+    """The notes' ``%f``; beyond 1e15, where ``%f`` would print hundreds of digits, ``%e``."""
+    return f"{value:f}" if abs(value) < 1e15 else f"{value:e}"
+
+
+def divergence_bound(start: Point) -> float:
+    """The magnitude past which a coordinate of a run from ``start`` counts as divergence.
+
+    ``max(DIVERGENCE_BOUND, GROWTH_BOUND * max|start|)``: the notes' start
+    (-5, -2) gets 1e12, so their eta = 0.6 run diverges where it always did; a
+    start at 1e300 gets infinity, so only leaving the finite numbers counts.
+    """
+    return max(DIVERGENCE_BOUND, GROWTH_BOUND * max(abs(c) for c in start))
 
 
 def _batched_hyperparameters(settings: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -101,9 +121,10 @@ def run_batch(
     state = spec.init(x, hp)
     path = [x]
     diverged_at: list[int | None] = [None] * k
+    bound = divergence_bound(start)
     for t in range(1, steps + 1):
         x, state = spec.update(x, objective.gradient(x), state, **hp)
-        for row in torch.nonzero(_out_of_bounds(x)).flatten().tolist():
+        for row in torch.nonzero(_out_of_bounds(x, bound)).flatten().tolist():
             if diverged_at[row] is None:
                 diverged_at[row] = t
         path.append(x)
@@ -118,9 +139,9 @@ def run_batch(
     ]
 
 
-def _out_of_bounds(x: Tensor) -> Tensor:
-    """Per point (last dimension: the coordinates): not finite, or beyond :data:`DIVERGENCE_BOUND`."""
-    return ~torch.isfinite(x).all(dim=-1) | (x.abs() > DIVERGENCE_BOUND).any(dim=-1)
+def _out_of_bounds(x: Tensor, bound: float) -> Tensor:
+    """Per point (last dimension: the coordinates): not finite, or beyond ``bound`` (see :func:`divergence_bound`)."""
+    return ~torch.isfinite(x).all(dim=-1) | (x.abs() > bound).any(dim=-1)
 
 
 def _trajectory(
@@ -204,13 +225,15 @@ def newton(objective: Objective, *, steps: int = 20, start: Point | None = None,
     On a quadratic the preconditioned problem has the identity Hessian, and one
     step with ``lr = 1`` lands on the minimum.
     """
-    x = torch.tensor(_check_problem(objective, steps, start), dtype=torch.float64)
+    start = _check_problem(objective, steps, start)
+    bound = divergence_bound(start)
+    x = torch.tensor(start, dtype=torch.float64)
     points = [x]
     diverged_at = None
     for t in range(1, steps + 1):
         direction = torch.linalg.solve(objective.hessian(x), objective.gradient(x))
         x = x - lr * direction
-        if _out_of_bounds(x):
+        if _out_of_bounds(x, bound):
             diverged_at = t
             break
         points.append(x)

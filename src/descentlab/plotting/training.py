@@ -3,10 +3,15 @@
 ``plot_losses(ax, runs)`` draws on a given ``Axes`` and returns the artists;
 ``loss_figure(runs)`` builds a standalone :class:`matplotlib.figure.Figure`
 (no pyplot, nothing saved: the caller decides where it goes).
+
+A run that diverged is drawn up to its last finite loss, with markers (its only
+finite point may be the start), on a logarithmic loss axis, and marked with a
+dotted vertical line and the text "diverged at step S": never an empty axes.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from matplotlib.artist import Artist
@@ -47,14 +52,20 @@ def plot_losses(
     for index, run in enumerate(runs):
         x = run.epoch_axis()
         label = labels[index] if labels is not None else run_label(run)
-        curves = list(zip(*run.losses))  # per point: the values of all seeds
-        mean = [sum(values) / len(values) for values in curves]
-        (line,) = ax.plot(x, mean, label=label)
+        curves = [values if all(map(math.isfinite, values)) else None for values in zip(*run.losses)]  # per point
+        mean = [math.nan if values is None else sum(values) / len(values) for values in curves]
+        marker = "o" if run.diverged else None  # a diverged run may have a single finite point
+        (line,) = ax.plot(x, mean, label=label if not run.diverged else f"{label}, {divergence_text(run)}",
+                          marker=marker, markersize=3)
         artists.append(line)
         if len(run.seeds) > 1:
-            low = [min(values) for values in curves]
-            high = [max(values) for values in curves]
+            low = [math.nan if values is None else min(values) for values in curves]
+            high = [math.nan if values is None else max(values) for values in curves]
             artists.append(ax.fill_between(x, low, high, color=line.get_color(), alpha=band_alpha, linewidth=0))
+        if run.diverged:
+            artists.extend(_divergence_mark(ax, run, x, line.get_color()))
+    if any(run.diverged for run in runs):
+        ax.set_yscale("log")  # the finite losses before divergence span many orders of magnitude
     if optimum:
         value = runs[0].optimum_loss
         artists.append(
@@ -64,6 +75,24 @@ def plot_losses(
     ax.set_ylabel("loss")
     ax.legend(fontsize="small")
     return artists
+
+
+def divergence_text(run: TrainingRun) -> str:
+    """``diverged at step 100``, or ``2 of 5 seeds diverged, the first at step 100``."""
+    steps = [step for step in run.diverged_at if step is not None]
+    if len(run.seeds) == 1:
+        return f"diverged at step {steps[0]}"
+    return f"{len(steps)} of {len(run.seeds)} seeds diverged, the first at step {min(steps)}"
+
+
+def _divergence_mark(ax: Axes, run: TrainingRun, x: Sequence[float], color: str) -> list[Artist]:
+    """A dotted vertical line at the first non-finite evaluation, and the text saying so."""
+    step = min(s for s in run.diverged_at if s is not None)
+    at = x[run.evaluation_steps.index(step)]
+    line = ax.axvline(at, color=color, linestyle=":", linewidth=1.5)
+    text = ax.text(at, 0.97, f"diverged at step {step} ", transform=ax.get_xaxis_transform(), color=color,
+                   va="top", ha="right", fontsize="small", bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    return [line, text]
 
 
 def loss_figure(
@@ -83,4 +112,4 @@ def loss_figure(
     return figure
 
 
-__all__ = ["loss_figure", "plot_losses", "run_label"]
+__all__ = ["divergence_text", "loss_figure", "plot_losses", "run_label"]
