@@ -23,3 +23,11 @@ def airfoil_path() -> Path:
             pytest.fail(f"CI needs the airfoil file at {candidate}")
         pytest.skip(f"airfoil file not found at {candidate}")
     return candidate
+
+
+@pytest.fixture(scope="session")
+def airfoil(airfoil_path: Path):
+    """The airfoil data, loaded once for the whole run (no test changes it)."""
+    from descentlab.airfoil import load_airfoil
+
+    return load_airfoil(airfoil_path)

@@ -8,17 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from descentlab.airfoil import Airfoil, load_airfoil, train
+from descentlab.airfoil import Airfoil, train
 from descentlab.airfoil.train import INITS, Summary
 from descentlab.chapter.sections import adadelta_decomposition, airfoil_section
 from descentlab.chapter.words import adadelta_case, adadelta_explanation, adadelta_headline
 
 SEEDS = range(40)
 
-
-@pytest.fixture(scope="module")
-def airfoil(airfoil_path) -> Airfoil:
-    return load_airfoil(airfoil_path)
 
 
 @pytest.fixture(scope="module")

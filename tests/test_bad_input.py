@@ -315,10 +315,6 @@ def test_standard_output_on_a_full_disk_is_one_line_exit_2() -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def airfoil(airfoil_path: Path) -> data_module.Airfoil:
-    return data_module.load_airfoil(airfoil_path)
-
 
 NOTES = objectives.get_objective("notes")
 

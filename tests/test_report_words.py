@@ -24,10 +24,6 @@ from descentlab.chapter.reproduce import run_chapter
 SEEDS = range(8)
 
 
-@pytest.fixture(scope="module")
-def airfoil(airfoil_path) -> Airfoil:
-    return load_airfoil(airfoil_path)
-
 
 @pytest.fixture(scope="module")
 def published(airfoil: Airfoil):

@@ -7,12 +7,11 @@ import math
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from descentlab.airfoil.data import Airfoil, load_airfoil
+from descentlab.airfoil.data import Airfoil
 from descentlab.notes.loop import _OWN, notes_states, notes_train
 from descentlab.notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_AIRFOIL, AirfoilResult
 from descentlab.airfoil.train import _initial_theta, check_hyperparameters, train
@@ -21,10 +20,6 @@ from descentlab.torch_counterparts import TORCH_COUNTERPARTS
 OUR_SEEDS = range(100)  # vectorized: 100 seeds cost little more than one
 ORACLE_SEEDS = range(20)  # the notes' loop, one run at a time
 
-
-@pytest.fixture(scope="module")
-def airfoil(airfoil_path: Path) -> Airfoil:
-    return load_airfoil(airfoil_path)
 
 
 def run_id(run: AirfoilResult) -> str:

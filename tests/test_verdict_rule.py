@@ -18,7 +18,7 @@ import statistics
 
 import pytest
 
-from descentlab.airfoil import Airfoil, load_airfoil, train
+from descentlab.airfoil import Airfoil, train
 from descentlab.chapter.rule import (
     LEVEL,
     MIN_SEEDS,
@@ -32,10 +32,6 @@ POOL = 1200  # seeds per run, trained as one batch
 TRIALS = 1500  # per run and seed count
 SEED_COUNTS = (5, 10, 20)
 
-
-@pytest.fixture(scope="module")
-def airfoil(airfoil_path) -> Airfoil:
-    return load_airfoil(airfoil_path)
 
 
 @pytest.fixture(scope="module")

@@ -198,10 +198,11 @@ def step_in_batches(
     they are.  All of ``xs`` share one device and dtype.
     """
     # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
+    precision = precision or Precision()
     counter_keys = [key for key in states[0] if all(key in s and s[key].dim() == 0 for s in states)] if states else []
     factors = None
     if spec.factors is not None and counter_keys:
-        work_dtype = xs[0].dtype if precision is None else precision.work_dtype(xs[0])
+        work_dtype = precision.work_dtype(xs[0])
         stacked = {key: torch.stack([s[key] for s in states]) for key in counter_keys}
         factors = [f.to(work_dtype).unbind() for f in spec.factors(stacked, hp)]  # the rule's casts are then no-ops
     out = _Written()
@@ -243,7 +244,7 @@ def _run(
     factors: list[tuple[Tensor, ...]] | None,
     counter_keys: list[str],
     out: _Written,
-    precision: Precision | None,
+    precision: Precision,
 ) -> None:
     """The rule on one batch of pieces, written back into the pieces' views."""
     keys = [key for key in states[batch[0][0]] if key not in counter_keys]
@@ -257,7 +258,7 @@ def _run(
     for key in counter_keys:
         state[key] = TensorList([states[i][key] for i, _ in batch])
     extra = {} if factors is None else {"factors": tuple(TensorList([f[i] for i, _ in batch]) for f in factors)}
-    new_state = (precision or Precision()).step(spec, x, g, state, {**hp, **extra})
+    new_state = precision.step(spec, x, g, state, {**hp, **extra})
     for key, value in new_state.items():
         if key in counter_keys:
             for (i, _), item in zip(batch, value.items):

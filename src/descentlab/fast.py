@@ -63,8 +63,8 @@ def _apply_in_place(
     counters: Tensor,
     counter_keys: tuple[str, ...],
     hp: dict,
-    factors: tuple[Tensor, ...] | None = None,
-    precision: Precision | None = None,
+    factors: tuple[Tensor, ...] | None,
+    precision: Precision,
 ) -> None:
     """Run the rule on every tensor and write ``x`` and its state back in place.
 
@@ -81,7 +81,7 @@ def _apply_in_place(
         for column, key in enumerate(counter_keys):
             full[key] = counters[index, column]
         extra = {} if factors is None else {"factors": tuple(f[index] for f in factors)}
-        new_state = (precision or Precision()).step(spec, x, g, full, {**hp, **extra})
+        new_state = precision.step(spec, x, g, full, {**hp, **extra})
         for key, old in state.items():
             if key in new_state:
                 old.copy_(new_state[key])
@@ -135,7 +135,7 @@ class CompiledRule:
 
     def __init__(self, spec: AlgorithmSpec, precision: Precision | None = None) -> None:
         self.spec = spec
-        self.precision = precision
+        self.precision = precision or Precision()
         # A code object of its own per algorithm, so each rule has its own compile cache.
         code = _apply_in_place.__code__.replace(co_name=f"fused_{spec.name}_step")
         function = type(_apply_in_place)(code, _apply_in_place.__globals__, code.co_name)
