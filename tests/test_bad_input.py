@@ -33,7 +33,7 @@ import torch
 from descentlab.airfoil import data as data_module
 from descentlab.lab import objectives, trajectory
 from descentlab import optim as dl
-from descentlab.cli import bench_cmd, main, reproduce_cmd
+from descentlab.cli import main
 from descentlab.airfoil.train import MAX_EPOCHS, MAX_SEEDS, train
 
 AIRFOIL_ROW = "{i}\t{j}\t0.3048\t71.3\t0.00266337\t{k}"
@@ -205,8 +205,8 @@ def workspace(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypa
     monkeypatch.delenv("DESCENTLAB_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(elsewhere / "cache"))
     monkeypatch.setattr(data_module, "AIRFOIL_URL", wrong.as_uri())
-    monkeypatch.setattr(bench_cmd, "bench_airfoil", _work_started)
-    monkeypatch.setattr(reproduce_cmd, "run_chapter", _work_started)
+    monkeypatch.setattr("descentlab.bench.airfoil.bench_airfoil", _work_started)  # the commands import them when they run
+    monkeypatch.setattr("descentlab.chapter.reproduce.run_chapter", _work_started)
     return tmp_path
 
 
@@ -290,7 +290,7 @@ def test_reproduce_refuses_a_bad_file_named_by_the_environment_before_any_work(
     fifo = tmp_path / "airfoil.dat"
     os.mkfifo(fifo)
     monkeypatch.setenv("DESCENTLAB_DATA", str(fifo))
-    monkeypatch.setattr(reproduce_cmd, "run_chapter", _work_started)
+    monkeypatch.setattr("descentlab.chapter.reproduce.run_chapter", _work_started)
     assert main(["reproduce", "--out", str(tmp_path / "report")]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1, err

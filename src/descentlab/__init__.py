@@ -7,11 +7,21 @@ classes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import _moved
-from .algorithms import REGISTRY
 
 __version__ = "0.1.0"
 
 _moved.install()
+
+
+def __getattr__(name: str) -> Any:
+    """``descentlab.REGISTRY``, imported on first use: ``import descentlab.cli`` must not import torch yet."""
+    if name == "REGISTRY":
+        from .algorithms import REGISTRY
+
+        return REGISTRY
+    raise AttributeError(f"module 'descentlab' has no attribute {name!r}")
 
 __all__ = ["REGISTRY", "__version__"]

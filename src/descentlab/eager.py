@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor
 
 from .algorithms import AlgorithmSpec, State
 from .precision import Precision
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 PIECE = 1 << 18
 """Values per piece: a larger contiguous tensor is cut into views of this size."""
@@ -71,7 +73,7 @@ class TensorList:
     def _binary(self, other: Operand, foreach: Callable[..., list[Tensor]], plain: Callable[[Any, Any], Any]) -> TensorList:
         if isinstance(other, TensorList):
             return TensorList(foreach(self.items, other.items))
-        if isinstance(other, numbers.Number) or (isinstance(other, Tensor) and other.dim() == 0 and other.device == self.device):
+        if isinstance(other, numbers.Number) or (isinstance(other, torch.Tensor) and other.dim() == 0 and other.device == self.device):
             return TensorList(foreach(self.items, other))
         return TensorList([plain(a, other) for a in self.items])
 
@@ -133,7 +135,7 @@ class TensorList:
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         """Any other tensor method, item by item (``t.clamp(0)``, ``t.exp()``)."""
-        method = getattr(Tensor, name)
+        method = getattr(torch.Tensor, name)
         return lambda *args, **kwargs: _gather([method(t, *_item(args, i), **_item(kwargs, i)) for i, t in enumerate(self.items)])
 
     @classmethod
@@ -167,7 +169,7 @@ def _item(values: Any, index: int) -> Any:
 
 
 def _gather(results: list[Any]) -> Any:
-    return TensorList(results) if results and all(isinstance(r, Tensor) for r in results) else results
+    return TensorList(results) if results and all(isinstance(r, torch.Tensor) for r in results) else results
 
 
 def _pieces(x: Tensor) -> list[slice]:

@@ -29,13 +29,15 @@ import numbers
 import os
 import shutil
 from collections.abc import Hashable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor
 
 from .algorithms import AlgorithmSpec, State
 from .precision import Precision
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 CHUNK = 64
 """Tensors per compiled call: large enough to amortize the call, small enough to compile quickly."""

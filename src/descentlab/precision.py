@@ -19,10 +19,12 @@ alike (it only uses ``float()``, ``+``, ``-`` and ``copy_``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 LOW_PRECISION = (torch.float16, torch.bfloat16)
 COMPENSATION = "compensation"

@@ -23,37 +23,42 @@ class TorchCounterpart:
     ``eps_in_sqrt=False``); every other hyperparameter of ours is refused.
     """
 
-    optimizer: type[torch.optim.Optimizer]
+    class_name: str
     names: Mapping[str, str]
     fixed: Mapping[str, Any]
 
     @property
+    def optimizer(self) -> type[torch.optim.Optimizer]:
+        """The class itself, looked up when used (so that the table costs no import of torch.optim)."""
+        return getattr(torch.optim, self.class_name)
+
+    @property
     def title(self) -> str:
-        return f"torch.optim.{self.optimizer.__name__}"
+        return f"torch.optim.{self.class_name}"
 
 
 _COMMON = {"weight_decay": "weight_decay", "maximize": "maximize"}
 
 TORCH_COUNTERPARTS: dict[str, TorchCounterpart] = {
-    "sgd": TorchCounterpart(torch.optim.SGD, {"lr": "lr", **_COMMON}, {}),
+    "sgd": TorchCounterpart("SGD", {"lr": "lr", **_COMMON}, {}),
     "momentum": TorchCounterpart(
-        torch.optim.SGD,
+        "SGD",
         {"lr": "lr", "momentum": "momentum", "dampening": "dampening", "nesterov": "nesterov", **_COMMON},
         {"form": "torch"},
     ),
     "adagrad": TorchCounterpart(
-        torch.optim.Adagrad,
+        "Adagrad",
         {"lr": "lr", "eps": "eps", "lr_decay": "lr_decay", "initial_accumulator_value": "initial_accumulator_value", **_COMMON},
         {"eps_in_sqrt": False},
     ),
     "rmsprop": TorchCounterpart(
-        torch.optim.RMSprop,
+        "RMSprop",
         {"lr": "lr", "gamma": "alpha", "eps": "eps", "centered": "centered", "momentum": "momentum", **_COMMON},
         {"eps_in_sqrt": False},
     ),
-    "adadelta": TorchCounterpart(torch.optim.Adadelta, {"lr": "lr", "rho": "rho", "eps": "eps", **_COMMON}, {}),
+    "adadelta": TorchCounterpart("Adadelta", {"lr": "lr", "rho": "rho", "eps": "eps", **_COMMON}, {}),
     "adam": TorchCounterpart(
-        torch.optim.Adam,
+        "Adam",
         {
             "lr": "lr",
             "betas": "betas",

@@ -39,12 +39,15 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from ..files import atomic_path, kind_of, reason
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 AIRFOIL_URL = "http://d2l-data.s3-accelerate.amazonaws.com/airfoil_self_noise.dat"
 AIRFOIL_FILENAME = "airfoil_self_noise.dat"

@@ -43,15 +43,17 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor
 
 from ..algorithms import Setting
 from ..algorithms import get as get_algorithm
 from ..torch_counterparts import TORCH_COUNTERPARTS, torch_refusals
 from .data import Airfoil, load_airfoil
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 IMPLS = ("own", "torch")
 INITS = {"own": "w ~ N(0, 0.01²), b = 0 (the notes)", "torch": "nn.Linear(5, 1)'s default: w, b ~ U(±1/√5)"}
@@ -208,7 +210,7 @@ def train(
     seeds: Sequence[int] = (0,),
     epochs: int = 2,
     batch_size: int = 10,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | None = None,
     progress: Progress | None = None,
 ) -> TrainingRun:
     """Train the notes' linear regression with ``algorithm`` once per seed, all seeds as one batch.
@@ -220,7 +222,8 @@ def train(
     whose loss leaves the finite numbers is not an error: ``diverged_at`` gives the
     step of its first non-finite evaluation (its later losses are nan or inf).
     At most :data:`MAX_EPOCHS` epochs; ``progress(done, epochs)``, if given, is
-    called after every epoch (this function never prints).
+    called after every epoch (this function never prints).  ``dtype`` defaults to
+    ``torch.float32``, the notes' precision.
 
     >>> run = train("adam", {"lr": 0.01}, seeds=range(20))   # doctest: +SKIP
     >>> print("loss: %f, %f sec per epoch" % (run.summary.mean, run.sec_per_epoch))  # doctest: +SKIP
@@ -234,6 +237,7 @@ def train(
     seeds = _check_seeds(seeds)
     epochs = check_count("epochs", epochs)
     batch_size = check_count("batch_size", batch_size)
+    dtype = torch.float32 if dtype is None else dtype
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype such as torch.float32, got {dtype!r}")
     if data is not None and not isinstance(data, Airfoil):
@@ -334,7 +338,7 @@ def _initial_theta(init: str, size: int, generator: torch.Generator, dtype: torc
     return (torch.rand(size, 1, generator=generator, dtype=dtype) * 2 - 1) * bound
 
 
-Step = Callable[[Tensor, Tensor], Tensor]
+Step = Callable[["Tensor", "Tensor"], "Tensor"]
 
 
 def _stepper(impl: str, setting: Setting, theta: Tensor) -> tuple[Step, str, dict[str, Any]]:

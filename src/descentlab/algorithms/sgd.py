@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor
 
 from .spec import MAXIMIZE, REQUIRED, WEIGHT_DECAY, AlgorithmSpec, Hyperparameter, State
 from .spec import decay_rate, effective_gradient, flag, is_zero, new_step_counter, nonnegative, one_of, unit_interval
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 SGD_DOC = r"""Gradient descent on minibatch gradients.
 

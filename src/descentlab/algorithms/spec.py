@@ -14,14 +14,16 @@ import math
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor
 
-State = dict[str, Tensor]
-InitFn = Callable[[Tensor, Mapping[str, Any]], State]
-UpdateFn = Callable[..., tuple[Tensor, State]]
+if TYPE_CHECKING:
+    from torch import Tensor
+
+State = dict[str, "Tensor"]
+InitFn = Callable[["Tensor", Mapping[str, Any]], State]
+UpdateFn = Callable[..., "tuple[Tensor, State]"]
 
 REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
 """Default of a hyperparameter the caller must give (the learning rate, usually)."""
@@ -33,7 +35,7 @@ def _describe(value: Any) -> str:
 
 def _real(name: str, value: Any) -> float:
     """``value`` as a float, checked finite: a real number, or a 0-dim floating tensor (as torch.optim takes ``lr``)."""
-    if isinstance(value, Tensor):
+    if isinstance(value, torch.Tensor):
         if value.dim() != 0 or not value.is_floating_point():
             raise ValueError(f"{name} must be a real number or a 0-dim floating-point tensor, got a tensor of shape "
                              f"{tuple(value.shape)} and dtype {value.dtype}")
@@ -49,7 +51,7 @@ def _real(name: str, value: Any) -> float:
 
 def _kept(value: Any, number: float) -> Any:
     """A tensor stays the caller's tensor (a scheduler may change it in place); a number becomes a float."""
-    return value if isinstance(value, Tensor) else number
+    return value if isinstance(value, torch.Tensor) else number
 
 
 def nonnegative(name: str, value: Any) -> Any:

@@ -11,15 +11,56 @@ try/except of its own.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import sys
+import types
 from collections.abc import Sequence
+from typing import Any
 
-from .. import __version__
-from ..files import WriteError, reason
-from . import algorithms_cmd, lab_cmd
-from . import bench_cmd, reproduce_cmd, train_cmd
-from .common import CLIError, Parser
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module until one of its attributes is used, then loads it and becomes its copy.
+
+    ``import torch`` binds this stand-in; the first ``torch.anything`` imports the
+    real module (which takes its own place in ``sys.modules``) and copies its
+    namespace here, so later lookups are plain attribute reads.  Names the real
+    module gains afterwards (submodules imported later) are forwarded.
+    The standard library's ``LazyLoader`` cannot do this on Python 3.11: the
+    import statement itself reads the module's ``__spec__``, which loads it.
+    """
+
+    def __getattr__(self, attr: str) -> Any:
+        real = sys.modules.get(self.__name__)
+        if real is self or real is None:
+            del sys.modules[self.__name__]
+            real = importlib.import_module(self.__name__)
+            self.__dict__.update({k: v for k, v in vars(real).items() if k not in ("__spec__", "__loader__")})
+        return getattr(real, attr)
+
+
+def _import_lazily(*names: str) -> None:
+    """Make ``import NAME`` cheap until the module is used (see :class:`_Deferred`).
+
+    ``descentlab --help`` and every subcommand's ``--help`` then never load torch,
+    NumPy or matplotlib (about 2 s together); a command that computes loads them
+    on its first use.  A module that is imported already stays as it is.
+    """
+    for name in names:
+        if name not in sys.modules and importlib.util.find_spec(name) is not None:
+            stand_in = _Deferred(name)
+            stand_in.__spec__ = importlib.util.find_spec(name)
+            sys.modules[name] = stand_in
+
+
+_import_lazily("torch", "numpy", "matplotlib")
+
+from .. import __version__  # noqa: E402 - after the lazy imports above, as every import below
+from ..files import WriteError, reason  # noqa: E402
+from . import algorithms_cmd, lab_cmd  # noqa: E402
+from . import bench_cmd, reproduce_cmd, train_cmd  # noqa: E402
+from .common import CLIError, Parser  # noqa: E402
 
 SUBCOMMANDS = (algorithms_cmd, lab_cmd, train_cmd, bench_cmd, reproduce_cmd)
 

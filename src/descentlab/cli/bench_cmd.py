@@ -13,12 +13,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..bench.airfoil import AirfoilBench, bench_airfoil
-from ..bench.steps import COUNTERPARTS, LAYOUTS, StepBench, bench_steps
+from ..bench.layouts import COUNTERPARTS, LAYOUTS
 from ..notes.reference import NOTES_AIRFOIL, airfoil_label
 from .common import load_data, positive_int, seed_count
+
+if TYPE_CHECKING:
+    from ..bench.airfoil import AirfoilBench
+    from ..bench.steps import StepBench
 
 
 def _run_index(value: str) -> int:
@@ -74,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _measure_airfoil(args: argparse.Namespace) -> AirfoilBench:
+    from ..bench.airfoil import bench_airfoil
+
     runs = [NOTES_AIRFOIL[i - 1] for i in args.runs] if args.runs else list(NOTES_AIRFOIL)
     return bench_airfoil(load_data(args), runs, seeds=args.seeds, repeats=args.repeats or 5, batch_repeats=args.batch_repeats)
 
@@ -109,6 +114,8 @@ def _measure_steps(args: argparse.Namespace) -> StepBench:
     def progress(label: str) -> None:
         sys.stderr.write(f"timing {label}\n")
         sys.stderr.flush()
+
+    from ..bench.steps import bench_steps
 
     return bench_steps(args.algorithms or tuple(COUNTERPARTS), args.layouts or tuple(LAYOUTS), repeats=args.repeats or 10,
                        progress=progress)

@@ -6,16 +6,19 @@ import argparse
 import json
 import math
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..algorithms import REGISTRY, Setting
 from ..algorithms import get as get_algorithm
 from ..algorithms.spec import OneOf, decay_pair, flag, format_hyperparameters
 from ..files import write_with
-from ..lab.objectives import OBJECTIVES, Objective, curvature, get_objective, quadratic_theory
-from ..plotting.landscape import landscape_figure
-from ..lab.trajectory import MAX_STEPS, Trajectory, run_many
+from ..lab.objectives import OBJECTIVES, curvature, get_objective, quadratic_theory
+from ..lab.trajectory import MAX_STEPS, run_many
 from .common import CLIError, add_hyperparameter_options, figure_path, given_hyperparameters, positive_int
+
+if TYPE_CHECKING:
+    from ..lab.objectives import Objective
+    from ..lab.trajectory import Trajectory
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,6 +103,8 @@ def _write_figure(args: argparse.Namespace, objective: Objective, trajectories: 
     """Write the ``--out`` figure (before anything is printed, so a failed write leaves stdout empty)."""
     if args.out is None:
         return []
+    from ..plotting.landscape import landscape_figure  # matplotlib: only when a figure is asked for
+
     figure = landscape_figure(objective, trajectories)
     write_with(args.out, lambda tmp: figure.savefig(tmp, dpi=120))
     return [f"wrote {args.out}"]

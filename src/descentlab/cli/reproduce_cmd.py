@@ -7,8 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-from ..chapter.report import check_destination, verdict_counts, verdict_line, write_report
-from ..chapter.reproduce import run_chapter
 from ..airfoil.data import ENV_VAR
 from ..files import reason
 from ..airfoil.train import MAX_SEED
@@ -56,6 +54,9 @@ class ProgressBar:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..chapter.report import check_destination, verdict_counts, verdict_line, write_report
+    from ..chapter.reproduce import run_chapter
+
     out = Path(args.out)
     try:
         check_destination(out)

@@ -19,9 +19,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 Point = tuple[float, float]
 
@@ -47,9 +50,23 @@ class Objective:
         return grad
 
     def hessian(self, point: Point | Tensor) -> Tensor:
-        """The 2×2 Hessian at one point (float64), by autograd."""
-        x = torch.as_tensor(point, dtype=torch.float64)
-        return torch.func.hessian(self.f)(x)
+        """The 2×2 Hessian at one point (float64), by autograd: row i is the gradient of ``∂f/∂x_i``.
+
+        Two plain backward passes through the gradient, not ``torch.func.hessian``,
+        whose first call costs about a second (``descentlab objectives`` takes the
+        Hessian at fifteen points).
+        """
+        with torch.enable_grad():
+            x = torch.as_tensor(point, dtype=torch.float64).detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(self.f(x), x, create_graph=True)
+            rows = []
+            for i in range(x.numel()):
+                if not grad[i].requires_grad:  # ∂f/∂x_i is constant
+                    rows.append(torch.zeros_like(x))
+                    continue
+                (row,) = torch.autograd.grad(grad[i], x, retain_graph=True, allow_unused=True)
+                rows.append(torch.zeros_like(x) if row is None else row)
+        return torch.stack(rows).detach()
 
 
 def _notes_quadratic(x: Tensor) -> Tensor:
@@ -84,11 +101,13 @@ def quadratic(kappa: float = 20.0, angle: float = 0.0, lmin: float = 0.2) -> Obj
         raise ValueError(f"angle must be finite, got {angle:g}")
     theta = math.radians(angle)
     c, s = math.cos(theta), math.sin(theta)
-    rotation = torch.tensor([[c, -s], [s, c]], dtype=torch.float64)
-    hessian = rotation @ torch.diag(torch.tensor([lmin, kappa * lmin], dtype=torch.float64)) @ rotation.T
+    lmax = kappa * lmin
+    # H = R diag(lmin, lmax) R^T with R the rotation by theta, as plain numbers: building it costs no torch work
+    # at import (the CLI's start-up), and a constant made inside f is safe under torch.func's transforms
+    rows = ((c * c * lmin + s * s * lmax, c * s * (lmin - lmax)), (c * s * (lmin - lmax), s * s * lmin + c * c * lmax))
 
     def f(x: Tensor) -> Tensor:
-        h = hessian.to(x.dtype)
+        h = torch.tensor(rows, dtype=x.dtype, device=x.device)
         return 0.5 * torch.einsum("...i,ij,...j->...", x, h, x)
 
     return Objective(

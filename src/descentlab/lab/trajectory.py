@@ -18,13 +18,15 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor
 
 from ..algorithms import Setting, setting
 from .objectives import Objective, Point
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 DIVERGENCE_BOUND = 1e12
 """A coordinate larger than this in magnitude counts as divergence (for a start within 1e6 of 0)."""
