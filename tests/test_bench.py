@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from descentlab.bench.airfoil import bench_airfoil
 from descentlab.cli import main
@@ -78,3 +79,30 @@ def test_steps_suite_keeps_stderr_to_its_progress_lines(monkeypatch, capfd) -> N
     assert main(["bench", "steps", "--algorithms", "sgd", "--layouts", "resnet18", "--repeats", "1", "--json"]) == 0
     err = capfd.readouterr().err
     assert err.splitlines() == ["timing sgd on resnet18"]
+
+
+def test_peak_memory_is_the_largest_temporary_of_a_step() -> None:
+    """The peak column measures memory in use beyond the step's start: one 4 MiB temporary reads 4 MiB, in place 0."""
+    from types import SimpleNamespace
+
+    from descentlab.bench.steps import peak_during_step
+
+    x = torch.zeros(1 << 20)
+
+    def with_temporary() -> None:
+        y = x + 1  # 4 MiB, freed at return
+        x.copy_(y)
+
+    assert 4.0 <= peak_during_step(SimpleNamespace(step=with_temporary)) < 4.1
+    assert peak_during_step(SimpleNamespace(step=lambda: x.add_(1))) < 0.01
+
+
+def test_steps_suite_peak_memory_column(monkeypatch, capsys) -> None:
+    import descentlab.bench.steps as bench_steps
+
+    monkeypatch.setitem(bench_steps.LAYOUTS, "resnet18", ((256, 256),))
+    monkeypatch.setattr(bench_steps, "triad_bandwidth", lambda: 10.0)
+    assert main(["bench", "steps", "--algorithms", "sgd", "--layouts", "resnet18", "--repeats", "1", "--peak-memory"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[-2:] == ["peak", "MiB"]
+    assert all(float(line.split()[-1]) >= 0 for line in lines[2:])

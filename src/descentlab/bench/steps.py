@@ -52,6 +52,7 @@ class StepRow:
     speedup_vs_torch_best: float  # torch's fastest path time / this path's time
     speedup_vs_torch_default: float  # torch's default path time / this path's time
     allocated_mib: float  # memory allocated during one step (temporaries), by the profiler
+    peak_extra_mib: float | None = None  # the most memory in use during a step beyond its start (--peak-memory)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,31 @@ def allocated_during_step(optimizer: torch.optim.Optimizer) -> int:
     return sum(e.self_cpu_memory_usage for e in prof.key_averages() if e.self_cpu_memory_usage > 0)
 
 
+def peak_during_step(optimizer: torch.optim.Optimizer) -> float:
+    """MiB: the most memory in use during one ``step()`` beyond what was in use when it began.
+
+    From the torch profiler's memory timeline (CPU), which needs shapes and stacks
+    recorded: several seconds per step on a large layout, hence ``bench steps
+    --peak-memory`` only.  The timeline's export is deprecated in torch 2.13 in
+    favour of a CUDA-only recorder; there is no CPU replacement yet.
+    """
+    import json
+    import tempfile
+    import warnings
+
+    with _quiet_stderr(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True,
+                                                 record_shapes=True, with_stack=True) as prof:
+        optimizer.step()
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        path = os.path.join(folder, "timeline.json")
+        prof.export_memory_timeline(path, device="cpu")
+        with open(path) as file:
+            _, sizes = json.load(file)
+    in_use = [sum(categories) for categories in sizes]
+    return (max(in_use) - in_use[0]) / 2**20 if in_use else 0.0
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """File descriptor 2 to /dev/null for the block (C++ logging bypasses ``sys.stderr``)."""
@@ -172,9 +198,13 @@ def bench_steps(
     repeats: int = 10,
     warmup: int = 3,
     dtype: torch.dtype = torch.float32,
+    peak_memory: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> StepBench:
-    """Time every path of every algorithm on every layout; one triad measurement for the run."""
+    """Time every path of every algorithm on every layout; one triad measurement for the run.
+
+    ``peak_memory`` adds each step's peak memory beyond its start (:func:`peak_during_step`; slow).
+    """
     triad = triad_bandwidth()
     rows: list[StepRow] = []
     for layout in layouts:
@@ -191,6 +221,7 @@ def bench_steps(
                 bandwidth = minimum / seconds[path] / 1e9
                 rows.append(StepRow(algorithm, layout, path, seconds[path] * 1e3, first[path], minimum, bandwidth,
                                     bandwidth / triad, torch_best / seconds[path], torch_default / seconds[path],
-                                    allocated_during_step(optimizer) / 2**20))
+                                    allocated_during_step(optimizer) / 2**20,
+                                    peak_during_step(optimizer) if peak_memory else None))
     return StepBench(tuple(rows), triad, TRIAD_VALUES, repeats, str(dtype).replace("torch.", ""),
                      torch.__version__, torch.get_num_threads())

@@ -63,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     steps.add_argument("--layouts", nargs="+", choices=tuple(LAYOUTS), metavar="LAYOUT",
                        help="parameter layouts (default all): flat16m = one 16M-value tensor, resnet18 = "
                        "ResNet-18's 62 shapes, many = 2000 tensors of 1000 values")
+    steps.add_argument("--peak-memory", action="store_true",
+                       help="also measure each step's peak memory beyond its start (torch profiler; seconds per row)")
     parser.set_defaults(handler=run)
 
 
@@ -118,7 +120,7 @@ def _measure_steps(args: argparse.Namespace) -> StepBench:
     from ..bench.steps import bench_steps
 
     return bench_steps(args.algorithms or tuple(COUNTERPARTS), args.layouts or tuple(LAYOUTS), repeats=args.repeats or 10,
-                       progress=progress)
+                       peak_memory=args.peak_memory, progress=progress)
 
 
 def steps_table(record: StepBench) -> list[str]:
@@ -128,13 +130,14 @@ def steps_table(record: StepBench) -> list[str]:
         f"(torch {record.torch_version}, {record.torch_threads} threads); triad c = a + 2b on "
         f"{record.triad_values} values: {record.triad_gb_per_s:.1f} GB/s",
         f"{'algorithm':<10} {'layout':<9} {'path':<14} {'ms':>8} {'first s':>8} {'GB/s':>7} {'of triad':>9} "
-        f"{'vs torch best':>14} {'vs default':>11} {'alloc MiB':>10}",
+        f"{'vs torch best':>14} {'vs default':>11} {'alloc MiB':>10} {'peak MiB':>9}",
     ]
     for row in record.rows:
         lines.append(
             f"{row.algorithm:<10} {row.layout:<9} {row.path:<14} {row.median_ms:8.2f} {row.first_step_s:8.2f} "
             f"{row.gb_per_s:7.1f} {row.triad_share:8.0%} {row.speedup_vs_torch_best:13.2f}x "
-            f"{row.speedup_vs_torch_default:10.2f}x {row.allocated_mib:10.1f}"
+            f"{row.speedup_vs_torch_default:10.2f}x {row.allocated_mib:10.1f} "
+            + (f"{row.peak_extra_mib:9.1f}" if row.peak_extra_mib is not None else f"{'-':>9}")
         )
     return lines
 
