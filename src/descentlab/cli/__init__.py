@@ -19,9 +19,10 @@ from .. import __version__
 from ..files import WriteError, reason
 from . import algorithms_cmd, lab_cmd
 from . import bench_cmd, reproduce_cmd, train_cmd
+from . import explore_cmd
 from .common import CLIError, Parser
 
-SUBCOMMANDS = (algorithms_cmd, lab_cmd, train_cmd, bench_cmd, reproduce_cmd)
+SUBCOMMANDS = (algorithms_cmd, lab_cmd, train_cmd, bench_cmd, reproduce_cmd, explore_cmd)
 
 
 def build_parser() -> Parser:
