@@ -2,7 +2,7 @@
 
 Quantization (the page states it): paths, f, effective learning rates and
 states are float32 rounded to their top 16 bits (bfloat16: 8 exponent bits, 7
-stored mantissa bits), a relative error of at most 2^-9 (0.2%); nan, ±inf and
+stored mantissa bits, 8 significant), a relative error of at most 2^-8 (0.4%); nan, ±inf and
 signs are kept.  Each run's 201 values of one channel are delta-coded (mod
 2^16), the high and low bytes stored as two planes, and deflated (zlib).  The
 end points at :data:`~descentlab.explore.data.PRECISE_STEPS` are kept exactly
@@ -24,11 +24,11 @@ from .data import PRECISE_STEPS, STEPS, THEORY_KINDS, Block, ExploreData
 
 QUANTIZATION = (
     "paths, f(x_t), effective learning rates and states: bfloat16 (float32 rounded to its top 16 bits, "
-    "relative error at most 2^-9 = 0.2%); end points after "
+    "relative error at most 2^-8 = 0.4%); end points after "
     + ", ".join(str(s) for s in PRECISE_STEPS)
     + " steps: float64 (exact); contours: float32"
 )
-RELATIVE_ERROR = 2.0**-9
+RELATIVE_ERROR = 2.0**-8
 """The largest relative error of a bfloat16 value (round to nearest)."""
 
 
