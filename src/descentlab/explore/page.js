@@ -800,12 +800,19 @@
     redraw();
     if (event && event.timeStamp) api.inputTimings.push(performance.now() - event.timeStamp);
     const hash = toHash();
-    if (location.hash !== hash) history.replaceState(null, "", hash);
+    if (location.hash !== hash) {
+      try {
+        history.replaceState(null, "", hash);
+      } catch (error) {
+        // a sandboxed frame (Jupyter's srcdoc) has no URL of its own to keep the state in
+      }
+    }
   }
   api.state = () => JSON.parse(JSON.stringify(state));
   api.hash = toHash;
   api.redraw = redraw;
   api.selectNotes = selectNotes;
+  api.mapLayout = () => mapLayout;
 
   decodeAll().then(() => {
     fromHash(location.hash);
