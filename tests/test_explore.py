@@ -210,3 +210,21 @@ def test_page_hash_opens_the_page_on_given_runs() -> None:
     assert "o1=adam:lr=0.01,betas.0=0.8,betas.1=0.99" in page_hash([("adam", {"lr": 0.01, "betas": (0.8, 0.99)})])
     with pytest.raises(ValueError, match="one to three"):
         page_hash([("sgd", {"lr": 0.1})] * 4)
+
+
+def test_cli_on_a_full_disk_leaves_nothing_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+    import os
+
+    def full_disk(self: Path, text: str, *args, **kwargs) -> int:
+        with open(self, "w", encoding="utf-8") as half:
+            half.write(text[: len(text) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    assert main(["explore", "--out", str(tmp_path / "page.html"), "--objective", "saddle"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "No space left on device" in err
+    assert list(tmp_path.iterdir()) == []
