@@ -31,3 +31,11 @@ def airfoil(airfoil_path: Path):
     from descentlab.airfoil import load_airfoil
 
     return load_airfoil(airfoil_path)
+
+
+@pytest.fixture(scope="session")
+def explorer():
+    """The explorer over every registry algorithm and objective, built once (about 8 s): its data and its page."""
+    from descentlab.explore import explore
+
+    return explore()

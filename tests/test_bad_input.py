@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 import torch
 
+import descentlab.explore
 from descentlab.airfoil import data as data_module
 from descentlab.lab import objectives, trajectory
 from descentlab import optim as dl
@@ -158,6 +159,12 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["train", "sgd", "--lr", "0.1", "--data", "{A}", "--out", "/proc/loss.png"], r"directory /proc takes no new files"),
     (["train", "sgd", "--lr", "0.1", "--data", "{A}", "--out", "{tmp}/fifo.png"], r"is a named pipe \(FIFO\)"),
     (["reproduce", "--out", "/proc/report"], r"directory /proc takes no new files"),
+    # explore (refused before any grid is computed)
+    (["explore", "--objective", "nope"], r"unknown objective 'nope'; choose from: notes, quadratic"),
+    (["explore", "--objective", "notes", "--out", "/proc/explore.html"], r"directory /proc takes no new files"),
+    (["explore", "--out", "{tmp}/fifo.png"], r"fifo\.png is a named pipe \(FIFO\), not a regular file"),
+    (["explore", "--out", "{tmp}/data-dir"], r"data-dir is a directory; give a file name"),
+    (["explore", "--out", "{tmp}/no/such/explore.html"], r"no/such does not exist; create it first"),
     (["reproduce", "--out", "{tmp}/fifo"], r"fifo exists and is not a directory"),
     # issue 16: --data says what the path is, never reads a pipe or a device, and does not suggest --data
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/fifo"], r"--data .*fifo is a named pipe \(FIFO\), not a regular file, and is not read"),
@@ -207,6 +214,7 @@ def workspace(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypa
     monkeypatch.setattr(data_module, "AIRFOIL_URL", wrong.as_uri())
     monkeypatch.setattr("descentlab.bench.airfoil.bench_airfoil", _work_started)  # the commands import them when they run
     monkeypatch.setattr("descentlab.chapter.reproduce.run_chapter", _work_started)
+    monkeypatch.setattr(descentlab.explore, "explore", _work_started)
     return tmp_path
 
 

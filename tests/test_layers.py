@@ -20,7 +20,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"__init__", "eager", "fast", "torch_counterparts"}),  # the default and the compiled paths; torch.optim names
     frozenset({"optim"}),  # the torch.optim.Optimizer adapter and the named classes
     frozenset({"lab", "airfoil", "notes"}),  # the 2D lab; the airfoil experiment; the notes' own numbers and loop
-    frozenset({"plotting", "bench"}),  # Axes-level figures of lab and airfoil records; benchmarks
+    frozenset({"plotting", "bench", "explore"}),  # Axes-level figures of lab and airfoil records; benchmarks; the explorer page
     frozenset({"chapter"}),  # the chapter's sections, verdicts and report
     frozenset({"cli"}),  # argument parsing only
     frozenset({"__main__"}),  # python -m descentlab

@@ -31,8 +31,20 @@ def test_report_files_exist_and_every_image_is_a_valid_svg(report: Path) -> None
         root = ElementTree.parse(report / source).getroot()
         assert root.tag.endswith("svg")
         assert len(list(root.iter())) > 100  # something was drawn
-    assert sorted(p.name for p in report.iterdir()) == ["figures", "index.html", "results.csv", "results.json"]
+    assert sorted(p.name for p in report.iterdir()) == ["explore.html", "figures", "index.html", "results.csv", "results.json"]
     assert not list(report.parent.glob(".report.*"))  # no staging directory left
+
+
+def test_the_notes_figures_open_the_explorer_written_beside_the_report_at_their_settings(report: Path) -> None:
+    page = (report / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'<a class="explore" href="([^"]+)"', page)
+    assert len(links) == 3  # ill-conditioning, momentum, adaptive: the notes' seven runs
+    assert all(link.startswith("explore.html#p=notes%400&amp;T=20&amp;") for link in links)
+    assert "o1=sgd:lr=0.4&amp;o2=sgd:lr=0.6&amp;o3=off" in links[0]
+    assert "o1=momentum:lr=0.4,momentum=0.5&amp;o2=momentum:lr=0.6,momentum=0.5" in links[1]
+    assert "o1=adagrad:lr=0.4&amp;o2=adagrad:lr=2.0&amp;o3=rmsprop:lr=0.4,gamma=0.9" in links[2]
+    explorer = (report / "explore.html").read_text(encoding="utf-8")
+    assert explorer.startswith("<!DOCTYPE html>") and '<script type="application/json" id="explore-data">' in explorer
 
 
 def test_verdict_table_holds_every_printed_number_of_the_notes(report: Path) -> None:

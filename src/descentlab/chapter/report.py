@@ -10,6 +10,7 @@ run leaves the previous report (or nothing), never half of one.  An existing
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import io
 import json
@@ -38,7 +39,9 @@ from ..plotting.theory import (
     draw_momentum_rate_map,
 )
 from ..plotting.training import plot_losses
-from ..notes.reference import LEAST_SQUARES_OPTIMUM
+from ..explore import FILENAME as EXPLORER
+from ..explore import explore, page_hash
+from ..notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_TRACES
 from .reproduce import STATUSES, ChapterResults, Verdict
 from .rule import LEVEL, MIN_SEEDS, RULE
 from .words import (
@@ -55,7 +58,7 @@ from .words import (
 from ..lab.trajectory import Trajectory
 
 NOTES = OBJECTIVES["notes"]
-REPORT_FILES = ("index.html", "results.json", "results.csv", "figures")
+REPORT_FILES = ("index.html", "results.json", "results.csv", "figures", EXPLORER)
 
 
 def _landscapes(panels: list[tuple[str, list[Trajectory]]], columns: int = 2) -> Figure:
@@ -174,8 +177,20 @@ def _verdict_table(verdicts: list[Verdict]) -> str:
             f"<th>verdict</th></tr>{rows}</table>")
 
 
-def _figure(stem: str, caption: str) -> str:
-    return f'<figure><img src="figures/{stem}.svg" alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>'
+def _figure(stem: str, caption: str, explore_runs: tuple[str, ...] = ()) -> str:
+    """A figure; with ``explore_runs`` (algorithm names of the notes' runs), a link opening the explorer on those runs."""
+    link = ""
+    if explore_runs:
+        runs = [(t.algorithm, t.hyperparameters) for t in NOTES_TRACES if t.algorithm in explore_runs]
+        link = f' <a class="explore" href="{EXPLORER}{_e(page_hash(runs))}">Open these runs in the explorer</a>.'
+    return (f'<figure><img src="figures/{stem}.svg" alt="{_e(caption)}"><figcaption>{_e(caption)}{link}'
+            '</figcaption></figure>')
+
+
+@functools.lru_cache(maxsize=1)
+def explorer_page() -> str:
+    """The explorer written beside the report (computed once per process: it does not depend on the results)."""
+    return explore().html
 
 
 def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
@@ -259,7 +274,7 @@ def render_html(results: ChapterResults) -> str:
         f"{ill.stable.final[0]:.3f} (η = {ill.stable.hyperparameters['lr']:g}) and {ill.unstable.final[0]:.3f} "
         f"(η = {lr:g}) in {ill.stable.steps} steps. One learning rate cannot suit both directions.</p>",
         _figure("ill_conditioning", f"Gradient descent at η = {ill.stable.hyperparameters['lr']:g} and η = {lr:g} (the notes' "
-                f"two pictures), {ill.stable.steps} steps from ({start[0]:g}, {start[1]:g})."),
+                f"two pictures), {ill.stable.steps} steps from ({start[0]:g}, {start[1]:g}).", ("sgd",)),
         "<h2>2. Preconditioning</h2>",
         "<p>Scaling the gradient by the inverse Hessian, <code>Δx = H⁻¹g</code>, turns the problem into one whose Hessian "
         f"is the identity: the Newton step {newton_words}, from ({start[0]:g}, {start[1]:g}) to "
@@ -273,7 +288,7 @@ def render_html(results: ChapterResults) -> str:
         f"(β = {beta:g}: {1 / (1 - beta):g} times the step). {_e(momentum_words)}: with β = {beta:g} the stable range grows "
         f"to η &lt; (2+2β)/λmax = {theory.momentum_max_lr(beta):g}.</p>",
         _figure("momentum_traces", f"The notes' two momentum runs (η = {slow.hyperparameters['lr']:g} and "
-                f"{fast.hyperparameters['lr']:g}, β = {beta:g})."),
+                f"{fast.hyperparameters['lr']:g}, β = {beta:g}).", ("momentum",)),
         f"<p>The EMA form <code>m ← βm + (1−β)g; x ← x − η/(1−β)·m</code> gives the same path: the largest coordinate "
         f"difference over {mom.ema.steps} steps is {mom.max_form_difference:.1e}. An exponential moving average gives the "
         "value i steps back the weight (1−β)βⁱ; since β^(1/(1−β)) ≈ e⁻¹, it is roughly an average of the last 1/(1−β) "
@@ -293,7 +308,7 @@ def render_html(results: ChapterResults) -> str:
         _figure("adaptive_traces", "The notes' AdaGrad (η = "
                 + ", ".join(f"{t.hyperparameters['lr']:g}" for t in adagrad_runs)
                 + ") and RMSProp runs, with " + " and ".join(trajectory_label(t) for t in ada.trajectories if t.algorithm not in ("adagrad", "rmsprop"))
-                + " on the same landscape."),
+                + " on the same landscape.", ("adagrad", "rmsprop")),
         _figure("adaptive_theory", effective_lr_caption(described, long_adagrad.steps)
                 + f" Right: Adam's bias correction 1 − βᵗ for β1 = {REGISTRY['adam'].defaults['betas'][0]:g} and "
                 f"β2 = {REGISTRY['adam'].defaults['betas'][1]:g}."),
@@ -476,6 +491,7 @@ def write_report(results: ChapterResults, out_dir: str | Path) -> Path:
         for stem, figure in build_figures(results).items():
             figure.savefig(staging / "figures" / f"{stem}.svg")
         (staging / "index.html").write_text(render_html(results), encoding="utf-8")
+        (staging / EXPLORER).write_text(explorer_page(), encoding="utf-8")
         (staging / "results.json").write_text(json.dumps(results_json(results), indent=1, default=str), encoding="utf-8")
         (staging / "results.csv").write_text(results_csv(results), encoding="utf-8")
         staging.chmod(0o755)

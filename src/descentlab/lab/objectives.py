@@ -108,7 +108,7 @@ def quadratic(kappa: float = 20.0, angle: float = 0.0, lmin: float = 0.2) -> Obj
 
     def f(x: Tensor) -> Tensor:
         h = torch.tensor(rows, dtype=x.dtype, device=x.device)
-        return 0.5 * torch.einsum("...i,ij,...j->...", x, h, x)
+        return 0.5 * ((x @ h) * x).sum(-1)  # as einsum("...i,ij,...j->..."), several times faster on small batches
 
     return Objective(
         name="quadratic",

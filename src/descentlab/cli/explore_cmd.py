@@ -1,0 +1,36 @@
+"""``descentlab explore``: write the explorer, one self-contained HTML page (no network needed)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "explore",
+        help="write an offline HTML page where sliders move the library's own precomputed paths",
+        description="Run every registry algorithm over a grid of settings on the lab's 2D objectives and write one "
+        "self-contained HTML page (works from file://, no network) that shows up to three at once: paths on the "
+        "contours, f against step, effective learning rates, state, a rate map and the theory. "
+        "Example: descentlab explore --out explore.html --objective notes rosenbrock",
+    )
+    parser.add_argument("--out", default="explore.html", metavar="FILE", help="the page (default: explore.html)")
+    parser.add_argument("--objective", nargs="+", default=None, metavar="NAME",
+                        help="objectives of the lab to include (default: all; see 'descentlab objectives')")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..explore import explore
+    from ..files import check_writable
+    from ..lab.objectives import OBJECTIVES
+    from .common import CLIError
+
+    unknown = [name for name in args.objective or () if name not in OBJECTIVES]
+    if unknown:
+        raise CLIError(f"unknown objective {unknown[0]!r}; choose from: {', '.join(OBJECTIVES)}")
+    check_writable(args.out)  # fail before minutes of work, not after
+    page = explore(args.objective)
+    page.save(args.out)
+    print(f"wrote {args.out} ({len(page.html.encode('utf-8')) / 1e6:.1f} MB, {len(page.data.blocks)} grids)")
+    return 0
