@@ -19,6 +19,7 @@ RICH: dict[str, dict[str, Any]] = {
     "adadelta": {"lr": 0.5, "weight_decay": 0.1, "maximize": True},
     "adam": {"lr": 0.01, "betas": (0.8, 0.99), "amsgrad": True, "weight_decay": 0.1, "decoupled_weight_decay": True,
              "maximize": True},
+    "yogi": {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-3, "weight_decay": 0.1, "maximize": True},
 }
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from descentlab.notes import loop as notes
@@ -59,6 +60,20 @@ def _momentum_ema(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None
         x -= alpha * m
 
 
+def _d2l_yogi(params: list[Tensor], states: Any, hp: dict[str, Any]) -> None:
+    """d2l 11.10.3's Yogi, written from its formulas (the notes have no Yogi), with d2l's constants:
+    m <- beta1 m + (1 - beta1) g;  s <- s + (1 - beta2) g^2 sgn(g^2 - s);  bias-corrected as Adam."""
+    beta1, beta2, eps = 0.9, 0.999, 1e-3
+    for p, (m, s) in zip(params, states):
+        g = p.grad.data
+        m.copy_(beta1 * m + (1 - beta1) * g)
+        s.copy_(s + (1 - beta2) * torch.sign(g**2 - s) * g**2)
+        m_hat = m / (1 - beta1 ** hp["t"])
+        s_hat = s / (1 - beta2 ** hp["t"])
+        p.data -= hp["lr"] * m_hat / (torch.sqrt(s_hat) + eps)
+    hp["t"] += 1
+
+
 SGD = _notes_function(notes.notes_sgd, 0)
 MOMENTUM = _notes_function(notes.notes_momentum, 1)
 MOMENTUM_EMA = _notes_function(_momentum_ema, 1)
@@ -66,6 +81,7 @@ ADAGRAD = _notes_function(notes.notes_adagrad, 1)
 RMSPROP = _notes_function(notes.notes_rmsprop, 1)
 ADADELTA = _notes_function(notes.notes_adadelta, 2)
 ADAM = _notes_function(notes.notes_adam, 2, {"t": 1})  # the notes call it with {'lr': 0.01, 't': 1}
+YOGI = _notes_function(_d2l_yogi, 2, {"t": 1})
 
 
 @dataclass(frozen=True)
@@ -92,4 +108,5 @@ NOTES_RUNS: dict[str, list[NotesRun]] = {
     "rmsprop": [NotesRun("rmsprop", RMSPROP[1], RMSPROP[0], {"lr": 0.01, "beta": NOTES_RMSPROP_GAMMA}, {"lr": 0.01})],
     "adadelta": [NotesRun("adadelta", ADADELTA[1], ADADELTA[0], {"rho": NOTES_ADADELTA_RHO}, {})],
     "adam": [NotesRun("adam", ADAM[1], ADAM[0], {"lr": 0.01}, {"lr": 0.01})],
+    "yogi": [NotesRun("yogi", YOGI[1], YOGI[0], {"lr": 0.01}, {"lr": 0.01})],
 }

@@ -33,7 +33,7 @@ NAMES = tuple(REGISTRY)
 
 
 def test_registry_has_exactly_the_issue_names() -> None:
-    assert list(REGISTRY) == ["sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam"]
+    assert list(REGISTRY) == ["sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam", "yogi"]
     assert descentlab.REGISTRY is REGISTRY
     for name, spec in REGISTRY.items():
         assert spec.name == name
@@ -115,6 +115,12 @@ HAND_STEPS: dict[str, list[tuple[str, dict[str, Any], tuple[str, str]]]] = {
         # m2 = 0.07, v2 = 0.00031225, x2 = x1 - 0.01*(0.07/0.19)/(sqrt(0.00031225/0.001999) + 1e-6)
         ("notes", {"lr": 0.01}, ("0.99000001999996000007", "0.98067824719781294863")),
     ],
+    "yogi": [
+        # m1 = 0.05, s1 = 0 + 0.001*0.25*sgn(0.25) = 0.00025, m^ = 0.5, s^ = 0.25, x1 = 1 - 0.01*0.5/(0.5 + 1e-3);
+        # m2 = 0.07, s2 = 0.00025 + 0.001*0.0625*sgn(0.0625 - 0.00025) = 0.0003125 (Adam: 0.00031225),
+        # x2 = x1 - 0.01*(0.07/0.19)/(sqrt(0.0003125/0.001999) + 1e-3)
+        ("d2l", {"lr": 0.01}, ("0.99001996007984031936", "0.98072540085878194404")),
+    ],
 }
 
 HAND_CASES = [
@@ -158,6 +164,7 @@ ALL_PATHS: dict[str, dict[str, Any]] = {
     "rmsprop": {"lr": 0.01, "centered": True, "momentum": 0.5, "eps_in_sqrt": False, "weight_decay": 0.1},
     "adadelta": {"lr": 0.5, "weight_decay": 0.1, "maximize": True},
     "adam": {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1, "decoupled_weight_decay": True},
+    "yogi": {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1, "maximize": True},
 }
 
 
@@ -298,6 +305,7 @@ SWEEPS: dict[str, list[tuple[dict[str, Any], dict[str, list[Any]]]]] = {
         ({"amsgrad": True, "decoupled_weight_decay": True},
          {"lr": [0.01, 0.05, 0.1, 0.3], "weight_decay": [0.0, 0.01, 0.1, 1.0]}),
     ],
+    "yogi": [({}, {"lr": [0.01, 0.05, 0.1, 0.3], "betas": [(0.0, 0.9), (0.5, 0.99), (0.9, 0.999), (0.95, 0.9999)]})],
 }
 
 SWEEP_CASES = [
@@ -419,6 +427,11 @@ CONVERGENCE: dict[str, dict[str, tuple[dict[str, Any], int]]] = {
         "well_conditioned": ({"lr": 0.1}, 500),
         "rosenbrock": ({"lr": 0.01}, 2500),
     },
+    "yogi": {
+        "ill_conditioned": ({"lr": 0.1}, 500),
+        "well_conditioned": ({"lr": 0.1}, 500),
+        "rosenbrock": ({"lr": 0.01}, 2500),
+    },
 }
 
 CONVERGENCE_CASES = [
@@ -501,6 +514,10 @@ BAD_HYPERPARAMETERS: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     ("adam", {"lr": 0.1, "amsgrad": "no"}, ValueError, r"^amsgrad must be True or False, got 'no'$"),
     ("adam", {"lr": 0.1, "bogus": 1}, TypeError, r"unexpected .*'bogus'"),
     ("adam", {"betas": (0.9, 0.999)}, TypeError, r"missing .*'lr'"),
+    ("yogi", {"lr": 0.1, "betas": (0.9, 1.0)}, ValueError, r"^betas\[1\] must be in \[0, 1\), got 1$"),
+    ("yogi", {"lr": 0.1, "eps": -1e-3}, ValueError, r"^eps must be >= 0, got -0\.001$"),
+    ("yogi", {"lr": 0.1, "amsgrad": True}, TypeError, r"unexpected .*'amsgrad'"),
+    ("yogi", {}, TypeError, r"missing .*'lr'"),
 ]
 
 BAD_CASES = [

@@ -137,6 +137,11 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["bench", "--data", "{tmp}/empty.dat"], r"empty\.dat is empty"),
     (["bench", "--data", "{tmp}/data-dir"], r"is a directory"),
     # reproduce (refused before any experiment)
+    (["exercises", "99"], r"unknown exercise '99'; choose 1\.\.11 or one of: momentum-1"),
+    (["exercises", "adam-4", "--out", "{tmp}/blocker/x.svg"], r"blocker is a file, not a directory"),
+    (["exercises", "adam-4", "--out", "{tmp}/x.jpg"], r"--out: use a file name ending in \.svg, \.png or \.pdf"),
+    (["exercises", "--out", "x.svg"], r"--out needs one exercise N"),
+    (["train", "yogi", "--lr", "0.01", "--impl", "torch", "--data", "{A}"], r"torch.optim has no counterpart of 'yogi'"),
     (["reproduce", "--seeds", "0"], r"--seeds: must be >= 1, got 0"),
     (["reproduce", "--seeds", "1000000000000"], rf"--seeds: at most {MAX_SEEDS} seeds"),
     (["reproduce", "--first-seed", "-1"], r"--first-seed: must be >= 0, got -1"),

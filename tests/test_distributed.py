@@ -51,6 +51,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "rmsprop": {"lr": 0.01, "centered": True, "momentum": 0.5},
     "adadelta": {"lr": 0.5},
     "adam": {"lr": 0.01, "amsgrad": True},
+    "yogi": {"lr": 0.01, "betas": (0.8, 0.99)},
 }
 
 

@@ -28,6 +28,7 @@ RICH = {
     "rmsprop": {"lr": 0.01, "gamma": 0.95, "centered": True, "momentum": 0.5, "weight_decay": 0.01},
     "adadelta": {"rho": 0.95, "lr": 0.5, "weight_decay": 0.01},
     "adam": {"lr": 0.01, "betas": (0.8, 0.99), "amsgrad": True, "weight_decay": 0.01, "decoupled_weight_decay": True},
+    "yogi": {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-3, "weight_decay": 0.01},
 }
 SHAPES = [(17, 5), (6,), (2, 3, 4)]
 

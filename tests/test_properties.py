@@ -26,6 +26,7 @@ from torch import Tensor
 
 import descentlab.optim as dl
 from descentlab.algorithms import REGISTRY
+from descentlab.torch_counterparts import TORCH_COUNTERPARTS
 from notes_oracle import NOTES_RUNS
 from helpers import relative_difference
 
@@ -92,6 +93,8 @@ def any_settings(draw: st.DrawFn, name: str) -> dict[str, Any]:
                 "centered": draw(st.booleans()), "momentum": draw(decay(0.99)), **common}
     if name == "adadelta":
         return {"lr": lr, "rho": draw(decay()), "eps": draw(unit(1e-12, 1e-2)), **common}
+    if name == "yogi":
+        return {"lr": lr, "betas": (draw(decay()), draw(decay())), "eps": draw(unit(1e-12, 1e-2)), **common}
     return {"lr": lr, "betas": (draw(decay()), draw(decay())), "eps": draw(unit(1e-12, 1e-2)), "amsgrad": draw(st.booleans()),
             "decoupled_weight_decay": draw(st.booleans()), **common}
 
@@ -166,7 +169,7 @@ def torch_settings(draw: st.DrawFn, name: str) -> TorchPair:
     return shared, torch.optim.Adam, shared
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [n for n in NAMES if n in TORCH_COUNTERPARTS])  # torch.optim has no Yogi
 @FEW
 @given(data=st.data(), shape_list=shapes, dtype=dtypes, seed=seeds)
 def test_equals_torch_optim_with_its_conventions(

@@ -290,8 +290,12 @@ class Adam(RuleOptimizer):
     algorithm = REGISTRY["adam"]
 
 
+class Yogi(RuleOptimizer):
+    algorithm = REGISTRY["yogi"]
+
+
 CLASSES: dict[str, type[RuleOptimizer]] = {
-    cls.algorithm.name: cls for cls in (SGD, Momentum, AdaGrad, RMSProp, AdaDelta, Adam)
+    cls.algorithm.name: cls for cls in (SGD, Momentum, AdaGrad, RMSProp, AdaDelta, Adam, Yogi)
 }
 
 
@@ -301,4 +305,4 @@ def create(name: str, params: Iterable[Any], **hyperparameters: Any) -> RuleOpti
     return CLASSES[name](params, **hyperparameters)
 
 
-__all__ = ["SGD", "AdaDelta", "AdaGrad", "Adam", "Momentum", "RMSProp", "RuleOptimizer", "CLASSES", "create"]
+__all__ = ["SGD", "AdaDelta", "AdaGrad", "Adam", "Momentum", "RMSProp", "RuleOptimizer", "Yogi", "CLASSES", "create"]

@@ -1,6 +1,7 @@
 """The torch.optim class behind each registry algorithm, and how our hyperparameter names map to it.
 
-One table, :data:`TORCH_COUNTERPARTS`: the airfoil runs with ``impl="torch"``, the
+One table, :data:`TORCH_COUNTERPARTS` (Yogi has no row: torch.optim has no Yogi, and
+:func:`torch_counterpart` says so): the airfoil runs with ``impl="torch"``, the
 step benchmarks and the parity tests all read it, so a convention is translated
 in one place.
 """
@@ -72,9 +73,18 @@ TORCH_COUNTERPARTS: dict[str, TorchCounterpart] = {
 }
 
 
+def torch_counterpart(algorithm: str) -> TorchCounterpart:
+    """The torch.optim class behind ``algorithm``; ``ValueError`` for an algorithm torch.optim does not have (Yogi)."""
+    try:
+        return TORCH_COUNTERPARTS[algorithm]
+    except KeyError:
+        raise ValueError(f"torch.optim has no counterpart of {algorithm!r}; run it with descentlab's own rule "
+                         f"(impl 'own'); torch.optim has: {', '.join(TORCH_COUNTERPARTS)}") from None
+
+
 def torch_refusals(algorithm: str, names: Sequence[str]) -> list[tuple[str, str]]:
     """``(name, reason)`` for each of ``names`` that ``impl="torch"`` cannot honour."""
-    counterpart = TORCH_COUNTERPARTS[algorithm]
+    counterpart = torch_counterpart(algorithm)
     refused = []
     for name in names:
         if name in counterpart.names:
@@ -87,4 +97,4 @@ def torch_refusals(algorithm: str, names: Sequence[str]) -> list[tuple[str, str]
     return refused
 
 
-__all__ = ["TORCH_COUNTERPARTS", "TorchCounterpart", "torch_refusals"]
+__all__ = ["TORCH_COUNTERPARTS", "TorchCounterpart", "torch_counterpart", "torch_refusals"]

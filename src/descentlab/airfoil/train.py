@@ -49,7 +49,7 @@ import torch
 
 from ..algorithms import Setting
 from ..algorithms import get as get_algorithm
-from ..torch_counterparts import TORCH_COUNTERPARTS, torch_refusals
+from ..torch_counterparts import torch_counterpart, torch_refusals
 from .data import Airfoil, load_airfoil
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def check_hyperparameters(algorithm: str, impl: str, given: Mapping[str, Any] | 
     spec = get_algorithm(algorithm)
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {', '.join(map(repr, IMPLS))}, got {impl!r}")
-    fixed = dict(TORCH_COUNTERPARTS[algorithm].fixed) if impl == "torch" else {}
+    fixed = dict(torch_counterpart(algorithm).fixed) if impl == "torch" else {}
     if isinstance(given, Setting):
         if given.spec is not spec or given.fixed != fixed:
             raise ValueError(f"this setting of {given.algorithm} was not made for {algorithm} with impl {impl!r}")
@@ -354,7 +354,7 @@ def _stepper(impl: str, setting: Setting, theta: Tensor) -> tuple[Step, str, dic
 
         return own_step, f"descentlab {spec.name}", hp
 
-    counterpart = TORCH_COUNTERPARTS[spec.name]
+    counterpart = torch_counterpart(spec.name)
     kwargs = {counterpart.names[name]: value for name, value in setting.given.items()}
     parameter = theta.clone()
     optimizer = counterpart.optimizer([parameter], **kwargs)

@@ -16,6 +16,7 @@ from .adagrad import ADAGRAD
 from .adam import ADAM
 from .rmsprop import RMSPROP
 from .sgd import MOMENTUM, SGD
+from .yogi import YOGI
 from .spec import REQUIRED, AlgorithmSpec, Hyperparameter, Setting, State
 
 REGISTRY: dict[str, AlgorithmSpec] = {
@@ -25,6 +26,7 @@ REGISTRY: dict[str, AlgorithmSpec] = {
     "rmsprop": RMSPROP,
     "adadelta": ADADELTA,
     "adam": ADAM,
+    "yogi": YOGI,
 }
 
 

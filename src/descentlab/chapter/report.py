@@ -38,10 +38,13 @@ from ..plotting.theory import (
     draw_gd_rate_sweep,
     draw_momentum_rate_map,
 )
+from ..plotting.exercises import draw_exercise
+from ..plotting.stability import draw_stability_map
 from ..plotting.training import plot_losses
 from ..explore import FILENAME as EXPLORER
 from ..explore import explore, page_hash
 from ..notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_TRACES
+from .exercise_words import conclusion, title
 from .reproduce import STATUSES, ChapterResults, Verdict
 from .rule import LEVEL, MIN_SEEDS, RULE
 from .words import (
@@ -111,7 +114,70 @@ def build_figures(results: ChapterResults) -> dict[str, Figure]:
     }
     if results.airfoil is not None:
         figures.update(_airfoil_figures(results))
+    for algorithm in dict.fromkeys(m.algorithm for m in results.stability):
+        figures[f"stability_{algorithm}"] = _stability_figure([m for m in results.stability if m.algorithm == algorithm])
+    for exercise in results.exercises or []:
+        if exercise.experimental:
+            figures[exercise_stem(exercise)] = exercise_figure(exercise)
     return figures
+
+
+def _stability_figure(maps: list[Any]) -> Figure:
+    figure = Figure(figsize=(11.2, 3.9), layout="constrained")
+    axes = figure.subplots(1, len(maps), squeeze=False)[0]
+    meshes = [draw_stability_map(ax, record)[0] for ax, record in zip(axes, maps)]
+    figure.colorbar(meshes[0], ax=list(axes), label="contraction per step (≥ 1: none)")  # one scale: 0 to CAP
+    return figure
+
+
+def _stability_html(results: ChapterResults) -> str:
+    if not results.stability:
+        return ""
+    parts = ["<h2>6b. Stability and rate maps of the adaptive methods</h2>",
+             "<p>Each map is one batched run per (algorithm, objective): every cell runs the registry's rule "
+             f"{results.stability[0].steps} steps from the objective's start; the colour is the measured contraction "
+             "of the distance to the minimum per step, and the black line the measured boundary where it stops "
+             "contracting (rate 1). Runs that left the finite numbers or passed 1e12: "
+             + ", ".join(f"{m.algorithm} on {m.objective} {m.diverged_share:.0%}" for m in results.stability)
+             + ". Where the cells oscillate instead of diverging, the adaptive denominator grows with the gradients "
+             "and holds the step size back.</p>"]
+    for algorithm in dict.fromkeys(m.algorithm for m in results.stability):
+        maps = [m for m in results.stability if m.algorithm == algorithm]
+        best = [(min(min(row) for row in m.rate), m) for m in maps]
+        words = "; ".join(f"best rate on {m.objective} {b:.3g}" for b, m in best)
+        parts.append(_figure(f"stability_{algorithm}", f"{REGISTRY[algorithm].title} over ({maps[0].x_name}, "
+                             f"{maps[0].y_name}): {words}."))
+    return "\n".join(parts)
+
+
+def exercise_stem(exercise: Any) -> str:
+    return "exercise_" + exercise.key.replace("-", "_")
+
+
+def exercise_figure(exercise: Any) -> Figure:
+    """One exercise's figure (the report's and ``descentlab exercises --out``'s)."""
+    figure = Figure(figsize=(6.4, 3.8), layout="constrained")
+    draw_exercise(figure.add_subplot(), exercise)
+    return figure
+
+
+def _exercises_html(results: ChapterResults) -> str:
+    if results.exercises is None:
+        return ("<h2>7. Exercises</h2><p>Not run in this report: <code>descentlab reproduce --exercises</code> adds them, "
+                "<code>descentlab exercises</code> runs them alone.</p>")
+    parts = ["<h2>7. Exercises</h2>",
+             "<p>The exercises at the end of d2l's momentum, AdaGrad, RMSProp, AdaDelta and Adam sections. Each "
+             "experimental one is answered by a run of the registry's rules; its conclusion is computed from the "
+             "numbers shown. The others are listed as not experimental, with a sketch.</p>"]
+    for exercise in results.exercises:
+        if exercise.experimental:
+            parts.append(f"<h3>{_e(title(exercise))}</h3><p>{_e(conclusion(exercise))}</p>")
+            parts.append(_figure(exercise_stem(exercise), f"{exercise.section} exercise {exercise.number}."))
+    proofs = [e for e in results.exercises if not e.experimental]
+    if proofs:
+        parts.append("<h3>Not experimental</h3><ul>" + "".join(
+            f"<li><b>{_e(title(e))}</b> {_e(conclusion(e))}</li>" for e in proofs) + "</ul>")
+    return "\n".join(parts)
 
 
 def _loss_limits(runs: list[Any], optimum: float) -> tuple[float, float]:
@@ -323,6 +389,8 @@ def render_html(results: ChapterResults) -> str:
         f"{len(sweep.momentum_lr) * len(sweep.momentum_beta)} (η, β) pairs, each sweep one batched run of the same rules.</p>",
         _figure("rate_sweep", "Left: GD's measured contraction against max|1 − ηλ|. Right: momentum's measured contraction "
                 "over (η, β), its stability bound and the optimal pair."),
+        _stability_html(results),
+        _exercises_html(results),
         "<h2>How to reproduce</h2><p><code>make reproduce</code> (or <code>descentlab reproduce --out report</code>). "
         "Section times: " + ", ".join(f"{_e(k)} {v:.2f} s" for k, v in results.seconds.items()) + ".</p>",
         "</body></html>",
@@ -439,6 +507,11 @@ def results_json(results: ChapterResults) -> dict[str, Any]:
         },
         "airfoil_error": results.airfoil_error,
     }
+    data["exercises"] = None if results.exercises is None else [
+        {"key": e.key, "question": e.question, "experimental": e.experimental,
+         "numbers": {k: _finite(v) for k, v in e.numbers.items()}, "conclusion": conclusion(e)}
+        for e in results.exercises
+    ]
     return data
 
 

@@ -21,8 +21,10 @@ from .. import __version__
 from . import sections as chapter
 from ..algorithms.spec import format_hyperparameters
 from ..airfoil.data import Airfoil, DataError, load_airfoil
+from ..lab.stability import StabilityMap, stability_maps
 from ..lab.theory import RateSweep, rate_sweep
 from ..notes.reference import NOTES_AIRFOIL, AirfoilResult
+from .exercises import Exercise, run_exercises
 from .rule import MIN_SEEDS, RULE
 
 Progress = Callable[[str, int, int], None]
@@ -63,6 +65,8 @@ class ChapterResults:
     seeds: tuple[int, ...]
     seconds: dict[str, float]  # wall time of each section
     environment: dict[str, Any] = field(default_factory=dict)
+    stability: list[StabilityMap] = field(default_factory=list)
+    exercises: list[Exercise] | None = None  # None: not run (``run_chapter(exercises=True)`` runs them)
 
     def verdicts(self) -> list[Verdict]:
         rows = [
@@ -118,6 +122,7 @@ def run_chapter(
     allow_download: bool = True,
     progress: Progress | None = None,
     data_progress: Callable[[int, int | None], None] | None = None,
+    exercises: bool = False,
 ) -> ChapterResults:
     """Every experiment of the chapter; the airfoil section is skipped (with the reason) if no data.
 
@@ -134,7 +139,7 @@ def run_chapter(
         ("adaptive", "2D: adaptive methods", lambda: chapter.adaptive_section(records["traces"])),
         ("sweep", "2D: learning-rate theory sweep", rate_sweep),
     ]
-    total = len(sections) + 1
+    total = len(sections) + 1 + 2 * int(exercises)
     report = progress or (lambda label, done, total: None)
     seconds: dict[str, float] = {}
     for index, (field_name, label, compute) in enumerate(sections):
@@ -153,6 +158,18 @@ def run_chapter(
     except DataError as problem:
         error = str(problem)
     seconds[label] = time.perf_counter() - started
+    answered, maps = None, []
+    if exercises:
+        label = "2D: stability maps of the adaptive methods"
+        report(label, len(sections) + 1, total)
+        started = time.perf_counter()
+        maps = stability_maps()
+        seconds[label] = time.perf_counter() - started
+        label = "exercises"
+        report(label, len(sections) + 2, total)
+        started = time.perf_counter()
+        answered = run_exercises(data)  # the airfoil exercise only when the data loaded
+        seconds[label] = time.perf_counter() - started
     report("done", total, total)
     return ChapterResults(
         **records,
@@ -161,4 +178,6 @@ def run_chapter(
         seeds=seeds,
         seconds=seconds,
         environment=environment(),
+        exercises=answered,
+        stability=maps,
     )

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", type=seed_count, default=20, help="seeds per airfoil run (default 20)")
     parser.add_argument("--first-seed", type=nonnegative_int, default=0, help="seeds are FIRST_SEED, FIRST_SEED+1, ... (default 0)")
     parser.add_argument("--no-download", action="store_true", help="never download the airfoil data")
+    parser.add_argument("--exercises", action="store_true",
+                        help="add the exercises and the adaptive methods' stability maps (about 5 s more, most "
+                        "of it drawing their 15 figures; `descentlab exercises` runs the exercises alone)")
     parser.set_defaults(handler=run)
 
 
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             allow_download=not args.no_download,
             data_progress=download,
             progress=ProgressBar(),
+            exercises=args.exercises,
         )
     try:
         index = write_report(results, out)  # staged in a temporary directory: a failure leaves no partial report

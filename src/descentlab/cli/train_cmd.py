@@ -17,7 +17,7 @@ from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
 from ..files import write_with
 from ..airfoil.train import IMPLS, MAX_EPOCHS, TrainingRun, train
-from ..torch_counterparts import TORCH_COUNTERPARTS, torch_refusals
+from ..torch_counterparts import torch_counterpart, torch_refusals
 from .common import (
     CLIError,
     EpochProgress,
@@ -126,13 +126,17 @@ def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
     spec = REGISTRY[args.algorithm]
     if args.impl == "own":
         return given_hyperparameters(args, spec)
+    try:
+        torch_counterpart(spec.name)
+    except ValueError as error:
+        raise CLIError(f"--impl torch: {error}") from None
     given_names = [name for name in spec.names if getattr(args, name, None) is not None]
     refusals = torch_refusals(spec.name, given_names)
     if refusals:
         name, reason = refusals[0]
         raise CLIError(f"{option_name(name)} is not available with --impl torch: {reason}")
     # ranges and required options are checked as the torch class will run: with what it always does
-    return given_hyperparameters(args, spec, fixed=TORCH_COUNTERPARTS[spec.name].fixed)
+    return given_hyperparameters(args, spec, fixed=torch_counterpart(spec.name).fixed)
 
 
 def _as_options(message: str) -> str:
