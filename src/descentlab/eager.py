@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .algorithms import AlgorithmSpec, State
+from .inplace import Plan, plan_for, run_plan
 from .precision import Precision
 
 if TYPE_CHECKING:
@@ -199,8 +200,12 @@ def step_in_batches(
     arithmetic and compensated rounding); without it ``x`` and ``g`` are used as
     they are.  All of ``xs`` share one device and dtype.
     """
-    # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
     precision = precision or Precision()
+    plan = _plan(spec, xs, states, hp, precision)
+    if plan is not None:
+        _replay(plan, xs, gs, states)
+        return
+    # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
     counter_keys = [key for key in states[0] if all(key in s and s[key].dim() == 0 for s in states)] if states else []
     factors = None
     if spec.factors is not None and counter_keys:
@@ -208,16 +213,7 @@ def step_in_batches(
         stacked = {key: torch.stack([s[key] for s in states]) for key in counter_keys}
         factors = [f.to(work_dtype).unbind() for f in spec.factors(stacked, hp)]  # the rule's casts are then no-ops
     out = _Written()
-    batch: list[tuple[int, slice]] = []
-    size = 0
-    for index, x in enumerate(xs):
-        for part in _pieces(x):
-            batch.append((index, part))
-            size += x.numel() if part == slice(None) else part.stop - part.start
-            if size >= BATCH:
-                _run(spec, batch, xs, gs, states, hp, factors, counter_keys, out, precision)
-                batch, size = [], 0
-    if batch:
+    for batch in _batches(xs):
         _run(spec, batch, xs, gs, states, hp, factors, counter_keys, out, precision)
     for (index, key), value in out.counters.items():
         if key in states[index]:
@@ -226,6 +222,60 @@ def step_in_batches(
             states[index][key] = value
     for (index, key), value in out.extras.items():
         states[index][key] = value
+
+
+def _batches(xs: Sequence[Tensor]) -> Iterator[list[tuple[int, slice]]]:
+    """The pieces of ``xs`` as (tensor index, slice), in batches of about :data:`BATCH` values."""
+    batch: list[tuple[int, slice]] = []
+    size = 0
+    for index, x in enumerate(xs):
+        for part in _pieces(x):
+            batch.append((index, part))
+            size += x.numel() if part == slice(None) else part.stop - part.start
+            if size >= BATCH:
+                yield batch
+                batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any],
+          precision: Precision) -> Plan | None:
+    """The rule's in-place plan (:mod:`descentlab.inplace`) if it applies to these tensors, else ``None``."""
+    if not states or precision.is_low(xs[0].dtype):
+        return None
+    keys = states[0].keys()
+    if any(s.keys() != keys for s in states):
+        return None
+    return plan_for(spec, hp, xs[0], states[0])
+
+
+def _replay(plan: Plan, xs: Sequence[Tensor], gs: Sequence[Tensor], states: Sequence[State]) -> None:
+    """One step by the plan: the counters once for all tensors, then the foreach calls batch by batch."""
+    scalars = plan.advance(states)
+    keys = [key for key in plan.full_keys if key not in ("x", "g")]
+    sizes = [x.numel() for x in xs]
+    if max(sizes) <= PIECE:  # no tensor is cut: the lists are the tensors themselves
+        lists = {"x": list(xs), "g": list(gs), **{key: [s[key] for s in states] for key in keys}}
+        owner = list(range(len(xs)))
+    else:
+        lists, owner, sizes = {name: [] for name in ("x", "g", *keys)}, [], []
+        for index, x in enumerate(xs):
+            parts = _pieces(x)
+            whole = parts == [slice(None)]
+            for name, tensors in lists.items():
+                t = x if name == "x" else gs[index] if name == "g" else states[index][name]
+                tensors.extend([t] if whole else [_view(t, part) for part in parts])
+            owner.extend([index] * len(parts))
+            sizes.extend([x.numel()] if whole else [part.stop - part.start for part in parts])
+    start = size = 0
+    for end, piece_size in enumerate(sizes, start=1):
+        size += piece_size
+        if size >= BATCH or end == len(sizes):
+            env = {name: tensors[start:end] for name, tensors in lists.items()}
+            batch = owner[start:end]
+            run_plan(plan, env, [v if not isinstance(v, list) else [v[i] for i in batch] for v in scalars])
+            start, size = end, 0
 
 
 class _Written:
