@@ -22,10 +22,12 @@ import math
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch.optim import lr_scheduler
+
+if TYPE_CHECKING:  # torch.optim.lr_scheduler is reached through torch at run time: `--help` must not load torch
+    from torch.optim import lr_scheduler
 
 
 @dataclass(frozen=True)
@@ -82,25 +84,25 @@ class ScheduleSpec:
 
 def _factor(optimizer: torch.optim.Optimizer, steps: int, *, factor: float, min_lr: float) -> lr_scheduler.LRScheduler:
     base = optimizer.param_groups[0]["lr"]
-    return lr_scheduler.LambdaLR(optimizer, lambda t: max(min_lr / base, factor ** t))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: max(min_lr / base, factor ** t))
 
 
 def _multi_factor(optimizer: torch.optim.Optimizer, steps: int, *, milestones: tuple[int, ...],
                   factor: float) -> lr_scheduler.LRScheduler:
-    return lr_scheduler.MultiStepLR(optimizer, milestones=list(milestones), gamma=factor)
+    return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(milestones), gamma=factor)
 
 
 def _linear_warmup(optimizer: torch.optim.Optimizer, warmup: int, warmup_start: float) -> lr_scheduler.LRScheduler:
-    return lr_scheduler.LinearLR(optimizer, start_factor=warmup_start, end_factor=1.0, total_iters=warmup)
+    return torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=warmup_start, end_factor=1.0, total_iters=warmup)
 
 
 def _cosine(optimizer: torch.optim.Optimizer, steps: int, *, warmup: int, warmup_start: float,
             final_lr: float) -> lr_scheduler.LRScheduler:
-    cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps - warmup, 1), eta_min=final_lr)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps - warmup, 1), eta_min=final_lr)
     if warmup == 0:
         return cosine
     # SequentialLR steps the first scheduler at construction already; build the warm-up first
-    return lr_scheduler.SequentialLR(optimizer, [_linear_warmup(optimizer, warmup, warmup_start), cosine],
+    return torch.optim.lr_scheduler.SequentialLR(optimizer, [_linear_warmup(optimizer, warmup, warmup_start), cosine],
                                      milestones=[warmup])
 
 
@@ -113,7 +115,7 @@ _WARMUP_START = Parameter("warmup_start", 0.1, _fraction(), "the warm-up's first
 
 SCHEDULES: dict[str, ScheduleSpec] = {
     s.name: s for s in (
-        ScheduleSpec("constant", "constant", (), lambda optimizer, steps: lr_scheduler.LambdaLR(optimizer, lambda t: 1.0)),
+        ScheduleSpec("constant", "constant", (), lambda optimizer, steps: torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1.0)),
         ScheduleSpec("factor", "factor", (
             Parameter("factor", 0.99, _fraction(), "the rate's multiplier per step"),
             Parameter("min_lr", 0.0, _nonnegative, "the floor of the rate"),

@@ -28,7 +28,8 @@ def schedule_conclusion(section: ScheduleSection) -> str:
     warmup = section.by_name("warmup")
     change = abs(warmup.median_gap - constant.median_gap) / constant.median_gap
     if change < SAME:
-        text += (f"Warm-up alone ends like the constant rate (median gaps within {change:.1%}): what minibatch noise "
+        text += (f"Warm-up alone ends like the constant rate (their median gaps differ by a share of {change:.1e}): "
+                 "what minibatch noise "
                  "leaves at the end depends on the last rates, not the first.")
     else:
         text += f"Warm-up alone moves the median gap by {change:.0%} from the constant rate's."
