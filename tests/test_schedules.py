@@ -171,3 +171,35 @@ def test_scheduled_airfoil_adam_agrees_with_torch(airfoil):
     # torch adds eps to the bias-corrected root, which leaves ~1e-7 even at a constant lr
     assert own.final_loss == pytest.approx(theirs.final_loss, rel=1e-6)
     assert own.final_loss != pytest.approx(constant.final_loss, rel=1e-4)
+
+
+def test_trace_with_a_schedule_prints_the_scheduled_run(capsys):
+    from descentlab.cli import main
+
+    assert main(["trace", "momentum", "--lr", "0.4", "--momentum", "0.5", "--schedule", "cosine:warmup=2,final_lr=0.01"]) == 0
+    expected = run("momentum", OBJECTIVES["notes"], {"lr": 0.4, "momentum": 0.5}, steps=20,
+                   schedule=schedule("cosine", warmup=2, final_lr=0.01))
+    assert capsys.readouterr().out.splitlines()[0] == expected.notes_line()
+
+
+@pytest.mark.parametrize("option, message", [
+    ("linear", "--schedule must be one of constant, factor, multi_factor, cosine, warmup, got 'linear'"),
+    ("factor:factor=2", "--schedule factor:factor=2: factor must be in (0, 1], got 2.0"),
+    ("multi_factor:milestones=5/x", "--schedule multi_factor:milestones=5/x: milestones='5/x' is not a valid value"),
+    ("warmup:final_lr=1", "--schedule warmup:final_lr=1: expected key=value with a key from: warmup, warmup_start"),
+])
+def test_a_bad_schedule_option_is_one_line_and_exit_2(capsys, option, message):
+    from descentlab.cli import main
+
+    assert main(["trace", "sgd", "--lr", "0.4", "--schedule", option]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_train_with_a_schedule_names_it(capsys, airfoil_path):
+    from descentlab.cli import main
+
+    assert main(["train", "adam", "--lr", "0.01", "--seeds", "2", "--data", str(airfoil_path), "--schedule",
+                 "multi_factor:milestones=100/200"]) == 0
+    out = capsys.readouterr().out
+    assert "learning-rate schedule: multi-factor (milestones (100, 200), factor 0.5)" in out

@@ -228,6 +228,7 @@ def run_many(
     *,
     steps: int = 20,
     start: Point | None = None,
+    schedule: str | Schedule | None = None,
 ) -> list[Trajectory]:
     """Several (algorithm, hyperparameters) runs on one objective, batched where possible, in order."""
     checked = [setting(algorithm, hp) for algorithm, hp in runs]
@@ -237,7 +238,8 @@ def run_many(
         groups.setdefault((s.algorithm, fixed), []).append(index)
     results: dict[int, Trajectory] = {}
     for (algorithm, _), indices in groups.items():
-        batch = run_batch(algorithm, objective, [checked[i] for i in indices], steps=steps, start=start)
+        batch = run_batch(algorithm, objective, [checked[i] for i in indices], steps=steps, start=start,
+                          schedule=schedule)
         results.update(zip(indices, batch))
     return [results[i] for i in range(len(runs))]
 
