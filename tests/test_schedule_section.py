@@ -65,3 +65,14 @@ def test_reproduce_schedules_adds_the_section(tmp_path: Path, airfoil_path: Path
     assert [r["schedule"] for r in results["schedules"]["runs"]] == list(SCHEDULES)
     for r in results["schedules"]["runs"]:
         assert f"{r['median_gap']:.2e}" in page
+
+
+def test_reproduce_schedules_without_data_says_why(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("DESCENTLAB_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    out = tmp_path / "report"
+    main(["reproduce", "--out", str(out), "--no-download", "--seeds", "2", "--schedules"])
+    page = (out / "index.html").read_text(encoding="utf-8")
+    section = page[page.index("<h2>6c. Learning-rate schedules</h2>"):]
+    assert section.startswith("<h2>6c. Learning-rate schedules</h2><p class=note><b>Not run:</b>")
+    assert json.loads((out / "results.json").read_text())["schedules"] is None

@@ -136,7 +136,10 @@ def _schedules_figure(section: Any) -> Figure:
 def _schedules_html(results: ChapterResults) -> str:
     section = results.schedules
     if section is None:
-        return ""
+        if results.schedules_error is None:
+            return ""
+        return (f"<h2>6c. Learning-rate schedules</h2><p class=note><b>Not run:</b> the schedules run on the airfoil "
+                f"data: {_e(results.schedules_error)}.</p>")
     seeds = len(section.runs[0].run.seeds)
     rows = "".join(
         f"<tr><td>{_e(r.plan.label())}</td><td class=num>{r.rates[0]:.4g}</td><td class=num>{max(r.rates):.4g}</td>"

@@ -68,7 +68,8 @@ class ChapterResults:
     environment: dict[str, Any] = field(default_factory=dict)
     stability: list[StabilityMap] = field(default_factory=list)
     exercises: list[Exercise] | None = None  # None: not run (``run_chapter(exercises=True)`` runs them)
-    schedules: ScheduleSection | None = None  # None: not run, or no airfoil data (``run_chapter(schedules=True)``)
+    schedules: ScheduleSection | None = None  # None: not asked for (``run_chapter(schedules=True)``), or no data
+    schedules_error: str | None = None  # asked for, but not run: why
 
     def verdicts(self) -> list[Verdict]:
         rows = [
@@ -173,13 +174,15 @@ def run_chapter(
         started = time.perf_counter()
         answered = run_exercises(data)  # the airfoil exercise only when the data loaded
         seconds[label] = time.perf_counter() - started
-    scheduled = None
+    scheduled, scheduled_error = None, None
     if schedules:
         label = f"airfoil: learning-rate schedules x {len(seeds)} seeds"
         report(label, total - 1, total)
         started = time.perf_counter()
         if airfoil is not None:
             scheduled = schedule_section(data, seeds)
+        else:
+            scheduled_error = error
         seconds[label] = time.perf_counter() - started
     report("done", total, total)
     return ChapterResults(
@@ -192,4 +195,5 @@ def run_chapter(
         exercises=answered,
         stability=maps,
         schedules=scheduled,
+        schedules_error=scheduled_error,
     )
