@@ -38,6 +38,7 @@ from ..plotting.theory import (
     draw_momentum_rate_map,
 )
 from ..plotting.exercises import draw_exercise
+from ..plotting.schedules import draw_final_gaps, draw_lr_schedules
 from ..plotting.stability import draw_stability_map
 from ..plotting.training import plot_losses
 from ..explore import FILENAME as EXPLORER
@@ -46,6 +47,9 @@ from ..notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_TRACES
 from .exercise_words import conclusion, title
 from .reproduce import STATUSES, ChapterResults, Verdict
 from .rule import LEVEL, MIN_SEEDS, RULE
+from .schedule_section import ALGORITHM as SCHEDULED_ALGORITHM
+from .schedule_section import HYPERPARAMETERS as SCHEDULED_HYPERPARAMETERS
+from .schedule_words import schedule_conclusion
 from .words import (
     adadelta_explanation,
     adadelta_headline,
@@ -118,7 +122,41 @@ def build_figures(results: ChapterResults) -> dict[str, Figure]:
     for exercise in results.exercises or []:
         if exercise.experimental:
             figures[exercise_stem(exercise)] = exercise_figure(exercise)
+    if results.schedules is not None:
+        figures["schedules"] = _schedules_figure(results.schedules)
     return figures
+
+
+def _schedules_figure(section: Any) -> Figure:
+    labels = [r.plan.spec.title for r in section.runs]
+    return _pair(lambda ax: draw_lr_schedules(ax, labels, [r.rates for r in section.runs]),
+                 lambda ax: draw_final_gaps(ax, labels, [r.run.gap for r in section.runs]))
+
+
+def _schedules_html(results: ChapterResults) -> str:
+    section = results.schedules
+    if section is None:
+        if results.schedules_error is None:
+            return ""
+        return (f"<h2>6c. Learning-rate schedules</h2><p class=note><b>Not run:</b> the schedules run on the airfoil "
+                f"data: {_e(results.schedules_error)}.</p>")
+    seeds = len(section.runs[0].run.seeds)
+    rows = "".join(
+        f"<tr><td>{_e(r.plan.label())}</td><td class=num>{r.rates[0]:.4g}</td><td class=num>{max(r.rates):.4g}</td>"
+        f"<td class=num>{r.rates[-1]:.3g}</td><td class=num>{r.median_gap:.2e}</td><td class=num>{r.spread:.2e}</td></tr>"
+        for r in section.runs
+    )
+    return "\n".join([
+        "<h2>6c. Learning-rate schedules</h2>",
+        f"<p>d2l 11.11's schedules, each a <code>torch.optim.lr_scheduler</code> scheduler, on the notes' airfoil run "
+        f"{_e(SCHEDULED_ALGORITHM)} {_e(format_hyperparameters(SCHEDULED_HYPERPARAMETERS))} (minibatches of 10, "
+        f"{section.steps} steps), {seeds} seeds per schedule in one batch. "
+        f"<span id=schedule-words>{_e(schedule_conclusion(section))}</span></p>",
+        "<table><tr><th>schedule</th><th>first lr</th><th>largest lr</th><th>last lr</th>"
+        "<th>median final loss − optimum</th><th>spread over seeds (max − min)</th></tr>" + rows + "</table>",
+        _figure("schedules", "Left: the learning rate of each step. Right: final loss − least-squares optimum over "
+                f"{seeds} seeds per schedule (box: quartiles, whiskers: min–max; log scale)."),
+    ])
 
 
 def _stability_figure(maps: list[Any]) -> Figure:
@@ -384,6 +422,7 @@ def render_html(results: ChapterResults) -> str:
         _figure("rate_sweep", "Left: GD's measured contraction against max|1 − ηλ|. Right: momentum's measured contraction "
                 "over (η, β), its stability bound and the optimal pair."),
         _stability_html(results),
+        _schedules_html(results),
         _exercises_html(results),
         "<h2>How to reproduce</h2><p><code>make reproduce</code> (or <code>descentlab reproduce --out report</code>). "
         "Section times: " + ", ".join(f"{_e(k)} {v:.2f} s" for k, v in results.seconds.items()) + ".</p>",
@@ -506,6 +545,13 @@ def results_json(results: ChapterResults) -> dict[str, Any]:
          "numbers": {k: _finite(v) for k, v in e.numbers.items()}, "conclusion": conclusion(e)}
         for e in results.exercises
     ]
+    data["schedules"] = None if results.schedules is None else {
+        "algorithm": SCHEDULED_ALGORITHM, "hyperparameters": SCHEDULED_HYPERPARAMETERS, "steps": results.schedules.steps,
+        "conclusion": schedule_conclusion(results.schedules),
+        "runs": [{"schedule": r.plan.name, "parameters": r.plan.parameters, "label": r.plan.label(), "rates": r.rates,
+                  "median_gap": r.median_gap, "spread": r.spread, "final_loss": r.run.final_loss}
+                 for r in results.schedules.runs],
+    }
     return data
 
 
