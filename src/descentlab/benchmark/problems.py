@@ -320,7 +320,7 @@ DEFAULT_BUDGETS: dict[str, Budget] = {
 The targets were set once, from a pilot run of the protocol (seed 0, 16 trials,
 5 seeds) before the default suite ran: a round value that three to five of the
 seven registry optimizers' median final losses reached.  quadratic_deep's
-validation loss cannot go below 0.5 E[(θ - x)^T H (θ - x)] ≈ 247.4 (the data's
+validation loss cannot go much below its value at θ = 0, 246.3 (the data's
 own spread), so its target sits just above that floor.
 """
 
