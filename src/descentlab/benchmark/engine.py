@@ -178,12 +178,16 @@ class Task:
 _PROBLEMS: dict[tuple[str, Budget, str | None], Problem] = {}
 
 
-def problem_of(task: Task) -> Problem:
-    """The task's problem, built once per process."""
-    key = (task.problem, task.budget, task.data)
+def cached_problem(name: str, budget: Budget, data: str | None) -> Problem:
+    """The problem ``name`` under ``budget`` (airfoil: from the file ``data``), built once per process."""
+    key = (name, budget, data)
     if key not in _PROBLEMS:
-        _PROBLEMS[key] = build(task.problem, task.budget, task.data)
+        _PROBLEMS[key] = build(name, budget, data)
     return _PROBLEMS[key]
+
+
+def problem_of(task: Task) -> Problem:
+    return cached_problem(task.problem, task.budget, task.data)
 
 
 def execute(task: Task) -> list[Run]:
@@ -244,5 +248,5 @@ class RayEngine:
         self._ray.shutdown()
 
 
-__all__ = ["EngineError", "LocalEngine", "RayEngine", "Run", "Task", "execute", "problem_of", "run_batched", "run_loop",
+__all__ = ["EngineError", "LocalEngine", "RayEngine", "Run", "Task", "cached_problem", "execute", "problem_of", "run_batched", "run_loop",
            "split", "torch_factory"]
