@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 from matplotlib.artist import Artist
@@ -30,7 +31,9 @@ def draw_learning_curves(ax: Axes, problem: Problem, studies: Sequence[Study]) -
         curves[~np.isfinite(curves)] = np.nan
         if np.isnan(curves).all():
             continue
-        low, mid, high = np.nanquantile(curves, [0.1, 0.5, 0.9], axis=0)
+        with warnings.catch_warnings():  # a step at which every seed has diverged is a gap in the line
+            warnings.simplefilter("ignore", RuntimeWarning)
+            low, mid, high = np.nanquantile(curves, [0.1, 0.5, 0.9], axis=0)
         artists += ax.plot(steps, mid, color=colors[study.optimizer], label=study.optimizer, linewidth=1.4)
         artists.append(ax.fill_between(steps, low, high, color=colors[study.optimizer], alpha=0.2, linewidth=0))
     artists.append(ax.axhline(problem.target, color="0.3", linestyle="--", linewidth=1, label=f"target {problem.target:g}"))
