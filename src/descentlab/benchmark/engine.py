@@ -100,6 +100,22 @@ def _curves(values: list[Tensor]) -> list[tuple[float, ...]]:
     return [tuple(column) for column in torch.stack(values, 1).tolist()]
 
 
+def _train(problem: Problem, params: dict[str, Tensor], order: Tensor,
+           step: Callable[[dict[str, Tensor], Tensor, Tensor], dict[str, Tensor]]) -> list[tuple[float, ...]]:
+    """``problem.steps`` steps of ``params <- step(params, X, y)`` on each member's minibatches (``order``, (B, steps,
+    batch)), with the validation loss recorded at ``problem.evaluations``; one curve per member."""
+    evaluations, values = set(problem.evaluations), []
+    for t in range(problem.steps + 1):
+        if t in evaluations:
+            with torch.no_grad():
+                values.append(problem.loss(params, problem.X_val, problem.y_val))
+        if t == problem.steps:
+            break
+        index = order[:, t]  # (B, batch)
+        params = step(params, problem.X_train[index], problem.y_train[index])
+    return _curves(values)
+
+
 def run_batched(problem: Problem, algorithm: str, settings: Sequence[Mapping[str, Any]], seeds: Sequence[int]) -> list[Run]:
     """Every (setting, seed) member as one computation with the registry rule ``algorithm``."""
     if len(settings) != len(seeds) or not seeds:
@@ -110,21 +126,18 @@ def run_batched(problem: Problem, algorithm: str, settings: Sequence[Mapping[str
     shaped = {name: _shaped(hp, x) for name, x in params.items()}
     first = spec.resolve(settings[0])  # the variant flags, shared by every member
     state = {name: spec.init(x, first) for name, x in params.items()}
-    evaluations, values = set(problem.evaluations), []
-    for step in range(problem.steps + 1):
-        if step in evaluations:
-            with torch.no_grad():
-                values.append(problem.loss(params, problem.X_val, problem.y_val))
-        if step == problem.steps:
-            break
+
+    def step(params: dict[str, Tensor], X: Tensor, y: Tensor) -> dict[str, Tensor]:
         leaves = {name: x.detach().requires_grad_() for name, x in params.items()}
-        index = order[:, step]  # (B, batch)
-        loss = problem.loss(leaves, problem.X_train[index], problem.y_train[index]).sum()
-        grads = torch.autograd.grad(loss, list(leaves.values()))
+        grads = torch.autograd.grad(problem.loss(leaves, X, y).sum(), list(leaves.values()))
+        new = {}
         with torch.no_grad():
             for (name, x), g in zip(leaves.items(), grads):
-                params[name], state[name] = spec.update(x.detach(), g, state[name], **shaped[name])
-    return [Run(dict(s), seed, curve) for s, seed, curve in zip(settings, seeds, _curves(values))]
+                new[name], state[name] = spec.update(x.detach(), g, state[name], **shaped[name])
+        return new
+
+    curves = _train(problem, params, order, step)
+    return [Run(dict(s), seed, curve) for s, seed, curve in zip(settings, seeds, curves)]
 
 
 def run_loop(problem: Problem, make: Callable[[list[Tensor]], torch.optim.Optimizer], hyperparameters: Mapping[str, Any],
@@ -133,18 +146,14 @@ def run_loop(problem: Problem, make: Callable[[list[Tensor]], torch.optim.Optimi
     start, order = problem.start(seed)
     leaves = {name: x.unsqueeze(0).clone().requires_grad_() for name, x in start.items()}  # a batch of one
     optimizer = make(list(leaves.values()))
-    evaluations, values = set(problem.evaluations), []
-    for step in range(problem.steps + 1):
-        if step in evaluations:
-            with torch.no_grad():
-                values.append(problem.loss(leaves, problem.X_val, problem.y_val))
-        if step == problem.steps:
-            break
-        index = order[step].unsqueeze(0)
+
+    def step(params: dict[str, Tensor], X: Tensor, y: Tensor) -> dict[str, Tensor]:
         optimizer.zero_grad()
-        problem.loss(leaves, problem.X_train[index], problem.y_train[index]).sum().backward()
+        problem.loss(params, X, y).sum().backward()
         optimizer.step()
-    return Run(dict(hyperparameters), seed, _curves(values)[0])
+        return params
+
+    return Run(dict(hyperparameters), seed, _train(problem, leaves, order.unsqueeze(0), step)[0])
 
 
 def torch_factory(name: str, hyperparameters: Mapping[str, Any]) -> Callable[[list[Tensor]], torch.optim.Optimizer]:
