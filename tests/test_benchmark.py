@@ -249,3 +249,14 @@ def test_space_elements_must_be_complete() -> None:
 
     with pytest.raises(SpaceError, match="every element"):
         Space((Dimension("betas[1]", 1e-3, 0.1, "log1m"),)).assemble([0.5])
+
+
+def test_a_toml_space_file_sets_the_space_of_a_class_and_of_a_registry_algorithm(tmp_path: Path) -> None:
+    path = tmp_path / "spaces.toml"
+    path.write_text('[ "torch.optim.NAdam".search ]\nlr = { low = 1e-3, high = 1e-1, scale = "log" }\n'
+                    '"betas[0]" = { low = 0.01, high = 0.2, scale = "log1m" }\n'
+                    '[ "torch.optim.NAdam".fixed ]\nbetas = [0.9, 0.99]\n'
+                    '[ adam.search ]\nlr = { low = 1e-2, high = 2e-2, scale = "linear" }\n')
+    nadam = resolve("torch.optim.NAdam", path).space.sample(8, 0)
+    assert all(1e-3 <= s["lr"] <= 0.1 and 0.8 <= s["betas"][0] <= 0.99 and s["betas"][1] == 0.99 for s in nadam)
+    assert all(0.01 <= s["lr"] <= 0.02 for s in resolve("adam", path).space.sample(4, 0))
