@@ -2,4 +2,5 @@ import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # a process started by multiprocessing's spawn imports this module under another name
+    sys.exit(main())

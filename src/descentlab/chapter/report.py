@@ -10,7 +10,6 @@ run leaves the previous report (or nothing), never half of one.  An existing
 from __future__ import annotations
 
 import csv
-import functools
 import html
 import io
 import json
@@ -40,7 +39,7 @@ from ..plotting.exercises import draw_exercise
 from ..plotting.stability import draw_stability_map
 from ..plotting.training import plot_losses
 from ..explore import FILENAME as EXPLORER
-from ..explore import explore, page_hash
+from ..explore import notes_page, page_hash
 from ..notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_TRACES
 from .exercise_words import conclusion, title
 from .reproduce import STATUSES, ChapterResults, Verdict
@@ -250,16 +249,6 @@ def _figure(stem: str, caption: str, explore_runs: tuple[str, ...] = ()) -> str:
                 " (the notes' quadratic; <code>descentlab explore</code> adds the lab's other objectives).")
     return (f'<figure><img src="figures/{stem}.svg" alt="{_e(caption)}"><figcaption>{_e(caption)}{link}'
             '</figcaption></figure>')
-
-
-@functools.lru_cache(maxsize=1)
-def explorer_page() -> str:
-    """The explorer written beside the report: the notes' quadratic only (1.4 s; every objective takes 4.7 s).
-
-    Computed once per process (it does not depend on the results); ``descentlab
-    explore`` writes the page with every objective of the lab.
-    """
-    return explore(objectives=("notes",)).html
 
 
 def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
@@ -547,15 +536,19 @@ def check_destination(out_dir: Path) -> None:
     check_directory(out_dir, REPORT_FILES)
 
 
-def write_report(results: ChapterResults, out_dir: str | Path) -> Path:
-    """Write the report into ``out_dir`` (atomically, as a whole); returns the path of ``index.html``."""
+def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | None = None) -> Path:
+    """Write the report into ``out_dir`` (atomically, as a whole); returns the path of ``index.html``.
+
+    ``explorer`` is the page written beside it (``notes_page()``, computed here if not given:
+    it does not depend on the results, so the CLI builds it in a second process meanwhile).
+    """
 
     def fill(staging: Path) -> None:
         (staging / "figures").mkdir()
         for stem, figure in build_figures(results).items():
             figure.savefig(staging / "figures" / f"{stem}.svg")
         (staging / "index.html").write_text(render_html(results), encoding="utf-8")
-        (staging / EXPLORER).write_text(explorer_page(), encoding="utf-8")
+        (staging / EXPLORER).write_text(notes_page() if explorer is None else explorer, encoding="utf-8")
         (staging / "results.json").write_text(json.dumps(results_json(results), indent=1, default=str), encoding="utf-8")
         (staging / "results.csv").write_text(results_csv(results), encoding="utf-8")
 

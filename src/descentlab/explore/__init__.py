@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .data import ExploreData, build
 from .encode import QUANTIZATION
-from .page import FILENAME, Explorer, embedded_data, explore, page_hash, render
+from .page import FILENAME, Explorer, embedded_data, explore, notes_page, page_hash, render
 
-__all__ = ["FILENAME", "QUANTIZATION", "ExploreData", "Explorer", "build", "embedded_data", "explore", "page_hash", "render"]
+__all__ = ["FILENAME", "QUANTIZATION", "ExploreData", "Explorer", "build", "embedded_data", "explore", "notes_page",
+           "page_hash", "render"]
