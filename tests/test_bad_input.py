@@ -275,6 +275,8 @@ FULL_DISK_CASES: list[tuple[str, list[str]]] = [
     ("compare", ["compare", "sgd:lr=0.4", "adagrad:lr=2", "--out", "{tmp}/paths.svg"]),
     ("train", ["train", "sgd", "--lr", "0.1", "--data", "{A}", "--out", "{tmp}/loss.pdf"]),
     ("reproduce", ["reproduce", "--no-download", "--seeds", "1", "--out", "{tmp}/report"]),
+    ("benchmark", ["benchmark", "--quick", "--problems", "wine", "--optimizer", "sgd", "--trials", "2", "--seeds", "2",
+                   "--out", "{tmp}/bm"]),
 ]
 
 

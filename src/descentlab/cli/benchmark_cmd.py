@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..algorithms import REGISTRY
+    from ..files import reason
     from ..benchmark.engine import EngineError, LocalEngine, RayEngine, cached_problem
     from ..benchmark.problems import BUILDERS, DEFAULT_BUDGETS, ProblemError, quick
     from ..benchmark.protocol import Protocol, run_benchmark
@@ -91,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
         bm = run_benchmark(problems, optimizers, protocol, engine)
     except (TypeError, ValueError) as error:  # a fixed argument that a torch.optim class refuses
         raise CLIError(f"an optimizer refused its settings: {str(error).splitlines()[0]}") from None
-    index = write_benchmark(bm, out)
+    try:
+        index = write_benchmark(bm, out)
+    except OSError as error:  # a full disk, ...: the staging path in the error would only confuse
+        raise CLIError(f"--out {out}: cannot write the report ({reason(error)}); no report was written") from None
     print("\n".join(table_lines(bm)))
     print(f"\n{len(bm.studies)} studies in {bm.seconds:.1f} s ({bm.engine} engine); wrote {index}")
     sys.stdout.flush()
