@@ -23,6 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"lab", "airfoil", "notes"}),  # the 2D lab; the airfoil experiment; the notes' own numbers and loop
     frozenset({"plotting", "bench", "explore"}),  # Axes-level figures of lab and airfoil records; benchmarks; the explorer page
     frozenset({"chapter"}),  # the chapter's sections, verdicts and report
+    frozenset({"benchmark"}),  # the fair optimizer comparison: problems, spaces, engines, protocol, scoring, report
     frozenset({"cli"}),  # argument parsing only
     frozenset({"__main__"}),  # python -m descentlab
 )

@@ -14,8 +14,6 @@ import html
 import io
 import json
 import math
-import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +23,7 @@ from matplotlib.figure import Figure
 
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
-from ..files import check_parent
+from ..files import check_directory, write_directory
 from ..lab.objectives import OBJECTIVES
 from .figures import draw_epoch_times, draw_seed_distributions
 from ..plotting.landscape import draw_landscape, trajectory_label
@@ -581,16 +579,7 @@ def results_csv(results: ChapterResults) -> str:
 
 def check_destination(out_dir: Path) -> None:
     """Fail early, with a ``ValueError``, unless ``out_dir`` can receive a report (new, empty, or a previous report)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"{out_dir} exists and is not a directory; choose another --out")
-    if out_dir.is_dir():
-        foreign = [p.name for p in out_dir.iterdir() if p.name not in REPORT_FILES]
-        if foreign:
-            raise ValueError(
-                f"{out_dir} holds files that are not a descentlab report ({', '.join(sorted(foreign)[:3])}); "
-                "choose an empty or new directory"
-            )
-    check_parent(out_dir.resolve())
+    check_directory(out_dir, REPORT_FILES)
 
 
 def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | None = None) -> Path:
@@ -599,11 +588,8 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | N
     ``explorer`` is the page written beside it (``notes_page()``, computed here if not given:
     it does not depend on the results, so the CLI builds it in a second process meanwhile).
     """
-    out_dir = Path(out_dir)
-    check_destination(out_dir)
-    parent = out_dir.resolve().parent
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-    try:
+
+    def fill(staging: Path) -> None:
         (staging / "figures").mkdir()
         for stem, figure in build_figures(results).items():
             figure.savefig(staging / "figures" / f"{stem}.svg")
@@ -611,19 +597,8 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | N
         (staging / EXPLORER).write_text(notes_page() if explorer is None else explorer, encoding="utf-8")
         (staging / "results.json").write_text(json.dumps(results_json(results), indent=1, default=str), encoding="utf-8")
         (staging / "results.csv").write_text(results_csv(results), encoding="utf-8")
-        staging.chmod(0o755)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
-            old.rmdir()
-            out_dir.rename(old)
-            staging.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return out_dir / "index.html"
+
+    return write_directory(out_dir, REPORT_FILES, fill) / "index.html"
 
 
 __all__ = ["build_figures", "check_destination", "render_html", "results_csv", "results_json", "verdict_counts",

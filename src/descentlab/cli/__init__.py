@@ -61,9 +61,10 @@ from ..files import WriteError, reason  # noqa: E402
 from . import algorithms_cmd, lab_cmd  # noqa: E402
 from . import bench_cmd, reproduce_cmd, train_cmd  # noqa: E402
 from . import exercises_cmd, explore_cmd  # noqa: E402
+from . import benchmark_cmd  # noqa: E402
 from .common import CLIError, Parser  # noqa: E402
 
-SUBCOMMANDS = (algorithms_cmd, lab_cmd, train_cmd, bench_cmd, reproduce_cmd, exercises_cmd, explore_cmd)
+SUBCOMMANDS = (algorithms_cmd, lab_cmd, train_cmd, bench_cmd, reproduce_cmd, exercises_cmd, explore_cmd, benchmark_cmd)
 
 
 def build_parser() -> Parser:
