@@ -7,7 +7,7 @@ import torch
 
 from descentlab.algorithms import REGISTRY
 from descentlab.algorithms.spec import AlgorithmSpec, Hyperparameter, new_step_counter, nonnegative
-from descentlab.eager import PIECE, step_in_batches
+from descentlab.eager import REPLAY_PIECE, step_in_batches
 from descentlab.inplace import Plan, Unsupported, plan_for
 
 SETTINGS = {
@@ -52,7 +52,7 @@ def test_the_replay_is_the_rule_bit_for_bit(name: str, given: dict, dtype: torch
     """Including a tensor larger than a piece (cut into views) and a 0-dim one."""
     spec = REGISTRY[name]
     hp = dict(spec.setting(given).hyperparameters)
-    shapes = [(3, 4), (PIECE + 1000,), (), (7,)]
+    shapes = [(3, 4), (REPLAY_PIECE + 1000,), (), (7,)]
     assert plan_for(spec, hp, torch.zeros(1, dtype=dtype), spec.init(torch.zeros(1, dtype=dtype), hp)) is not None
     plain, plain_states, replayed, replayed_states = _plain_and_replayed(spec, hp, shapes, dtype)
     for x, y in zip(replayed, plain):
