@@ -47,7 +47,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # optax.scale_by_rms: decay 0.9, g * rsqrt(nu + eps), initial_scale 0
         "rmsprop": {"gamma": 0.9, "eps": 1e-8, "eps_in_sqrt": True},
         "adam": {"eps": 1e-8},
-        # optax.scale_by_yogi: nu starts at 1e-6, eps 1e-3 outside the root, bias-corrected
+        # optax.scale_by_yogi: mu and nu start at 1e-6, eps 1e-3 outside the root, bias-corrected
         "yogi": {"eps": 1e-3, "initial_accumulator_value": 1e-6},
     },
     "keras": {

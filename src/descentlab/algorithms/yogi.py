@@ -33,10 +33,10 @@ d2l's PyTorch value, outside the root.  ``weight_decay`` adds the L2 term
 
 
 def yogi_init(x: Tensor, hp: Mapping[str, Any]) -> State:
-    s = torch.zeros_like(x)
-    if not is_zero(hp["initial_accumulator_value"]):
-        s = s + hp["initial_accumulator_value"]  # optax.yogi starts s at 1e-6
-    return {"step": new_step_counter(x), "m": torch.zeros_like(x), "s": s}
+    m, s = torch.zeros_like(x), torch.zeros_like(x)
+    if not is_zero(hp["initial_accumulator_value"]):  # optax.yogi starts both m and s at 1e-6
+        m, s = m + hp["initial_accumulator_value"], s + hp["initial_accumulator_value"]
+    return {"step": new_step_counter(x), "m": m, "s": s}
 
 
 def yogi_update(
@@ -62,7 +62,7 @@ YOGI = AlgorithmSpec(
         Hyperparameter("lr", REQUIRED, nonnegative, "learning rate eta"),
         Hyperparameter("betas", (0.9, 0.999), decay_pair, "decays (beta1, beta2) of m and s"),
         Hyperparameter("eps", 1e-3, nonnegative, "added to sqrt(s^) (d2l's Yogi: 1e-3)"),
-        Hyperparameter("initial_accumulator_value", 0.0, nonnegative, "starting value of s (d2l: 0; optax: 1e-6)"),
+        Hyperparameter("initial_accumulator_value", 0.0, nonnegative, "starting value of both m and s (d2l: 0; optax: 1e-6)"),
         WEIGHT_DECAY,
         MAXIMIZE,
     ),
