@@ -142,12 +142,16 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def keras_results() -> dict[tuple[int, tuple[int, ...]], np.ndarray]:
-    """Every Keras case in one child process (Keras's backend is chosen at import, per process)."""
     import importlib.util
-    import json
 
     if importlib.util.find_spec("keras") is None:  # not imported here: Keras picks its backend at import
         pytest.skip("Keras cases need keras (requirements-dev.txt installs it)")
+    return run_keras_cases()
+
+
+def run_keras_cases() -> dict[tuple[int, tuple[int, ...]], np.ndarray]:
+    """Every Keras case in one child process (Keras's backend is chosen at import, per process)."""
+    import json
 
     cases, keys = [], []
     for i, (_, cls, kwargs, _) in enumerate(KERAS_CASES):
