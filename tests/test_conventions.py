@@ -65,6 +65,7 @@ OPTAX_CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
     ("rmsprop", "rmsprop", {"learning_rate": 0.01}, {"lr": 0.01}),
     ("rmsprop", "rmsprop", {"learning_rate": 0.01, "centered": True}, {"lr": 0.01, "centered": True}),
     ("rmsprop", "rmsprop", {"learning_rate": 0.01, "momentum": 0.9}, {"lr": 0.01, "momentum": 0.9}),
+    ("adadelta", "adadelta", {"learning_rate": 1.0}, {}),
     ("adam", "adam", {"learning_rate": 0.01}, {"lr": 0.01}),
     ("adam", "adamw", {"learning_rate": 0.01, "weight_decay": 0.05},
      {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True}),

@@ -46,6 +46,9 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "adagrad": {"initial_accumulator_value": 0.1, "eps": 1e-7, "eps_in_sqrt": True},
         # optax.scale_by_rms: decay 0.9, g * rsqrt(nu + eps), initial_scale 0
         "rmsprop": {"gamma": 0.9, "eps": 1e-8, "eps_in_sqrt": True},
+        # optax.adadelta(learning_rate=lr); its default learning_rate=None skips the -lr scaling, so it
+        # steps *up* the gradient: not expressible (descentlab's lr must be >= 0), hence lr stays ours (1)
+        "adadelta": {"rho": 0.9, "eps": 1e-6},
         "adam": {"eps": 1e-8},
         # optax.scale_by_yogi: mu and nu start at 1e-6, eps 1e-3 outside the root, bias-corrected
         "yogi": {"eps": 1e-3, "initial_accumulator_value": 1e-6},
@@ -78,8 +81,6 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 
 UNAVAILABLE: dict[tuple[str, str], str] = {
     ("torch", "yogi"): "torch.optim has no Yogi",
-    ("optax", "adadelta"): "optax.adadelta's default (learning_rate=None) steps up the gradient; "
-                           "descentlab's lr must be >= 0",
     ("keras", "yogi"): "Keras 3 has no Yogi",
     ("tf1", "rmsprop"): "tf1's RMSPropOptimizer starts its average of g^2 at 1, not 0; descentlab's RMSProp starts at 0",
     ("tf1", "yogi"): "TF1 has no Yogi",
