@@ -19,7 +19,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"algorithms", "files", "precision", "_moved"}),  # the rules and their registry; atomic writes; low precision
     frozenset({"__init__", "eager", "fast", "torch_counterparts"}),  # the default and the compiled paths; torch.optim names
     frozenset({"optim", "checkpoints"}),  # the torch.optim.Optimizer adapter and the named classes; torch checkpoints
-    frozenset({"lab", "airfoil", "notes"}),  # the 2D lab; the airfoil experiment; the notes' own numbers and loop
+    frozenset({"lab", "airfoil", "notes", "diff"}),  # the 2D lab; the airfoil experiment; the notes' own numbers and loop
     frozenset({"plotting", "bench", "explore"}),  # Axes-level figures of lab and airfoil records; benchmarks; the explorer page
     frozenset({"chapter"}),  # the chapter's sections, verdicts and report
     frozenset({"cli"}),  # argument parsing only
