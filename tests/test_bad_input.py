@@ -165,6 +165,14 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["train", "sgd", "--lr", "0.1", "--data", "{A}", "--out", "{tmp}/fifo.png"], r"is a named pipe \(FIFO\)"),
     (["reproduce", "--out", "/proc/report"], r"directory /proc takes no new files"),
     # explore (refused before any grid is computed)
+    # benchmark (more in test_benchmark.py)
+    (["benchmark", "--problems", "mnist"], r"unknown problem 'mnist'; choose from: airfoil, breast_cancer"),
+    (["benchmark", "--optimizer", "torch.optim.Nadam"], r"module torch\.optim has no attribute 'Nadam'"),
+    (["benchmark", "--optimizer", "torch.nn.Linear"], r"torch\.nn\.Linear is not a torch\.optim\.Optimizer class"),
+    (["benchmark", "--space", "{tmp}/words.dat"], r"words\.dat: use a \.json or \.toml file"),
+    (["benchmark", "--out", "{tmp}/thesis"], r"holds files that are not a descentlab report \(chapter1\.tex\)"),
+    (["benchmark", "--problems", "airfoil", "--data", "{tmp}/truncated.dat", "--out", "{tmp}/bm"], r"truncated\.dat"),
+    (["benchmark", "--trials", "0"], r"--trials: must be >= 1, got 0"),
     (["explore", "--objective", "nope"], r"unknown objective 'nope'; choose from: notes, quadratic"),
     (["explore", "--objective", "notes", "--out", "/proc/explore.html"], r"directory /proc takes no new files"),
     (["explore", "--out", "{tmp}/fifo.png"], r"fifo\.png is a named pipe \(FIFO\), not a regular file"),
@@ -225,6 +233,7 @@ def workspace(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypa
     monkeypatch.setattr(data_module, "AIRFOIL_URL", wrong.as_uri())
     monkeypatch.setattr("descentlab.bench.airfoil.bench_airfoil", _work_started)  # the commands import them when they run
     monkeypatch.setattr("descentlab.chapter.reproduce.run_chapter", _work_started)
+    monkeypatch.setattr("descentlab.benchmark.protocol.run_benchmark", _work_started)
     monkeypatch.setattr(descentlab.explore, "explore", _work_started)
     return tmp_path
 
@@ -272,6 +281,8 @@ FULL_DISK_CASES: list[tuple[str, list[str]]] = [
     ("compare", ["compare", "sgd:lr=0.4", "adagrad:lr=2", "--out", "{tmp}/paths.svg"]),
     ("train", ["train", "sgd", "--lr", "0.1", "--data", "{A}", "--out", "{tmp}/loss.pdf"]),
     ("reproduce", ["reproduce", "--no-download", "--seeds", "1", "--out", "{tmp}/report"]),
+    ("benchmark", ["benchmark", "--quick", "--problems", "wine", "--optimizer", "sgd", "--trials", "2", "--seeds", "2",
+                   "--out", "{tmp}/bm"]),
 ]
 
 

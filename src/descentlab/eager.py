@@ -1,4 +1,11 @@
-"""The default path: the registry's rule evaluated on lists of cache-sized pieces, one ``torch._foreach_*`` call per op.
+"""The default path: the registry's rule on lists of cache-sized pieces, replayed in place or one foreach call per op.
+
+First choice (:mod:`descentlab.inplace`): the rule, traced once per setting, is
+replayed as in-place foreach calls (``m.mul_(beta)``, ``addcmul_``, ``addcdiv_``)
+that round exactly as the rule's expression does, so the result is the plain
+rule's bit for bit with torch.optim's own memory traffic.  Parameters in low
+precision, tensor hyperparameters and rules with an op the replay lacks take
+the general route below.
 
 The plain path calls ``spec.update`` per tensor, so a step pays one Python call
 per op per tensor (slow for many small tensors) and one parameter-sized
@@ -31,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .algorithms import AlgorithmSpec, State
+from .inplace import Plan, plan_for, run_plan
 from .precision import Precision
 
 if TYPE_CHECKING:
@@ -40,6 +48,10 @@ PIECE = 1 << 18
 """Values per piece: a larger contiguous tensor is cut into views of this size."""
 BATCH = 1 << 18
 """Values per batch of pieces: a batch's temporaries (a few MiB) stay in the cache instead of streaming to memory."""
+
+REPLAY_PIECE = 1 << 20
+"""Values per piece and per batch of the in-place replay: it makes few temporaries, so fewer, larger calls pay off
+(ResNet-18's layout, 2 threads: SGD 3.53 ms against 3.70 ms with PIECE, Momentum 7.26 against 8.73, Adam 22.0 against 24.1)."""
 
 Operand = Any  # a TensorList, a tensor, or a Python number
 
@@ -172,12 +184,12 @@ def _gather(results: list[Any]) -> Any:
     return TensorList(results) if results and all(isinstance(r, torch.Tensor) for r in results) else results
 
 
-def _pieces(x: Tensor) -> list[slice]:
-    """How ``x`` (flattened) is cut: one slice for a small or non-contiguous tensor, else slices of ``PIECE``."""
+def _pieces(x: Tensor, piece: int = PIECE) -> list[slice]:
+    """How ``x`` (flattened) is cut: one slice for a small or non-contiguous tensor, else slices of ``piece`` values."""
     n = x.numel()
-    if n <= PIECE or not x.is_contiguous():
+    if n <= piece or not x.is_contiguous():
         return [slice(None)]
-    return [slice(start, min(start + PIECE, n)) for start in range(0, n, PIECE)]
+    return [slice(start, min(start + piece, n)) for start in range(0, n, piece)]
 
 
 def _view(t: Tensor, part: slice) -> Tensor:
@@ -199,8 +211,12 @@ def step_in_batches(
     arithmetic and compensated rounding); without it ``x`` and ``g`` are used as
     they are.  All of ``xs`` share one device and dtype.
     """
-    # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
     precision = precision or Precision()
+    plan = _plan(spec, xs, states, hp, precision)
+    if plan is not None:
+        _replay(plan, xs, gs, states)
+        return
+    # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
     counter_keys = [key for key in states[0] if all(key in s and s[key].dim() == 0 for s in states)] if states else []
     factors = None
     if spec.factors is not None and counter_keys:
@@ -208,16 +224,7 @@ def step_in_batches(
         stacked = {key: torch.stack([s[key] for s in states]) for key in counter_keys}
         factors = [f.to(work_dtype).unbind() for f in spec.factors(stacked, hp)]  # the rule's casts are then no-ops
     out = _Written()
-    batch: list[tuple[int, slice]] = []
-    size = 0
-    for index, x in enumerate(xs):
-        for part in _pieces(x):
-            batch.append((index, part))
-            size += x.numel() if part == slice(None) else part.stop - part.start
-            if size >= BATCH:
-                _run(spec, batch, xs, gs, states, hp, factors, counter_keys, out, precision)
-                batch, size = [], 0
-    if batch:
+    for batch in _batches(xs):
         _run(spec, batch, xs, gs, states, hp, factors, counter_keys, out, precision)
     for (index, key), value in out.counters.items():
         if key in states[index]:
@@ -226,6 +233,60 @@ def step_in_batches(
             states[index][key] = value
     for (index, key), value in out.extras.items():
         states[index][key] = value
+
+
+def _batches(xs: Sequence[Tensor]) -> Iterator[list[tuple[int, slice]]]:
+    """The pieces of ``xs`` as (tensor index, slice), in batches of about :data:`BATCH` values."""
+    batch: list[tuple[int, slice]] = []
+    size = 0
+    for index, x in enumerate(xs):
+        for part in _pieces(x):
+            batch.append((index, part))
+            size += x.numel() if part == slice(None) else part.stop - part.start
+            if size >= BATCH:
+                yield batch
+                batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any],
+          precision: Precision) -> Plan | None:
+    """The rule's in-place plan (:mod:`descentlab.inplace`) if it applies to these tensors, else ``None``."""
+    if not states or precision.is_low(xs[0].dtype):
+        return None
+    keys = states[0].keys()
+    if any(s.keys() != keys for s in states):
+        return None
+    return plan_for(spec, hp, xs[0], states[0])
+
+
+def _replay(plan: Plan, xs: Sequence[Tensor], gs: Sequence[Tensor], states: Sequence[State]) -> None:
+    """One step by the plan: the counters once for all tensors, then the foreach calls batch by batch."""
+    scalars = plan.advance(states)
+    keys = [key for key in plan.full_keys if key not in ("x", "g")]
+    sizes = [x.numel() for x in xs]
+    if max(sizes) <= REPLAY_PIECE:  # no tensor is cut: the lists are the tensors themselves
+        lists = {"x": list(xs), "g": list(gs), **{key: [s[key] for s in states] for key in keys}}
+        owner = list(range(len(xs)))
+    else:
+        lists, owner, sizes = {name: [] for name in ("x", "g", *keys)}, [], []
+        for index, x in enumerate(xs):
+            parts = _pieces(x, REPLAY_PIECE)
+            whole = parts == [slice(None)]
+            for name, tensors in lists.items():
+                t = x if name == "x" else gs[index] if name == "g" else states[index][name]
+                tensors.extend([t] if whole else [_view(t, part) for part in parts])
+            owner.extend([index] * len(parts))
+            sizes.extend([x.numel()] if whole else [part.stop - part.start for part in parts])
+    start = size = 0
+    for end, piece_size in enumerate(sizes, start=1):
+        size += piece_size
+        if size >= REPLAY_PIECE or end == len(sizes):
+            env = {name: tensors[start:end] for name, tensors in lists.items()}
+            batch = owner[start:end]
+            run_plan(plan, env, [v if not isinstance(v, list) else [v[i] for i in batch] for v in scalars])
+            start, size = end, 0
 
 
 class _Written:
@@ -273,4 +334,4 @@ def _run(
                 _view(whole, part).copy_(item.reshape(-1) if part != slice(None) else item)
 
 
-__all__ = ["BATCH", "PIECE", "TensorList", "step_in_batches"]
+__all__ = ["BATCH", "PIECE", "REPLAY_PIECE", "TensorList", "step_in_batches"]

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 
@@ -123,4 +124,46 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[Path], object]) -
     return Path(path)
 
 
-__all__ = ["WriteError", "atomic_path", "check_parent", "check_writable", "kind_of", "reason", "write_text", "write_with"]
+def check_directory(out_dir: Path, allowed: Collection[str]) -> None:
+    """Fail early, with a ``ValueError``, unless ``out_dir`` is new, empty, or holds only names in ``allowed`` (a previous report)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir} exists and is not a directory; choose another --out")
+    if out_dir.is_dir():
+        foreign = [p.name for p in out_dir.iterdir() if p.name not in allowed]
+        if foreign:
+            raise ValueError(
+                f"{out_dir} holds files that are not a descentlab report ({', '.join(sorted(foreign)[:3])}); "
+                "choose an empty or new directory"
+            )
+    check_parent(out_dir.resolve())
+
+
+def write_directory(out_dir: str | os.PathLike[str], allowed: Collection[str], fill: Callable[[Path], object]) -> Path:
+    """Build a directory with ``fill(staging)`` beside ``out_dir`` and move it into place as a whole.
+
+    ``out_dir`` must pass :func:`check_directory`; a previous one is replaced only
+    once the new one is complete, so a failure leaves the old directory (or none).
+    """
+    out_dir = Path(out_dir)
+    check_directory(out_dir, allowed)
+    parent = out_dir.resolve().parent
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    try:
+        fill(staging)
+        staging.chmod(0o755)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
+            old.rmdir()
+            out_dir.rename(old)
+            staging.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+__all__ = ["WriteError", "atomic_path", "check_directory", "check_parent", "check_writable", "kind_of", "reason",
+           "write_directory", "write_text", "write_with"]

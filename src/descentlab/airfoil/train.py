@@ -49,6 +49,8 @@ import torch
 
 from ..algorithms import Setting
 from ..algorithms import get as get_algorithm
+from ..schedules import Schedule, lr_sequence
+from ..schedules import schedule as check_schedule
 from ..torch_counterparts import torch_counterpart, torch_refusals
 from .data import Airfoil, load_airfoil
 
@@ -140,6 +142,7 @@ class TrainingRun:
     summary: Summary  # of final_loss
     diverged_at: tuple[int | None, ...]  # per seed: the step of the first non-finite loss, or None
     evaluation_steps: tuple[int, ...]  # the step after which each loss was taken (0: the start)
+    schedule: str | None = None  # the learning-rate schedule's label (None: the constant lr)
 
     @property
     def gap(self) -> tuple[float, ...]:
@@ -185,7 +188,7 @@ class TrainingRun:
                 "summary": vars(self.summary),
                 "mean_gap": self.mean_gap,
                 "diverged_at": self.diverged_at,
-            }
+            } | ({} if self.schedule is None else {"schedule": self.schedule})
         )
 
 
@@ -212,6 +215,7 @@ def train(
     batch_size: int = 10,
     dtype: torch.dtype | None = None,
     progress: Progress | None = None,
+    schedule: str | Schedule | None = None,
 ) -> TrainingRun:
     """Train the notes' linear regression with ``algorithm`` once per seed, all seeds as one batch.
 
@@ -223,7 +227,10 @@ def train(
     step of its first non-finite evaluation (its later losses are nan or inf).
     At most :data:`MAX_EPOCHS` epochs; ``progress(done, epochs)``, if given, is
     called after every epoch (this function never prints).  ``dtype`` defaults to
-    ``torch.float32``, the notes' precision.
+    ``torch.float32``, the notes' precision.  ``schedule`` (a name of
+    :data:`descentlab.schedules.SCHEDULES` or a :class:`~descentlab.schedules.Schedule`)
+    sets the learning rate of every minibatch step; ``impl="torch"`` attaches the very
+    torch scheduler to the ``torch.optim`` optimizer.
 
     >>> run = train("adam", {"lr": 0.01}, seeds=range(20))   # doctest: +SKIP
     >>> print("loss: %f, %f sec per epoch" % (run.summary.mean, run.sec_per_epoch))  # doctest: +SKIP
@@ -258,6 +265,10 @@ def train(
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a function progress(epochs_done, epochs), got {progress!r}")
     evaluation_steps = _evaluation_steps(rows, batch_size, epochs)
+    plan = None if schedule is None else check_schedule(schedule)
+    if plan is not None and "lr" not in setting.hyperparameters:
+        raise ValueError(f"{algorithm} has no learning rate to schedule")
+    total_steps = epochs * math.ceil(rows / batch_size)
 
     generators = [torch.Generator().manual_seed(seed) for seed in seeds]
     ones = torch.ones(rows, 1, dtype=dtype)
@@ -265,7 +276,7 @@ def train(
     y = data.labels.to(dtype).reshape(rows, 1)
     with torch.inference_mode():  # no autograd bookkeeping: the gradient is analytic
         theta = torch.stack([_initial_theta(init, X.shape[1], g, dtype) for g in generators])  # (N, 6, 1)
-        step, optimizer, settings = _stepper(impl, setting, theta)
+        step, optimizer, settings = _stepper(impl, setting, theta, plan, total_steps)
         losses, epoch_times = _loop(theta, step, X, y, generators, epochs, batch_size, progress)
 
     per_seed = tuple(tuple(row) for row in losses.tolist())
@@ -289,6 +300,7 @@ def train(
         summary=Summary.of(final),
         diverged_at=tuple(None if i is None else evaluation_steps[i] for i in first_bad),
         evaluation_steps=evaluation_steps,
+        schedule=None if plan is None else plan.label(),
     )
 
 
@@ -341,15 +353,21 @@ def _initial_theta(init: str, size: int, generator: torch.Generator, dtype: torc
 Step = Callable[["Tensor", "Tensor"], "Tensor"]
 
 
-def _stepper(impl: str, setting: Setting, theta: Tensor) -> tuple[Step, str, dict[str, Any]]:
-    """``step(theta, grad) -> new theta``, the optimizer's title and its complete settings."""
+def _stepper(impl: str, setting: Setting, theta: Tensor, plan: Schedule | None = None,
+             steps: int = 0) -> tuple[Step, str, dict[str, Any]]:
+    """``step(theta, grad) -> new theta``, the optimizer's title and its complete settings.
+
+    With ``plan``, the learning rate of each of the run's ``steps`` steps follows that schedule.
+    """
     spec, hp = setting.spec, setting.hyperparameters
     if impl == "own":
         state = spec.init(theta, hp)
+        rates = iter(lr_sequence(plan, hp["lr"], steps)) if plan is not None else None
 
         def own_step(theta: Tensor, grad: Tensor) -> Tensor:
             nonlocal state
-            theta, state = spec.update(theta, grad, state, **hp)
+            now = hp if rates is None else hp | {"lr": next(rates)}
+            theta, state = spec.update(theta, grad, state, **now)
             return theta
 
         return own_step, f"descentlab {spec.name}", hp
@@ -359,10 +377,13 @@ def _stepper(impl: str, setting: Setting, theta: Tensor) -> tuple[Step, str, dic
     parameter = theta.clone()
     optimizer = counterpart.optimizer([parameter], **kwargs)
     settings = {name: optimizer.defaults[name] for name in counterpart.names.values() if name in optimizer.defaults}
+    scheduler = None if plan is None else plan.attach(optimizer, steps)
 
     def torch_step(theta: Tensor, grad: Tensor) -> Tensor:
         parameter.grad = grad
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         return parameter
 
     return torch_step, counterpart.title, settings

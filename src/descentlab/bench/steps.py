@@ -116,20 +116,23 @@ def _parameters(layout: Layout, dtype: torch.dtype) -> list[torch.Tensor]:
     return params
 
 
-def _optimizers(algorithm: str, params: list[torch.Tensor]) -> dict[str, torch.optim.Optimizer]:
+def _optimizers(algorithm: str, params: list[torch.Tensor], paths: Sequence[str] | None = None) -> dict[str, torch.optim.Optimizer]:
     given, counterpart = COUNTERPARTS[algorithm], TORCH_COUNTERPARTS[algorithm]
     ours = {**counterpart.fixed, **given}
     theirs = {counterpart.names[name]: value for name, value in given.items()}
-    paths: dict[str, torch.optim.Optimizer] = {
-        "ours default": create(algorithm, params, **ours),
-        "ours plain": create(algorithm, params, fused=False, **ours),
-        "ours fast": create(algorithm, params, fused=True, **ours),
-        "torch default": counterpart.optimizer(params, **theirs),
-        "torch foreach": counterpart.optimizer(params, foreach=True, **theirs),
+    found: dict[str, Callable[[], torch.optim.Optimizer]] = {
+        "ours default": lambda: create(algorithm, params, **ours),
+        "ours plain": lambda: create(algorithm, params, fused=False, **ours),
+        "ours fast": lambda: create(algorithm, params, fused=True, **ours),
+        "torch default": lambda: counterpart.optimizer(params, **theirs),
+        "torch foreach": lambda: counterpart.optimizer(params, foreach=True, **theirs),
     }
     if algorithm in TORCH_FUSED:
-        paths["torch fused"] = counterpart.optimizer(params, fused=True, **theirs)
-    return paths
+        found["torch fused"] = lambda: counterpart.optimizer(params, fused=True, **theirs)
+    if paths is None:
+        paths = list(found)
+    missing = [path for path in ("ours plain", "torch default") if path not in paths]  # the rows' references
+    return {path: found[path]() for path in [*paths, *missing] if path in found}
 
 
 def allocated_during_step(optimizer: torch.optim.Optimizer) -> int:
@@ -198,12 +201,14 @@ def bench_steps(
     repeats: int = 10,
     warmup: int = 3,
     dtype: torch.dtype = torch.float32,
+    paths: Sequence[str] | None = None,
     peak_memory: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> StepBench:
     """Time every path of every algorithm on every layout; one triad measurement for the run.
 
-    ``peak_memory`` adds each step's peak memory beyond its start (:func:`peak_during_step`; slow).
+    ``paths`` picks the paths (default all; "ours plain" and "torch default" are always
+    timed: the rows' ratios refer to them).  ``peak_memory`` adds each step's peak memory beyond its start (:func:`peak_during_step`; slow).
     """
     triad = triad_bandwidth()
     rows: list[StepRow] = []
@@ -211,7 +216,7 @@ def bench_steps(
         for algorithm in algorithms:
             if progress is not None:
                 progress(f"{algorithm} on {layout}")
-            optimizers = _optimizers(algorithm, _parameters(LAYOUTS[layout], dtype))
+            optimizers = _optimizers(algorithm, _parameters(LAYOUTS[layout], dtype), paths)
             first = {path: _seconds(optimizer.step) for path, optimizer in optimizers.items()}
             seconds = _medians_in_rounds(optimizers, repeats, warmup)
             torch_best = min(time for path, time in seconds.items() if path.startswith("torch"))

@@ -14,8 +14,6 @@ import html
 import io
 import json
 import math
-import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +23,7 @@ from matplotlib.figure import Figure
 
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
-from ..files import check_parent
+from ..files import check_directory, write_directory
 from ..lab.objectives import OBJECTIVES
 from .figures import draw_epoch_times, draw_seed_distributions
 from ..plotting.landscape import draw_landscape, trajectory_label
@@ -38,6 +36,7 @@ from ..plotting.theory import (
     draw_momentum_rate_map,
 )
 from ..plotting.exercises import draw_exercise
+from ..plotting.schedules import draw_final_gaps, draw_lr_schedules
 from ..plotting.stability import draw_stability_map
 from ..plotting.training import plot_losses
 from ..explore import FILENAME as EXPLORER
@@ -46,6 +45,9 @@ from ..notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_TRACES
 from .exercise_words import conclusion, title
 from .reproduce import STATUSES, ChapterResults, Verdict
 from .rule import LEVEL, MIN_SEEDS, RULE
+from .schedule_section import ALGORITHM as SCHEDULED_ALGORITHM
+from .schedule_section import HYPERPARAMETERS as SCHEDULED_HYPERPARAMETERS
+from .schedule_words import schedule_conclusion
 from .words import (
     adadelta_explanation,
     adadelta_headline,
@@ -118,7 +120,41 @@ def build_figures(results: ChapterResults) -> dict[str, Figure]:
     for exercise in results.exercises or []:
         if exercise.experimental:
             figures[exercise_stem(exercise)] = exercise_figure(exercise)
+    if results.schedules is not None:
+        figures["schedules"] = _schedules_figure(results.schedules)
     return figures
+
+
+def _schedules_figure(section: Any) -> Figure:
+    labels = [r.plan.spec.title for r in section.runs]
+    return _pair(lambda ax: draw_lr_schedules(ax, labels, [r.rates for r in section.runs]),
+                 lambda ax: draw_final_gaps(ax, labels, [r.run.gap for r in section.runs]))
+
+
+def _schedules_html(results: ChapterResults) -> str:
+    section = results.schedules
+    if section is None:
+        if results.schedules_error is None:
+            return ""
+        return (f"<h2>6c. Learning-rate schedules</h2><p class=note><b>Not run:</b> the schedules run on the airfoil "
+                f"data: {_e(results.schedules_error)}.</p>")
+    seeds = len(section.runs[0].run.seeds)
+    rows = "".join(
+        f"<tr><td>{_e(r.plan.label())}</td><td class=num>{r.rates[0]:.4g}</td><td class=num>{max(r.rates):.4g}</td>"
+        f"<td class=num>{r.rates[-1]:.3g}</td><td class=num>{r.median_gap:.2e}</td><td class=num>{r.spread:.2e}</td></tr>"
+        for r in section.runs
+    )
+    return "\n".join([
+        "<h2>6c. Learning-rate schedules</h2>",
+        f"<p>d2l 11.11's schedules, each a <code>torch.optim.lr_scheduler</code> scheduler, on the notes' airfoil run "
+        f"{_e(SCHEDULED_ALGORITHM)} {_e(format_hyperparameters(SCHEDULED_HYPERPARAMETERS))} (minibatches of 10, "
+        f"{section.steps} steps), {seeds} seeds per schedule in one batch. "
+        f"<span id=schedule-words>{_e(schedule_conclusion(section))}</span></p>",
+        "<table><tr><th>schedule</th><th>first lr</th><th>largest lr</th><th>last lr</th>"
+        "<th>median final loss − optimum</th><th>spread over seeds (max − min)</th></tr>" + rows + "</table>",
+        _figure("schedules", "Left: the learning rate of each step. Right: final loss − least-squares optimum over "
+                f"{seeds} seeds per schedule (box: quartiles, whiskers: min–max; log scale)."),
+    ])
 
 
 def _stability_figure(maps: list[Any]) -> Figure:
@@ -384,6 +420,7 @@ def render_html(results: ChapterResults) -> str:
         _figure("rate_sweep", "Left: GD's measured contraction against max|1 − ηλ|. Right: momentum's measured contraction "
                 "over (η, β), its stability bound and the optimal pair."),
         _stability_html(results),
+        _schedules_html(results),
         _exercises_html(results),
         "<h2>How to reproduce</h2><p><code>make reproduce</code> (or <code>descentlab reproduce --out report</code>). "
         "Section times: " + ", ".join(f"{_e(k)} {v:.2f} s" for k, v in results.seconds.items()) + ".</p>",
@@ -506,6 +543,13 @@ def results_json(results: ChapterResults) -> dict[str, Any]:
          "numbers": {k: _finite(v) for k, v in e.numbers.items()}, "conclusion": conclusion(e)}
         for e in results.exercises
     ]
+    data["schedules"] = None if results.schedules is None else {
+        "algorithm": SCHEDULED_ALGORITHM, "hyperparameters": SCHEDULED_HYPERPARAMETERS, "steps": results.schedules.steps,
+        "conclusion": schedule_conclusion(results.schedules),
+        "runs": [{"schedule": r.plan.name, "parameters": r.plan.parameters, "label": r.plan.label(), "rates": r.rates,
+                  "median_gap": r.median_gap, "spread": r.spread, "final_loss": r.run.final_loss}
+                 for r in results.schedules.runs],
+    }
     return data
 
 
@@ -535,16 +579,7 @@ def results_csv(results: ChapterResults) -> str:
 
 def check_destination(out_dir: Path) -> None:
     """Fail early, with a ``ValueError``, unless ``out_dir`` can receive a report (new, empty, or a previous report)."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"{out_dir} exists and is not a directory; choose another --out")
-    if out_dir.is_dir():
-        foreign = [p.name for p in out_dir.iterdir() if p.name not in REPORT_FILES]
-        if foreign:
-            raise ValueError(
-                f"{out_dir} holds files that are not a descentlab report ({', '.join(sorted(foreign)[:3])}); "
-                "choose an empty or new directory"
-            )
-    check_parent(out_dir.resolve())
+    check_directory(out_dir, REPORT_FILES)
 
 
 def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | None = None) -> Path:
@@ -553,11 +588,8 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | N
     ``explorer`` is the page written beside it (``notes_page()``, computed here if not given:
     it does not depend on the results, so the CLI builds it in a second process meanwhile).
     """
-    out_dir = Path(out_dir)
-    check_destination(out_dir)
-    parent = out_dir.resolve().parent
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-    try:
+
+    def fill(staging: Path) -> None:
         (staging / "figures").mkdir()
         for stem, figure in build_figures(results).items():
             figure.savefig(staging / "figures" / f"{stem}.svg")
@@ -565,19 +597,8 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | N
         (staging / EXPLORER).write_text(notes_page() if explorer is None else explorer, encoding="utf-8")
         (staging / "results.json").write_text(json.dumps(results_json(results), indent=1, default=str), encoding="utf-8")
         (staging / "results.csv").write_text(results_csv(results), encoding="utf-8")
-        staging.chmod(0o755)
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
-            old.rmdir()
-            out_dir.rename(old)
-            staging.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return out_dir / "index.html"
+
+    return write_directory(out_dir, REPORT_FILES, fill) / "index.html"
 
 
 __all__ = ["build_figures", "check_destination", "render_html", "results_csv", "results_json", "verdict_counts",

@@ -25,6 +25,7 @@ from ..lab.stability import StabilityMap, stability_maps
 from ..lab.theory import RateSweep, rate_sweep
 from ..notes.reference import NOTES_AIRFOIL, AirfoilResult
 from .exercises import Exercise, run_exercises
+from .schedule_section import ScheduleSection, schedule_section
 from .rule import MIN_SEEDS, RULE
 
 Progress = Callable[[str, int, int], None]
@@ -67,6 +68,8 @@ class ChapterResults:
     environment: dict[str, Any] = field(default_factory=dict)
     stability: list[StabilityMap] = field(default_factory=list)
     exercises: list[Exercise] | None = None  # None: not run (``run_chapter(exercises=True)`` runs them)
+    schedules: ScheduleSection | None = None  # None: not asked for (``run_chapter(schedules=True)``), or no data
+    schedules_error: str | None = None  # asked for, but not run: why
 
     def verdicts(self) -> list[Verdict]:
         rows = [
@@ -123,6 +126,7 @@ def run_chapter(
     progress: Progress | None = None,
     data_progress: Callable[[int, int | None], None] | None = None,
     exercises: bool = False,
+    schedules: bool = False,
 ) -> ChapterResults:
     """Every experiment of the chapter; the airfoil section is skipped (with the reason) if no data.
 
@@ -139,7 +143,7 @@ def run_chapter(
         ("adaptive", "2D: adaptive methods", lambda: chapter.adaptive_section(records["traces"])),
         ("sweep", "2D: learning-rate theory sweep", rate_sweep),
     ]
-    total = len(sections) + 1 + 2 * int(exercises)
+    total = len(sections) + 1 + 2 * int(exercises) + int(schedules)
     report = progress or (lambda label, done, total: None)
     seconds: dict[str, float] = {}
     for index, (field_name, label, compute) in enumerate(sections):
@@ -170,6 +174,16 @@ def run_chapter(
         started = time.perf_counter()
         answered = run_exercises(data)  # the airfoil exercise only when the data loaded
         seconds[label] = time.perf_counter() - started
+    scheduled, scheduled_error = None, None
+    if schedules:
+        label = f"airfoil: learning-rate schedules x {len(seeds)} seeds"
+        report(label, total - 1, total)
+        started = time.perf_counter()
+        if airfoil is not None:
+            scheduled = schedule_section(data, seeds)
+        else:
+            scheduled_error = error
+        seconds[label] = time.perf_counter() - started
     report("done", total, total)
     return ChapterResults(
         **records,
@@ -180,4 +194,6 @@ def run_chapter(
         environment=environment(),
         exercises=answered,
         stability=maps,
+        schedules=scheduled,
+        schedules_error=scheduled_error,
     )

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..bench.layouts import COUNTERPARTS, LAYOUTS
+from ..bench.layouts import COUNTERPARTS, LAYOUTS, STEP_PATHS
 from ..notes.reference import NOTES_AIRFOIL, airfoil_label
 from .common import load_data, positive_int, seed_count
 
@@ -63,6 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     steps.add_argument("--layouts", nargs="+", choices=tuple(LAYOUTS), metavar="LAYOUT",
                        help="parameter layouts (default all): flat16m = one 16M-value tensor, resnet18 = "
                        "ResNet-18's 62 shapes, many = 2000 tensors of 1000 values")
+    steps.add_argument("--paths", nargs="+", choices=STEP_PATHS, metavar="PATH",
+                       help="paths to time (default all: " + ", ".join(STEP_PATHS) + "; quote names with spaces; "
+                       "without 'ours fast' nothing compiles)")
     steps.add_argument("--peak-memory", action="store_true",
                        help="also measure each step's peak memory beyond its start (torch profiler; seconds per row)")
     parser.set_defaults(handler=run)
@@ -120,7 +123,7 @@ def _measure_steps(args: argparse.Namespace) -> StepBench:
     from ..bench.steps import bench_steps
 
     return bench_steps(args.algorithms or tuple(COUNTERPARTS), args.layouts or tuple(LAYOUTS), repeats=args.repeats or 10,
-                       peak_memory=args.peak_memory, progress=progress)
+                       paths=args.paths, peak_memory=args.peak_memory, progress=progress)
 
 
 def steps_table(record: StepBench) -> list[str]:

@@ -19,6 +19,7 @@ from ..algorithms.spec import OneOf, decay_pair, flag
 from ..airfoil.data import AIRFOIL_SHA1, Airfoil, DataError, load_airfoil
 from ..files import check_writable
 from ..airfoil.train import MAX_SEEDS
+from ..schedules import SCHEDULES, Schedule, schedule
 
 
 class CLIError(Exception):
@@ -83,6 +84,44 @@ def given_hyperparameters(
         return spec.setting(given, fixed)
     except (ValueError, TypeError) as error:
         raise CLIError(f"{spec.name}: {_as_option(error)}") from None
+
+
+def add_schedule_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--schedule", default=None, metavar="NAME[:key=value,...]",
+        help=f"a learning-rate schedule, one of {', '.join(SCHEDULES)} (milestones as 100/200), e.g. "
+        "cosine:warmup=5,final_lr=0.001; default: a constant lr")
+
+
+def given_schedule(args: argparse.Namespace) -> Schedule | None:
+    """``--schedule cosine:warmup=5`` validated (a :class:`CLIError` naming the option), or ``None``."""
+    text = args.schedule
+    if text is None:
+        return None
+    name, _, rest = text.partition(":")
+    spec = SCHEDULES.get(name)
+    if spec is None:
+        raise CLIError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {name!r}")
+    defaults = spec.defaults
+    given: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or key not in defaults:
+            known = ", ".join(defaults) or "none"
+            raise CLIError(f"--schedule {text}: expected key=value with a key from: {known}, got {item!r}")
+        try:
+            default = defaults[key]
+            if isinstance(default, tuple):
+                given[key] = tuple(int(v) for v in value.split("/"))
+            else:
+                given[key] = int(value) if isinstance(default, int) else float(value)
+        except ValueError:
+            raise CLIError(f"--schedule {text}: {key}={value!r} is not a valid value for {key}") from None
+    try:
+        return schedule(name, given)
+    except (TypeError, ValueError) as error:
+        raise CLIError(f"--schedule {text}: {error}") from None
 
 
 def _as_option(error: Exception) -> str:

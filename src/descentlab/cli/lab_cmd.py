@@ -14,7 +14,15 @@ from ..algorithms.spec import OneOf, decay_pair, flag, format_hyperparameters
 from ..files import write_with
 from ..lab.objectives import OBJECTIVES, curvature, get_objective, quadratic_theory
 from ..lab.trajectory import MAX_STEPS, run_many
-from .common import CLIError, add_hyperparameter_options, figure_path, given_hyperparameters, positive_int
+from .common import (
+    CLIError,
+    add_hyperparameter_options,
+    add_schedule_option,
+    figure_path,
+    given_hyperparameters,
+    given_schedule,
+    positive_int,
+)
 
 if TYPE_CHECKING:
     from ..lab.objectives import Objective
@@ -30,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     trace.add_argument("algorithm", choices=list(REGISTRY), metavar="ALGORITHM", help=", ".join(REGISTRY))
     add_hyperparameter_options(trace)
+    add_schedule_option(trace)
     _add_landscape_options(trace)
     trace.add_argument("--json", action="store_true", help="print the trajectory as one JSON object")
     trace.set_defaults(handler=run_trace)
@@ -113,8 +122,12 @@ def _write_figure(args: argparse.Namespace, objective: Objective, trajectories: 
 def run_trace(args: argparse.Namespace) -> int:
     spec = get_algorithm(args.algorithm)
     hyperparameters = given_hyperparameters(args, spec)
+    plan = given_schedule(args)
     objective, start = _landscape(args)
-    (trajectory,) = run_many([(spec.name, hyperparameters)], objective, steps=args.steps, start=start)
+    try:
+        (trajectory,) = run_many([(spec.name, hyperparameters)], objective, steps=args.steps, start=start, schedule=plan)
+    except ValueError as error:  # an algorithm whose lr cannot be scheduled (AdaDelta with lr 0)
+        raise CLIError(f"--schedule: {error}") from None
     wrote = _write_figure(args, objective, [trajectory])
     if args.json:
         lines = [json.dumps(asdict(trajectory))]

@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--exercises", action="store_true",
                         help="add the exercises and the adaptive methods' stability maps (about 5 s more, most "
                         "of it drawing their 15 figures; `descentlab exercises` runs the exercises alone)")
+    parser.add_argument("--schedules", action="store_true",
+                        help="add the learning-rate schedules (factor, multi-factor, cosine, warm-up) on the notes' "
+                        "momentum airfoil run over the seeds (about 2 s more)")
     parser.set_defaults(handler=run)
 
 
@@ -111,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             data_progress=download,
             progress=ProgressBar(),
             exercises=args.exercises,
+            schedules=args.schedules,
         )
     try:
         index = write_report(results, out, _explorer_page(explorer))  # staged in a temporary directory: a failure leaves no partial report

@@ -22,8 +22,10 @@ from .common import (
     CLIError,
     EpochProgress,
     add_hyperparameter_options,
+    add_schedule_option,
     figure_path,
     given_hyperparameters,
+    given_schedule,
     load_data,
     nonnegative_int,
     option_name,
@@ -56,12 +58,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="FILE", help="write the loss figure (.png, .svg or .pdf)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     add_hyperparameter_options(parser)
+    add_schedule_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     spec = REGISTRY[args.algorithm]
     hyperparameters = _hyperparameters(args)
+    plan = given_schedule(args)
     out = figure_path(args.out) if args.out else None
     seeds = range(args.seeds) if args.seeds is not None else [args.seed]
     data = load_data(args)
@@ -76,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
                 epochs=args.epochs,
                 batch_size=args.batch_size,
                 progress=progress,
+                schedule=plan,
             )
     except (ValueError, TypeError) as error:
         raise CLIError(_as_options(str(error))) from None
@@ -108,6 +113,8 @@ def report_lines(record: TrainingRun) -> list[str]:
     else:
         lines.append(f"least-squares optimum {record.optimum_loss:.6f}, gap {record.mean_gap:+.6f}")
     lines.append(f"optimizer: {record.optimizer}({format_hyperparameters(record.settings)})")
+    if record.schedule is not None:
+        lines.append(f"learning-rate schedule: {record.schedule}")
     return lines
 
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..algorithms import Setting, setting
+from ..schedules import Schedule, lr_sequence
+from ..schedules import schedule as check_schedule
 from .objectives import Objective, Point
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ class Trajectory:
     values: tuple[float, ...]  # f at each point
     steps: int  # steps asked for
     diverged_at: int | None = None  # the step at which the run left the finite numbers / the bound
+    schedule: str | None = None  # the learning-rate schedule's label (None: the constant lr)
 
     @property
     def final(self) -> Point:
@@ -104,8 +107,13 @@ def run_batch(
     *,
     steps: int = 20,
     start: Point | None = None,
+    schedule: str | Schedule | None = None,
 ) -> list[Trajectory]:
     """Run K hyperparameter settings of one algorithm as one batch, in float64.
+
+    With ``schedule`` (a name of :data:`descentlab.schedules.SCHEDULES` or a
+    :class:`~descentlab.schedules.Schedule`), step t uses each setting's lr as
+    that schedule sets it for step t of this run (see :func:`~descentlab.schedules.lr_sequence`).
 
     Each setting is a mapping of hyperparameters (validated here) or a
     :class:`~descentlab.algorithms.Setting` already validated.  Settings that
@@ -119,12 +127,21 @@ def run_batch(
     spec = checked[0].spec
     hp = _batched_hyperparameters([s.hyperparameters for s in checked])
     k = len(settings)
+    plan = None if schedule is None else check_schedule(schedule)
+    rates = None
+    if plan is not None:
+        if "lr" not in hp:
+            raise ValueError(f"{spec.name} has no learning rate to schedule")
+        rates = torch.tensor([lr_sequence(plan, s.hyperparameters["lr"], steps) for s in checked],
+                             dtype=torch.float64).T.unsqueeze(-1)  # (steps, K, 1)
     x = torch.tensor([start] * k, dtype=torch.float64)
     state = spec.init(x, hp)
     path = [x]
     diverged_at: list[int | None] = [None] * k
     bound = divergence_bound(start)
     for t in range(1, steps + 1):
+        if rates is not None:
+            hp = hp | {"lr": rates[t - 1]}
         x, state = spec.update(x, objective.gradient(x), state, **hp)
         for row in torch.nonzero(_out_of_bounds(x, bound)).flatten().tolist():
             if diverged_at[row] is None:
@@ -136,7 +153,8 @@ def run_batch(
     values = objective.f(points)
     ends = [len(path) if d is None else d for d in diverged_at]  # keep only the finite prefix
     return [
-        _trajectory(spec.name, dict(s.given), objective, points[:end, row], values[:end, row], steps, diverged_at[row])
+        _trajectory(spec.name, dict(s.given), objective, points[:end, row], values[:end, row], steps, diverged_at[row],
+                    None if plan is None else plan.label())
         for row, (s, end) in enumerate(zip(checked, ends))
     ]
 
@@ -147,7 +165,8 @@ def _out_of_bounds(x: Tensor, bound: float) -> Tensor:
 
 
 def _trajectory(
-    algorithm: str, hp: dict[str, Any], objective: Objective, points: Tensor, values: Tensor, steps: int, diverged_at: int | None
+    algorithm: str, hp: dict[str, Any], objective: Objective, points: Tensor, values: Tensor, steps: int, diverged_at: int | None,
+    schedule: str | None = None,
 ) -> Trajectory:
     """The record of one path: ``points`` (T, 2) and ``values`` (T,) as plain floats."""
     return Trajectory(
@@ -158,6 +177,7 @@ def _trajectory(
         values=tuple(float(v) for v in values.tolist()),
         steps=steps,
         diverged_at=diverged_at,
+        schedule=schedule,
     )
 
 
@@ -196,9 +216,10 @@ def run(
     *,
     steps: int = 20,
     start: Point | None = None,
+    schedule: str | Schedule | None = None,
 ) -> Trajectory:
     """One trajectory: ``algorithm`` with ``hyperparameters`` on ``objective`` for ``steps`` steps."""
-    return run_batch(algorithm, objective, [hyperparameters], steps=steps, start=start)[0]
+    return run_batch(algorithm, objective, [hyperparameters], steps=steps, start=start, schedule=schedule)[0]
 
 
 def run_many(
@@ -207,6 +228,7 @@ def run_many(
     *,
     steps: int = 20,
     start: Point | None = None,
+    schedule: str | Schedule | None = None,
 ) -> list[Trajectory]:
     """Several (algorithm, hyperparameters) runs on one objective, batched where possible, in order."""
     checked = [setting(algorithm, hp) for algorithm, hp in runs]
@@ -216,7 +238,8 @@ def run_many(
         groups.setdefault((s.algorithm, fixed), []).append(index)
     results: dict[int, Trajectory] = {}
     for (algorithm, _), indices in groups.items():
-        batch = run_batch(algorithm, objective, [checked[i] for i in indices], steps=steps, start=start)
+        batch = run_batch(algorithm, objective, [checked[i] for i in indices], steps=steps, start=start,
+                          schedule=schedule)
         results.update(zip(indices, batch))
     return [results[i] for i in range(len(runs))]
 

@@ -1,0 +1,569 @@
+"""The registry rule replayed in place: traced once, its elementwise ops mapped onto torch's in-place foreach kernels.
+
+The eager path (:mod:`descentlab.eager`) evaluates the pure rule on lists of
+tensors, so every ``a * b + c`` of the rule is a new list of temporaries and the
+results are copied back into the parameters and the state.  torch.optim's own
+loops need fewer passes over memory because they are written by hand with fused
+in-place kernels (``m.mul_(beta).add_(g, alpha=lr)``, ``v.addcmul_(g, g, value=c)``,
+``x.addcdiv_(m, d, value=-step)``).  This module derives such a program from the
+rule itself, so no formula is written twice:
+
+1. **Trace**: ``spec.update`` runs once on :class:`Sym` values that record every
+   op.  Hyperparameters are plain numbers, so the rule's Python branches are
+   taken as for a real step; a trace is kept per (rule, hyperparameters, dtype,
+   state layout).  A rule that needs a traced value's truth (``if t > 1``) or an
+   op outside the supported set raises :class:`Unsupported`, and the caller
+   evaluates the rule as before.
+2. **Plan**: ops on the 0-dim state entries (the step counter and what is
+   derived from it, such as Adam's ``lr / (1 - beta1^t)``) are evaluated on all
+   tensors' counters stacked.  The parameter-shaped ops are read as linear
+   combinations ``sum_i c_i * term_i + bias`` whose terms are values, products
+   ``a * b`` (``addcmul_``) or quotients ``a / b`` (``addcdiv_``).  Each result
+   (the new ``x`` and each new state entry) is accumulated into its own buffer
+   in place, starting from the term that already lives there; intermediates used
+   twice get one temporary.  Results are ordered so that no buffer is
+   overwritten while its old value is still to be read.
+3. **Replay**: the plan is a short list of ``torch._foreach_*_`` calls, run on
+   each batch of cache-sized pieces.
+
+The numbers are the rule's up to rounding: a fused kernel rounds once where the
+rule rounds twice (``a + c * b``), so float32 results agree with the plain rule
+to a few ulp and float64 ones to about 1e-15 relative.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+import operator
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+AlgorithmSpec = Any  # descentlab.algorithms.AlgorithmSpec (a lower layer cannot import it: it sits beside it)
+State = dict  # a tensor's state: str -> Tensor
+
+
+class Unsupported(Exception):
+    """The rule cannot be replayed in place (the caller evaluates it directly)."""
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. trace
+# ------------------------------------------------------------------------------------------------
+
+_EVAL: dict[str, Callable[..., Any]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+    "pow": operator.pow, "neg": operator.neg,
+    "gt": operator.gt, "lt": operator.lt, "ge": operator.ge, "le": operator.le,
+    "sqrt": torch.sqrt, "reciprocal": torch.reciprocal, "abs": torch.abs, "sign": torch.sign,
+    "maximum": torch.maximum, "minimum": torch.minimum,
+    "to": lambda t, dtype: t.to(dtype),
+}
+_TORCH_FUNCTIONS = {torch.sqrt: "sqrt", torch.reciprocal: "reciprocal", torch.abs: "abs", torch.sign: "sign",
+                    torch.maximum: "maximum", torch.minimum: "minimum", torch.neg: "neg"}
+
+
+class Sym:
+    """A traced value: parameter-shaped (``full``) or a tensor's 0-dim state entry (a counter), with an example.
+
+    The example (a 1-element or 0-dim tensor) is computed along, so dtypes follow
+    torch's promotion rules exactly.
+    """
+
+    __slots__ = ("op", "args", "full", "example", "leaf")
+
+    def __init__(self, op: str, args: tuple, full: bool, example: Tensor, leaf: str | None = None) -> None:
+        self.op, self.args, self.full, self.example, self.leaf = op, args, full, example, leaf
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.example.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.example.device
+
+    def dim(self) -> int:
+        return 1 if self.full else 0
+
+    def __bool__(self) -> bool:
+        raise Unsupported("the rule branches on a traced value")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise Unsupported(f"Tensor.{name} is not replayed in place")
+
+    __add__ = lambda self, other: _record("add", self, other)  # noqa: E731
+    __radd__ = lambda self, other: _record("add", other, self)  # noqa: E731
+    __sub__ = lambda self, other: _record("sub", self, other)  # noqa: E731
+    __rsub__ = lambda self, other: _record("sub", other, self)  # noqa: E731
+    __mul__ = lambda self, other: _record("mul", self, other)  # noqa: E731
+    __rmul__ = lambda self, other: _record("mul", other, self)  # noqa: E731
+    __truediv__ = lambda self, other: _record("div", self, other)  # noqa: E731
+    __rtruediv__ = lambda self, other: _record("div", other, self)  # noqa: E731
+    __pow__ = lambda self, other: _record("pow", self, other)  # noqa: E731
+    __rpow__ = lambda self, other: _record("pow", other, self)  # noqa: E731
+    __neg__ = lambda self: _record("neg", self)  # noqa: E731
+    __gt__ = lambda self, other: _record("gt", self, other)  # noqa: E731
+    __lt__ = lambda self, other: _record("lt", self, other)  # noqa: E731
+    __ge__ = lambda self, other: _record("ge", self, other)  # noqa: E731
+    __le__ = lambda self, other: _record("le", self, other)  # noqa: E731
+    sqrt = lambda self: _record("sqrt", self)  # noqa: E731
+    reciprocal = lambda self: _record("reciprocal", self)  # noqa: E731
+    abs = lambda self: _record("abs", self)  # noqa: E731
+    sign = lambda self: _record("sign", self)  # noqa: E731
+    __hash__ = object.__hash__
+
+    def to(self, *args: Any, **kwargs: Any) -> Sym:
+        if len(args) == 1 and not kwargs:
+            dtype = args[0]
+        else:
+            dtype = kwargs["dtype"] if not args and list(kwargs) == ["dtype"] else None
+        if not isinstance(dtype, torch.dtype):
+            raise Unsupported(f"Tensor.to{args or tuple(kwargs)} is not a dtype cast")
+        if dtype == self.dtype:
+            return self
+        if self.full:
+            raise Unsupported("a cast of a parameter-shaped value")
+        return _record("to", self, dtype)
+
+    def float(self) -> Sym:
+        return self.to(torch.float32)
+
+    @classmethod
+    def __torch_function__(cls, func: Callable[..., Any], types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        name = _TORCH_FUNCTIONS.get(func)
+        if name is None or kwargs:
+            raise Unsupported(f"{getattr(func, '__name__', func)} is not replayed in place")
+        return _record(name, *args)
+
+
+def _record(op: str, *args: Any) -> Sym:
+    for a in args:
+        if not isinstance(a, (Sym, numbers.Number, torch.dtype)):
+            raise Unsupported(f"an operand of type {type(a).__name__}")
+    example = _EVAL[op](*[a.example if isinstance(a, Sym) else a for a in args])
+    return Sym(op, args, any(isinstance(a, Sym) and a.full for a in args), example)
+
+
+def _is_scalar(value: Any) -> bool:
+    return not (isinstance(value, Sym) and value.full)
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. plan
+# ------------------------------------------------------------------------------------------------
+
+Coefficient = tuple  # a product of factors: numbers and counter Syms
+
+
+class Plan:
+    """What one step does: counter ops on stacked counters, then foreach calls per batch of pieces."""
+
+    def __init__(self, spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State) -> None:
+        leaves = {"x": Sym("leaf", (), True, torch.zeros(1, dtype=x.dtype), "x"),
+                  "g": Sym("leaf", (), True, torch.zeros(1, dtype=x.dtype), "g")}
+        traced_state = {}
+        for key, value in state.items():
+            full = value.dim() > 0
+            if full and value.dtype != x.dtype:
+                raise Unsupported(f"state {key!r} is {value.dtype}, the parameter {x.dtype}")
+            traced_state[key] = leaves[key] = Sym(
+                "leaf", (), full, torch.zeros(1 if full else (), dtype=value.dtype), key)
+        new_x, new_state = spec.update(leaves["x"], leaves["g"], traced_state, **hp)
+        if set(new_state) - set(state):
+            raise Unsupported("the rule adds a state entry")
+        outputs = {"x": new_x, **new_state}
+        for key, value in outputs.items():
+            if not isinstance(value, Sym) or value.full != leaves[key].full or value.dtype != leaves[key].dtype:
+                raise Unsupported(f"the rule's new {key!r} is not like the old one")
+        self.counter_keys = [k for k, s in traced_state.items() if not s.full]
+        self.counter_outputs = {k: v for k, v in outputs.items() if not v.full and v is not leaves[k]}
+        self.full_outputs = {k: v for k, v in outputs.items() if v.full and v is not leaves[k]}
+        self.full_keys = [k for k, s in leaves.items() if s.full]
+        self.scalars: list[Any] = []  # counter Syms and coefficients whose per-tensor values a step needs
+        self._scalar_index: dict[Any, int] = {}
+        self._temps = 0
+        self.program: list[Callable[[dict[str, list], list], None]] = []
+        self._schedule(leaves)
+
+    # -- reading the graph ---------------------------------------------------------------------
+    def _uses(self) -> dict[Sym, int]:
+        uses: dict[Sym, int] = {}
+        seen: set[Sym] = set()
+
+        def walk(node: Sym) -> None:
+            if node in seen:
+                return
+            seen.add(node)
+            for a in node.args:
+                if isinstance(a, Sym) and a.full:
+                    uses[a] = uses.get(a, 0) + 1
+                    walk(a)
+
+        for node in self.full_outputs.values():
+            uses[node] = uses.get(node, 0) + 1
+            walk(node)
+        return uses
+
+    def _reads(self, node: Sym, top: bool = True) -> tuple[set[Sym], set[str]]:
+        """The slots and leaves that computing ``node`` reads."""
+        if not top and node in self._slots:
+            return {node}, set()
+        if node.leaf is not None:
+            return set(), {node.leaf}
+        slots, leaves = set(), set()
+        for a in node.args:
+            if isinstance(a, Sym) and a.full:
+                s, l = self._reads(a, False)
+                slots |= s
+                leaves |= l
+        return slots, leaves
+
+    # -- ordering ------------------------------------------------------------------------------
+    def _schedule(self, leaves: dict[str, Sym]) -> None:
+        uses = self._uses()
+        self._slots: set[Sym] = {n for n, k in uses.items() if k > 1 and n.leaf is None} | set(self.full_outputs.values())
+        dest: dict[Sym, str] = {}
+        for key, node in self.full_outputs.items():
+            if node in dest:
+                raise Unsupported("one value is two results")
+            dest[node] = key
+        pending = set(self._slots)
+        reads = {n: self._reads(n) for n in pending}
+        self._location: dict[Sym, str] = {}
+        deferred: list[tuple[str, str]] = []
+        order: list[tuple[Sym, str]] = []
+        while pending:
+            ready = [n for n in pending if not (reads[n][0] & pending - {n})
+                     and not (n in dest and any(dest[n] in reads[m][1] for m in pending if m is not n))]
+            if ready:
+                node = min(ready, key=lambda n: (n not in dest, dest.get(n, "")))  # a deterministic order
+                target = dest.get(node) or self._temp()
+            else:  # a cycle: one result goes to a temporary, copied into its buffer at the end
+                node = min((n for n in pending if n in dest), key=lambda n: dest[n])
+                target = self._temp()
+                deferred.append((dest.pop(node), target))
+            order.append((node, target))
+            pending.discard(node)
+        for node, target in order:
+            self._emit(node, target, top=True)
+            self._location[node] = target
+        for key, target in deferred:
+            self.program.append(_copy(key, target))
+
+    def _temp(self) -> str:
+        self._temps += 1
+        return f"~{self._temps}"
+
+    # -- emitting foreach calls ----------------------------------------------------------------
+    def _coefficient(self, factors: Coefficient) -> Any:
+        """A number, or the index of a per-tensor scalar (computed by the step from the stacked counters)."""
+        numbers_only = [f for f in factors if not isinstance(f, Sym)]
+        value = functools.reduce(operator.mul, numbers_only, 1)
+        syms = tuple(f for f in factors if isinstance(f, Sym))
+        if not syms:
+            return value
+        key = (value, syms)
+        if key not in self._scalar_index:
+            self._scalar_index[key] = len(self.scalars)
+            self.scalars.append(key)
+        return _PerTensor(self._scalar_index[key])
+
+    def _readable(self, node: Sym, forbidden: str | None) -> str:
+        """A location holding ``node``'s value, computing it into a temporary if needed.
+
+        ``forbidden`` is the buffer being written: its old value is copied out first.
+        """
+        if node.leaf is not None and node.leaf != forbidden:
+            return node.leaf
+        if node in self._location:
+            return self._location[node]
+        target = self._temp()
+        if node.leaf is not None:
+            self.program.append(_clone(target, node.leaf))
+        else:
+            self._emit(node, target)
+        return target
+
+    def _emit(self, node: Sym, target: str, top: bool = False) -> None:
+        """Append the calls that leave ``node``'s value in ``target`` (a buffer key or a new temporary).
+
+        The calls round exactly as the rule's expression does, so the result is the
+        plain rule's bit for bit: ``a + c * b`` becomes ``addcmul_(a, b, 1, value=c)``
+        (``c * b`` rounded, then the sum) and ``a ± b / d`` becomes ``addcdiv_(a, b, d,
+        value=±1)``.  A product of two tensors is never fused into a sum (``addcmul_``
+        with two tensors is a fused multiply-add on CPU: one rounding where the rule has two).
+        """
+        if not top and node.leaf == target:
+            return
+        if not top and (node.leaf is not None or node in self._location):
+            self.program.append(_assign(target, self._readable(node, None), self._is_buffer(target)))
+            return
+        op, args = node.op, node.args
+        if op in ("add", "sub"):
+            first, second = args
+            sign = 1 if op == "add" else -1
+            if _is_scalar(first):  # s + B, s - B
+                self._emit(second, target)
+                if sign < 0:
+                    self.program.append(_unary("neg", target))
+                self.program.append(_shift(target, self._coefficient((first,))))
+                return
+            if _is_scalar(second):
+                self._emit(first, target)
+                self.program.append(_shift(target, self._coefficient((sign, second))))
+                return
+            if op == "add" and self._score(second, target) > self._score(first, target):
+                first, second = second, first
+            kind, operands, factors = self._addend(second, sign)
+            where = [self._readable(o, target) for o in operands]  # read before the target is written
+            self._emit(first, target)
+            self.program.append(_accumulate(kind, target, where, self._coefficient(factors)))
+            return
+        if op == "neg":
+            self._emit(args[0], target)
+            self.program.append(_unary("neg", target))
+            return
+        if op in ("sqrt", "reciprocal", "abs", "sign"):
+            (operand,) = args
+            if not self._is_buffer(target) and self._stored(operand):
+                self.program.append(_unary_new(op, target, self._readable(operand, None)))  # one pass
+            else:
+                self._emit(operand, target)
+                self.program.append(_unary(op, target))
+            return
+        if op in ("mul", "div", "maximum", "minimum", "pow"):
+            first, second = args
+            if op in ("mul", "maximum", "minimum") and (
+                _is_scalar(first) or (not _is_scalar(second) and self._score(second, target) > self._score(first, target))
+            ):
+                first, second = second, first
+            if _is_scalar(first):
+                raise Unsupported(f"{op} of a scalar by a parameter-shaped value")
+            if _is_scalar(second):
+                factor = self._coefficient((second,))
+                if op == "mul" and not self._is_buffer(target) and self._stored(first):
+                    self.program.append(_scaled_copy(target, self._readable(first, None), factor))  # one pass
+                    return
+                self._emit(first, target)
+                self.program.append(_binary(op, target, factor))
+                return
+            other = self._readable(second, target)
+            self._emit(first, target)
+            self.program.append(_binary(op, target, other))
+            return
+        raise Unsupported(f"{op} on parameter-shaped values")
+
+    def _addend(self, node: Sym, sign: int) -> tuple[str, tuple[Sym, ...], Coefficient]:
+        """What ``target + sign * node`` adds, as one in-place call that rounds as the rule does."""
+        if self._stored(node):
+            return "value", (node,), (sign,)
+        op, args = node.op, node.args
+        if op == "neg":
+            return self._addend(args[0], -sign)
+        if op == "mul" and (_is_scalar(args[0]) or _is_scalar(args[1])):
+            scale, inner = (args[0], args[1]) if _is_scalar(args[0]) else (args[1], args[0])
+            return "scaled", (inner,), (sign, scale)  # c * b
+        if op == "div" and not _is_scalar(args[1]):
+            return "quotient", args, (sign,)
+        return "value", (node,), (sign,)
+
+    def _stored(self, node: Sym) -> bool:
+        """Whether ``node``'s value is already in a buffer or temporary (a leaf or a computed slot)."""
+        return node.leaf is not None or node in self._location
+
+    def _score(self, node: Sym, target: str) -> int:
+        """How well ``node`` suits being computed straight into ``target``: 2 holds its old value, 1 is an op."""
+        if self._is_buffer(target) and (node.leaf == target or (not self._stored(node) and target in self._reads(node)[1])):
+            return 2
+        return 0 if self._stored(node) else 1
+
+    @staticmethod
+    def _is_buffer(target: str) -> bool:
+        return not target.startswith("~")
+
+    # -- running ---------------------------------------------------------------------------------
+    def advance(self, states: Sequence[State]) -> list[list[float] | float]:
+        """Update every tensor's counters in place; returns the per-tensor scalars of the step (from the old counters).
+
+        The counters are stacked once for all tensors; a counter that only counts
+        (``step + 1``) is advanced by one foreach call without stacking.
+        """
+        values: dict[Sym, Tensor] = {}
+
+        def value(node: Any) -> Any:
+            if not isinstance(node, Sym):
+                return node
+            if node not in values:
+                if node.op == "leaf":
+                    values[node] = torch.stack([s[node.leaf] for s in states])
+                else:
+                    values[node] = _EVAL[node.op](*[value(a) for a in node.args])
+            return values[node]
+
+        scalars: list[list[float] | float] = []
+        for number, syms in self.scalars:
+            product = [number * functools.reduce(operator.mul, column, 1) for column in zip(*(value(s).tolist() for s in syms))]
+            scalars.append(product[0] if len(set(product)) == 1 else product)
+        stacked = {key: value(node) for key, node in self.counter_outputs.items() if key not in self._counting}
+        for key, increment in self._counting.items():
+            torch._foreach_add_([s[key] for s in states], increment)  # the rule's `step + 1`, rounded alike
+        for key, new in stacked.items():
+            torch._foreach_copy_([s[key] for s in states], list(new.unbind()))
+        return scalars
+
+    @functools.cached_property
+    def _counting(self) -> dict[str, numbers.Number]:
+        """The counters whose new value is ``old + number``."""
+        return {key: node.args[1] for key, node in self.counter_outputs.items()
+                if node.op == "add" and isinstance(node.args[0], Sym) and node.args[0].leaf == key
+                and isinstance(node.args[1], numbers.Number)}
+
+
+class _PerTensor:
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def _scalar(value: Any, scalars: list) -> Any:
+    return scalars[value.index] if isinstance(value, _PerTensor) else value
+
+
+# each instruction is a function of (lists by name, the batch's per-tensor scalars)
+def _assign(target: str, source: str, is_buffer: bool) -> Callable:
+    def run(env: dict[str, list], scalars: list) -> None:
+        if is_buffer:
+            torch._foreach_copy_(env[target], env[source])
+        else:
+            env[target] = torch._foreach_mul(env[source], 1)  # a copy (x * 1 is x exactly)
+    return run
+
+
+def _scaled_copy(target: str, source: str, coefficient: float) -> Callable:
+    def run(env: dict[str, list], scalars: list) -> None:
+        env[target] = torch._foreach_mul(env[source], _scalar(coefficient, scalars))
+    return run
+
+
+def _unary_new(op: str, target: str, source: str) -> Callable:
+    fn = getattr(torch, f"_foreach_{op}")
+
+    def run(env: dict[str, list], scalars: list) -> None:
+        env[target] = fn(env[source])
+    return run
+
+
+def _copy(target: str, source: str) -> Callable:
+    return lambda env, scalars: torch._foreach_copy_(env[target], env[source])
+
+
+def _clone(target: str, source: str) -> Callable:
+    def run(env: dict[str, list], scalars: list) -> None:
+        env[target] = torch._foreach_mul(env[source], 1)
+    return run
+
+
+def _scale(target: str, coefficient: Any) -> Callable:
+    return lambda env, scalars: torch._foreach_mul_(env[target], _scalar(coefficient, scalars))
+
+
+def _shift(target: str, value: Any) -> Callable:
+    return lambda env, scalars: torch._foreach_add_(env[target], _scalar(value, scalars))
+
+
+def _unary(op: str, target: str) -> Callable:
+    fn = getattr(torch, f"_foreach_{op}_")
+    return lambda env, scalars: fn(env[target])
+
+
+def _binary(op: str, target: str, other: Any) -> Callable:
+    fn = getattr(torch, f"_foreach_{op}_")
+
+    def run(env: dict[str, list], scalars: list) -> None:
+        fn(env[target], env[other] if isinstance(other, str) else _scalar(other, scalars))
+    return run
+
+
+_ONES: dict[tuple[torch.dtype, torch.device], Tensor] = {}
+
+
+def _one(like: Tensor) -> Tensor:
+    """A 0-dim 1 of ``like``'s dtype and device: ``addcmul_(a, b, 1, value=c)`` is ``a + c * b``, rounded as written."""
+    key = (like.dtype, like.device)
+    if key not in _ONES:
+        _ONES[key] = torch.ones((), dtype=like.dtype, device=like.device)
+    return _ONES[key]
+
+
+def _accumulate(kind: str, target: str, where: list[str], coefficient: Any) -> Callable:
+    def run(env: dict[str, list], scalars: list) -> None:
+        c = _scalar(coefficient, scalars)  # the sign for a value or a quotient
+        out = env[target]
+        if kind == "value":
+            if c == 1:
+                torch._foreach_add_(out, env[where[0]])
+            else:
+                torch._foreach_sub_(out, env[where[0]])
+        elif kind == "scaled":
+            torch._foreach_addcmul_(out, env[where[0]], [_one(out[0])] * len(out), c)
+        else:  # a quotient
+            torch._foreach_addcdiv_(out, env[where[0]], env[where[1]], c)
+    return run
+
+
+def _key(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State) -> tuple | None:
+    """What a plan depends on, or ``None`` if a hyperparameter is a tensor (the plan would bake its value in)."""
+    items = []
+    for name, value in sorted(hp.items()):
+        if isinstance(value, torch.Tensor) or (isinstance(value, tuple) and any(isinstance(v, torch.Tensor) for v in value)):
+            return None
+        items.append((name, value))
+    layout = tuple((k, v.dim() > 0, v.dtype) for k, v in state.items())
+    return (spec.name, id(spec.update), tuple(items), x.dtype, x.device.type, layout)
+
+
+_PLANS: dict[tuple, Plan | None] = {}
+_MAX_PLANS = 256
+
+
+def plan_for(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State) -> Plan | None:
+    """The in-place plan of ``spec`` for a parameter like ``x`` with ``state``, or ``None`` if it has none.
+
+    Plans are kept per key (at most 256, the oldest dropped first): a learning rate
+    that changes every step traces the rule again, about SECONDS_PER_TRACE.
+    """
+    key = _key(spec, hp, x, state)
+    if key is None:
+        return None
+    try:
+        return _PLANS[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable hyperparameter value
+        return None
+    try:
+        plan = Plan(spec, hp, x, state)
+    except Unsupported:
+        plan = None
+    if len(_PLANS) >= _MAX_PLANS:
+        del _PLANS[next(iter(_PLANS))]
+    _PLANS[key] = plan
+    return plan
+
+
+def run_plan(plan: Plan, env: dict[str, list], scalars: list) -> None:
+    """One batch: ``env`` maps ``x``, ``g`` and the full state keys to lists of tensors (views), written in place."""
+    for instruction in plan.program:
+        instruction(env, scalars)
+
+
+__all__ = ["Plan", "Sym", "Unsupported", "plan_for", "run_plan"]

@@ -1,0 +1,33 @@
+"""Learning-rate schedules: the rate against the step, and the final gap to the optimum over seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+
+
+def draw_lr_schedules(ax: Axes, labels: Sequence[str], rates: Sequence[Sequence[float]]) -> list[Artist]:
+    """One line per schedule: the rate of each step (step 1 first)."""
+    artists: list[Artist] = []
+    for label, series in zip(labels, rates):
+        artists += ax.plot(range(1, len(series) + 1), series, label=label, linewidth=1.4)
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    artists.append(ax.legend(fontsize=7))
+    return artists
+
+
+def draw_final_gaps(ax: Axes, labels: Sequence[str], gaps: Sequence[Sequence[float]]) -> list[Artist]:
+    """A box per schedule of final loss − optimum over seeds (whiskers: min to max), log scale."""
+    positions = list(range(1, len(labels) + 1))
+    boxes = ax.boxplot([list(g) for g in gaps], positions=positions, whis=(0, 100), widths=0.5,
+                       medianprops={"color": "black"})
+    ax.set_yscale("log")
+    ax.set_xticks(positions, labels, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("final loss − least-squares optimum")
+    return [*boxes["boxes"]]
+
+
+__all__ = ["draw_final_gaps", "draw_lr_schedules"]

@@ -1,0 +1,262 @@
+"""descentlab benchmark: protocol invariants, batched == torch.optim loop, Ray == local, the scorer's rules, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from descentlab.algorithms import REGISTRY
+from descentlab.benchmark.engine import LocalEngine, cached_problem, run_batched, run_loop, torch_factory
+from descentlab.benchmark.problems import BUILDERS, DEFAULT_BUDGETS, Budget, quick
+from descentlab.benchmark.protocol import Protocol, run_benchmark
+from descentlab.benchmark.scoring import profile, ratios, score, scores
+from descentlab.benchmark.spaces import Space, SpaceError, resolve
+from descentlab.benchmark.summary import expected_best_of
+from descentlab.cli import main
+
+pytest.importorskip("sklearn")
+SMALL = Budget(40, 16, 10, 0.1)
+
+
+def _problems(*names: str, budget: Budget = SMALL):
+    return [(cached_problem(n, budget, None), budget, None) for n in names]
+
+
+@pytest.fixture(scope="module")
+def small_benchmark():
+    optimizers = [resolve("sgd"), resolve("adam"), resolve("adadelta")]
+    return run_benchmark(_problems("wine", "rosenbrock"), optimizers, Protocol(trials=5, seeds=3, seed=7))
+
+
+def test_every_optimizer_gets_the_same_budget_and_seeds(small_benchmark) -> None:
+    bm = small_benchmark
+    for p in bm.problems:
+        studies = [bm.study(p.name, o.name) for o in bm.optimizers]
+        assert {len(s.trials) for s in studies} == {5}
+        assert {t.seed for s in studies for t in s.trials} == {bm.protocol.tuning_seed}
+        assert {tuple(r.seed for r in s.reruns) for s in studies} == {bm.protocol.fresh_seeds}
+        assert bm.protocol.tuning_seed not in bm.protocol.fresh_seeds
+        assert {len(r.curve) for s in studies for r in (*s.trials, *s.reruns)} == {len(p.evaluations)}
+        assert p.evaluations[-1] == SMALL.steps
+
+
+def test_the_best_trial_is_the_lowest_final_loss_and_its_rerun_reproduces_it(small_benchmark) -> None:
+    bm = small_benchmark
+    for study in bm.studies.values():
+        finals = [t.final for t in study.trials]
+        assert study.best_trial.final == min(finals)
+        assert all(r.hyperparameters == study.best_trial.hyperparameters for r in study.reruns)
+        problem = next(p for p in bm.problems if p.name == study.problem)
+        again = run_batched(problem, study.optimizer, [study.best_trial.hyperparameters], [bm.protocol.tuning_seed])[0]
+        # the chosen trial, re-run alone with its seed (a batch of one: a scalar lr instead of a (B,) tensor)
+        assert again.curve == pytest.approx(study.best_trial.curve, rel=1e-12)
+
+
+def test_a_benchmark_is_reproducible_from_its_seed_and_changes_with_it(small_benchmark) -> None:
+    again = run_benchmark(_problems("wine", "rosenbrock"), list(small_benchmark.optimizers), Protocol(5, 3, seed=7))
+    def records(bm):  # NaN != NaN: compare the printed numbers
+        return {k: [(t.hyperparameters, t.seed, repr(t.curve)) for t in (*s.trials, *s.reruns)] for k, s in bm.studies.items()}
+
+    assert records(again) == records(small_benchmark)
+    other = resolve("adam").space.sample(5, 123)
+    assert other != [t.hyperparameters for t in small_benchmark.study("wine", "adam").trials]
+
+
+def test_search_spaces_cover_every_continuous_hyperparameter_on_log_scales() -> None:
+    adam = resolve("adam").space
+    assert {d.name: d.scale for d in adam.dimensions} == {"lr": "log", "betas[0]": "log1m", "betas[1]": "log1m", "eps": "log"}
+    for setting in adam.sample(64, 0):
+        REGISTRY["adam"].resolve(setting)  # every sampled point is valid
+        assert 1e-5 <= setting["lr"] <= 3 and 0.5 <= setting["betas"][1] <= 1 - 1e-4
+    lrs = sorted(s["lr"] for s in adam.sample(64, 0))
+    assert lrs[0] < 1e-4 and lrs[-1] > 0.3  # quasi-random: the whole log range is covered
+    assert {d.name for d in resolve("adadelta").space.dimensions} == {"rho", "eps", "lr"}
+
+
+@pytest.mark.parametrize("algorithm", list(REGISTRY))
+def test_batched_member_k_equals_its_own_torch_optim_loop(algorithm: str) -> None:
+    problem = cached_problem("digits_mlp", Budget(15, 32, 5, 0.1), None)
+    settings = resolve(algorithm).space.sample(3, 1)
+    seeds = [5, 6, 5]
+    batch = run_batched(problem, algorithm, settings, seeds)
+    for k in range(3):
+        alone = run_loop(problem, torch_factory(algorithm, settings[k]), settings[k], seeds[k])
+        assert alone.curve == pytest.approx(batch[k].curve, rel=1e-9, nan_ok=True)
+
+
+def test_batched_adam_equals_torch_optim_adam() -> None:
+    problem = cached_problem("breast_cancer", SMALL, None)
+    settings = [{"lr": lr, "eps": 1e-8} for lr in (0.001, 0.01, 0.1)]
+    batch = run_batched(problem, "adam", settings, [3, 3, 3])
+    for k, hp in enumerate(settings):
+        loop = run_loop(problem, lambda ps, hp=hp: torch.optim.Adam(ps, **hp), hp, 3)
+        assert loop.curve == pytest.approx(batch[k].curve, rel=1e-10)
+
+
+def test_a_torch_optim_class_by_import_path_runs_through_the_protocol() -> None:
+    nadam = resolve("torch.optim.NAdam")
+    bm = run_benchmark(_problems("wine"), [nadam], Protocol(trials=2, seeds=2))
+    study = bm.study("wine", "torch.optim.NAdam")
+    assert len(study.trials) == 2 and all(math.isfinite(r.final) for r in study.reruns)
+    assert study.reruns[0].final < study.reruns[0].curve[0]  # it trained
+
+
+@pytest.mark.slow
+def test_ray_engine_gives_the_local_engine_s_records() -> None:
+    ray = pytest.importorskip("ray")
+    from descentlab.benchmark.engine import RayEngine
+
+    problems = _problems("wine", "rosenbrock")
+    optimizers = [resolve("rmsprop"), resolve("torch.optim.NAdam")]
+    protocol = Protocol(trials=3, seeds=2, seed=1)
+    local = run_benchmark(problems, optimizers, protocol, LocalEngine())
+    engine = RayEngine(num_cpus=2)
+    try:
+        remote = run_benchmark(problems, optimizers, protocol, engine)
+    finally:
+        ray.shutdown()
+    assert remote.engine == "ray"
+    for key, study in local.studies.items():
+        other = remote.studies[key]
+        assert other.best == study.best
+        for a, b in zip((*study.trials, *study.reruns), (*other.trials, *other.reruns)):
+            assert (a.hyperparameters, a.seed) == (b.hyperparameters, b.seed)
+            assert a.curve == pytest.approx(b.curve, rel=1e-12)
+
+
+# ----- the scorer, on hand-made cases against its documented rules ---------------------------------------
+
+INF = math.inf
+
+
+def test_ratios_are_against_the_fastest_and_inf_beyond_r_max() -> None:
+    t = {"a": {"p": 10.0, "q": 50.0}, "b": {"p": 20.0, "q": 10.0}, "c": {"p": 45.0, "q": INF}}
+    r = ratios(t)
+    assert r == {"a": {"p": 1.0, "q": 5.0 if False else INF}, "b": {"p": 2.0, "q": 1.0}, "c": {"p": INF, "q": INF}}
+
+
+def test_a_problem_nobody_solves_counts_against_everyone() -> None:
+    t = {"a": {"p": 10.0, "q": INF}, "b": {"p": 30.0, "q": INF}}
+    assert ratios(t) == {"a": {"p": 1.0, "q": INF}, "b": {"p": 3.0, "q": INF}}
+    assert scores(t) == {"a": pytest.approx(0.5), "b": pytest.approx((4 - 3) / 3 / 2)}
+
+
+def test_profile_and_score_by_hand() -> None:
+    row = {"p": 1.0, "q": 2.0, "r": INF, "s": 4.0}
+    assert profile(row, [1.0, 1.5, 2.0, 3.9, 4.0, 100.0]) == [0.25, 0.25, 0.5, 0.5, 0.75, 0.75]
+    # ∫_1^4 ρ = (3 + 2 + 0 + 0) / 4 over the four problems; divided by r_max - 1 = 3
+    assert score(row) == pytest.approx(5 / 12)
+    # the same integral numerically, from the profile itself
+    n = 30000
+    taus = [1 + 3 * (i + 0.5) / n for i in range(n)]
+    assert sum(profile(row, taus)) * 3 / n / 3 == pytest.approx(5 / 12, abs=1e-4)
+
+
+def test_fastest_everywhere_scores_one_and_ties_share_it() -> None:
+    t = {"a": {"p": 5.0, "q": 7.0}, "b": {"p": 5.0, "q": 7.0}, "c": {"p": INF, "q": INF}}
+    assert scores(t) == {"a": 1.0, "b": 1.0, "c": 0.0}
+
+
+def test_scorer_refuses_missing_and_negative_times() -> None:
+    with pytest.raises(ValueError, match="expected"):
+        ratios({"a": {"p": 1.0}, "b": {"q": 1.0}})
+    with pytest.raises(ValueError, match=">= 0"):
+        ratios({"a": {"p": -1.0}})
+
+
+def test_expected_best_of_k_by_hand() -> None:
+    # from {1, 2, 3}, two draws: min is 1 with P 2/3, 2 with P 1/3
+    assert expected_best_of([3.0, 1.0, 2.0], 2) == pytest.approx(4 / 3)
+    assert expected_best_of([1.0, INF, INF], 2) == INF  # {inf, inf} can be drawn
+    assert expected_best_of([1.0, 2.0, INF], 2) == pytest.approx(4 / 3)
+
+
+# ----- the command line ------------------------------------------------------------------------------------
+
+
+def test_quick_benchmark_writes_every_output_with_the_protocol(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "report"
+    assert main(["benchmark", "--quick", "--problems", "wine", "--optimizer", "sgd", "adam",
+                 "--trials", "3", "--seeds", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Protocol (seed 0)" in printed and "performance-profile score" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["figures", "index.html", "results.json", "trials.csv"]
+    results = json.loads((out / "results.json").read_text())
+    assert "3 scrambled-Sobol trials" in results["protocol"]
+    assert len(results["studies"]) == 2 and set(results["profile"]["scores"]) == {"sgd", "adam"}
+    csv = (out / "trials.csv").read_text().splitlines()
+    assert csv[0].startswith("# Protocol") and len(csv) == 2 + 2 * (3 + 2)
+    assert results["protocol"] in (out / "index.html").read_text()
+    assert "Protocol (seed 0)" in (out / "figures" / "wine.svg").read_text()
+
+
+BAD = [
+    (["--problems", "mnist"], "unknown problem 'mnist'"),
+    (["--optimizer", "torch.optim.Nadam"], "module torch.optim has no attribute 'Nadam'"),
+    (["--optimizer", "no_such_module.Opt"], "cannot import 'no_such_module.Opt'"),
+    (["--optimizer", "adamm"], "unknown optimizer 'adamm'"),
+    (["--optimizer", "torch.nn.Linear"], "is not a torch.optim.Optimizer class"),
+    (["--optimizer", "torch.optim.LBFGS"], "no search space for torch.optim.LBFGS"),
+    (["--optimizer", "torch.optim.NAdam", "--space", "SPACE:{\"torch.optim.NAdam\": {\"search\": {\"lrr\": {\"low\": 1, \"high\": 2, \"scale\": \"log\"}}}}"],
+     "'lrr' is not an argument of torch.optim.NAdam"),
+    (["--optimizer", "torch.optim.NAdam", "--space", "SPACE:{\"torch.optim.NAdam\": {\"search\": {\"lr\": {\"low\": 1, \"high\": 0.1, \"scale\": \"log\"}}}}"],
+     "low must be < high"),
+    (["--optimizer", "torch.optim.NAdam", "--space", "SPACE:{not json"], "is not valid JSON"),
+    (["--optimizer", "adam", "--space", "SPACE:{\"adam\": {\"search\": {\"lr\": {\"low\": 1e-3, \"high\": 1, \"scale\": \"cubic\"}}}}"],
+     "scale must be one of"),
+    (["--space", "/nonexistent/space.json"], "cannot read search-space file"),
+    (["--address", "127.0.0.1:6379"], "--address is for --engine ray"),
+]
+
+
+@pytest.mark.parametrize(("words", "message"), BAD, ids=[m for _, m in BAD])
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path: Path, capsys, words: list[str], message: str) -> None:
+    words = list(words)
+    for i, w in enumerate(words):
+        if w.startswith("SPACE:"):
+            (tmp_path / "space.json").write_text(w[len("SPACE:"):])
+            words[i] = str(tmp_path / "space.json")
+    out = tmp_path / "report"
+    assert main(["benchmark", "--quick", *words, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] in ([], ["space.json"])
+
+
+def test_a_destination_holding_other_files_is_refused(tmp_path: Path, capsys) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["benchmark", "--quick", "--out", str(tmp_path)]) == 2
+    assert "holds files that are not a descentlab report" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_every_problem_builds_with_its_declared_budget(airfoil_path: Path) -> None:
+    for name in BUILDERS:
+        budget = quick(DEFAULT_BUDGETS[name])
+        problem = cached_problem(name, budget, str(airfoil_path) if name == "airfoil" else None)
+        params, order = problem.start(0)
+        assert order.shape == (budget.steps, budget.batch_size) and int(order.max()) < len(problem.X_train)
+        start = problem.loss({k: v.unsqueeze(0) for k, v in params.items()}, problem.X_val, problem.y_val)
+        assert start.shape == (1,) and float(start) > problem.target  # the target is not met at the start
+
+
+def test_space_elements_must_be_complete() -> None:
+    from descentlab.benchmark.spaces import Dimension
+
+    with pytest.raises(SpaceError, match="every element"):
+        Space((Dimension("betas[1]", 1e-3, 0.1, "log1m"),)).assemble([0.5])
+
+
+def test_a_toml_space_file_sets_the_space_of_a_class_and_of_a_registry_algorithm(tmp_path: Path) -> None:
+    path = tmp_path / "spaces.toml"
+    path.write_text('[ "torch.optim.NAdam".search ]\nlr = { low = 1e-3, high = 1e-1, scale = "log" }\n'
+                    '"betas[0]" = { low = 0.01, high = 0.2, scale = "log1m" }\n'
+                    '[ "torch.optim.NAdam".fixed ]\nbetas = [0.9, 0.99]\n'
+                    '[ adam.search ]\nlr = { low = 1e-2, high = 2e-2, scale = "linear" }\n')
+    nadam = resolve("torch.optim.NAdam", path).space.sample(8, 0)
+    assert all(1e-3 <= s["lr"] <= 0.1 and 0.8 <= s["betas"][0] <= 0.99 and s["betas"][1] == 0.99 for s in nadam)
+    assert all(0.01 <= s["lr"] <= 0.02 for s in resolve("adam", path).space.sample(4, 0))
