@@ -102,7 +102,7 @@ def parse(text: str) -> Side:
     """``NAME[:k=v,...]`` as a :class:`Side`; ``ValueError`` in one line for anything else."""
     name, _, rest = text.partition(":")
     kwargs: dict[str, Any] = {}
-    for item in filter(None, rest.split(",") if "(" not in rest else _split(rest)):
+    for item in filter(None, _split(rest)):
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"{text!r}: expected key=value after ':', got {item!r}")
@@ -130,8 +130,7 @@ def _split(rest: str) -> list[str]:
     """``k=v`` items separated by commas outside parentheses."""
     items, depth, current = [], 0, ""
     for ch in rest:
-        depth += ch in "([" and 1 or 0
-        depth -= ch in ")]" and 1 or 0
+        depth += (ch in "([") - (ch in ")]")
         if ch == "," and depth == 0:
             items.append(current)
             current = ""
