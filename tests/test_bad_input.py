@@ -178,6 +178,12 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["explore", "--out", "{tmp}/fifo.png"], r"fifo\.png is a named pipe \(FIFO\), not a regular file"),
     (["explore", "--out", "{tmp}/data-dir"], r"data-dir is a directory; give a file name"),
     (["explore", "--out", "{tmp}/no/such/explore.html"], r"no/such does not exist; create it first"),
+    (["diff", "nope", "torch.optim.Adam"], r"unknown optimizer 'nope': give a registry name"),
+    (["diff", "adam:lr", "torch.optim.Adam"], r"'adam:lr': expected key=value after ':', got 'lr'"),
+    (["diff", "adam:lr=0.1", "os.path"], r"'os.path' is not a torch.optim.Optimizer class"),
+    (["diff", "adam:lr=-1", "torch.optim.Adam"], r"lr must be >= 0, got -1"),
+    (["diff", "yogi:conventions=torch", "torch.optim.Adam"], r"conventions 'torch' have no yogi: torch.optim has no Yogi"),
+    (["diff", "adam:lr=0.1", "torch.optim.Adam", "--steps", "0"], r"--steps"),
     (["reproduce", "--out", "{tmp}/fifo"], r"fifo exists and is not a directory"),
     # issue 16: --data says what the path is, never reads a pipe or a device, and does not suggest --data
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/fifo"], r"--data .*fifo is a named pipe \(FIFO\), not a regular file, and is not read"),

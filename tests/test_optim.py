@@ -486,10 +486,10 @@ def test_signature_shows_the_registry_table(name: str) -> None:
     spec = REGISTRY[name]
     signature = inspect.signature(dl.CLASSES[name])
     parameters = list(signature.parameters.values())
-    assert [p.name for p in parameters] == ["params", *spec.names, "fused", "skip_nonfinite", "compensated"]
-    options = parameters[-3:]
+    assert [p.name for p in parameters] == ["params", *spec.names, "fused", "skip_nonfinite", "compensated", "conventions"]
+    options = parameters[-4:]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in options)
-    assert [p.default for p in options] == [None, False, True]
+    assert [p.default for p in options] == [None, False, True, None]
     for parameter, hyperparameter in zip(parameters[1:], spec.hyperparameters):
         expected = inspect.Parameter.empty if hyperparameter.required else hyperparameter.default
         assert parameter.default == expected, parameter.name

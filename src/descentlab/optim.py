@@ -27,13 +27,14 @@ import torch
 
 from .algorithms import REGISTRY, AlgorithmSpec
 from .algorithms import get as get_algorithm
+from .algorithms.conventions import apply as apply_conventions
 from .eager import step_in_batches
 from .fast import CompiledRule
 from .precision import COMPENSATION, Precision
 
 _log = logging.getLogger("descentlab")
 
-OPTIONS: dict[str, Any] = {"fused": None, "skip_nonfinite": False, "compensated": True}
+OPTIONS: dict[str, Any] = {"fused": None, "skip_nonfinite": False, "compensated": True, "conventions": None}
 """The adapter's own keyword-only options (not hyperparameters of the rule), with their defaults."""
 
 
@@ -56,6 +57,9 @@ class RuleOptimizer(torch.optim.Optimizer):
     * ``compensated``: for float16/bfloat16 parameters (whose state is always
       float32), keep the rounding error of each write so that small steps add up
       (see :mod:`descentlab.precision`); ``False`` rounds as torch does.
+    * ``conventions``: a preset of :mod:`descentlab.algorithms.conventions`
+      (``"torch"``, ``"optax"``, ``"keras"``, ...): that library's defaults;
+      hyperparameters given explicitly override it.
     """
 
     algorithm: ClassVar[AlgorithmSpec]
@@ -79,7 +83,9 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     def __init__(self, params: Iterable[Any], *args: Any, **kwargs: Any) -> None:
         try:
-            bound = self.__signature__.bind(params, *args, **kwargs)
+            # with conventions, the preset may supply a required hyperparameter (Keras's lr)
+            bind = self.__signature__.bind_partial if kwargs.get("conventions") is not None else self.__signature__.bind
+            bound = bind(params, *args, **kwargs)
         except TypeError as error:
             raise TypeError(f"{type(self).__name__}: {error}") from None
         hyperparameters = {k: v for k, v in bound.arguments.items() if k != "params" and k not in OPTIONS}
@@ -89,6 +95,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         for name in ("skip_nonfinite", "compensated"):
             if not isinstance(options[name], bool):
                 raise ValueError(f"{name} must be True or False, got {options[name]!r}")
+        hyperparameters = apply_conventions(options["conventions"], self.algorithm.name, hyperparameters)
         defaults = self.algorithm.resolve(hyperparameters)
         super().__init__(params, defaults)
         self.fused: bool | None = options["fused"]
@@ -300,7 +307,8 @@ CLASSES: dict[str, type[RuleOptimizer]] = {
 
 
 def create(name: str, params: Iterable[Any], **hyperparameters: Any) -> RuleOptimizer:
-    """Build the optimizer registered as ``name``: ``create("adam", model.parameters(), lr=0.01)``."""
+    """Build the optimizer registered as ``name``: ``create("adam", model.parameters(), lr=0.01)``;
+    ``create("adam", params, conventions="keras")`` takes Keras's defaults."""
     get_algorithm(name)
     return CLASSES[name](params, **hyperparameters)
 

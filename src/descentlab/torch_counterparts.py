@@ -73,6 +73,17 @@ TORCH_COUNTERPARTS: dict[str, TorchCounterpart] = {
 }
 
 
+TORCH_STATE_KEYS: dict[str, dict[str, str]] = {
+    # torch.optim's per-parameter state name -> ours (each class also keeps "step", ours too; torch's SGD keeps none)
+    "sgd": {},
+    "momentum": {"momentum_buffer": "m"},
+    "adagrad": {"sum": "s"},
+    "rmsprop": {"square_avg": "s", "grad_avg": "a", "momentum_buffer": "b"},
+    "adadelta": {"square_avg": "s", "acc_delta": "delta"},
+    "adam": {"exp_avg": "m", "exp_avg_sq": "v", "max_exp_avg_sq": "v_max"},
+}
+
+
 def torch_counterpart(algorithm: str) -> TorchCounterpart:
     """The torch.optim class behind ``algorithm``; ``ValueError`` for an algorithm torch.optim does not have (Yogi)."""
     try:
@@ -97,4 +108,4 @@ def torch_refusals(algorithm: str, names: Sequence[str]) -> list[tuple[str, str]
     return refused
 
 
-__all__ = ["TORCH_COUNTERPARTS", "TorchCounterpart", "torch_counterpart", "torch_refusals"]
+__all__ = ["TORCH_COUNTERPARTS", "TORCH_STATE_KEYS", "TorchCounterpart", "torch_counterpart", "torch_refusals"]

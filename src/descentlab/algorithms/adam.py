@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .spec import MAXIMIZE, REQUIRED, AlgorithmSpec, Hyperparameter, State
-from .spec import decay_pair, effective_gradient, flag, is_zero, new_step_counter, nonnegative
+from .spec import decay_pair, effective_gradient, flag, is_zero, new_step_counter, nonnegative, one_of
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -27,7 +27,9 @@ is an L2 term ``g <- g + weight_decay * x`` or, decoupled (AdamW),
 ``x <- x * (1 - lr * weight_decay)`` before the step.  ``Adam(lr, eps=1e-8)`` is
 ``torch.optim.Adam(lr)`` exactly, also with ``amsgrad`` and ``maximize``;
 ``Adam(lr, eps=1e-8, weight_decay=w, decoupled_weight_decay=True)`` is
-``torch.optim.AdamW(lr, weight_decay=w)``.
+``torch.optim.AdamW(lr, weight_decay=w)``.  ``eps_mode="epsilon_hat"`` adds eps to
+``sqrt(v)`` and folds both corrections into the step size (the paper's "more
+efficient" ordering, used by Keras and TF1): ``x <- x - lr_t * m / (sqrt(v) + eps)``.
 """
 
 
@@ -51,7 +53,8 @@ def adam_factors(counters: Mapping[str, Tensor], hp: Mapping[str, Any]) -> tuple
 def adam_update(
     x: Tensor, g: Tensor, state: State, *,
     lr: Any, betas: tuple[Any, Any], eps: Any, amsgrad: bool,
-    weight_decay: Any, decoupled_weight_decay: bool, maximize: bool, factors: tuple[Tensor, Tensor] | None = None,
+    weight_decay: Any, decoupled_weight_decay: bool, maximize: bool, eps_mode: str,
+    factors: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, State]:
     beta1, beta2 = betas
     if decoupled_weight_decay:
@@ -69,6 +72,8 @@ def adam_update(
     step_size, root = adam_factors(state, {"lr": lr, "betas": betas}) if factors is None else factors
     # the float64 factors are cast to x's dtype so that they never promote a 0-dim x
     m_hat_scale = step_size.to(x.dtype)  # lr / (1 - beta1^t)
+    if eps_mode == "epsilon_hat":  # Kingma & Ba's end of section 2: lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t)
+        return x - (m_hat_scale * root.to(x.dtype)) * m / (v.sqrt() + eps), new
     v_hat_root = v.sqrt() / root.to(x.dtype)  # sqrt(v / (1 - beta2^t))
     return x - m_hat_scale * m / (v_hat_root + eps), new
 
@@ -82,6 +87,8 @@ ADAM = AlgorithmSpec(
         Hyperparameter("amsgrad", False, flag, "use the running maximum of v (AMSGrad)"),
         Hyperparameter("weight_decay", 0.0, nonnegative, "L2 penalty, or decoupled decay with decoupled_weight_decay"),
         Hyperparameter("decoupled_weight_decay", False, flag, "AdamW: x <- x (1 - lr weight_decay)"),
+        Hyperparameter("eps_mode", "algorithm1", one_of("algorithm1", "epsilon_hat"),
+                       "eps added to sqrt(v^) (algorithm1) or to sqrt(v) with lr_t = lr sqrt(1-beta2^t)/(1-beta1^t)"),
         MAXIMIZE,
     ),
     state_keys=("step", "m", "v", "v_max"),

@@ -9,7 +9,7 @@ import torch
 
 from .adam import adam_factors
 from .spec import MAXIMIZE, REQUIRED, WEIGHT_DECAY, AlgorithmSpec, Hyperparameter, State
-from .spec import decay_pair, effective_gradient, new_step_counter, nonnegative
+from .spec import decay_pair, effective_gradient, is_zero, new_step_counter, nonnegative
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -33,12 +33,15 @@ d2l's PyTorch value, outside the root.  ``weight_decay`` adds the L2 term
 
 
 def yogi_init(x: Tensor, hp: Mapping[str, Any]) -> State:
-    return {"step": new_step_counter(x), "m": torch.zeros_like(x), "s": torch.zeros_like(x)}
+    m, s = torch.zeros_like(x), torch.zeros_like(x)
+    if not is_zero(hp["initial_accumulator_value"]):  # optax.yogi starts both m and s at 1e-6
+        m, s = m + hp["initial_accumulator_value"], s + hp["initial_accumulator_value"]
+    return {"step": new_step_counter(x), "m": m, "s": s}
 
 
 def yogi_update(
     x: Tensor, g: Tensor, state: State, *,
-    lr: Any, betas: tuple[Any, Any], eps: Any, weight_decay: Any, maximize: bool,
+    lr: Any, betas: tuple[Any, Any], eps: Any, initial_accumulator_value: Any, weight_decay: Any, maximize: bool,
     factors: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, State]:
     beta1, beta2 = betas
@@ -59,6 +62,7 @@ YOGI = AlgorithmSpec(
         Hyperparameter("lr", REQUIRED, nonnegative, "learning rate eta"),
         Hyperparameter("betas", (0.9, 0.999), decay_pair, "decays (beta1, beta2) of m and s"),
         Hyperparameter("eps", 1e-3, nonnegative, "added to sqrt(s^) (d2l's Yogi: 1e-3)"),
+        Hyperparameter("initial_accumulator_value", 0.0, nonnegative, "starting value of both m and s (d2l: 0; optax: 1e-6)"),
         WEIGHT_DECAY,
         MAXIMIZE,
     ),

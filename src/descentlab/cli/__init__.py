@@ -60,11 +60,13 @@ from .. import __version__  # noqa: E402 - after the lazy imports above, as ever
 from ..files import WriteError, reason  # noqa: E402
 from . import algorithms_cmd, lab_cmd  # noqa: E402
 from . import bench_cmd, reproduce_cmd, train_cmd  # noqa: E402
-from . import exercises_cmd, explore_cmd  # noqa: E402
+from . import diff_cmd, exercises_cmd, explore_cmd  # noqa: E402
 from . import benchmark_cmd  # noqa: E402
 from .common import CLIError, Parser  # noqa: E402
 
-SUBCOMMANDS = (algorithms_cmd, lab_cmd, train_cmd, bench_cmd, reproduce_cmd, exercises_cmd, explore_cmd, benchmark_cmd)
+SUBCOMMANDS = (
+    algorithms_cmd, lab_cmd, train_cmd, bench_cmd, reproduce_cmd, exercises_cmd, explore_cmd, benchmark_cmd, diff_cmd,
+)
 
 
 def build_parser() -> Parser:

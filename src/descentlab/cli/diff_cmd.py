@@ -1,0 +1,50 @@
+"""``descentlab diff A B``: run two optimizers in lockstep and report where and why they part."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import positive_int
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "diff",
+        help="run two optimizers in lockstep on identical parameters and gradients; report the first difference",
+        description="A and B are NAME[:key=value,...]: a registry name (adam:conventions=keras) or a "
+        "torch.optim.Optimizer import path (torch.optim.RMSprop:alpha=0.9). Exit 0 if equal to --rtol, 1 if not. "
+        "Example: descentlab diff adam:conventions=keras torch.optim.Adam --steps 20",
+    )
+    parser.add_argument("a", metavar="A")
+    parser.add_argument("b", metavar="B")
+    parser.add_argument("--steps", type=positive_int, default=20, help="steps to run (default: 20)")
+    parser.add_argument("--problem", choices=("quadratic", "random"), default="quadratic",
+                        help="where the gradients come from (default: quadratic)")
+    parser.add_argument("--rtol", type=float, default=1e-12, help="normwise relative tolerance (default: 1e-12)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from ..diff import diff
+    from .common import CLIError
+
+    try:
+        result = diff(args.a, args.b, steps=args.steps, problem=args.problem, rtol=args.rtol)
+    except ValueError as error:
+        raise CLIError(str(error)) from None
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=1))
+        return 0 if result.equal else 1
+    if result.equal:
+        print(f"equal: {args.a} and {args.b} agree to {args.rtol:g} over {result.steps} steps ({result.problem})")
+    else:
+        print(f"different: first at step {result.first_step} ({result.problem})")
+        if result.explanation:
+            print(f"explanation: {result.explanation}")
+    print(f"{'tensor':<18} {'max rel':>10} {'max ulp':>10} first step")
+    for t in result.tensors:
+        print(f"{t.name:<18} {t.max_rel:>10.3g} {t.max_ulp:>10.3g} {t.first_step if t.first_step else '-'}")
+    return 0 if result.equal else 1

@@ -1,0 +1,241 @@
+"""Run two optimizers in lockstep and find where (and why) they part.
+
+``diff("adam:conventions=keras", "torch.optim.Adam", steps=20)`` builds both on
+identical float64 parameters, feeds both the same gradient at every step (taken
+at A's parameters, so both see one sequence), and compares after each step the
+parameters and the state, torch's names mapped to ours
+(:data:`~descentlab.torch_counterparts.TORCH_STATE_KEYS`).  It returns a
+:class:`DiffResult` (the first differing step, per tensor the largest relative
+and ULP error, and a one-line explanation when the two settings differ by a
+known convention).  It never prints.
+
+An optimizer is ``NAME[:key=value,...]``: a registry name (``adam``,
+``rmsprop:conventions=optax``) or an import path of a ``torch.optim.Optimizer``
+class (``torch.optim.RMSprop:alpha=0.9``).  Values are Python literals
+(``betas=(0.9,0.99)``) or bare strings (``conventions=keras``).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..algorithms import REGISTRY
+from ..optim import RuleOptimizer, create
+from ..torch_counterparts import TORCH_COUNTERPARTS, TORCH_STATE_KEYS
+
+PROBLEMS = ("quadratic", "random")
+SHAPES = ((4, 3), (5,))
+
+# what a difference in one of our hyperparameters means, in one line
+EXPLANATIONS: dict[str, str] = {
+    "eps_in_sqrt": "eps placement: inside the square root against outside it",
+    "eps_mode": "epsilon hat: eps added to sqrt(v) with the corrections folded into the step size, against to sqrt(v^)",
+    "form": "momentum form: torch's buffer is g at the first step (no dampening), the others accumulate lr g or "
+            "(1 - momentum) g",
+    "dampening": "first-step dampening: torch does not dampen the first step",
+    "initial_accumulator_value": "initial accumulator: the sum of squares starts at a different value",
+    "eps": "eps values differ",
+    "gamma": "decay of the squared-gradient average differs (torch's alpha)",
+    "rho": "decay rate rho differs",
+    "betas": "decays (beta1, beta2) differ",
+    "lr": "learning rates differ",
+    "weight_decay": "weight decay differs",
+    "decoupled_weight_decay": "weight decay is L2 on one side and decoupled on the other",
+}
+
+
+@dataclass(frozen=True)
+class Side:
+    """One optimizer of the comparison, as parsed."""
+
+    text: str
+    build: Any  # params -> optimizer
+    algorithm: str | None  # the registry name whose names its state and hyperparameters use
+    is_torch: bool
+
+
+@dataclass(frozen=True)
+class TensorDiff:
+    """The largest differences of one tensor (a parameter or a state entry) over the run."""
+
+    name: str
+    max_rel: float
+    max_ulp: float
+    first_step: int | None
+
+
+@dataclass
+class DiffResult:
+    """What :func:`diff` found."""
+
+    a: str
+    b: str
+    steps: int
+    problem: str
+    first_step: int | None  # 1-based; None: equal to the tolerance throughout
+    tensors: list[TensorDiff] = field(default_factory=list)
+    explanation: str | None = None
+
+    @property
+    def equal(self) -> bool:
+        return self.first_step is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"a": self.a, "b": self.b, "steps": self.steps, "problem": self.problem, "equal": self.equal,
+                "first_differing_step": self.first_step, "explanation": self.explanation,
+                "tensors": [t.__dict__ for t in self.tensors]}
+
+
+def _value(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse(text: str) -> Side:
+    """``NAME[:k=v,...]`` as a :class:`Side`; ``ValueError`` in one line for anything else."""
+    name, _, rest = text.partition(":")
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, _split(rest)):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{text!r}: expected key=value after ':', got {item!r}")
+        kwargs[key.strip()] = _value(value.strip())
+    if name in REGISTRY:
+        return Side(text, lambda params: create(name, params, **kwargs), name, False)
+    if "." not in name:
+        raise ValueError(f"unknown optimizer {name!r}: give a registry name ({', '.join(REGISTRY)}) "
+                         "or an import path such as torch.optim.Adam")
+    module_name, _, class_name = name.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError):
+        raise ValueError(f"cannot import {name!r}") from None
+    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise ValueError(f"{name!r} is not a torch.optim.Optimizer class")
+    if issubclass(cls, RuleOptimizer):
+        return Side(text, lambda params: cls(params, **kwargs), cls.algorithm.name, False)
+    algorithm = next((a for a, c in TORCH_COUNTERPARTS.items() if c.class_name == cls.__name__
+                      and (a != "sgd" or not kwargs.get("momentum"))), None)
+    return Side(text, lambda params: cls(params, **kwargs), algorithm, True)
+
+
+def _split(rest: str) -> list[str]:
+    """``k=v`` items separated by commas outside parentheses."""
+    items, depth, current = [], 0, ""
+    for ch in rest:
+        depth += (ch in "([") - (ch in ")]")
+        if ch == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*items, current]
+
+
+def _our_state(side: Side, state: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """A parameter's state under our names (torch's renamed), the step counter left out."""
+    names = {}
+    if side.is_torch:
+        cls_name = TORCH_COUNTERPARTS[side.algorithm].class_name if side.algorithm else None
+        for algorithm, counterpart in TORCH_COUNTERPARTS.items():
+            if counterpart.class_name == cls_name:
+                names.update(TORCH_STATE_KEYS[algorithm])
+    return {names.get(k, k): v for k, v in state.items() if k != "step" and isinstance(v, torch.Tensor)}
+
+
+def _our_hyperparameters(side: Side, optimizer: torch.optim.Optimizer) -> dict[str, Any] | None:
+    """The optimizer's settings in our terms (torch's mapped back), or None if they cannot be."""
+    if side.algorithm is None:
+        return None
+    if not side.is_torch:
+        return dict(optimizer.defaults)
+    counterpart = TORCH_COUNTERPARTS[side.algorithm]
+    mapped = {ours: optimizer.defaults[theirs] for ours, theirs in counterpart.names.items()
+              if theirs in optimizer.defaults}
+    return {**REGISTRY[side.algorithm].defaults, **counterpart.fixed, **mapped}
+
+
+def _explain(a: Side, b: Side, oa: torch.optim.Optimizer, ob: torch.optim.Optimizer) -> str | None:
+    ha, hb = _our_hyperparameters(a, oa), _our_hyperparameters(b, ob)
+    if ha is None or hb is None:
+        return None
+    if a.algorithm != b.algorithm and {a.algorithm, b.algorithm} != {"sgd", "momentum"}:
+        return f"different algorithms: {a.algorithm} against {b.algorithm}"
+    differing = [k for k in EXPLANATIONS if k in ha and k in hb and _differ(ha[k], hb[k])]
+    if not differing:
+        return None
+    k = differing[0]
+    return f"{EXPLANATIONS[k]} ({k}={ha[k]!r} against {hb[k]!r})"
+
+
+def _differ(x: Any, y: Any) -> bool:
+    if isinstance(x, torch.Tensor) or isinstance(y, torch.Tensor):
+        return float(torch.as_tensor(x)) != float(torch.as_tensor(y))
+    return x != y
+
+
+def _gradient(problem: str, x: torch.Tensor, t: int, index: int) -> torch.Tensor:
+    if problem == "quadratic":
+        scale = torch.linspace(0.5, 4.0, x.numel(), dtype=x.dtype).reshape(x.shape)
+        return scale * x
+    gen = torch.Generator().manual_seed(1000 * t + index)
+    return torch.randn(x.shape, generator=gen, dtype=x.dtype)
+
+
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Normwise: the largest |a - b| over the largest |b| (an entry crossing zero does not blow it up)."""
+    return float((a - b).abs().max() / b.abs().max().clamp_min(torch.finfo(b.dtype).tiny))
+
+
+def _ulp(a: torch.Tensor, b: torch.Tensor) -> float:
+    spacing = torch.nextafter(b.abs(), torch.full_like(b, float("inf"))) - b.abs()
+    return float(((a - b).abs() / spacing).max())
+
+
+def diff(a: str, b: str, *, steps: int = 20, problem: str = "quadratic", rtol: float = 1e-12) -> DiffResult:
+    """Compare optimizers ``a`` and ``b`` (see the module docstring) for ``steps`` steps on ``problem``."""
+    if problem not in PROBLEMS:
+        raise ValueError(f"unknown problem {problem!r}; choose one of: {', '.join(PROBLEMS)}")
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    side_a, side_b = parse(a), parse(b)
+    gen = torch.Generator().manual_seed(0)
+    start = [torch.randn(shape, generator=gen, dtype=torch.float64) for shape in SHAPES]
+    pa = [torch.nn.Parameter(x.clone()) for x in start]
+    pb = [torch.nn.Parameter(x.clone()) for x in start]
+    try:
+        oa, ob = side_a.build(pa), side_b.build(pb)
+    except (TypeError, ValueError) as error:
+        raise ValueError(str(error).splitlines()[0]) from None
+    worst: dict[str, list[Any]] = {}
+    first: int | None = None
+    for t in range(1, steps + 1):
+        for i, (x, y) in enumerate(zip(pa, pb)):
+            g = _gradient(problem, x.detach(), t, i)
+            x.grad, y.grad = g.clone(), g.clone()
+        oa.step()
+        ob.step()
+        pairs = [(f"param{i}", x.detach(), y.detach()) for i, (x, y) in enumerate(zip(pa, pb))]
+        for i, (x, y) in enumerate(zip(pa, pb)):
+            sa, sb = _our_state(side_a, oa.state[x]), _our_state(side_b, ob.state[y])
+            pairs += [(f"param{i}.{k}", sa[k], sb[k]) for k in sorted(sa.keys() & sb.keys())]
+        for name, x, y in pairs:
+            rel, ulp = _rel(x, y), _ulp(x, y)
+            entry = worst.setdefault(name, [0.0, 0.0, None])
+            entry[0], entry[1] = max(entry[0], rel), max(entry[1], ulp)
+            if rel > rtol and entry[2] is None:
+                entry[2] = t
+                first = t if first is None else first
+    tensors = [TensorDiff(name, rel, ulp, step) for name, (rel, ulp, step) in worst.items()]
+    explanation = _explain(side_a, side_b, oa, ob) if first is not None else None
+    return DiffResult(a, b, steps, problem, first, tensors, explanation)
+
+
+__all__ = ["PROBLEMS", "DiffResult", "TensorDiff", "diff", "parse"]

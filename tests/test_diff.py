@@ -1,0 +1,74 @@
+"""``descentlab diff`` and :func:`descentlab.diff.diff`: finds known convention differences, and none for matched pairs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from descentlab.diff import diff
+
+
+@pytest.mark.parametrize(("a", "b", "because"), [
+    ("adam:conventions=keras", "torch.optim.Adam", "epsilon hat"),
+    ("rmsprop:conventions=optax,lr=0.01", "torch.optim.RMSprop:lr=0.01", "eps placement"),
+    ("torch.optim.Adadelta", "adadelta", "eps values differ (eps=1e-06 against 1e-05)"),
+    ("adagrad:lr=0.1,conventions=optax,eps=1e-10,eps_in_sqrt=False", "torch.optim.Adagrad:lr=0.1", "initial accumulator"),
+    ("momentum:lr=0.1,momentum=0.9,form='velocity',nesterov=False", "torch.optim.SGD:lr=0.1,momentum=0.9,dampening=0.5",
+     "momentum form"),
+])
+def test_diff_finds_a_known_convention_at_step_1(a: str, b: str, because: str) -> None:
+    result = diff(a, b, steps=10)
+    assert result.first_step == 1 and not result.equal
+    assert result.explanation is not None and because in result.explanation
+    assert max(t.max_rel for t in result.tensors if "." not in t.name) > 1e-9
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("adam:conventions=torch", "torch.optim.Adam"),
+    ("adam:conventions=torch,amsgrad=True,weight_decay=0.1", "torch.optim.Adam:amsgrad=True,weight_decay=0.1"),
+    ("rmsprop:conventions=torch,centered=True", "torch.optim.RMSprop:centered=True"),
+    ("adadelta:conventions=torch", "torch.optim.Adadelta"),
+    ("momentum:lr=0.1,momentum=0.9,dampening=0.5,form='torch'", "torch.optim.SGD:lr=0.1,momentum=0.9,dampening=0.5"),
+    ("adam:lr=0.1", "descentlab.optim.Adam:lr=0.1"),
+])
+@pytest.mark.parametrize("problem", ["quadratic", "random"])
+def test_matched_pairs_are_equal_and_their_state_is_compared(a: str, b: str, problem: str) -> None:
+    result = diff(a, b, steps=30, problem=problem)
+    assert result.equal, result.tensors
+    assert result.explanation is None
+    names = {t.name for t in result.tensors}
+    assert {"param0", "param1"} <= names and any("." in n for n in names)  # state too (m, v, s, b, ...)
+    # ULPs are per element, so an entry near zero may count many; normwise every tensor is within 1e-12
+    assert all(t.max_rel <= 1e-12 and t.first_step is None for t in result.tensors)
+
+
+def cli(*words: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "descentlab", "diff", *words], capture_output=True, text=True,
+                          timeout=120, env={"OMP_NUM_THREADS": "1", **__import__("os").environ})
+
+
+def test_cli_exit_codes_and_json() -> None:
+    same = cli("adam:conventions=torch", "torch.optim.Adam", "--steps", "5")
+    assert same.returncode == 0 and same.stdout.startswith("equal:")
+    different = cli("adam:conventions=keras", "torch.optim.Adam", "--steps", "5", "--json")
+    assert different.returncode == 1
+    record = json.loads(different.stdout)
+    assert record["first_differing_step"] == 1 and "epsilon hat" in record["explanation"]
+
+
+@pytest.mark.parametrize("words", [
+    ["nope", "torch.optim.Adam"],
+    ["adam", "torch.optim.Adam"],  # no lr
+    ["adam:lr", "torch.optim.Adam"],
+    ["adam:lr=0.1", "os.path"],
+    ["adam:lr=0.1", "torch.optim.Adam", "--problem", "airfoil"],
+    ["adam:lr=-1", "torch.optim.Adam"],
+    ["yogi:conventions=torch", "torch.optim.Adam"],
+])
+def test_bad_input_is_one_line_and_exit_2(words: list[str]) -> None:
+    done = cli(*words)
+    assert done.returncode == 2, done
+    assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
