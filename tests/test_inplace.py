@@ -23,8 +23,9 @@ SETTINGS = {
     "rmsprop": [{"lr": 0.01}, {"lr": 0.01, "eps_in_sqrt": False, "centered": True, "momentum": 0.9, "weight_decay": 0.1}],
     "adadelta": [{}, {"lr": 0.5, "rho": 0.95, "weight_decay": 0.1, "maximize": True}],
     "adam": [{"lr": 0.01}, {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1},
-             {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}],
-    "yogi": [{"lr": 0.01}, {"lr": 0.01, "weight_decay": 0.1}],
+             {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
+             {"lr": 0.01, "eps": 1e-7, "eps_mode": "epsilon_hat"}],
+    "yogi": [{"lr": 0.01}, {"lr": 0.01, "weight_decay": 0.1}, {"lr": 0.01, "initial_accumulator_value": 1e-6}],
 }
 CASES = [(name, given) for name, settings in SETTINGS.items() for given in settings]
 
