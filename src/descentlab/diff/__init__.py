@@ -34,7 +34,8 @@ SHAPES = ((4, 3), (5,))
 # what a difference in one of our hyperparameters means, in one line
 EXPLANATIONS: dict[str, str] = {
     "eps_in_sqrt": "eps placement: inside the square root against outside it",
-    "eps_mode": "epsilon hat: eps added to sqrt(v) with the corrections folded into the step size, against to sqrt(v^)",
+    "eps_mode": "epsilon hat: eps added to sqrt(v), with the bias corrections folded into the step size, "
+                "against eps added to sqrt(v^)",
     "form": "momentum form: torch's buffer is g at the first step (no dampening), the others accumulate lr g or "
             "(1 - momentum) g",
     "dampening": "first-step dampening: torch does not dampen the first step",
