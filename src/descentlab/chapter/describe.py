@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..lang import EN, Lang
+
 SETTLED = 0.01
 """A series has settled once every later value is within this relative distance of its last value."""
 RELATIVE_NOISE = 1e-9
@@ -84,7 +86,7 @@ def series_shape(values: Sequence[float]) -> SeriesShape:
                        peak_step=peak_step, low=low, low_step=low_step, settled_step=settled_step)
 
 
-def shape_words(shape: SeriesShape, digits: int = 3, end_note: str = "") -> str:
+def shape_words(shape: SeriesShape, digits: int = 3, end_note: str = "", say: Lang = EN) -> str:
     """The shape in words, every number to ``digits`` significant digits.
 
     ``falls from 0.4 to 0.105 (step 200), never rising``; ``falls from 1.26 to 0.964 (step 4), rises to 52.9
@@ -92,23 +94,40 @@ def shape_words(shape: SeriesShape, digits: int = 3, end_note: str = "") -> str:
     ``; within 1% of it from step 166``.
     """
     f = lambda v: f"{v:.{digits}g}"  # noqa: E731
-    opposite = {"rises": "falling", "falls": "rising"}
+    first = f(shape.first)
     if not shape.stretches:
-        words = f"stays at {f(shape.first)}"
+        words = say(f"stays at {first}", f"保持在 {first}")
     elif len(shape.stretches) == 1:
         only = shape.stretches[0]
-        words = f"{only.direction} from {f(shape.first)} to {f(only.value)} (step {only.step}), never {opposite[only.direction]}"
+        value, step = f(only.value), only.step
+        if only.direction == "rises":
+            words = say(f"rises from {first} to {value} (step {step}), never falling",
+                        f"从 {first} 升到 {value}（第 {step} 步），从未下降")
+        else:
+            words = say(f"falls from {first} to {value} (step {step}), never rising",
+                        f"从 {first} 降到 {value}（第 {step} 步），从未上升")
     elif len(shape.stretches) <= MOST_STRETCHES:
-        parts = [f"{s.direction} to {f(s.value)} (step {s.step})" for s in shape.stretches]
-        parts[0] = parts[0].replace(" to ", f" from {f(shape.first)} to ", 1)
-        words = ", ".join(parts[:-1]) + ", then " + parts[-1]
+        parts = []
+        for index, s in enumerate(shape.stretches):
+            value, step = f(s.value), s.step
+            start = say(f"from {first} ", f"从 {first} ") if index == 0 else ""
+            if s.direction == "rises":
+                parts.append(say(f"rises {start}to {value} (step {step})", f"{start}升到 {value}（第 {step} 步）"))
+            else:
+                parts.append(say(f"falls {start}to {value} (step {step})", f"{start}降到 {value}（第 {step} 步）"))
+        words = say(", ", "，").join(parts[:-1]) + say(", then ", "，然后") + parts[-1]
     else:
-        words = (f"starts at {f(shape.first)}, turns {len(shape.stretches) - 1} times between {f(shape.low)} "
-                 f"(step {shape.low_step}) and {f(shape.peak)} (step {shape.peak_step}) and ends at {f(shape.last)}")
+        turns, low, low_step, peak, peak_step, last = (len(shape.stretches) - 1, f(shape.low), shape.low_step,
+                                                       f(shape.peak), shape.peak_step, f(shape.last))
+        words = say(f"starts at {first}, turns {turns} times between {low} (step {low_step}) and {peak} "
+                    f"(step {peak_step}) and ends at {last}",
+                    f"从 {first} 开始，在 {low}（第 {low_step} 步）与 {peak}（第 {peak_step} 步）之间转向 {turns} 次，"
+                    f"最终为 {last}")
     if end_note:
         words += f" {end_note}"
     if shape.settled and shape.stretches:
-        words += f"; within {SETTLED:.0%} of it from step {shape.settled_step}"
+        within, step = f"{SETTLED:.0%}", shape.settled_step
+        words += say(f"; within {within} of it from step {step}", f"；从第 {step} 步起与它相差不超过 {within}")
     return words
 
 

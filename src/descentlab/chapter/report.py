@@ -10,6 +10,7 @@ run leaves the previous report (or nothing), never half of one.  An existing
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import io
 import json
@@ -24,6 +25,8 @@ from matplotlib.figure import Figure
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
 from ..files import check_directory, write_directory
+from ..lang import EN, Lang
+from ..plotting.fonts import figure_fonts
 from ..lab.objectives import OBJECTIVES
 from .figures import draw_epoch_times, draw_seed_distributions
 from ..plotting.landscape import draw_landscape, trajectory_label
@@ -43,11 +46,11 @@ from ..explore import FILENAME as EXPLORER
 from ..explore import notes_page, page_hash
 from ..notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_TRACES
 from .exercise_words import conclusion, title
-from .reproduce import STATUSES, ChapterResults, Verdict
-from .rule import LEVEL, MIN_SEEDS, RULE
+from .reproduce import STATUSES, ChapterResults, Verdict, section_label
+from .rule import LEVEL, MIN_SEEDS, rule_text
 from .schedule_section import ALGORITHM as SCHEDULED_ALGORITHM
 from .schedule_section import HYPERPARAMETERS as SCHEDULED_HYPERPARAMETERS
-from .schedule_words import schedule_conclusion
+from .schedule_words import schedule_conclusion, schedule_label, schedule_title
 from .words import (
     adadelta_explanation,
     adadelta_headline,
@@ -65,12 +68,12 @@ NOTES = OBJECTIVES["notes"]
 REPORT_FILES = ("index.html", "results.json", "results.csv", "figures", EXPLORER)
 
 
-def _landscapes(panels: list[tuple[str, list[Trajectory]]], columns: int = 2) -> Figure:
+def _landscapes(panels: list[tuple[str, list[Trajectory]]], say: Lang, columns: int = 2) -> Figure:
     rows = (len(panels) + columns - 1) // columns
     figure = Figure(figsize=(5.6 * columns, 3.9 * rows), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).flatten()
     for ax, (title, trajectories) in zip(axes, panels):
-        draw_landscape(ax, NOTES, trajectories)
+        draw_landscape(ax, NOTES, trajectories, say=say)
         ax.set_title(title, fontsize=9.5)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
@@ -85,103 +88,130 @@ def _pair(left: Callable[[Any], Any], right: Callable[[Any], Any], size: tuple[f
     return figure
 
 
-def build_figures(results: ChapterResults) -> dict[str, Figure]:
-    """Every figure of the report by file stem."""
+def build_figures(results: ChapterResults, say: Lang = EN) -> dict[str, Figure]:
+    """Every figure of the report by file stem, its words in ``say``'s language."""
     ill, pre, mom, ada, sweep = (results.ill_conditioning, results.preconditioning, results.momentum,
                                  results.adaptive, results.sweep)
-    def side(t: Trajectory) -> str:
-        return "below" if t.hyperparameters["lr"] < ill.theory.gd_max_lr else "above"
+    bound = f"{ill.theory.gd_max_lr:g}"
+
+    def gd_title(t: Trajectory) -> str:
+        lr = f"{t.hyperparameters['lr']:g}"
+        if t.hyperparameters["lr"] < ill.theory.gd_max_lr:
+            return say(f"gradient descent, lr {lr} (below 2/λmax = {bound})", f"梯度下降，学习率 {lr}（低于 2/λmax = {bound}）")
+        return say(f"gradient descent, lr {lr} (above 2/λmax = {bound})", f"梯度下降，学习率 {lr}（高于 2/λmax = {bound}）")
 
     def momentum_title(t: Trajectory) -> str:
         hp = t.hyperparameters
+        lr, beta, f = f"{hp['lr']:g}", f"{hp['momentum']:g}", f"{t.values[-1]:.2g}"
+        title = say(f"momentum, lr {lr}, β {beta}: ends at f = {f}", f"动量法，学习率 {lr}，β {beta}：最终 f = {f}")
         gd = next((g for g in (ill.stable, ill.unstable) if g.hyperparameters["lr"] == hp["lr"]), None)
-        title = f"momentum, lr {hp['lr']:g}, β {hp['momentum']:g}: ends at f = {t.values[-1]:.2g}"
-        return title + (f" (GD at this lr: f = {gd.values[-1]:.3g})" if gd is not None else "")
+        if gd is None:
+            return title
+        gd_f = f"{gd.values[-1]:.3g}"
+        return title + say(f" (GD at this lr: f = {gd_f})", f"（同一学习率下的梯度下降：f = {gd_f}）")
 
+    label = functools.partial(trajectory_label, say=say)
     figures = {
-        "ill_conditioning": _landscapes([(f"gradient descent, lr {t.hyperparameters['lr']:g} ({side(t)} 2/λmax = "
-                                          f"{ill.theory.gd_max_lr:g})", [t])
-                                         for t in (ill.stable, ill.unstable)]),
-        "preconditioning": _pair(lambda ax: draw_landscape(ax, NOTES, [pre.gradient_descent, pre.newton]),
-                                 lambda ax: draw_convergence(ax, [pre.gradient_descent, pre.newton])),
-        "momentum_traces": _landscapes([(momentum_title(t), [t]) for t in mom.traces]),
-        "momentum_theory": _pair(lambda ax: draw_landscape(ax, NOTES, [mom.traces[0], mom.ema]),
-                                 lambda ax: draw_ema_weights(ax, mom.betas)),
-        "adaptive_traces": _landscapes([(trajectory_label(t), [t])
-                                        for t in ada.trajectories], columns=3),
-        "adaptive_theory": _pair(lambda ax: draw_effective_lr(ax, ada.long_runs, ada.long_effective_lr),
-                                 lambda ax: draw_bias_correction(ax, REGISTRY["adam"].defaults["betas"])),
-        "rate_sweep": _pair(lambda ax: draw_gd_rate_sweep(ax, sweep), lambda ax: draw_momentum_rate_map(ax, sweep)),
+        "ill_conditioning": _landscapes([(gd_title(t), [t]) for t in (ill.stable, ill.unstable)], say),
+        "preconditioning": _pair(lambda ax: draw_landscape(ax, NOTES, [pre.gradient_descent, pre.newton], say=say),
+                                 lambda ax: draw_convergence(ax, [pre.gradient_descent, pre.newton], say=say)),
+        "momentum_traces": _landscapes([(momentum_title(t), [t]) for t in mom.traces], say),
+        "momentum_theory": _pair(lambda ax: draw_landscape(ax, NOTES, [mom.traces[0], mom.ema], say=say),
+                                 lambda ax: draw_ema_weights(ax, mom.betas, say=say)),
+        "adaptive_traces": _landscapes([(label(t), [t]) for t in ada.trajectories], say, columns=3),
+        "adaptive_theory": _pair(lambda ax: draw_effective_lr(ax, ada.long_runs, ada.long_effective_lr, say=say),
+                                 lambda ax: draw_bias_correction(ax, REGISTRY["adam"].defaults["betas"], say=say)),
+        "rate_sweep": _pair(lambda ax: draw_gd_rate_sweep(ax, sweep, say=say),
+                            lambda ax: draw_momentum_rate_map(ax, sweep, say=say)),
     }
     if results.airfoil is not None:
-        figures.update(_airfoil_figures(results))
+        figures.update(_airfoil_figures(results, say))
     for algorithm in dict.fromkeys(m.algorithm for m in results.stability):
-        figures[f"stability_{algorithm}"] = _stability_figure([m for m in results.stability if m.algorithm == algorithm])
+        figures[f"stability_{algorithm}"] = _stability_figure([m for m in results.stability if m.algorithm == algorithm],
+                                                              say)
     for exercise in results.exercises or []:
         if exercise.experimental:
-            figures[exercise_stem(exercise)] = exercise_figure(exercise)
+            figures[exercise_stem(exercise)] = exercise_figure(exercise, say)
     if results.schedules is not None:
-        figures["schedules"] = _schedules_figure(results.schedules)
+        figures["schedules"] = _schedules_figure(results.schedules, say)
     return figures
 
 
-def _schedules_figure(section: Any) -> Figure:
-    labels = [r.plan.spec.title for r in section.runs]
-    return _pair(lambda ax: draw_lr_schedules(ax, labels, [r.rates for r in section.runs]),
-                 lambda ax: draw_final_gaps(ax, labels, [r.run.gap for r in section.runs]))
+def _schedules_figure(section: Any, say: Lang) -> Figure:
+    labels = [schedule_title(r.plan.name, say) for r in section.runs]
+    return _pair(lambda ax: draw_lr_schedules(ax, labels, [r.rates for r in section.runs], say=say),
+                 lambda ax: draw_final_gaps(ax, labels, [r.run.gap for r in section.runs], say=say))
 
 
-def _schedules_html(results: ChapterResults) -> str:
+def _schedules_html(results: ChapterResults, say: Lang) -> str:
     section = results.schedules
+    heading = say("<h2>6c. Learning-rate schedules</h2>", "<h2>6c. 学习率调度</h2>")
     if section is None:
         if results.schedules_error is None:
             return ""
-        return (f"<h2>6c. Learning-rate schedules</h2><p class=note><b>Not run:</b> the schedules run on the airfoil "
-                f"data: {_e(results.schedules_error)}.</p>")
-    seeds = len(section.runs[0].run.seeds)
+        error = _e(results.schedules_error)
+        return heading + say(f"<p class=note><b>Not run:</b> the schedules run on the airfoil data: {error}.</p>",
+                             f"<p class=note><b>未运行：</b>学习率调度的实验使用翼型噪声数据：{error}。</p>")
+    seeds, steps = len(section.runs[0].run.seeds), section.steps
     rows = "".join(
-        f"<tr><td>{_e(r.plan.label())}</td><td class=num>{r.rates[0]:.4g}</td><td class=num>{max(r.rates):.4g}</td>"
-        f"<td class=num>{r.rates[-1]:.3g}</td><td class=num>{r.median_gap:.2e}</td><td class=num>{r.spread:.2e}</td></tr>"
+        f"<tr><td>{_e(schedule_label(r.plan, say))}</td><td class=num>{r.rates[0]:.4g}</td>"
+        f"<td class=num>{max(r.rates):.4g}</td><td class=num>{r.rates[-1]:.3g}</td><td class=num>{r.median_gap:.2e}</td>"
+        f"<td class=num>{r.spread:.2e}</td></tr>"
         for r in section.runs
     )
+    run = f"{_e(SCHEDULED_ALGORITHM)} {_e(format_hyperparameters(SCHEDULED_HYPERPARAMETERS))}"
+    words = _e(schedule_conclusion(section, say))
     return "\n".join([
-        "<h2>6c. Learning-rate schedules</h2>",
-        f"<p>d2l 11.11's schedules, each a <code>torch.optim.lr_scheduler</code> scheduler, on the notes' airfoil run "
-        f"{_e(SCHEDULED_ALGORITHM)} {_e(format_hyperparameters(SCHEDULED_HYPERPARAMETERS))} (minibatches of 10, "
-        f"{section.steps} steps), {seeds} seeds per schedule in one batch. "
-        f"<span id=schedule-words>{_e(schedule_conclusion(section))}</span></p>",
-        "<table><tr><th>schedule</th><th>first lr</th><th>largest lr</th><th>last lr</th>"
-        "<th>median final loss − optimum</th><th>spread over seeds (max − min)</th></tr>" + rows + "</table>",
-        _figure("schedules", "Left: the learning rate of each step. Right: final loss − least-squares optimum over "
-                f"{seeds} seeds per schedule (box: quartiles, whiskers: min–max; log scale)."),
+        heading,
+        say(f"<p>d2l 11.11's schedules, each a <code>torch.optim.lr_scheduler</code> scheduler, on the notes' airfoil run "
+            f"{run} (minibatches of 10, {steps} steps), {seeds} seeds per schedule in one batch. "
+            f"<span id=schedule-words>{words}</span></p>",
+            f"<p>d2l 11.11 节的各种学习率调度（每种都是一个 <code>torch.optim.lr_scheduler</code> 调度器），用在笔记的"
+            f"翼型噪声实验 {run} 上（小批量大小 10，{steps} 步），每种调度 {seeds} 个种子，在一个批次中一起运行。"
+            f"<span id=schedule-words>{words}</span></p>"),
+        say("<table><tr><th>schedule</th><th>first lr</th><th>largest lr</th><th>last lr</th>"
+            "<th>median final loss − optimum</th><th>spread over seeds (max − min)</th></tr>",
+            "<table><tr><th>调度</th><th>最初的学习率</th><th>最大的学习率</th><th>最后的学习率</th>"
+            "<th>最终损失 − 最优值（中位数）</th><th>各种子的散布（最大 − 最小）</th></tr>") + rows + "</table>",
+        _figure("schedules", say(f"Left: the learning rate of each step. Right: final loss − least-squares optimum over "
+                                 f"{seeds} seeds per schedule (box: quartiles, whiskers: min–max; log scale).",
+                                 f"左：每一步的学习率。右：每种调度 {seeds} 个种子的最终损失 − 最小二乘最优值"
+                                 "（箱体：四分位数，须线：最小–最大；对数坐标）。"), say=say),
     ])
 
 
-def _stability_figure(maps: list[Any]) -> Figure:
+def _stability_figure(maps: list[Any], say: Lang) -> Figure:
     figure = Figure(figsize=(11.2, 3.9), layout="constrained")
     axes = figure.subplots(1, len(maps), squeeze=False)[0]
-    meshes = [draw_stability_map(ax, record)[0] for ax, record in zip(axes, maps)]
-    figure.colorbar(meshes[0], ax=list(axes), label="contraction per step (≥ 1: none)")  # one scale: 0 to CAP
+    meshes = [draw_stability_map(ax, record, say=say)[0] for ax, record in zip(axes, maps)]
+    figure.colorbar(meshes[0], ax=list(axes),  # one scale: 0 to CAP
+                    label=say("contraction per step (≥ 1: none)", "每步的收缩率（≥ 1：不收缩）"))
     return figure
 
 
-def _stability_html(results: ChapterResults) -> str:
+def _stability_html(results: ChapterResults, say: Lang) -> str:
     if not results.stability:
         return ""
-    parts = ["<h2>6b. Stability and rate maps of the adaptive methods</h2>",
-             "<p>Each map is one batched run per (algorithm, objective): every cell runs the registry's rule "
-             f"{results.stability[0].steps} steps from the objective's start; the colour is the measured contraction "
-             "of the distance to the minimum per step, and the black line the measured boundary where it stops "
-             "contracting (rate 1). Runs that left the finite numbers or passed 1e12: "
-             + ", ".join(f"{m.algorithm} on {m.objective} {m.diverged_share:.0%}" for m in results.stability)
-             + ". Where the cells oscillate instead of diverging, the adaptive denominator grows with the gradients "
-             "and holds the step size back.</p>"]
+    steps = results.stability[0].steps
+    shares = say.join(say(f"{m.algorithm} on {m.objective} {m.diverged_share:.0%}",
+                          f"{m.algorithm} 在 {m.objective} 上 {m.diverged_share:.0%}") for m in results.stability)
+    parts = [say("<h2>6b. Stability and rate maps of the adaptive methods</h2>", "<h2>6b. 自适应方法的稳定性与收敛速率图</h2>"),
+             say(f"<p>Each map is one batched run per (algorithm, objective): every cell runs the registry's rule {steps} "
+                 "steps from the objective's start; the colour is the measured contraction of the distance to the "
+                 "minimum per step, and the black line the measured boundary where it stops contracting (rate 1). Runs "
+                 f"that left the finite numbers or passed 1e12: {shares}. Where the cells oscillate instead of "
+                 "diverging, the adaptive denominator grows with the gradients and holds the step size back.</p>",
+                 f"<p>每张图对每个（算法，目标函数）只做一次批量运行：每个格子从目标函数的初始点出发，按注册表里的更新规则"
+                 f"迭代 {steps} 步；颜色是测得的每步到最小值距离的收缩率，黑线是测得的边界，即不再收缩的地方"
+                 f"（速率为 1）。离开有限数范围或超过 1e12 的运行：{shares}。格子振荡而不发散的地方，是自适应的分母随梯度"
+                 "一起变大，压住了步长。</p>")]
     for algorithm in dict.fromkeys(m.algorithm for m in results.stability):
         maps = [m for m in results.stability if m.algorithm == algorithm]
-        best = [(min(min(row) for row in m.rate), m) for m in maps]
-        words = "; ".join(f"best rate on {m.objective} {b:.3g}" for b, m in best)
-        parts.append(_figure(f"stability_{algorithm}", f"{REGISTRY[algorithm].title} over ({maps[0].x_name}, "
-                             f"{maps[0].y_name}): {words}."))
+        words = say("; ", "；").join(say(f"best rate on {m.objective} {b:.3g}", f"在 {m.objective} 上的最佳速率 {b:.3g}")
+                                     for b, m in ((min(min(row) for row in m.rate), m) for m in maps))
+        name, x_name, y_name = REGISTRY[algorithm].title, maps[0].x_name, maps[0].y_name
+        parts.append(_figure(f"stability_{algorithm}", say(f"{name} over ({x_name}, {y_name}): {words}.",
+                                                           f"{name} 在 ({x_name}, {y_name}) 上：{words}。"), say=say))
     return "\n".join(parts)
 
 
@@ -189,29 +219,36 @@ def exercise_stem(exercise: Any) -> str:
     return "exercise_" + exercise.key.replace("-", "_")
 
 
-def exercise_figure(exercise: Any) -> Figure:
+def exercise_figure(exercise: Any, say: Lang = EN) -> Figure:
     """One exercise's figure (the report's and ``descentlab exercises --out``'s)."""
     figure = Figure(figsize=(6.4, 3.8), layout="constrained")
-    draw_exercise(figure.add_subplot(), exercise)
+    draw_exercise(figure.add_subplot(), exercise, say=say)
     return figure
 
 
-def _exercises_html(results: ChapterResults) -> str:
+def _exercises_html(results: ChapterResults, say: Lang) -> str:
+    heading = say("<h2>7. Exercises</h2>", "<h2>7. 练习</h2>")
     if results.exercises is None:
-        return ("<h2>7. Exercises</h2><p>Not run in this report: <code>descentlab reproduce --exercises</code> adds them, "
-                "<code>descentlab exercises</code> runs them alone.</p>")
-    parts = ["<h2>7. Exercises</h2>",
-             "<p>The exercises at the end of d2l's momentum, AdaGrad, RMSProp, AdaDelta and Adam sections. Each "
-             "experimental one is answered by a run of the registry's rules; its conclusion is computed from the "
-             "numbers shown. The others are listed as not experimental, with a sketch.</p>"]
+        return heading + say("<p>Not run in this report: <code>descentlab reproduce --exercises</code> adds them, "
+                             "<code>descentlab exercises</code> runs them alone.</p>",
+                             "<p>本报告没有运行练习：<code>descentlab reproduce --exercises</code> 会加上它们，"
+                             "<code>descentlab exercises</code> 单独运行它们。</p>")
+    parts = [heading,
+             say("<p>The exercises at the end of d2l's momentum, AdaGrad, RMSProp, AdaDelta and Adam sections. Each "
+                 "experimental one is answered by a run of the registry's rules; its conclusion is computed from the "
+                 "numbers shown. The others are listed as not experimental, with a sketch.</p>",
+                 "<p>d2l 中动量法、AdaGrad算法、RMSProp算法、AdaDelta算法和Adam算法各节末尾的练习。能用实验回答的，"
+                 "都用注册表里的更新规则跑一次来回答，结论由所示的数字算出；其余的列为非实验题，并附上思路。</p>")]
     for exercise in results.exercises:
         if exercise.experimental:
-            parts.append(f"<h3>{_e(title(exercise))}</h3><p>{_e(conclusion(exercise))}</p>")
-            parts.append(_figure(exercise_stem(exercise), f"{exercise.section} exercise {exercise.number}."))
+            parts.append(f"<h3>{_e(title(exercise, say))}</h3><p>{_e(conclusion(exercise, say))}</p>")
+            section, number_ = exercise.section, exercise.number
+            parts.append(_figure(exercise_stem(exercise), say(f"{section} exercise {number_}.",
+                                                              f"{section} 练习 {number_}。"), say=say))
     proofs = [e for e in results.exercises if not e.experimental]
     if proofs:
-        parts.append("<h3>Not experimental</h3><ul>" + "".join(
-            f"<li><b>{_e(title(e))}</b> {_e(conclusion(e))}</li>" for e in proofs) + "</ul>")
+        parts.append(say("<h3>Not experimental</h3>", "<h3>非实验题</h3>") + "<ul>" + "".join(
+            f"<li><b>{_e(title(e, say))}</b> {_e(conclusion(e, say))}</li>" for e in proofs) + "</ul>")
     return "\n".join(parts)
 
 
@@ -221,7 +258,7 @@ def _loss_limits(runs: list[Any], optimum: float) -> tuple[float, float]:
     return optimum - 0.005, top + max(0.25 * (top - optimum), 0.005)
 
 
-def _airfoil_figures(results: ChapterResults) -> dict[str, Figure]:
+def _airfoil_figures(results: ChapterResults, say: Lang) -> dict[str, Figure]:
     section = results.airfoil
     assert section is not None
     by_algorithm: dict[str, list[Any]] = {}
@@ -230,19 +267,19 @@ def _airfoil_figures(results: ChapterResults) -> dict[str, Figure]:
     curves = Figure(figsize=(16.8, 7.6), layout="constrained")
     axes = curves.subplots(2, 3).flatten()
     for ax, (algorithm, checks) in zip(axes, by_algorithm.items()):
-        plot_losses(ax, [c.run for c in checks])
+        plot_losses(ax, [c.run for c in checks], say=say)
         ax.set_title(algorithm, fontsize=10)
         ax.set_ylim(*_loss_limits([c.run for c in checks], section.optimum_loss))
     d = section.adadelta
     cells = [d.cell("own", init, eps) for init in ("own", "torch") for eps in (d.notes_eps, d.torch_eps)]
-    names = {"own": "notes' start", "torch": "nn.Linear start"}
-    plot_losses(axes[5], [c.run for c in cells], labels=[f"eps {number(c.eps)}, {names[c.init]}" for c in cells])
-    axes[5].set_title(adadelta_headline(d), fontsize=10)
+    names = {"own": say("notes' start", "笔记的初始化"), "torch": say("nn.Linear start", "nn.Linear 的初始化")}
+    plot_losses(axes[5], [c.run for c in cells], labels=[f"eps {number(c.eps)}, {names[c.init]}" for c in cells], say=say)
+    axes[5].set_title(adadelta_headline(d, say), fontsize=10)
     axes[5].set_ylim(*_loss_limits([c.run for c in cells], section.optimum_loss))
     distributions = Figure(figsize=(11.2, 4.6), layout="constrained")
-    draw_seed_distributions(distributions.add_subplot(), section.checks, section.optimum_loss)
+    draw_seed_distributions(distributions.add_subplot(), section.checks, section.optimum_loss, say=say)
     times = Figure(figsize=(11.2, 4.0), layout="constrained")
-    draw_epoch_times(times.add_subplot(), section.checks)
+    draw_epoch_times(times.add_subplot(), section.checks, say=say)
     return {"airfoil_curves": curves, "airfoil_distributions": distributions, "airfoil_times": times}
 
 
@@ -252,7 +289,7 @@ h1{margin-bottom:.2rem} .sub{color:#666;margin-top:0}
 h2{border-bottom:2px solid #eee;padding-bottom:.2rem;margin-top:2.5rem}
 table{border-collapse:collapse;font-size:.88rem;margin:1rem 0}
 th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:left;vertical-align:top}
-th{background:#f6f6f6} td:first-child{white-space:nowrap} td.num{font-family:ui-monospace,Menlo,monospace;white-space:nowrap}
+th{background:#f6f6f6} td:first-child,td:last-child{white-space:nowrap} td.num{font-family:ui-monospace,Menlo,monospace;white-space:nowrap}
 .pass{color:#116611;font-weight:600} .FAIL{color:#b00020;font-weight:700} .notrun,.few{color:#8a6d00;font-weight:600}
 .badges span{display:inline-block;padding:.2rem .7rem;border-radius:1rem;margin-right:.5rem;font-weight:600}
 .b-pass{background:#e3f4e3;color:#116611} .b-fail{background:#fde7ea;color:#b00020} .b-nr{background:#fff4cc;color:#8a6d00}
@@ -260,31 +297,49 @@ figure{margin:1rem 0} figure img{max-width:100%;border:1px solid #eee} figcaptio
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5rem .8rem}
 code{background:#f4f4f4;padding:0 .25rem;border-radius:3px}
 """
+CSS_ZH = """
+body{font-family:system-ui,"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",sans-serif}
+"""
+"""The Chinese page prefers a CJK font that has every glyph (.ci/run installs Noto CJK)."""
 
 
 def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _verdict_table(verdicts: list[Verdict]) -> str:
+STATUS_WORDS = {"pass": ("pass", "一致"), "FAIL": ("FAIL", "不一致"), "not run": ("not run", "未运行"),
+                "too few seeds": ("too few seeds", "种子太少")}
+"""Each verdict status as the page shows it, in English and in Chinese."""
+
+
+def _status(status: str, say: Lang) -> str:
+    return STATUS_WORDS[status][1 if say.code == "zh" else 0]
+
+
+def _verdict_table(verdicts: list[Verdict], say: Lang) -> str:
     css = {"pass": "pass", "FAIL": "FAIL", "not run": "notrun", "too few seeds": "few"}
     rows = "".join(
         f"<tr><td>{_e(v.section)}</td><td>{_e(v.run)}</td><td class=num>{_e(v.notes)}</td>"
-        f"<td class=num>{_e(v.ours).replace('; ', '<br>')}</td><td>{_e(v.rule)}</td>"
-        f"<td class={css[v.status]}>{_e(v.status)}</td></tr>"
+        f"<td class=num>{_e(v.ours).replace('; ', '<br>').replace('；', '<br>')}</td><td>{_e(v.rule)}</td>"
+        f"<td class={css[v.status]}>{_e(_status(v.status, say))}</td></tr>"
         for v in verdicts
     )
-    return ("<table><tr><th>section</th><th>run</th><th>the notes printed</th><th>ours</th><th>rule</th>"
-            f"<th>verdict</th></tr>{rows}</table>")
+    return say("<table><tr><th>section</th><th>run</th><th>the notes printed</th><th>ours</th><th>rule</th>"
+               "<th>verdict</th></tr>",
+               "<table><tr><th>小节</th><th>实验</th><th>笔记打印的结果</th><th>我们的结果</th><th>判定规则</th>"
+               "<th>结论</th></tr>") + rows + "</table>"
 
 
-def _figure(stem: str, caption: str, explore_runs: tuple[str, ...] = ()) -> str:
+def _figure(stem: str, caption: str, explore_runs: tuple[str, ...] = (), say: Lang = EN) -> str:
     """A figure; with ``explore_runs`` (algorithm names of the notes' runs), a link opening the explorer on those runs."""
     link = ""
     if explore_runs:
         runs = [(t.algorithm, t.hyperparameters) for t in NOTES_TRACES if t.algorithm in explore_runs]
-        link = (f' <a class="explore" href="{EXPLORER}{_e(page_hash(runs))}">Open these runs in the explorer</a>'
-                " (the notes' quadratic; <code>descentlab explore</code> adds the lab's other objectives).")
+        where = f"{EXPLORER}{_e(page_hash(runs))}"
+        link = say(f' <a class="explore" href="{where}">Open these runs in the explorer</a> (the notes\' quadratic; '
+                   "<code>descentlab explore</code> adds the lab's other objectives).",
+                   f' <a class="explore" href="{where}">在交互页面中打开这些实验</a>（笔记的二次函数；'
+                   "<code>descentlab explore</code> 还提供实验室的其他目标函数）。")
     return (f'<figure><img src="figures/{stem}.svg" alt="{_e(caption)}"><figcaption>{_e(caption)}{link}'
             '</figcaption></figure>')
 
@@ -296,144 +351,237 @@ def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
     return counts
 
 
-def verdict_line(counts: dict[str, int]) -> str:
+def verdict_line(counts: dict[str, int], say: Lang = EN) -> str:
     """``verdicts: 19 match, 0 differ, 0 not run`` (and how many were not judged, and why)."""
-    line = f"verdicts: {counts['pass']} match, {counts['FAIL']} differ, {counts['not run']} not run"
-    if counts["too few seeds"]:
-        line += (f", {counts['too few seeds']} not judged: the airfoil verdicts need at least {MIN_SEEDS} seeds per "
-                 f"run (use --seeds {MIN_SEEDS} or more)")
+    passed, failed, missing, few = counts["pass"], counts["FAIL"], counts["not run"], counts["too few seeds"]
+    line = say(f"verdicts: {passed} match, {failed} differ, {missing} not run",
+               f"结论：{passed} 个一致，{failed} 个不一致，{missing} 个未运行")
+    if few:
+        line += say(f", {few} not judged: the airfoil verdicts need at least {MIN_SEEDS} seeds per run (use --seeds "
+                    f"{MIN_SEEDS} or more)",
+                    f"，{few} 个未判定：翼型噪声数据的判定每组实验至少需要 {MIN_SEEDS} 个种子（请用 --seeds {MIN_SEEDS} "
+                    "或更多）")
     return line
 
 
-def render_html(results: ChapterResults) -> str:
-    """The report page (figures are referenced as ``figures/<stem>.svg``)."""
-    verdicts = results.verdicts()
+def render_html(results: ChapterResults, say: Lang = EN) -> str:
+    """The report page in ``say``'s language (figures are referenced as ``figures/<stem>.svg``)."""
+    verdicts = results.verdicts(say)
     counts = verdict_counts(verdicts)
     ill, pre, mom, ada, sweep = (results.ill_conditioning, results.preconditioning, results.momentum,
                                  results.adaptive, results.sweep)
     theory = ill.theory
-    lr = ill.unstable.hyperparameters["lr"]
+    lr = f"{ill.unstable.hyperparameters['lr']:g}"
+    stable_lr = f"{ill.stable.hyperparameters['lr']:g}"
     env = results.environment
     total_seconds = sum(results.seconds.values())
     start = ill.stable.points[0]
+    x0 = f"({start[0]:g}, {start[1]:g})"
     newton_step = pre.newton.points[1]
-    newton_words = ("lands on the minimum in one step" if pre.newton.values[1] == 0.0 else
-                    f"reaches f = {pre.newton.values[1]:.2g} in one step")
+    newton_to = f"({newton_step[0]:.3g}, {newton_step[1]:.3g})"
+    newton_f = f"{pre.newton.values[1]:.2g}"
+    if pre.newton.values[1] == 0.0:
+        newton_words = say(f"the Newton step lands on the minimum in one step, from {x0} to {newton_to}, whatever κ",
+                           f"牛顿步一步就落在最小值上，从 {x0} 到 {newton_to}，与 κ 无关")
+    else:
+        newton_words = say(f"the Newton step reaches f = {newton_f} in one step, from {x0} to {newton_to}, whatever κ",
+                           f"牛顿步一步就到达 f = {newton_f}，从 {x0} 到 {newton_to}，与 κ 无关")
     slow, fast = mom.traces
     gd_fast = next(g for g in (ill.stable, ill.unstable) if g.hyperparameters["lr"] == fast.hyperparameters["lr"])
     beta = fast.hyperparameters["momentum"]
+    fast_lr, slow_lr, b = f"{fast.hyperparameters['lr']:g}", f"{slow.hyperparameters['lr']:g}", f"{beta:g}"
+    fast_f2, fast_f3, gd_f = f"{fast.values[-1]:.2g}", f"{fast.values[-1]:.3g}", f"{gd_fast.values[-1]:.3g}"
     if gd_fast.values[-1] > gd_fast.values[0] and fast.values[-1] < fast.values[0]:
-        momentum_words = (f"That is why η = {fast.hyperparameters['lr']:g} no longer diverges (f = {fast.values[-1]:.2g} "
-                          f"after {fast.steps} steps, where gradient descent reached f = {gd_fast.values[-1]:.3g})")
+        momentum_words = say(f"That is why η = {fast_lr} no longer diverges (f = {fast_f2} after {fast.steps} steps, "
+                             f"where gradient descent reached f = {gd_f})",
+                             f"所以 η = {fast_lr} 时不再发散（{fast.steps} 步后 f = {fast_f2}，而梯度下降到了 f = {gd_f}）")
     else:
-        momentum_words = (f"At η = {fast.hyperparameters['lr']:g} momentum ends at f = {fast.values[-1]:.3g} and gradient "
-                          f"descent at f = {gd_fast.values[-1]:.3g}")
+        momentum_words = say(f"At η = {fast_lr} momentum ends at f = {fast_f3} and gradient descent at f = {gd_f}",
+                             f"η = {fast_lr} 时动量法最终 f = {fast_f3}，梯度下降最终 f = {gd_f}")
     adagrad_runs = [t for t in ada.trajectories if t.algorithm == "adagrad"]
     long_adagrad, long_rmsprop = ada.long_runs
-    described = effective_lr_words(ada.long_runs, ada.long_effective_lr, [ill.hessian[0][0], ill.hessian[1][1]])
-    rmsprop_words = "; ".join(f"{name} {words}" for name, _, words in described[1][1])
-    windows = ", ".join(f"{1 / (1 - b):g} for β = {b:g}" for b in mom.betas)
-    rule_note = (f"Below {MIN_SEEDS} seeds an airfoil row gets no verdict (“too few seeds”): the interval would rest on "
-                 "too few values to judge by." if counts["too few seeds"] else "")
+    described = effective_lr_words(ada.long_runs, ada.long_effective_lr, [ill.hessian[0][0], ill.hessian[1][1]], say)
+    rmsprop_words = _e(say("; ", "；").join(f"{name} {words}" for name, _, words in described[1][1]))
+    settles = _e(settles_sentence(long_rmsprop, say))
+    windows = say.join(say(f"{1 / (1 - w):g} for β = {w:g}", f"β = {w:g} 时为 {1 / (1 - w):g}") for w in mom.betas)
+    few, level, miss, miss12 = MIN_SEEDS, f"{LEVEL:.0%}", f"{1 - LEVEL:.0%}", f"{1 - LEVEL ** 12:.0%}"
+    rule_note = (say(f"Below {few} seeds an airfoil row gets no verdict (“too few seeds”): the interval would rest on too "
+                     "few values to judge by.",
+                     f"种子少于 {few} 个时，翼型噪声数据的行不给结论（“种子太少”）：区间所依据的数值太少，无法判定。")
+                 if counts["too few seeds"] else "")
+    passed, failed, missing, unjudged = counts["pass"], counts["FAIL"], counts["not run"], counts["too few seeds"]
+    version, torch_version, threads = _e(env.get("descentlab")), _e(env.get("torch")), _e(env.get("threads"))
+    seeds, seconds, when = len(results.seeds), f"{total_seconds:.1f}", f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M}"
+    h1, h2 = f"{ill.hessian[0][0]:g}", f"{ill.hessian[1][1]:g}"
+    kappa, gd_max, lmax, lmin = f"{theory.kappa:g}", f"{theory.gd_max_lr:g}", f"{theory.lmax:g}", f"{theory.lmin:g}"
+    factor = f"{abs(1 - ill.unstable.hyperparameters['lr'] * theory.lmax):g}"
+    x2_end, x1_stable, x1_unstable = (f"{ill.unstable.final[1]:.1f}", f"{ill.stable.final[0]:.3f}",
+                                      f"{ill.unstable.final[0]:.3f}")
+    x1_start, steps = f"{start[0]:g}", ill.stable.steps
+    pre_lr = f"{pre.gradient_descent.hyperparameters['lr']:g}"
+    times_window, momentum_bound = f"{1 / (1 - beta):g}", f"{theory.momentum_max_lr(beta):g}"
+    ema_steps, form_difference = mom.ema.steps, f"{mom.max_form_difference:.1e}"
+    a0, a1 = adagrad_runs[0], adagrad_runs[1]
+    a0_lr, a1_lr, a0_end, a1_end, a0_f = (f"{a0.hyperparameters['lr']:g}", f"{a1.hyperparameters['lr']:g}",
+                                          f"({a0.final[0]:.3g}, {a0.final[1]:.3g})", f"({a1.final[0]:.3g}, {a1.final[1]:.3g})",
+                                          f"{a0.values[-1]:.3g}")
+    gamma, rms_steps, rms_lr = (f"{long_rmsprop.hyperparameters['gamma']:g}", long_rmsprop.steps,
+                                f"{long_rmsprop.hyperparameters['lr']:g}")
+    adagrad_lrs = say.join(f"{t.hyperparameters['lr']:g}" for t in adagrad_runs)
+    others = say(" and ", " 和 ").join(trajectory_label(t, say=say) for t in ada.trajectories
+                                      if t.algorithm not in ("adagrad", "rmsprop"))
+    beta1, beta2 = (f"{REGISTRY['adam'].defaults['betas'][0]:g}", f"{REGISTRY['adam'].defaults['betas'][1]:g}")
+    gd_best_lr, gd_best_rate = f"{theory.gd_best_lr:.4g}", f"{theory.gd_best_rate:.4g}"
+    m_lr, m_beta, m_rate = (f"{theory.momentum_best_lr:.4g}", f"{theory.momentum_best_beta:.4g}",
+                            f"{theory.momentum_best_rate:.4g}")
+    sweep_steps, sweep_lrs, sweep_pairs = sweep.steps, len(sweep.gd_lr), len(sweep.momentum_lr) * len(sweep.momentum_beta)
+    section_times = say.join(f"{_e(section_label(k, seeds, say))} {v:.2f} s" for k, v in results.seconds.items())
+    few_badge = (say(f"<span class=b-nr>{unjudged} too few seeds</span>", f"<span class=b-nr>{unjudged} 个种子太少</span>")
+                 if unjudged else "")
     parts = [
-        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        say("<!doctype html><html lang=en><head><meta charset=utf-8>", "<!doctype html><html lang=zh><head><meta charset=utf-8>"),
         "<meta name=viewport content='width=device-width,initial-scale=1'>",
-        f"<title>descentlab: the momentum and adaptive-methods chapter, reproduced</title><style>{CSS}</style></head><body>",
-        "<h1>Momentum, AdaGrad, RMSProp, AdaDelta, Adam — reproduced</h1>",
-        f"<p class=sub>descentlab {_e(env.get('descentlab'))}, torch {_e(env.get('torch'))}, "
-        f"{_e(env.get('threads'))} threads; {len(results.seeds)} seeds per airfoil run; "
-        f"experiments ran in {total_seconds:.1f} s (figures not counted) on "
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>",
+        say(f"<title>descentlab: the momentum and adaptive-methods chapter, reproduced</title><style>{CSS}</style></head>"
+            "<body>",
+            f"<title>descentlab：动量法与自适应方法一章的复现</title><style>{CSS}{CSS_ZH}</style></head><body>"),
+        say("<h1>Momentum, AdaGrad, RMSProp, AdaDelta, Adam — reproduced</h1>",
+            "<h1>动量法、AdaGrad、RMSProp、AdaDelta、Adam——复现</h1>"),
+        say(f"<p class=sub>descentlab {version}, torch {torch_version}, {threads} threads; {seeds} seeds per airfoil run; "
+            f"experiments ran in {seconds} s (figures not counted) on {when} UTC.</p>",
+            f"<p class=sub>descentlab {version}，torch {torch_version}，{threads} 个线程；翼型噪声数据每组实验 {seeds} 个种子；"
+            f"实验用时 {seconds} 秒（不含作图），运行于 {when} UTC。</p>"),
         "<div class=badges>"
-        f"<span class=b-pass>{counts['pass']} match</span>"
-        f"<span class=b-fail>{counts['FAIL']} differ</span>"
-        f"<span class=b-nr>{counts['not run']} not run</span>"
-        + (f"<span class=b-nr>{counts['too few seeds']} too few seeds</span>" if counts["too few seeds"] else "")
-        + "</div>",
-        "<h2>Every number the notes printed, and ours</h2>",
-        "<p>Deterministic numbers (the 2D runs) must match to every printed digit. Each airfoil run is one random draw "
-        "in the notes; it agrees when it lies inside the "
-        f"<b>{LEVEL:.0%} prediction interval for one more of our seeds</b>, taken on the cube root of the gap to the "
-        "least-squares optimum: <code>z = ∛(loss − optimum)</code>, pass when <code>|z_notes − m| ≤ t·s·√(1+1/n)</code>, "
-        "with m and s the mean and standard deviation of our n seeds' z and t the 99.5% quantile of Student's t with "
-        f"n − 1 degrees of freedom. A fresh seed of the same procedure falls outside about {1 - LEVEL:.0%} of the time "
-        "whatever n (the README gives the rates measured by tests/test_verdict_rule.py; the cube root of this sum-of-squares gap is close to normal; the raw losses are skewed), so a correct "
-        f"reproduction shows “differ” on at least one of the twelve rows about {1 - LEVEL ** 12:.0%} of the time. "
-        f"{_e(rule_note)}</p>",
-        _verdict_table(verdicts),
-        "<h2>1. Ill-conditioning</h2>",
-        f"<p><code>f(x) = 0.1·x1² + 2·x2²</code> has Hessian <code>H = diag({ill.hessian[0][0]:g}, {ill.hessian[1][1]:g})</code>: "
-        f"condition number κ = λmax/λmin = <b>{theory.kappa:g}</b>. Gradient descent multiplies each coordinate's error by "
-        f"<code>1 − η·λ</code> per step, so it converges only for η &lt; 2/λmax = <b>{theory.gd_max_lr:g}</b>. At η = {lr:g} the x2 "
-        f"coordinate is multiplied by |1 − {lr:g}·{theory.lmax:g}| = {abs(1 - lr * theory.lmax):g} every step and ends at "
-        f"{ill.unstable.final[1]:.1f}, while x1, with the small curvature {theory.lmin:g}, only gets from {start[0]:g} to "
-        f"{ill.stable.final[0]:.3f} (η = {ill.stable.hyperparameters['lr']:g}) and {ill.unstable.final[0]:.3f} "
-        f"(η = {lr:g}) in {ill.stable.steps} steps. One learning rate cannot suit both directions.</p>",
-        _figure("ill_conditioning", f"Gradient descent at η = {ill.stable.hyperparameters['lr']:g} and η = {lr:g} (the notes' "
-                f"two pictures), {ill.stable.steps} steps from ({start[0]:g}, {start[1]:g}).", ("sgd",)),
-        "<h2>2. Preconditioning</h2>",
-        "<p>Scaling the gradient by the inverse Hessian, <code>Δx = H⁻¹g</code>, turns the problem into one whose Hessian "
-        f"is the identity: the Newton step {newton_words}, from ({start[0]:g}, {start[1]:g}) to "
-        f"({newton_step[0]:.3g}, {newton_step[1]:.3g}), whatever κ. The adaptive methods below "
-        "approximate this with a per-coordinate (diagonal) scaling learned from gradients.</p>",
-        _figure("preconditioning", f"Left: Newton's step against gradient descent (η = "
-                f"{pre.gradient_descent.hyperparameters['lr']:g}). Right: f(x_t), log scale."),
-        "<h2>3. Momentum</h2>",
-        "<p>Momentum keeps a velocity <code>m ← βm + ηg; x ← x − m</code>. Along x2 the gradients flip sign and cancel in "
-        "<code>m</code>; along x1 they agree and add up, so the step there grows towards η/(1−β) times the gradient "
-        f"(β = {beta:g}: {1 / (1 - beta):g} times the step). {_e(momentum_words)}: with β = {beta:g} the stable range grows "
-        f"to η &lt; (2+2β)/λmax = {theory.momentum_max_lr(beta):g}.</p>",
-        _figure("momentum_traces", f"The notes' two momentum runs (η = {slow.hyperparameters['lr']:g} and "
-                f"{fast.hyperparameters['lr']:g}, β = {beta:g}).", ("momentum",)),
-        f"<p>The EMA form <code>m ← βm + (1−β)g; x ← x − η/(1−β)·m</code> gives the same path: the largest coordinate "
-        f"difference over {mom.ema.steps} steps is {mom.max_form_difference:.1e}. An exponential moving average gives the "
-        "value i steps back the weight (1−β)βⁱ; since β^(1/(1−β)) ≈ e⁻¹, it is roughly an average of the last 1/(1−β) "
-        f"values ({windows}).</p>",
-        _figure("momentum_theory", "Left: velocity and EMA forms, one path. Right: EMA weights (1−β)βⁱ with the 1/(1−β) window."),
-        "<h2>4. AdaGrad, RMSProp, AdaDelta, Adam</h2>",
-        "<p>AdaGrad divides each coordinate's step by the root of its summed squared gradients, so the steep x2 gets a small "
-        "step and the flat x1 a large one — but the sum only grows, so its effective learning rate only falls: at "
-        f"η = {adagrad_runs[0].hyperparameters['lr']:g} it ends {adagrad_runs[0].steps} steps at "
-        f"({adagrad_runs[0].final[0]:.3g}, {adagrad_runs[0].final[1]:.3g}), f = {adagrad_runs[0].values[-1]:.3g}; at "
-        f"η = {adagrad_runs[1].hyperparameters['lr']:g} at ({adagrad_runs[1].final[0]:.3g}, {adagrad_runs[1].final[1]:.3g}). "
-        f"RMSProp replaces the sum by a moving average (γ = {long_rmsprop.hyperparameters['gamma']:g}), which forgets old "
-        "gradients: as the gradients shrink near the minimum its effective learning rate grows again. Over "
-        f"{long_rmsprop.steps} steps at η = {long_rmsprop.hyperparameters['lr']:g}: {_e(rmsprop_words)}; "
-        f"{_e(settles_sentence(long_rmsprop))}. AdaDelta replaces η by a running RMS of its own past steps; Adam adds "
-        "momentum and corrects both averages for their zero start by 1 − βᵗ.</p>",
-        _figure("adaptive_traces", "The notes' AdaGrad (η = "
-                + ", ".join(f"{t.hyperparameters['lr']:g}" for t in adagrad_runs)
-                + ") and RMSProp runs, with " + " and ".join(trajectory_label(t) for t in ada.trajectories if t.algorithm not in ("adagrad", "rmsprop"))
-                + " on the same landscape.", ("adagrad", "rmsprop")),
-        _figure("adaptive_theory", effective_lr_caption(described, long_adagrad.steps)
-                + f" Right: Adam's bias correction 1 − βᵗ for β1 = {REGISTRY['adam'].defaults['betas'][0]:g} and "
-                f"β2 = {REGISTRY['adam'].defaults['betas'][1]:g}."),
-        "<h2>5. Linear regression on the airfoil data</h2>",
-        _airfoil_html(results),
-        "<h2>6. Beyond the notes: the best learning rate and momentum</h2>",
-        f"<p>For a quadratic the theory gives more than a bound. Gradient descent contracts the error by "
-        f"max|1 − η·λ| per step, best at η = 2/(λmin+λmax) = {theory.gd_best_lr:.4g} with rate (κ−1)/(κ+1) = "
-        f"{theory.gd_best_rate:.4g}. Momentum's best pair is η* = (2/(√λmax+√λmin))² = {theory.momentum_best_lr:.4g}, "
-        f"β* = ((√κ−1)/(√κ+1))² = {theory.momentum_best_beta:.4g} with rate (√κ−1)/(√κ+1) = {theory.momentum_best_rate:.4g}. "
-        f"Measured over {sweep.steps} steps, {len(sweep.gd_lr)} learning rates and "
-        f"{len(sweep.momentum_lr) * len(sweep.momentum_beta)} (η, β) pairs, each sweep one batched run of the same rules.</p>",
-        _figure("rate_sweep", "Left: GD's measured contraction against max|1 − ηλ|. Right: momentum's measured contraction "
-                "over (η, β), its stability bound and the optimal pair."),
-        _stability_html(results),
-        _schedules_html(results),
-        _exercises_html(results),
-        "<h2>How to reproduce</h2><p><code>make reproduce</code> (or <code>descentlab reproduce --out report</code>). "
-        "Section times: " + ", ".join(f"{_e(k)} {v:.2f} s" for k, v in results.seconds.items()) + ".</p>",
+        + say(f"<span class=b-pass>{passed} match</span><span class=b-fail>{failed} differ</span>"
+              f"<span class=b-nr>{missing} not run</span>",
+              f"<span class=b-pass>{passed} 个一致</span><span class=b-fail>{failed} 个不一致</span>"
+              f"<span class=b-nr>{missing} 个未运行</span>")
+        + few_badge + "</div>",
+        say("<h2>Every number the notes printed, and ours</h2>", "<h2>笔记打印的每一个数字，以及我们的结果</h2>"),
+        say("<p>Deterministic numbers (the 2D runs) must match to every printed digit. Each airfoil run is one random draw "
+            f"in the notes; it agrees when it lies inside the <b>{level} prediction interval for one more of our seeds</b>, "
+            "taken on the cube root of the gap to the least-squares optimum: <code>z = ∛(loss − optimum)</code>, pass "
+            "when <code>|z_notes − m| ≤ t·s·√(1+1/n)</code>, with m and s the mean and standard deviation of our n seeds' "
+            "z and t the 99.5% quantile of Student's t with n − 1 degrees of freedom. A fresh seed of the same procedure "
+            f"falls outside about {miss} of the time whatever n (the README gives the rates measured by "
+            "tests/test_verdict_rule.py; the cube root of this sum-of-squares gap is close to normal; the raw losses are "
+            f"skewed), so a correct reproduction shows “differ” on at least one of the twelve rows about {miss12} of the "
+            f"time. {_e(rule_note)}</p>",
+            "<p>确定性的数字（二维实验）必须与打印出的每一位都相同。笔记中每个翼型噪声实验只是一次随机抽样；它落在"
+            f"<b>我们的种子再多取一个时的 {level} 预测区间</b>内即算一致，区间取在与最小二乘最优值之差的立方根上："
+            "<code>z = ∛(loss − optimum)</code>，当 <code>|z_notes − m| ≤ t·s·√(1+1/n)</code> 时通过，其中 m 和 s 是"
+            "我们 n 个种子的 z 的均值和标准差，t 是自由度为 n − 1 的 Student t 分布的 99.5% 分位数。同一过程再取一个"
+            f"新种子，无论 n 多大，大约有 {miss} 的概率落在区间外（README 给出了 tests/test_verdict_rule.py 测得的比率；"
+            "这种平方和形式的差距取立方根后接近正态分布，原始损失则是偏斜的），所以一次正确的复现在十二行中至少有一行"
+            f"显示“不一致”的概率约为 {miss12}。{_e(rule_note)}</p>"),
+        _verdict_table(verdicts, say),
+        say("<h2>1. Ill-conditioning</h2>", "<h2>1. 病态条件</h2>"),
+        say(f"<p><code>f(x) = 0.1·x1² + 2·x2²</code> has Hessian <code>H = diag({h1}, {h2})</code>: condition number "
+            f"κ = λmax/λmin = <b>{kappa}</b>. Gradient descent multiplies each coordinate's error by <code>1 − η·λ</code> "
+            f"per step, so it converges only for η &lt; 2/λmax = <b>{gd_max}</b>. At η = {lr} the x2 coordinate is "
+            f"multiplied by |1 − {lr}·{lmax}| = {factor} every step and ends at {x2_end}, while x1, with the small "
+            f"curvature {lmin}, only gets from {x1_start} to {x1_stable} (η = {stable_lr}) and {x1_unstable} (η = {lr}) "
+            f"in {steps} steps. One learning rate cannot suit both directions.</p>",
+            f"<p><code>f(x) = 0.1·x1² + 2·x2²</code> 的 Hessian 矩阵为 <code>H = diag({h1}, {h2})</code>：条件数 "
+            f"κ = λmax/λmin = <b>{kappa}</b>。梯度下降每一步把每个坐标的误差乘以 <code>1 − η·λ</code>，所以只有当 "
+            f"η &lt; 2/λmax = <b>{gd_max}</b> 时才收敛。η = {lr} 时，x2 坐标每一步都乘以 |1 − {lr}·{lmax}| = {factor}，"
+            f"最终到达 {x2_end}；而曲率只有 {lmin} 的 x1 在 {steps} 步内只从 {x1_start} 走到 {x1_stable}"
+            f"（η = {stable_lr}）和 {x1_unstable}（η = {lr}）。一个学习率无法同时适合两个方向。</p>"),
+        _figure("ill_conditioning", say(f"Gradient descent at η = {stable_lr} and η = {lr} (the notes' two pictures), "
+                                        f"{steps} steps from {x0}.",
+                                        f"η = {stable_lr} 和 η = {lr} 时的梯度下降（笔记中的两张图），从 {x0} 出发 "
+                                        f"{steps} 步。"), ("sgd",), say),
+        say("<h2>2. Preconditioning</h2>", "<h2>2. 预处理</h2>"),
+        say("<p>Scaling the gradient by the inverse Hessian, <code>Δx = H⁻¹g</code>, turns the problem into one whose "
+            f"Hessian is the identity: {newton_words}. The adaptive methods below approximate this with a "
+            "per-coordinate (diagonal) scaling learned from gradients.</p>",
+            "<p>用 Hessian 矩阵的逆缩放梯度，<code>Δx = H⁻¹g</code>，就把问题变成 Hessian 为单位矩阵的问题："
+            f"{newton_words}。下面的自适应方法用从梯度中学到的逐坐标（对角）缩放来近似这一点。</p>"),
+        _figure("preconditioning", say(f"Left: Newton's step against gradient descent (η = {pre_lr}). Right: f(x_t), "
+                                       "log scale.",
+                                       f"左：牛顿步与梯度下降（η = {pre_lr}）的对比。右：f(x_t)，对数坐标。"), say=say),
+        say("<h2>3. Momentum</h2>", "<h2>3. 动量法</h2>"),
+        say("<p>Momentum keeps a velocity <code>m ← βm + ηg; x ← x − m</code>. Along x2 the gradients flip sign and "
+            "cancel in <code>m</code>; along x1 they agree and add up, so the step there grows towards η/(1−β) times the "
+            f"gradient (β = {b}: {times_window} times the step). {_e(momentum_words)}: with β = {b} the stable range "
+            f"grows to η &lt; (2+2β)/λmax = {momentum_bound}.</p>",
+            "<p>动量法维护一个速度变量 <code>m ← βm + ηg; x ← x − m</code>。沿 x2 方向梯度正负交替，在 <code>m</code> "
+            "中相互抵消；沿 x1 方向梯度方向一致、不断累加，所以那里的步长增长到梯度的 η/(1−β) 倍"
+            f"（β = {b}：步长的 {times_window} 倍）。{_e(momentum_words)}：β = {b} 时稳定范围扩大到 "
+            f"η &lt; (2+2β)/λmax = {momentum_bound}。</p>"),
+        _figure("momentum_traces", say(f"The notes' two momentum runs (η = {slow_lr} and {fast_lr}, β = {b}).",
+                                       f"笔记中的两次动量法实验（η = {slow_lr} 和 {fast_lr}，β = {b}）。"),
+                ("momentum",), say),
+        say("<p>The EMA form <code>m ← βm + (1−β)g; x ← x − η/(1−β)·m</code> gives the same path: the largest coordinate "
+            f"difference over {ema_steps} steps is {form_difference}. An exponential moving average gives the value i "
+            "steps back the weight (1−β)βⁱ; since β^(1/(1−β)) ≈ e⁻¹, it is roughly an average of the last 1/(1−β) "
+            f"values ({windows}).</p>",
+            "<p>指数加权移动平均形式 <code>m ← βm + (1−β)g; x ← x − η/(1−β)·m</code> 给出同一条轨迹："
+            f"{ema_steps} 步内坐标的最大差异为 {form_difference}。指数加权移动平均给 i 步之前的值权重 (1−β)βⁱ；"
+            f"由于 β^(1/(1−β)) ≈ e⁻¹，它大致是最近 1/(1−β) 个值的平均（{windows}）。</p>"),
+        _figure("momentum_theory", say("Left: velocity and EMA forms, one path. Right: EMA weights (1−β)βⁱ with the "
+                                       "1/(1−β) window.",
+                                       "左：速度形式与指数加权移动平均形式，同一条轨迹。右：指数加权移动平均的权重 "
+                                       "(1−β)βⁱ 及 1/(1−β) 窗口。"), say=say),
+        say("<h2>4. AdaGrad, RMSProp, AdaDelta, Adam</h2>", "<h2>4. AdaGrad算法、RMSProp算法、AdaDelta算法、Adam算法</h2>"),
+        say("<p>AdaGrad divides each coordinate's step by the root of its summed squared gradients, so the steep x2 gets "
+            "a small step and the flat x1 a large one — but the sum only grows, so its effective learning rate only "
+            f"falls: at η = {a0_lr} it ends {a0.steps} steps at {a0_end}, f = {a0_f}; at η = {a1_lr} at {a1_end}. "
+            f"RMSProp replaces the sum by a moving average (γ = {gamma}), which forgets old gradients: as the gradients "
+            f"shrink near the minimum its effective learning rate grows again. Over {rms_steps} steps at η = {rms_lr}: "
+            f"{rmsprop_words}; {settles}. AdaDelta replaces η by a running RMS of its own past steps; Adam adds momentum "
+            "and corrects both averages for their zero start by 1 − βᵗ.</p>",
+            "<p>AdaGrad算法把每个坐标的步长除以该坐标梯度平方累加和的平方根，所以陡峭的 x2 步长小、平坦的 x1 步长大——"
+            f"但累加和只增不减，有效学习率也就只降不升：η = {a0_lr} 时 {a0.steps} 步后停在 {a0_end}，f = {a0_f}；"
+            f"η = {a1_lr} 时停在 {a1_end}。RMSProp算法用指数加权移动平均（γ = {gamma}）代替累加和，会遗忘旧的梯度："
+            f"接近最小值时梯度变小，它的有效学习率又会变大。η = {rms_lr} 时 {rms_steps} 步内：{rmsprop_words}；{settles}。"
+            "AdaDelta算法用它自己过去步长的均方根代替 η；Adam算法再加上动量，并用 1 − βᵗ 对两个从零开始的平均做偏差修正。"
+            "</p>"),
+        _figure("adaptive_traces", say(f"The notes' AdaGrad (η = {adagrad_lrs}) and RMSProp runs, with {others} on the "
+                                       "same landscape.",
+                                       f"笔记中的 AdaGrad算法（η = {adagrad_lrs}）和 RMSProp算法实验，以及同一地形上的"
+                                       f" {others}。"), ("adagrad", "rmsprop"), say),
+        _figure("adaptive_theory", say.sentences(
+            effective_lr_caption(described, long_adagrad.steps, say),
+            say(f"Right: Adam's bias correction 1 − βᵗ for β1 = {beta1} and β2 = {beta2}.",
+                f"右：β1 = {beta1}、β2 = {beta2} 时 Adam算法的偏差修正 1 − βᵗ。")), say=say),
+        say("<h2>5. Linear regression on the airfoil data</h2>", "<h2>5. 翼型噪声数据上的线性回归</h2>"),
+        _airfoil_html(results, say),
+        say("<h2>6. Beyond the notes: the best learning rate and momentum</h2>",
+            "<h2>6. 笔记之外：最佳的学习率和动量</h2>"),
+        say("<p>For a quadratic the theory gives more than a bound. Gradient descent contracts the error by max|1 − η·λ| "
+            f"per step, best at η = 2/(λmin+λmax) = {gd_best_lr} with rate (κ−1)/(κ+1) = {gd_best_rate}. Momentum's best "
+            f"pair is η* = (2/(√λmax+√λmin))² = {m_lr}, β* = ((√κ−1)/(√κ+1))² = {m_beta} with rate (√κ−1)/(√κ+1) = "
+            f"{m_rate}. Measured over {sweep_steps} steps, {sweep_lrs} learning rates and {sweep_pairs} (η, β) pairs, each "
+            "sweep one batched run of the same rules.</p>",
+            "<p>对二次函数，理论给出的不只是一个界。梯度下降每步把误差缩小为 max|1 − η·λ| 倍，最佳为 "
+            f"η = 2/(λmin+λmax) = {gd_best_lr}，速率 (κ−1)/(κ+1) = {gd_best_rate}。动量法的最佳组合为 "
+            f"η* = (2/(√λmax+√λmin))² = {m_lr}，β* = ((√κ−1)/(√κ+1))² = {m_beta}，速率 (√κ−1)/(√κ+1) = {m_rate}。"
+            f"在 {sweep_steps} 步、{sweep_lrs} 个学习率和 {sweep_pairs} 组 (η, β) 上测量，每次扫描都是同一套更新规则的"
+            "一次批量运行。</p>"),
+        _figure("rate_sweep", say("Left: GD's measured contraction against max|1 − ηλ|. Right: momentum's measured "
+                                  "contraction over (η, β), its stability bound and the optimal pair.",
+                                  "左：梯度下降实测的收缩率与 max|1 − ηλ| 的对比。右：动量法在 (η, β) 上实测的收缩率、"
+                                  "稳定边界和最佳组合。"), say=say),
+        _stability_html(results, say),
+        _schedules_html(results, say),
+        _exercises_html(results, say),
+        say("<h2>How to reproduce</h2><p><code>make reproduce</code> (or <code>descentlab reproduce --out report</code>). "
+            f"Section times: {section_times}.</p>",
+            "<h2>如何复现</h2><p><code>make reproduce</code>（或 <code>descentlab reproduce --lang zh --out report</code>）。"
+            f"各部分用时：{section_times}。</p>"),
         "</body></html>",
     ]
     return "\n".join(parts)
 
 
-def _airfoil_html(results: ChapterResults) -> str:
+def _airfoil_html(results: ChapterResults, say: Lang) -> str:
     section = results.airfoil
     if section is None:
-        return (f"<p class=note><b>Not run:</b> {_e(results.airfoil_error)}. Run <code>descentlab reproduce --data "
-                "PATH/airfoil_self_noise.dat</code> (or set <code>DESCENTLAB_DATA</code>) to include it.</p>")
+        error = _e(results.airfoil_error)
+        return say(f"<p class=note><b>Not run:</b> {error}. Run <code>descentlab reproduce --data "
+                   "PATH/airfoil_self_noise.dat</code> (or set <code>DESCENTLAB_DATA</code>) to include it.</p>",
+                   f"<p class=note><b>未运行：</b>{error}。运行 <code>descentlab reproduce --data "
+                   "PATH/airfoil_self_noise.dat</code>（或设置 <code>DESCENTLAB_DATA</code>）即可包含这一部分。</p>")
     looped = all(c.notes_loop is not None for c in section.checks)
     rows = "".join(
         f"<tr><td>{_e(c.reference.impl)}</td><td>{_e(c.reference.algorithm)}</td>"
@@ -446,36 +594,59 @@ def _airfoil_html(results: ChapterResults) -> str:
         + f"<td class=num>{c.run.sec_per_epoch:.4f}</td></tr>"
         for c in section.checks
     )
-    note = data_note(section)
+    note = data_note(section, say)
     adadelta = [c for c in section.checks if c.reference.algorithm == "adadelta"]
-    own_notes, torch_notes = (c.reference.final_loss for c in adadelta)
+    own_notes, torch_notes = (f"{c.reference.final_loss:.6f}" for c in adadelta)
     d = section.adadelta
+    seeds, optimum = len(results.seeds), f"{section.optimum_loss:.6f}"
+    gap = _e(gap_sentence(section.checks, section.optimum_loss, say))
+    torch_eps, notes_eps, level = number(d.torch_eps), number(d.notes_eps), f"{LEVEL:.0%}"
+    loop_header = (say("<th>s/epoch, the notes' loop here (1 seed, 1 epoch)</th>",
+                       "<th>秒/迭代周期，笔记的训练循环在本机（1 个种子，1 个迭代周期）</th>") if looped else "")
+    loop_times = (say("the notes' own loop on this machine (one seed, one epoch), ",
+                      "笔记自己的训练循环在本机上的用时（一个种子，一个迭代周期），") if looped else "")
     return (
         (f"<p class=note id=data-note><b>{_e(note)}</b></p>" if note else "")
-        + "<p>The notes standardize the 1503 rows, keep the first 1500, and fit <code>ŷ = Xw + b</code> with loss "
-        "mean((ŷ−y)²)/2, minibatches of 10, 2 epochs, and the loss on all rows every 100 examples. Each row below is "
-        f"that experiment over {len(results.seeds)} seeds (own initialisation and shuffling each), all seeds in one "
-        f"batched run. The least-squares optimum of this loss is <b>{section.optimum_loss:.6f}</b>. "
-        f"<span id=gap-sentence>{_e(gap_sentence(section.checks, section.optimum_loss))}</span></p>"
-        "<table><tr><th>impl</th><th>algorithm</th><th>hyperparameters</th><th>notes</th><th>our mean</th><th>std</th>"
-        "<th>our min – max</th><th>mean − optimum</th><th>s/epoch printed in the notes (their machine)</th>"
-        + ("<th>s/epoch, the notes' loop here (1 seed, 1 epoch)</th>" if looped else "")
-        + f"<th>s/epoch, ours here ({len(results.seeds)} seeds)</th></tr>"
-        f"{rows}</table>"
-        + _figure("airfoil_curves", "Loss against epoch, own implementation and torch.optim side by side (mean over seeds, "
-                  "band: min–max; dashed: the least-squares optimum; each panel's y axis ends a little above its largest "
-                  "final loss, so the first evaluations are off the top). Last panel: our AdaDelta rule with each ε "
-                  "and each initialization (torch.optim.Adadelta gives the same curves).")
-        + _figure("airfoil_distributions", "Final loss over seeds per run (box: quartiles, whiskers: min–max); red diamond: "
-                  f"the notes' single printed value; black bar: the {LEVEL:.0%} prediction interval it is judged by.")
-        + "<p><b>The AdaDelta puzzle.</b> The notes' own AdaDelta ended at "
-        f"{own_notes:.6f}, their torch.optim.Adadelta run at {torch_notes:.6f}. torch's run differs in two things: "
-        f"ε ({number(d.torch_eps)} against the notes' {number(d.notes_eps)}) and the initialization (nn.Linear(5, 1)'s default against "
-        f"the notes' N(0, 0.01²)). <span id=adadelta-words>{_e(adadelta_explanation(d))}</span></p>"
-        + f"<p id=timing-words>{_e(timing_sentence(section.checks))}</p>"
-        + _figure("airfoil_times", "Seconds per epoch (the last of the two): printed in the notes (their machine), "
-                  + ("the notes' own loop on this machine (one seed, one epoch), " if looped else "")
-                  + f"and descentlab on this machine ({len(results.seeds)} seeds at once).")
+        + say("<p>The notes standardize the 1503 rows, keep the first 1500, and fit <code>ŷ = Xw + b</code> with loss "
+              "mean((ŷ−y)²)/2, minibatches of 10, 2 epochs, and the loss on all rows every 100 examples. Each row below "
+              f"is that experiment over {seeds} seeds (own initialisation and shuffling each), all seeds in one batched "
+              f"run. The least-squares optimum of this loss is <b>{optimum}</b>. <span id=gap-sentence>{gap}</span></p>",
+              "<p>笔记把 1503 行数据标准化，保留前 1500 行，用损失 mean((ŷ−y)²)/2 拟合 <code>ŷ = Xw + b</code>，"
+              "小批量大小 10，训练 2 个迭代周期，每 100 个样本在全部数据上计算一次损失。下表每一行是这个实验在 "
+              f"{seeds} 个种子上的结果（每个种子有自己的初始化和打乱顺序），所有种子在一个批次中一起运行。"
+              f"这个损失的最小二乘最优值为 <b>{optimum}</b>。<span id=gap-sentence>{gap}</span></p>")
+        + say("<table><tr><th>impl</th><th>algorithm</th><th>hyperparameters</th><th>notes</th><th>our mean</th>"
+              "<th>std</th><th>our min – max</th><th>mean − optimum</th><th>s/epoch printed in the notes (their machine)</th>",
+              "<table><tr><th>实现</th><th>算法</th><th>超参数</th><th>笔记</th><th>我们的均值</th>"
+              "<th>标准差</th><th>我们的最小 – 最大</th><th>均值 − 最优值</th><th>笔记打印的秒/迭代周期（作者的机器）</th>")
+        + loop_header
+        + say(f"<th>s/epoch, ours here ({seeds} seeds)</th></tr>", f"<th>秒/迭代周期，我们在本机（{seeds} 个种子）</th></tr>")
+        + f"{rows}</table>"
+        + _figure("airfoil_curves", say(
+            "Loss against epoch, own implementation and torch.optim side by side (mean over seeds, band: min–max; "
+            "dashed: the least-squares optimum; each panel's y axis ends a little above its largest final loss, so the "
+            "first evaluations are off the top). Last panel: our AdaDelta rule with each ε and each initialization "
+            "(torch.optim.Adadelta gives the same curves).",
+            "损失随迭代周期的变化，自己的实现与 torch.optim 并排（各种子的均值，阴影：最小–最大；虚线：最小二乘最优值；"
+            "每个子图的纵轴止于略高于其最大最终损失处，所以最初几次评估在图外）。最后一个子图：我们的 AdaDelta算法"
+            "更新规则在每种 ε 和每种初始化下的结果（torch.optim.Adadelta 给出相同的曲线）。"), say=say)
+        + _figure("airfoil_distributions", say(
+            "Final loss over seeds per run (box: quartiles, whiskers: min–max); red diamond: the notes' single printed "
+            f"value; black bar: the {level} prediction interval it is judged by.",
+            "每组实验各种子的最终损失（箱体：四分位数，须线：最小–最大）；红色菱形：笔记打印的那一个值；"
+            f"黑色竖条：判定所依据的 {level} 预测区间。"), say=say)
+        + say(f"<p><b>The AdaDelta puzzle.</b> The notes' own AdaDelta ended at {own_notes}, their torch.optim.Adadelta "
+              f"run at {torch_notes}. torch's run differs in two things: ε ({torch_eps} against the notes' {notes_eps}) "
+              "and the initialization (nn.Linear(5, 1)'s default against the notes' N(0, 0.01²)). ",
+              f"<p><b>AdaDelta算法之谜。</b>笔记自己的 AdaDelta算法最终为 {own_notes}，而 torch.optim.Adadelta 的结果为 "
+              f"{torch_notes}。torch 的实验有两处不同：ε（{torch_eps}，笔记为 {notes_eps}）和初始化"
+              "（nn.Linear(5, 1) 的默认初始化，笔记为 N(0, 0.01²)）。")
+        + f"<span id=adadelta-words>{_e(adadelta_explanation(d, say))}</span></p>"
+        + f"<p id=timing-words>{_e(timing_sentence(section.checks, say))}</p>"
+        + _figure("airfoil_times", say(f"Seconds per epoch (the last of the two): printed in the notes (their machine), "
+                                       f"{loop_times}and descentlab on this machine ({seeds} seeds at once).",
+                                       f"每个迭代周期的秒数（两个中的后一个）：笔记打印的（作者的机器），{loop_times}"
+                                       f"以及 descentlab 在本机（同时 {seeds} 个种子）。"), say=say)
     )
 
 
@@ -484,17 +655,18 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def results_json(results: ChapterResults) -> dict[str, Any]:
-    """Every number of the report, JSON-ready."""
+def results_json(results: ChapterResults, say: Lang = EN) -> dict[str, Any]:
+    """Every number of the report, JSON-ready; its sentences in ``say``'s language."""
     theory = results.ill_conditioning.theory
     section, ada = results.airfoil, results.adaptive
     hessian = results.ill_conditioning.hessian
-    described = effective_lr_words(ada.long_runs, ada.long_effective_lr, [hessian[0][0], hessian[1][1]])
+    described = effective_lr_words(ada.long_runs, ada.long_effective_lr, [hessian[0][0], hessian[1][1]], say)
     data: dict[str, Any] = {
+        "language": say.code,
         "environment": results.environment,
         "seeds": list(results.seeds),
         "seconds": results.seconds,
-        "verdicts": [vars(v) | {"status": v.status} for v in results.verdicts()],
+        "verdicts": [vars(v) | {"status": v.status} for v in results.verdicts(say)],
         "traces": [
             {"algorithm": c.reference.algorithm, "hyperparameters": c.reference.hyperparameters,
              "notes": c.reference.printed, "ours": c.ours, "final": list(c.trajectory.final)}
@@ -514,19 +686,19 @@ def results_json(results: ChapterResults) -> dict[str, Any]:
              "words": {name: words for name, _, words in coordinates}}
             for t, rates, (_, coordinates) in zip(ada.long_runs, ada.long_effective_lr, described)
         ],
-        "rule": {"text": RULE, "level": LEVEL, "min_seeds": MIN_SEEDS},
+        "rule": {"text": rule_text(say), "level": LEVEL, "min_seeds": MIN_SEEDS},
         "airfoil": None if section is None else {
             "optimum_loss": section.optimum_loss,
             "data": {"path": section.data_path, "sha1": section.data_sha1, "published": section.data_published,
-                     "note": data_note(section)},
-            "gap_sentence": gap_sentence(section.checks, section.optimum_loss),
+                     "note": data_note(section, say)},
+            "gap_sentence": gap_sentence(section.checks, section.optimum_loss, say),
             "runs": [c.run.to_dict() | {"notes_final_loss": c.reference.final_loss, "passed": c.passed,
                                         "prediction_interval": None if c.interval is None else vars(c.interval),
                                         "notes_loop_sec_per_epoch": None if c.notes_loop is None else c.notes_loop.epoch_times[-1],
                                         "notes_printed_sec_per_epoch": c.reference.sec_per_epoch}
                      for c in section.checks],
             "adadelta_decomposition": {
-                "headline": adadelta_headline(section.adadelta),
+                "headline": adadelta_headline(section.adadelta, say),
                 "notes_eps": section.adadelta.notes_eps, "torch_eps": section.adadelta.torch_eps,
                 "baseline": section.adadelta.baseline, "eps_alone": section.adadelta.eps_alone,
                 "init_alone": section.adadelta.init_alone, "both": section.adadelta.both,
@@ -534,18 +706,18 @@ def results_json(results: ChapterResults) -> dict[str, Any]:
                 "cells": [{"impl": c.impl, "init": c.init, "eps": c.eps} | c.run.to_dict()
                           for c in section.adadelta.cells],
             },
-            "timing": timing_sentence(section.checks),
+            "timing": timing_sentence(section.checks, say),
         },
         "airfoil_error": results.airfoil_error,
     }
     data["exercises"] = None if results.exercises is None else [
         {"key": e.key, "question": e.question, "experimental": e.experimental,
-         "numbers": {k: _finite(v) for k, v in e.numbers.items()}, "conclusion": conclusion(e)}
+         "numbers": {k: _finite(v) for k, v in e.numbers.items()}, "conclusion": conclusion(e, say)}
         for e in results.exercises
     ]
     data["schedules"] = None if results.schedules is None else {
         "algorithm": SCHEDULED_ALGORITHM, "hyperparameters": SCHEDULED_HYPERPARAMETERS, "steps": results.schedules.steps,
-        "conclusion": schedule_conclusion(results.schedules),
+        "conclusion": schedule_conclusion(results.schedules, say),
         "runs": [{"schedule": r.plan.name, "parameters": r.plan.parameters, "label": r.plan.label(), "rates": r.rates,
                   "median_gap": r.median_gap, "spread": r.spread, "final_loss": r.run.final_loss}
                  for r in results.schedules.runs],
@@ -572,8 +744,8 @@ def results_csv(results: ChapterResults) -> str:
                 writer.writerow(["airfoil", name, f"{c.interval.level:.0%} prediction interval", "",
                                  f"{c.interval.low:.6f} – {c.interval.high:.6f}", ""])
         writer.writerow(["airfoil", "least squares", "optimum loss", f"{LEAST_SQUARES_OPTIMUM:.6f}", f"{results.airfoil.optimum_loss:.6f}", ""])
-    for label, seconds in results.seconds.items():
-        writer.writerow(["timing", label, "seconds", "", f"{seconds:.3f}", ""])
+    for key, seconds in results.seconds.items():
+        writer.writerow(["timing", section_label(key, len(results.seeds)), "seconds", "", f"{seconds:.3f}", ""])
     return buffer.getvalue()
 
 
@@ -582,20 +754,22 @@ def check_destination(out_dir: Path) -> None:
     check_directory(out_dir, REPORT_FILES)
 
 
-def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | None = None) -> Path:
-    """Write the report into ``out_dir`` (atomically, as a whole); returns the path of ``index.html``.
+def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | None = None, say: Lang = EN) -> Path:
+    """Write the report into ``out_dir`` (atomically, as a whole) in ``say``'s language; returns ``index.html``'s path.
 
-    ``explorer`` is the page written beside it (``notes_page()``, computed here if not given:
+    ``explorer`` is the page written beside it (``notes_page(say)``, computed here if not given:
     it does not depend on the results, so the CLI builds it in a second process meanwhile).
     """
 
     def fill(staging: Path) -> None:
         (staging / "figures").mkdir()
-        for stem, figure in build_figures(results).items():
-            figure.savefig(staging / "figures" / f"{stem}.svg")
-        (staging / "index.html").write_text(render_html(results), encoding="utf-8")
+        with figure_fonts(say):
+            for stem, figure in build_figures(results, say).items():
+                figure.savefig(staging / "figures" / f"{stem}.svg")
+        (staging / "index.html").write_text(render_html(results, say), encoding="utf-8")
         (staging / EXPLORER).write_text(notes_page() if explorer is None else explorer, encoding="utf-8")
-        (staging / "results.json").write_text(json.dumps(results_json(results), indent=1, default=str), encoding="utf-8")
+        (staging / "results.json").write_text(json.dumps(results_json(results, say), indent=1, default=str),
+                                              encoding="utf-8")
         (staging / "results.csv").write_text(results_csv(results), encoding="utf-8")
 
     return write_directory(out_dir, REPORT_FILES, fill) / "index.html"

@@ -18,6 +18,7 @@ import numpy
 import torch
 
 from .. import __version__
+from ..lang import EN, Lang
 from . import sections as chapter
 from ..algorithms.spec import format_hyperparameters
 from ..airfoil.data import Airfoil, DataError, load_airfoil
@@ -26,7 +27,7 @@ from ..lab.theory import RateSweep, rate_sweep
 from ..notes.reference import NOTES_AIRFOIL, AirfoilResult
 from .exercises import Exercise, run_exercises
 from .schedule_section import ScheduleSection, schedule_section
-from .rule import MIN_SEEDS, RULE
+from .rule import MIN_SEEDS, rule_text
 
 Progress = Callable[[str, int, int], None]
 """``progress(label, done, total)``: called before each section and once at the end."""
@@ -71,38 +72,43 @@ class ChapterResults:
     schedules: ScheduleSection | None = None  # None: not asked for (``run_chapter(schedules=True)``), or no data
     schedules_error: str | None = None  # asked for, but not run: why
 
-    def verdicts(self) -> list[Verdict]:
+    def verdicts(self, say: Lang = EN) -> list[Verdict]:
+        """One row per number the notes printed; the text columns in ``say``'s language."""
         rows = [
             Verdict(
-                section="2D quadratic",
+                section=say("2D quadratic", "二维二次函数"),
                 run=f"{c.reference.algorithm} {format_hyperparameters(c.reference.hyperparameters)}",
                 notes=c.reference.printed,
                 ours=c.ours,
-                rule="same digits",
+                rule=say("same digits", "每一位数字相同"),
                 passed=c.matches,
             )
             for c in self.traces
         ]
         if self.airfoil is None:
-            return rows + [_airfoil_verdict(reference, None) for reference in NOTES_AIRFOIL]
-        return rows + [_airfoil_verdict(check.reference, check) for check in self.airfoil.checks]
+            return rows + [_airfoil_verdict(reference, None, say) for reference in NOTES_AIRFOIL]
+        return rows + [_airfoil_verdict(check.reference, check, say) for check in self.airfoil.checks]
 
 
-def _airfoil_verdict(reference: AirfoilResult, check: chapter.AirfoilCheck | None) -> Verdict:
+def _airfoil_verdict(reference: AirfoilResult, check: chapter.AirfoilCheck | None, say: Lang) -> Verdict:
     """The notes' printed loss against the prediction interval of our seeds (see :mod:`descentlab.chapter.rule`)."""
     notes = f"{reference.final_loss:.6f}"
+    section, run, rule = say("airfoil", "翼型噪声数据"), reference.label(), rule_text(say)
     if check is None:
-        return Verdict("airfoil", reference.label(), notes, "—", RULE, None)
+        return Verdict(section, run, notes, "—", rule, None)
     s, seeds, interval = check.run.summary, len(check.run.seeds), check.interval
     ours = f"{s.mean:.6f} ± {s.std:.6f}"
     if check.run.diverged:
         diverged = sum(step is not None for step in check.run.diverged_at)
-        return Verdict("airfoil", reference.label(), notes, f"{diverged} of {seeds} seeds diverged", RULE, False)
+        return Verdict(section, run, notes, say(f"{diverged} of {seeds} seeds diverged",
+                                                f"{seeds} 个种子中有 {diverged} 个发散"), rule, False)
     if interval is None:
-        return Verdict("airfoil", reference.label(), notes, f"{ours} ({seeds} seeds)",
-                       f"needs at least {MIN_SEEDS} seeds, got {seeds}", None, "too few seeds")
-    ours += f"; {interval.level:.0%} interval [{interval.low:.6f}, {interval.high:.6f}]"
-    return Verdict("airfoil", reference.label(), notes, ours, f"{RULE}, n = {seeds}", check.passed)
+        return Verdict(section, run, notes, say(f"{ours} ({seeds} seeds)", f"{ours}（{seeds} 个种子）"),
+                       say(f"needs at least {MIN_SEEDS} seeds, got {seeds}", f"至少需要 {MIN_SEEDS} 个种子，只有 {seeds} 个"),
+                       None, "too few seeds")
+    level, low, high = f"{interval.level:.0%}", f"{interval.low:.6f}", f"{interval.high:.6f}"
+    ours += say(f"; {level} interval [{low}, {high}]", f"；{level} 区间 [{low}, {high}]")
+    return Verdict(section, run, notes, ours, f"{rule}, n = {seeds}", check.passed)
 
 
 def environment() -> dict[str, Any]:
@@ -117,6 +123,23 @@ def environment() -> dict[str, Any]:
     }
 
 
+def section_label(key: str, seeds: int, say: Lang = EN) -> str:
+    """A section of :func:`run_chapter` (a key of ``ChapterResults.seconds``) as progress and the report name it."""
+    return {
+        "traces": say("2D: the notes' seven runs", "二维：笔记的七个实验"),
+        "ill_conditioning": say("2D: ill-conditioning", "二维：病态条件"),
+        "preconditioning": say("2D: preconditioning", "二维：预处理"),
+        "momentum": say("2D: momentum", "二维：动量法"),
+        "adaptive": say("2D: adaptive methods", "二维：自适应方法"),
+        "sweep": say("2D: learning-rate theory sweep", "二维：学习率理论扫描"),
+        "airfoil": say(f"airfoil: twelve runs x {seeds} seeds", f"翼型噪声数据：十二组实验 × {seeds} 个种子"),
+        "stability": say("2D: stability maps of the adaptive methods", "二维：自适应方法的稳定性图"),
+        "exercises": say("exercises", "练习"),
+        "schedules": say(f"airfoil: learning-rate schedules x {seeds} seeds", f"翼型噪声数据：学习率调度 × {seeds} 个种子"),
+        "done": say("done", "完成"),
+    }[key]
+
+
 def run_chapter(
     *,
     seeds: Sequence[int] = tuple(range(20)),
@@ -127,31 +150,37 @@ def run_chapter(
     data_progress: Callable[[int, int | None], None] | None = None,
     exercises: bool = False,
     schedules: bool = False,
+    say: Lang = EN,
 ) -> ChapterResults:
     """Every experiment of the chapter; the airfoil section is skipped (with the reason) if no data.
 
-    ``data`` (already loaded) takes precedence over finding the file from ``data_path``.
+    ``data`` (already loaded) takes precedence over finding the file from ``data_path``.  ``progress``
+    gets each section's :func:`section_label` in ``say``'s language; ``seconds`` is keyed by section.
     """
     seeds = tuple(seeds)
     records: dict[str, Any] = {}
-    sections: list[tuple[str, str, Callable[[], Any]]] = [  # ChapterResults field, progress label, computation
-        ("traces", "2D: the notes' seven runs", chapter.check_traces),
+    sections: list[tuple[str, Callable[[], Any]]] = [  # ChapterResults field (= section key), computation
+        ("traces", chapter.check_traces),
         # the sections below draw the very trajectories the first one checked
-        ("ill_conditioning", "2D: ill-conditioning", lambda: chapter.ill_conditioning(records["traces"])),
-        ("preconditioning", "2D: preconditioning", lambda: chapter.preconditioning(records["traces"])),
-        ("momentum", "2D: momentum", lambda: chapter.momentum_section(records["traces"])),
-        ("adaptive", "2D: adaptive methods", lambda: chapter.adaptive_section(records["traces"])),
-        ("sweep", "2D: learning-rate theory sweep", rate_sweep),
+        ("ill_conditioning", lambda: chapter.ill_conditioning(records["traces"])),
+        ("preconditioning", lambda: chapter.preconditioning(records["traces"])),
+        ("momentum", lambda: chapter.momentum_section(records["traces"])),
+        ("adaptive", lambda: chapter.adaptive_section(records["traces"])),
+        ("sweep", rate_sweep),
     ]
     total = len(sections) + 1 + 2 * int(exercises) + int(schedules)
-    report = progress or (lambda label, done, total: None)
+    progressed = progress or (lambda label, done, total: None)
+
+    def report(key: str, done: int, total: int) -> None:
+        progressed(section_label(key, len(seeds), say), done, total)
+
     seconds: dict[str, float] = {}
-    for index, (field_name, label, compute) in enumerate(sections):
+    for index, (label, compute) in enumerate(sections):
         report(label, index, total)
         started = time.perf_counter()
-        records[field_name] = compute()
+        records[label] = compute()
         seconds[label] = time.perf_counter() - started
-    label = f"airfoil: twelve runs x {len(seeds)} seeds"
+    label = "airfoil"
     report(label, len(sections), total)
     started = time.perf_counter()
     airfoil, error = None, None
@@ -164,7 +193,7 @@ def run_chapter(
     seconds[label] = time.perf_counter() - started
     answered, maps = None, []
     if exercises:
-        label = "2D: stability maps of the adaptive methods"
+        label = "stability"
         report(label, len(sections) + 1, total)
         started = time.perf_counter()
         maps = stability_maps()
@@ -176,7 +205,7 @@ def run_chapter(
         seconds[label] = time.perf_counter() - started
     scheduled, scheduled_error = None, None
     if schedules:
-        label = f"airfoil: learning-rate schedules x {len(seeds)} seeds"
+        label = "schedules"
         report(label, total - 1, total)
         started = time.perf_counter()
         if airfoil is not None:

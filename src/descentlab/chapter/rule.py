@@ -32,12 +32,21 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..lang import EN, Lang
+
 LEVEL = 0.99
 """The prediction interval's coverage: a fresh draw of the same procedure passes with this probability."""
 MIN_SEEDS = 5
 """Fewer seeds than this: the rule gives no verdict."""
-RULE = f"inside the {LEVEL:.0%} prediction interval (∛ gap)"
-"""The rule in one line, as the report's table states it (the page and the README spell it out)."""
+
+
+def rule_text(say: Lang = EN) -> str:
+    """The rule in one line, as the report's table states it (the page and the README spell it out)."""
+    level = f"{LEVEL:.0%}"
+    return say(f"inside the {level} prediction interval (∛ gap)", f"落在 {level} 预测区间内（∛ 差距）")
+
+
+RULE = rule_text()
 
 
 def student_t_coverage(t: float, df: int) -> float:

@@ -18,6 +18,7 @@ from ..algorithms import REGISTRY, AlgorithmSpec, Hyperparameter, Setting
 from ..algorithms.spec import OneOf, decay_pair, flag
 from ..airfoil.data import AIRFOIL_SHA1, Airfoil, DataError, load_airfoil
 from ..files import check_writable
+from ..lang import LANGUAGES, Lang, lang
 from ..airfoil.train import MAX_SEEDS
 from ..schedules import SCHEDULES, Schedule, schedule
 
@@ -84,6 +85,25 @@ def given_hyperparameters(
         return spec.setting(given, fixed)
     except (ValueError, TypeError) as error:
         raise CLIError(f"{spec.name}: {_as_option(error)}") from None
+
+
+def add_lang_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--lang en|zh``: the language ``what`` is written in."""
+    parser.add_argument("--lang", default="en", choices=LANGUAGES,
+                        help=f"the language of {what}: en (English, the default) or zh (Chinese, the notes' language)")
+
+
+def given_lang(args: argparse.Namespace, figures: bool = True) -> Lang:
+    """The :class:`~descentlab.lang.Lang` of ``--lang``; for Chinese figures, a CJK font must be installed."""
+    say = lang(args.lang)
+    if figures and say.code == "zh":
+        from ..plotting.fonts import MissingFont, cjk_family
+
+        try:
+            cjk_family()
+        except MissingFont as error:
+            raise CLIError(f"--lang zh: {error}") from None
+    return say
 
 
 def add_schedule_option(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..airfoil.data import ENV_VAR
 from ..files import reason
 from ..airfoil.train import MAX_SEED
-from .common import CLIError, DownloadProgress, load_data, nonnegative_int, seed_count
+from .common import CLIError, DownloadProgress, add_lang_option, given_lang, load_data, nonnegative_int, seed_count
 
 EXIT_VERDICT_FAILED = 1
 EXIT_AIRFOIL_NOT_RUN = 3
@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--schedules", action="store_true",
                         help="add the learning-rate schedules (factor, multi-factor, cosine, warm-up) on the notes' "
                         "momentum airfoil run over the seeds (about 2 s more)")
+    add_lang_option(parser, "the report (its explorer page too)")
     parser.set_defaults(handler=run)
 
 
@@ -59,7 +60,7 @@ class ProgressBar:
         self.stream.flush()
 
 
-def _explorer_in_background():
+def _explorer_in_background(say):
     """Start building the explorer page in a second process, or ``None`` on a one-core machine.
 
     The page does not depend on the chapter's results, so on two cores it costs no wall time
@@ -74,7 +75,7 @@ def _explorer_in_background():
     from ..explore import notes_page
 
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    future = pool.submit(notes_page)
+    future = pool.submit(notes_page, say)
     pool.shutdown(wait=False)
     return future
 
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from ..chapter.reproduce import run_chapter
 
     out = Path(args.out)
+    say = given_lang(args)
     try:
         check_destination(out)
     except ValueError as error:
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--first-seed {args.first_seed} with --seeds {args.seeds} goes past the largest seed, 2**63 - 1")
     # a file the user named (--data or $DESCENTLAB_DATA) must be readable before any work, and is checked once
     data = load_data(args) if args.data is not None or os.environ.get(ENV_VAR) else None
-    explorer = _explorer_in_background()
+    explorer = _explorer_in_background(say)
     with DownloadProgress() as download:
         results = run_chapter(
             seeds=seeds,
@@ -115,16 +117,17 @@ def run(args: argparse.Namespace) -> int:
             progress=ProgressBar(),
             exercises=args.exercises,
             schedules=args.schedules,
+            say=say,
         )
     try:
-        index = write_report(results, out, _explorer_page(explorer))  # staged in a temporary directory: a failure leaves no partial report
+        index = write_report(results, out, _explorer_page(explorer), say)  # staged in a temporary directory: a failure leaves no partial report
     except ValueError as error:
         raise CLIError(f"--out {out}: {error}") from None
     except OSError as error:  # a full disk, ...: the staging path in the error would only confuse
         raise CLIError(f"--out {out}: cannot write the report ({reason(error)}); no report was written") from None
     counts = verdict_counts(results.verdicts())
     print(f"wrote {index}")
-    print(verdict_line(counts))
+    print(verdict_line(counts, say))
     if results.airfoil_error:
         sys.stderr.write(f"descentlab reproduce: airfoil section not run: {results.airfoil_error}\n")
         return EXIT_AIRFOIL_NOT_RUN

@@ -20,6 +20,7 @@ from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
 from ..lab.objectives import Objective, quadratic_theory
 from ..lab.trajectory import Trajectory
+from ..lang import EN, Lang
 
 NOTES_ORANGE = "#ff7f0e"
 CONTOUR_BLUE = "#1f77b4"
@@ -51,22 +52,33 @@ def draw_minima(ax: Axes, objective: Objective) -> list[Artist]:
     return ax.plot(x1, x2, linestyle="none", marker="*", markersize=12, color="black", label="_minimum")
 
 
-def trajectory_label(trajectory: Trajectory) -> str:
+def algorithm_title(name: str, say: Lang = EN) -> str:
+    """``Momentum``, ``动量法``: a registry algorithm's title in the language (Newton and unknown names capitalized)."""
+    if name == "sgd":
+        return say("SGD", "梯度下降")
+    if name == "momentum":
+        return say("Momentum", "动量法")
+    if name == "newton":
+        return say("Newton", "牛顿法")
+    spec = REGISTRY.get(name)
+    return spec.title if spec else name.capitalize()
+
+
+def trajectory_label(trajectory: Trajectory, say: Lang = EN) -> str:
     """``Momentum (lr=0.4, momentum=0.5)``; Newton and unknown names are shown as they are."""
-    spec = REGISTRY.get(trajectory.algorithm)
-    title = spec.title if spec else trajectory.algorithm.capitalize()
+    title = algorithm_title(trajectory.algorithm, say)
     hp = format_hyperparameters(trajectory.hyperparameters)
     return f"{title} ({hp})" if hp else title
 
 
 def draw_trajectory(
-    ax: Axes, trajectory: Trajectory, *, color: str = NOTES_ORANGE, label: str | None = None
+    ax: Axes, trajectory: Trajectory, *, color: str = NOTES_ORANGE, label: str | None = None, say: Lang = EN
 ) -> list[Artist]:
     """The path as the notes drew it: ``-o`` through every point visited."""
     x1, x2 = zip(*trajectory.points)
     return list(
         ax.plot(x1, x2, "-o", color=color, markersize=3.5, linewidth=1.2, markevery=max(1, len(x1) // 60),
-                label=label or trajectory_label(trajectory))
+                label=label or trajectory_label(trajectory, say))
     )
 
 
@@ -91,27 +103,32 @@ def view_limits(objective: Objective, trajectories: Sequence[Trajectory]) -> Win
     return (low1, high1), (low2, high2)
 
 
-def path_note(trajectory: Trajectory, window: Window) -> str | None:
+def path_note(trajectory: Trajectory, window: Window, say: Lang = EN) -> str | None:
     """What the plot cannot show: a divergence, or where a path that left the window ended."""
     if trajectory.diverged:
-        return f"{trajectory_label(trajectory)}: diverged at step {trajectory.diverged_at}"
+        name, step = trajectory_label(trajectory, say), trajectory.diverged_at
+        return say(f"{name}: diverged at step {step}", f"{name}：在第 {step} 步发散")
     (low1, high1), (low2, high2) = window
     outside = [i for i, (a, b) in enumerate(trajectory.points) if not (low1 <= a <= high1 and low2 <= b <= high2)]
     if not outside:
         return None
     a, b = trajectory.points[-1]
-    return f"{trajectory_label(trajectory)}: leaves the plot at step {outside[0]}, ends at ({a:.4g}, {b:.4g})"
+    name, step = trajectory_label(trajectory, say), outside[0]
+    return say(f"{name}: leaves the plot at step {step}, ends at ({a:.4g}, {b:.4g})",
+               f"{name}：在第 {step} 步离开图框，最终位于 ({a:.4g}, {b:.4g})")
 
 
-def theory_text(objective: Objective) -> str:
+def theory_text(objective: Objective, say: Lang = EN) -> str:
     """``kappa = 20, GD stable for lr < 0.5`` for quadratics, else the formula alone."""
     theory = quadratic_theory(objective)
     if theory is None:
         return objective.formula
-    return f"{objective.formula}   (κ = {theory.kappa:.4g}, GD stable for lr < {theory.gd_max_lr:.4g})"
+    formula, kappa, bound = objective.formula, f"{theory.kappa:.4g}", f"{theory.gd_max_lr:.4g}"
+    return say(f"{formula}   (κ = {kappa}, GD stable for lr < {bound})", f"{formula}   （κ = {kappa}，学习率 < {bound} 时梯度下降稳定）")
 
 
-def draw_landscape(ax: Axes, objective: Objective, trajectories: Sequence[Trajectory]) -> dict[str, list[Artist]]:
+def draw_landscape(ax: Axes, objective: Objective, trajectories: Sequence[Trajectory],
+                   say: Lang = EN) -> dict[str, list[Artist]]:
     """Contours, minima and every trajectory (each its own colour), with limits fixed to the window."""
     limits = view_limits(objective, trajectories)
     (low1, high1), (low2, high2) = limits
@@ -119,8 +136,8 @@ def draw_landscape(ax: Axes, objective: Objective, trajectories: Sequence[Trajec
     notes: list[Artist] = []
     for index, trajectory in enumerate(trajectories):
         color = PATH_COLORS[index % len(PATH_COLORS)]
-        drawn[f"path{index}"] = draw_trajectory(ax, trajectory, color=color)
-        note = path_note(trajectory, limits)
+        drawn[f"path{index}"] = draw_trajectory(ax, trajectory, color=color, say=say)
+        note = path_note(trajectory, limits, say)
         if note:
             notes.append(
                 ax.annotate(note, xy=(0.01, 0.02 + 0.065 * len(notes)), xycoords="axes fraction", color=color,

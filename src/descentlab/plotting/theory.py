@@ -12,10 +12,11 @@ from matplotlib.axes import Axes
 
 from ..lab.theory import RateSweep, bias_correction, ema_weights
 from ..lab.trajectory import Trajectory
+from ..lang import EN, Lang
 from .landscape import PATH_COLORS, trajectory_label
 
 
-def draw_ema_weights(ax: Axes, betas: Sequence[float], count: int = 60) -> list[Artist]:
+def draw_ema_weights(ax: Axes, betas: Sequence[float], count: int = 60, say: Lang = EN) -> list[Artist]:
     """Bars of ``(1 - beta) beta^i`` for each beta, with the ``1 / (1 - beta)`` window marked."""
     artists: list[Artist] = []
     for index, beta in enumerate(betas):
@@ -26,19 +27,19 @@ def draw_ema_weights(ax: Axes, betas: Sequence[float], count: int = 60) -> list[
         artists.append(ax.axvline(window, color=color, linestyle="--", linewidth=1))
         artists.append(ax.annotate(f"1/(1−β) = {window:g}", xy=(window, (1 - beta) * math.exp(-1)),
                                    xytext=(4, 6), textcoords="offset points", color=color, fontsize=8))
-    ax.set_xlabel("steps back i")
-    ax.set_ylabel("weight (1−β) β^i")
+    ax.set_xlabel(say("steps back i", "往前的步数 i"))
+    ax.set_ylabel(say("weight (1−β) β^i", "权重 (1−β) β^i"))
     artists.append(ax.legend(fontsize=8))
     return artists
 
 
-def draw_bias_correction(ax: Axes, betas: Sequence[float], steps: int = 3000) -> list[Artist]:
+def draw_bias_correction(ax: Axes, betas: Sequence[float], steps: int = 3000, say: Lang = EN) -> list[Artist]:
     """``1 - beta^t``: the total weight of an EMA that starts at zero; Adam divides by it."""
     artists: list[Artist] = []
     for index, (beta, values) in enumerate(bias_correction(betas, steps).items()):
         artists += ax.plot(range(1, steps + 1), values, color=PATH_COLORS[index], label=f"1 − {beta:g}^t")
     ax.set_xscale("log")
-    ax.set_xlabel("step t")
+    ax.set_xlabel(say("step t", "时间步 t"))
     ax.set_ylabel("1 − β^t")
     ax.set_ylim(0, 1.05)
     artists.append(ax.legend(fontsize=8))
@@ -46,7 +47,7 @@ def draw_bias_correction(ax: Axes, betas: Sequence[float], steps: int = 3000) ->
 
 
 def draw_effective_lr(
-    ax: Axes, trajectories: Sequence[Trajectory], rates: Sequence[Sequence[tuple[float, float]]]
+    ax: Axes, trajectories: Sequence[Trajectory], rates: Sequence[Sequence[tuple[float, float]]], say: Lang = EN
 ) -> list[Artist]:
     """Per-coordinate effective learning rate per step (solid: x1, dashed: x2), log scale."""
     artists: list[Artist] = []
@@ -54,62 +55,68 @@ def draw_effective_lr(
         color = PATH_COLORS[index % len(PATH_COLORS)]
         steps = range(1, len(series) + 1)
         x1, x2 = zip(*series)
-        artists += ax.plot(steps, x1, "-", color=color, label=f"{trajectory_label(trajectory)}: x1")
-        artists += ax.plot(steps, x2, "--", color=color, label=f"{trajectory_label(trajectory)}: x2")
+        artists += ax.plot(steps, x1, "-", color=color, label=f"{trajectory_label(trajectory, say)}: x1")
+        artists += ax.plot(steps, x2, "--", color=color, label=f"{trajectory_label(trajectory, say)}: x2")
     ax.set_yscale("log")
-    ax.set_xlabel("step t")
-    ax.set_ylabel("effective lr  −Δx / g")
+    ax.set_xlabel(say("step t", "时间步 t"))
+    ax.set_ylabel(say("effective lr  −Δx / g", "有效学习率  −Δx / g"))
     artists.append(ax.legend(fontsize=7))
     return artists
 
 
-def draw_convergence(ax: Axes, trajectories: Sequence[Trajectory]) -> list[Artist]:
+def draw_convergence(ax: Axes, trajectories: Sequence[Trajectory], say: Lang = EN) -> list[Artist]:
     """``f(x_t)`` against t on a log scale (a value of 0 is drawn at the floor 1e-32)."""
     artists: list[Artist] = []
     for index, trajectory in enumerate(trajectories):
         values = [max(v, 1e-32) for v in trajectory.values]
         artists += ax.plot(range(len(values)), values, "-o", markersize=3, color=PATH_COLORS[index % len(PATH_COLORS)],
-                           label=trajectory_label(trajectory))
+                           label=trajectory_label(trajectory, say))
     ax.set_yscale("log")
-    ax.set_xlabel("step t")
+    ax.set_xlabel(say("step t", "时间步 t"))
     ax.set_ylabel("f(x_t)")
     artists.append(ax.legend(fontsize=8))
     return artists
 
 
-def draw_gd_rate_sweep(ax: Axes, sweep: RateSweep) -> list[Artist]:
+def draw_gd_rate_sweep(ax: Axes, sweep: RateSweep, say: Lang = EN) -> list[Artist]:
     """Measured contraction per step of GD against ``max|1 - lr λ|``, with the bound and the best lr."""
     theory = sweep.theory
     measured = [m if math.isfinite(m) else np.nan for m in sweep.gd_measured]
+    steps, best = sweep.steps, f"{theory.gd_best_lr:.4g}"
     artists: list[Artist] = []
-    artists += ax.plot(sweep.gd_lr, sweep.gd_predicted, "-", color="black", linewidth=1, label="theory max|1 − lr·λ|")
-    artists += ax.plot(sweep.gd_lr, measured, "o", markersize=3.5, color=PATH_COLORS[0], label=f"measured ({sweep.steps} steps)")
+    artists += ax.plot(sweep.gd_lr, sweep.gd_predicted, "-", color="black", linewidth=1,
+                       label=say("theory max|1 − lr·λ|", "理论值 max|1 − lr·λ|"))
+    artists += ax.plot(sweep.gd_lr, measured, "o", markersize=3.5, color=PATH_COLORS[0],
+                       label=say(f"measured ({steps} steps)", f"实测（{steps} 步）"))
     artists.append(ax.axvline(theory.gd_max_lr, color="#d62728", linestyle="--", label=f"2/λmax = {theory.gd_max_lr:g}"))
-    artists.append(ax.axvline(theory.gd_best_lr, color="#2ca02c", linestyle=":", label=f"best 2/(λmin+λmax) = {theory.gd_best_lr:.4g}"))
+    artists.append(ax.axvline(theory.gd_best_lr, color="#2ca02c", linestyle=":",
+                              label=say(f"best 2/(λmin+λmax) = {best}", f"最佳 2/(λmin+λmax) = {best}")))
     artists.append(ax.axhline(1.0, color="grey", linewidth=0.8))
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("contraction of |x| per step")
+    ax.set_xlabel(say("learning rate", "学习率"))
+    ax.set_ylabel(say("contraction of |x| per step", "每步 |x| 的收缩率"))
     ax.set_ylim(0.4, 1.5)
     artists.append(ax.legend(fontsize=7.5, loc="upper left"))
     return artists
 
 
-def draw_momentum_rate_map(ax: Axes, sweep: RateSweep) -> list[Artist]:
+def draw_momentum_rate_map(ax: Axes, sweep: RateSweep, say: Lang = EN) -> list[Artist]:
     """Measured contraction over (lr, beta), the stability boundary ``(2+2β)/λmax`` and the optimum."""
     theory = sweep.theory
     grid = np.array(sweep.momentum_measured, dtype=float)
     grid[~np.isfinite(grid)] = np.nan
     mesh = ax.pcolormesh(sweep.momentum_lr, sweep.momentum_beta, np.clip(grid, 0.5, 1.2), cmap="viridis_r", shading="nearest")
     betas = np.linspace(0, max(sweep.momentum_beta), 50)
+    best_lr, best_beta = f"{theory.momentum_best_lr:.3g}", f"{theory.momentum_best_beta:.3g}"
     artists: list[Artist] = [mesh]
     artists += ax.plot([theory.momentum_max_lr(b) for b in betas], betas, color="#d62728", linestyle="--",
-                       label="stability bound lr = (2+2β)/λmax")
+                       label=say("stability bound lr = (2+2β)/λmax", "稳定边界 lr = (2+2β)/λmax"))
     artists += ax.plot([theory.momentum_best_lr], [theory.momentum_best_beta], "*", markersize=14, color="white",
                        markeredgecolor="black",
-                       label=f"optimum lr* = {theory.momentum_best_lr:.3g}, β* = {theory.momentum_best_beta:.3g}")
+                       label=say(f"optimum lr* = {best_lr}, β* = {best_beta}", f"最优 lr* = {best_lr}，β* = {best_beta}"))
     ax.set_xlim(min(sweep.momentum_lr), max(sweep.momentum_lr))
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("momentum β")
-    artists.append(ax.figure.colorbar(mesh, ax=ax, label="contraction per step (white: diverged)"))
+    ax.set_xlabel(say("learning rate", "学习率"))
+    ax.set_ylabel(say("momentum β", "动量超参数 β"))
+    artists.append(ax.figure.colorbar(mesh, ax=ax, label=say("contraction per step (white: diverged)",
+                                                             "每步的收缩率（白色：发散）")))
     artists.append(ax.legend(fontsize=7.5, loc="upper right"))
     return artists

@@ -20,14 +20,16 @@ from matplotlib.figure import Figure
 
 from ..algorithms.spec import format_hyperparameters
 from ..airfoil.train import TrainingRun
+from ..lang import EN, Lang
 
 
-def run_label(run: TrainingRun) -> str:
+def run_label(run: TrainingRun, say: Lang = EN) -> str:
     """``own adam (lr=0.01), 20 seeds`` — short enough for a legend."""
     hp = format_hyperparameters(run.hyperparameters)
     label = f"{run.impl} {run.algorithm}" + (f" ({hp})" if hp else "")
     if len(run.seeds) > 1:
-        label += f", {len(run.seeds)} seeds"
+        seeds = len(run.seeds)
+        label += say(f", {seeds} seeds", f"，{seeds} 个种子")
     return label
 
 
@@ -38,6 +40,7 @@ def plot_losses(
     labels: Sequence[str] | None = None,
     optimum: bool = True,
     band_alpha: float = 0.2,
+    say: Lang = EN,
 ) -> list[Artist]:
     """Each run's loss against epoch; a multi-seed run as its mean with a min-max band.
 
@@ -51,11 +54,11 @@ def plot_losses(
     artists: list[Artist] = []
     for index, run in enumerate(runs):
         x = run.epoch_axis()
-        label = labels[index] if labels is not None else run_label(run)
+        label = labels[index] if labels is not None else run_label(run, say)
         curves = [values if all(map(math.isfinite, values)) else None for values in zip(*run.losses)]  # per point
         mean = [math.nan if values is None else sum(values) / len(values) for values in curves]
         marker = "o" if run.diverged else None  # a diverged run may have a single finite point
-        (line,) = ax.plot(x, mean, label=label if not run.diverged else f"{label}, {divergence_text(run)}",
+        (line,) = ax.plot(x, mean, label=label if not run.diverged else f"{label}, {divergence_text(run, say)}",
                           marker=marker, markersize=3)
         artists.append(line)
         if len(run.seeds) > 1:
@@ -63,34 +66,37 @@ def plot_losses(
             high = [math.nan if values is None else max(values) for values in curves]
             artists.append(ax.fill_between(x, low, high, color=line.get_color(), alpha=band_alpha, linewidth=0))
         if run.diverged:
-            artists.extend(_divergence_mark(ax, run, x, line.get_color()))
+            artists.extend(_divergence_mark(ax, run, x, line.get_color(), say))
     if any(run.diverged for run in runs):
         ax.set_yscale("log")  # the finite losses before divergence span many orders of magnitude
     if optimum:
         value = runs[0].optimum_loss
         artists.append(
-            ax.axhline(value, color="0.3", linestyle="--", linewidth=1, label=f"least-squares optimum {value:.6f}")
+            ax.axhline(value, color="0.3", linestyle="--", linewidth=1,
+                       label=say(f"least-squares optimum {value:.6f}", f"最小二乘最优值 {value:.6f}"))
         )
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
+    ax.set_xlabel(say("epoch", "迭代周期"))
+    ax.set_ylabel(say("loss", "损失"))
     ax.legend(fontsize="small")
     return artists
 
 
-def divergence_text(run: TrainingRun) -> str:
+def divergence_text(run: TrainingRun, say: Lang = EN) -> str:
     """``diverged at step 100``, or ``2 of 5 seeds diverged, the first at step 100``."""
     steps = [step for step in run.diverged_at if step is not None]
-    if len(run.seeds) == 1:
-        return f"diverged at step {steps[0]}"
-    return f"{len(steps)} of {len(run.seeds)} seeds diverged, the first at step {min(steps)}"
+    first, count, seeds = min(steps), len(steps), len(run.seeds)
+    if seeds == 1:
+        return say(f"diverged at step {first}", f"在第 {first} 步发散")
+    return say(f"{count} of {seeds} seeds diverged, the first at step {first}",
+               f"{seeds} 个种子中有 {count} 个发散，最早在第 {first} 步")
 
 
-def _divergence_mark(ax: Axes, run: TrainingRun, x: Sequence[float], color: str) -> list[Artist]:
+def _divergence_mark(ax: Axes, run: TrainingRun, x: Sequence[float], color: str, say: Lang) -> list[Artist]:
     """A dotted vertical line at the first non-finite evaluation, and the text saying so."""
     step = min(s for s in run.diverged_at if s is not None)
     at = x[run.evaluation_steps.index(step)]
     line = ax.axvline(at, color=color, linestyle=":", linewidth=1.5)
-    text = ax.text(at, 0.97, f"diverged at step {step} ", transform=ax.get_xaxis_transform(), color=color,
+    text = ax.text(at, 0.97, say(f"diverged at step {step} ", f"在第 {step} 步发散 "), transform=ax.get_xaxis_transform(), color=color,
                    va="top", ha="right", fontsize="small", bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     return [line, text]
 
