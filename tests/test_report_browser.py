@@ -109,3 +109,65 @@ def _refresh_excerpt(driver, path: Path) -> None:
     data = path.read_bytes()
     assert _png_size(data) == EXCERPT and path.stat().st_mtime >= started - 1
     assert len(data) <= EXCERPT_MAX_BYTES, f"the excerpt is {len(data)} bytes"
+
+
+def _font_files(family: str) -> list[str]:
+    """The files fontconfig gives for ``family`` (every style: the page uses regular and bold)."""
+    import subprocess
+
+    listed = subprocess.run(["fc-list", f"{family}", "file"], capture_output=True, text=True, check=True).stdout
+    return sorted({line.split(":")[0].strip() for line in listed.splitlines() if line.strip()})
+
+
+def _coverage(files: list[str]) -> set[int]:
+    """Every code point some font of ``files`` (a .ttc holds several) has a glyph for."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    points: set[int] = set()
+    for file in files:
+        fonts = TTCollection(file).fonts if file.lower().endswith(".ttc") else [TTFont(file)]
+        for font in fonts:
+            points.update(font.getBestCmap() or {})
+    return points
+
+
+def test_chinese_report_draws_every_character_in_chromium(tmp_path: Path, airfoil_path: Path) -> None:
+    """The zh report's text is drawn by fonts that have every one of its characters (no tofu boxes).
+
+    Chromium names the fonts it used for each element (DevTools' CSS.getPlatformFontsForNode); each
+    character of the page must be in one of those fonts' character maps.
+    """
+    from descentlab.plotting.fonts import MissingFont, cjk_family
+
+    try:
+        cjk_family()
+    except MissingFont as missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must install a CJK font (see .ci/run): {missing}")
+        pytest.skip(str(missing))
+    out = tmp_path / "report"
+    assert main(["reproduce", "--lang", "zh", "--exercises", "--schedules", "--out", str(out),
+                 "--data", str(airfoil_path), "--seeds", "20"]) == 0
+    driver = _browser()
+    try:
+        driver.get((out / "index.html").resolve().as_uri())
+        text = driver.execute_script("return document.body.innerText")
+        assert "动量法" in text and "学习率" in text
+        driver.execute_cdp_cmd("DOM.enable", {})
+        driver.execute_cdp_cmd("CSS.enable", {})
+        root = driver.execute_cdp_cmd("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+        nodes = driver.execute_cdp_cmd("DOM.querySelectorAll", {"nodeId": root, "selector": "body *"})["nodeIds"]
+        families: set[str] = set()
+        for node in nodes:
+            fonts = driver.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+            families.update(font["familyName"] for font in fonts if font["glyphCount"])
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+        assert not errors, errors
+        assert driver.execute_script("return document.documentElement.scrollHeight") > 10_000
+        _refresh_excerpt(driver, REPO / "docs" / "report-zh.png")
+    finally:
+        driver.quit()
+    assert any("CJK" in family or "Hei" in family or "Han" in family for family in families), families
+    covered = _coverage([file for family in families for file in _font_files(family)])
+    missing = sorted({ch for ch in text if not ch.isspace() and ord(ch) not in covered})
+    assert not missing, f"characters no font Chromium used can draw: {missing} (fonts: {sorted(families)})"
