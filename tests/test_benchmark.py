@@ -260,3 +260,10 @@ def test_a_toml_space_file_sets_the_space_of_a_class_and_of_a_registry_algorithm
     nadam = resolve("torch.optim.NAdam", path).space.sample(8, 0)
     assert all(1e-3 <= s["lr"] <= 0.1 and 0.8 <= s["betas"][0] <= 0.99 and s["betas"][1] == 0.99 for s in nadam)
     assert all(0.01 <= s["lr"] <= 0.02 for s in resolve("adam", path).space.sample(4, 0))
+
+
+def test_the_best_setting_keeps_a_decay_rate_close_to_one_apart_from_one() -> None:
+    from descentlab.benchmark.report import _rounded
+
+    shown = _rounded({"betas": (0.9999, 0.99937), "gamma": 0.99999, "lr": 0.0012345, "eps": 1e-8})
+    assert shown == {"betas": (0.9999, 0.999), "gamma": 0.99999, "lr": 0.00123, "eps": 1e-8}

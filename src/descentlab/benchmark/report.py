@@ -76,11 +76,19 @@ def row_cells(r: Row) -> tuple[str, ...]:
             _number(r.best_of_k), f"{r.at_target:.0%}", f"{r.diverged:.0%}", format_hyperparameters(_rounded(r.best)))
 
 
+def _short(value: float) -> float:
+    """Three significant digits, more where three would round a fraction to a whole number (β 0.9999, not 1)."""
+    digits = 3
+    while digits < 17 and value != round(value) and float(f"{value:.{digits}g}") == round(value):
+        digits += 1
+    return float(f"{value:.{digits}g}")
+
+
 def _rounded(hp: dict[str, Any]) -> dict[str, Any]:
     def short(v: Any) -> Any:
         if isinstance(v, tuple):
             return tuple(short(x) for x in v)
-        return float(f"{v:.3g}") if isinstance(v, float) else v
+        return _short(v) if isinstance(v, float) else v
     return {k: short(v) for k, v in hp.items()}
 
 
