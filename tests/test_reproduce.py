@@ -125,3 +125,38 @@ def test_replaces_a_previous_report(tmp_path: Path, airfoil_path: Path, capsys) 
     assert all(v["rule"] == "needs at least 5 seeds, got 2" for v in results["verdicts"][7:])
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "12 too few seeds" in page and "<td class=few>too few seeds</td>" in page
+
+
+def test_a_helper_process_saves_half_of_the_figures_with_the_same_result(tmp_path: Path) -> None:
+    import base64
+    import io
+    import multiprocessing
+    import re
+    from concurrent.futures import ProcessPoolExecutor
+
+    from PIL import Image
+
+    from descentlab.chapter.report import write_report
+    from descentlab.chapter.reproduce import run_chapter
+
+    results = run_chapter(seeds=range(3), allow_download=False, data_path=str(tmp_path / "no-such-file"))
+    alone = write_report(results, tmp_path / "alone").parent / "figures"
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        helped = write_report(results, tmp_path / "helped", helper=pool).parent / "figures"
+    closed = ProcessPoolExecutor(max_workers=1)
+    closed.shutdown()
+    fallback = write_report(results, tmp_path / "fallback", helper=closed).parent / "figures"
+
+    def svg(path: Path) -> tuple[str, list[bytes]]:
+        """The SVG without the date and the ids (hashed with a salt drawn per process), and its embedded images'
+        pixels (their PNG bytes may be encoded differently)."""
+        text = re.sub(r'(?<=id=")[a-z]*[0-9a-f]{10}(?=")|(?<=#)[a-z]*[0-9a-f]{10}|<dc:date>.*?</dc:date>', "", path.read_text())
+        images = re.findall(r'data:image/png;base64,([A-Za-z0-9+/=\s]+)"', text)
+        pixels = [Image.open(io.BytesIO(base64.b64decode(data))).tobytes() for data in images]
+        return re.sub(r'data:image/png;base64,[A-Za-z0-9+/=\s]+"', "", text), pixels
+
+    names = sorted(p.name for p in alone.iterdir())
+    assert len(names) == 7
+    for directory in (helped, fallback):
+        assert sorted(p.name for p in directory.iterdir()) == names
+        assert [name for name in names if svg(directory / name) != svg(alone / name)] == [], directory

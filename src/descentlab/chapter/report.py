@@ -15,6 +15,9 @@ import html
 import io
 import json
 import math
+import pickle
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +28,7 @@ from matplotlib.figure import Figure
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
 from ..files import check_directory, write_directory
-from ..lang import EN, Lang
+from ..lang import EN, Lang, lang
 from ..plotting.fonts import figure_fonts
 from ..lab.objectives import OBJECTIVES
 from .figures import draw_epoch_times, draw_seed_distributions
@@ -754,18 +757,54 @@ def check_destination(out_dir: Path) -> None:
     check_directory(out_dir, REPORT_FILES)
 
 
-def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | None = None, say: Lang = EN) -> Path:
+def save_figures(figures: bytes, directory: str, language: str) -> None:
+    """Save pickled ``{stem: Figure}`` as ``directory/<stem>.svg`` (run by a second process; see :func:`write_report`)."""
+    say = lang(language)
+    with figure_fonts(say):
+        for stem, figure in pickle.loads(figures).items():
+            figure.savefig(Path(directory) / f"{stem}.svg")
+
+
+def _save_all(figures: dict[str, Figure], directory: Path, say: Lang, helper: Executor | None) -> None:
+    """Every figure as SVG; with ``helper`` (a process pool), every other figure is saved there meanwhile.
+
+    Drawing is most of a figure's cost and runs on one core, so two processes halve it.  A figure
+    survives pickling unchanged (the SVG differs only in its random clip-path ids); if the helper
+    fails, this process saves its share too.
+    """
+    shared: dict[str, Figure] = dict(list(figures.items())[1::2]) if helper is not None else {}
+    future = None
+    if shared:
+        try:
+            future = helper.submit(save_figures, pickle.dumps(shared), str(directory), say.code)
+        except (RuntimeError, BrokenProcessPool):  # the pool was shut down or broke: save everything here
+            future = None
+    with figure_fonts(say):
+        for stem, figure in figures.items():
+            if future is None or stem not in shared:
+                figure.savefig(directory / f"{stem}.svg")
+        if future is not None:
+            try:
+                future.result()
+            except BrokenProcessPool:
+                for stem, figure in shared.items():
+                    figure.savefig(directory / f"{stem}.svg")
+
+
+def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | None = None, say: Lang = EN,
+                 helper: Executor | None = None) -> Path:
     """Write the report into ``out_dir`` (atomically, as a whole) in ``say``'s language; returns ``index.html``'s path.
 
     ``explorer`` is the page written beside it (``notes_page(say)``, computed here if not given:
     it does not depend on the results, so the CLI builds it in a second process meanwhile).
+    ``helper``, a process pool, saves half of the figures meanwhile.
     """
 
     def fill(staging: Path) -> None:
         (staging / "figures").mkdir()
         with figure_fonts(say):
-            for stem, figure in build_figures(results, say).items():
-                figure.savefig(staging / "figures" / f"{stem}.svg")
+            figures = build_figures(results, say)
+        _save_all(figures, staging / "figures", say, helper)
         (staging / "index.html").write_text(render_html(results, say), encoding="utf-8")
         (staging / EXPLORER).write_text(notes_page() if explorer is None else explorer, encoding="utf-8")
         (staging / "results.json").write_text(json.dumps(results_json(results, say), indent=1, default=str),

@@ -60,11 +60,11 @@ class ProgressBar:
         self.stream.flush()
 
 
-def _explorer_in_background(say):
-    """Start building the explorer page in a second process, or ``None`` on a one-core machine.
+def _helper_process():
+    """A second process for work that does not need the chapter's results, or ``None`` on a one-core machine.
 
-    The page does not depend on the chapter's results, so on two cores it costs no wall time
-    (about 1.5 s otherwise). A spawned process: forking after torch's threads have started is unsafe.
+    It builds the explorer page while the chapter runs (about 1.5 s otherwise), then saves half of the
+    report's figures. A spawned process: forking after torch's threads have started is unsafe.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if cores < 2:
@@ -72,12 +72,7 @@ def _explorer_in_background(say):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from ..explore import notes_page
-
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    future = pool.submit(notes_page, say)
-    pool.shutdown(wait=False)
-    return future
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _explorer_page(future) -> str | None:
@@ -107,7 +102,12 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--first-seed {args.first_seed} with --seeds {args.seeds} goes past the largest seed, 2**63 - 1")
     # a file the user named (--data or $DESCENTLAB_DATA) must be readable before any work, and is checked once
     data = load_data(args) if args.data is not None or os.environ.get(ENV_VAR) else None
-    explorer = _explorer_in_background(say)
+    helper = _helper_process()
+    explorer = None
+    if helper is not None:
+        from ..explore import notes_page
+
+        explorer = helper.submit(notes_page, say)
     with DownloadProgress() as download:
         results = run_chapter(
             seeds=seeds,
@@ -119,12 +119,15 @@ def run(args: argparse.Namespace) -> int:
             schedules=args.schedules,
             say=say,
         )
-    try:
-        index = write_report(results, out, _explorer_page(explorer), say)  # staged in a temporary directory: a failure leaves no partial report
+    try:  # staged in a temporary directory: a failure leaves no partial report
+        index = write_report(results, out, _explorer_page(explorer), say, helper)
     except ValueError as error:
         raise CLIError(f"--out {out}: {error}") from None
     except OSError as error:  # a full disk, ...: the staging path in the error would only confuse
         raise CLIError(f"--out {out}: cannot write the report ({reason(error)}); no report was written") from None
+    finally:
+        if helper is not None:
+            helper.shutdown(wait=False, cancel_futures=True)
     counts = verdict_counts(results.verdicts())
     print(f"wrote {index}")
     print(verdict_line(counts, say))
