@@ -34,6 +34,19 @@ def airfoil(airfoil_path: Path):
 
 
 @pytest.fixture(scope="session")
+def cjk_font() -> str:
+    """The CJK family Chinese figures use: CI installs one (.ci/run); elsewhere the tests needing it skip."""
+    from descentlab.plotting.fonts import MissingFont, cjk_family
+
+    try:
+        return cjk_family()
+    except MissingFont as missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must install a CJK font (see .ci/run): {missing}")
+        pytest.skip(str(missing))
+
+
+@pytest.fixture(scope="session")
 def explorer():
     """The explorer over every registry algorithm and objective, built once (about 8 s): its data and its page."""
     from descentlab.explore import explore

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import warnings
 from pathlib import Path
@@ -28,19 +27,6 @@ NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 ENGLISH = re.compile(r"\b[A-Za-z]{2,}(?:[ ,']+[A-Za-z]{2,}){3,}")
 NAMES = ("descentlab", "torch.optim", "nn.Linear", "make reproduce", "README", "Student", "UTC", "AdaGrad", "RMSProp",
          "AdaDelta", "Adam", "Yogi", "ResNet")
-
-
-@pytest.fixture()
-def cjk_font() -> None:
-    """Chinese figures need a CJK font: CI installs one (.ci/run); elsewhere these tests skip without it."""
-    from descentlab.plotting.fonts import MissingFont, cjk_family
-
-    try:
-        cjk_family()
-    except MissingFont as missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must install a CJK font (see .ci/run): {missing}")
-        pytest.skip(str(missing))
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +72,7 @@ def test_results_json_carries_the_language_and_the_same_numbers(results) -> None
     assert re.search(r"[\u4e00-\u9fff]", chinese["airfoil"]["gap_sentence"])
 
 
-def test_the_chinese_figures_draw_every_glyph(results, tmp_path: Path, cjk_font: None) -> None:
+def test_the_chinese_figures_draw_every_glyph(results, tmp_path: Path, cjk_font: str) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         index = write_report(results, tmp_path / "zh", say=ZH)
@@ -96,7 +82,7 @@ def test_the_chinese_figures_draw_every_glyph(results, tmp_path: Path, cjk_font:
     assert "<svg" in svg and index.read_text(encoding="utf-8").count("<figure>") >= 20
 
 
-def test_cli_writes_the_chinese_report_and_refuses_another_language(tmp_path: Path, airfoil_path: Path, cjk_font: None,
+def test_cli_writes_the_chinese_report_and_refuses_another_language(tmp_path: Path, airfoil_path: Path, cjk_font: str,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report"
     assert main(["reproduce", "--lang", "zh", "--out", str(out), "--data", str(airfoil_path), "--seeds", "5",
