@@ -25,6 +25,7 @@ from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
 from ..files import check_directory, write_directory
 from ..lab.objectives import OBJECTIVES
+from ..lang import EN, Lang
 from .figures import draw_epoch_times, draw_seed_distributions
 from ..plotting.landscape import draw_landscape, trajectory_label
 from ..plotting.theory import (
@@ -189,10 +190,10 @@ def exercise_stem(exercise: Any) -> str:
     return "exercise_" + exercise.key.replace("-", "_")
 
 
-def exercise_figure(exercise: Any) -> Figure:
+def exercise_figure(exercise: Any, say: Lang = EN) -> Figure:
     """One exercise's figure (the report's and ``descentlab exercises --out``'s)."""
     figure = Figure(figsize=(6.4, 3.8), layout="constrained")
-    draw_exercise(figure.add_subplot(), exercise)
+    draw_exercise(figure.add_subplot(), exercise, say)
     return figure
 
 
