@@ -64,9 +64,11 @@ def run(args: argparse.Namespace) -> int:
     answered = run_exercises(data, only)
     if args.out is not None:  # written before anything is printed: a failed write leaves stdout empty
         from ..chapter.report import exercise_figure
+        from ..plotting.fonts import figure_fonts
 
-        figure = exercise_figure(answered[0], say)
-        write_with(args.out, lambda tmp: figure.savefig(tmp, format=os.path.splitext(args.out)[1][1:].lower()))
+        with figure_fonts(say):  # Chinese labels need a CJK font
+            figure = exercise_figure(answered[0], say)
+            write_with(args.out, lambda tmp: figure.savefig(tmp, format=os.path.splitext(args.out)[1][1:].lower()))
     for exercise in answered:
         print(f"{title(exercise, say)}\n  {conclusion(exercise, say)}")
     if args.out is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..lang import LANGUAGES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -17,12 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="explore.html", metavar="FILE", help="the page (default: explore.html)")
     parser.add_argument("--objective", nargs="+", default=None, metavar="NAME",
                         help="objectives of the lab to include (default: all; see 'descentlab objectives')")
+    parser.add_argument("--lang", default="en", choices=LANGUAGES,
+                        help="the page's language: en (default) or zh (Chinese); the numbers are the same")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..explore import explore
     from ..files import check_writable
+    from ..lang import lang
     from ..lab.objectives import OBJECTIVES
     from .common import CLIError
 
@@ -30,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise CLIError(f"unknown objective {unknown[0]!r}; choose from: {', '.join(OBJECTIVES)}")
     check_writable(args.out)  # fail before minutes of work, not after
-    page = explore(args.objective)
+    page = explore(args.objective, lang=args.lang)
     page.save(args.out)
-    print(f"wrote {args.out} ({len(page.html.encode('utf-8')) / 1e6:.1f} MB, {len(page.data.blocks)} grids)")
+    say = lang(args.lang)
+    size, grids = len(page.html.encode("utf-8")) / 1e6, len(page.data.blocks)
+    print(say(f"wrote {args.out} ({size:.1f} MB, {grids} grids)", f"已写入 {args.out}（{size:.1f} MB，{grids} 个网格）"))
     return 0
