@@ -207,3 +207,17 @@ def test_command_in_chinese_prints_the_records_words_and_draws_every_glyph(tmp_p
     record = ex.adam_against_yogi()
     assert capsys.readouterr().out == f"{title(record, ZH)}\n  {conclusion(record, ZH)}\n已写入 {out}\n"
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_command_without_a_cjk_font_says_so_in_one_line_before_the_run(tmp_path, capsys, monkeypatch) -> None:
+    from descentlab.plotting import fonts
+
+    def none_installed() -> str:
+        raise fonts.MissingFont("no CJK font found for Chinese figures: install one")
+
+    monkeypatch.setattr(fonts, "cjk_family", none_installed)
+    monkeypatch.setattr(ex, "run_exercises", lambda *a, **k: pytest.fail("ran before the font was checked"))
+    assert main(["exercises", "adam-4", "--lang", "zh", "--out", str(tmp_path / "yogi.svg")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "--lang zh: no CJK font found" in err
+    assert list(tmp_path.iterdir()) == []

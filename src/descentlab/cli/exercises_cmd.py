@@ -55,6 +55,13 @@ def run(args: argparse.Namespace) -> int:
         if os.path.splitext(args.out)[1].lower() not in (".svg", ".png", ".pdf"):
             raise CLIError(f"--out: use a file name ending in .svg, .png or .pdf, got {args.out}")
         check_writable(args.out)
+        from ..plotting.fonts import MissingFont, figure_fonts
+
+        try:
+            with figure_fonts(say):  # a Chinese figure needs a CJK font: found before the run, not after
+                pass
+        except MissingFont as error:
+            raise CLIError(f"--lang zh: {error}") from None
     wants_data = only is None or only == ["momentum-4"]
     data = None
     if wants_data and (args.data is not None or os.environ.get(ENV_VAR)):
@@ -66,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         from ..chapter.report import exercise_figure
         from ..plotting.fonts import figure_fonts
 
-        with figure_fonts(say):  # Chinese labels need a CJK font
+        with figure_fonts(say):  # Chinese labels are drawn with a CJK font
             figure = exercise_figure(answered[0], say)
             write_with(args.out, lambda tmp: figure.savefig(tmp, format=os.path.splitext(args.out)[1][1:].lower()))
     for exercise in answered:
