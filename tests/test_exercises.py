@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
+import re
+import warnings
 
 import pytest
 
 from descentlab.chapter import exercises as ex
-from descentlab.chapter.exercise_words import SKETCHES, WORDS, conclusion
+from descentlab.chapter.exercise_words import SKETCHES, WORDS, conclusion, title
 from descentlab.cli import main
+from descentlab.lang import EN, ZH
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+NUMBER = re.compile(r"(?<![A-Za-z\u0370-\u03ff\d._])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+"""A number as the sentences print it; not the digit of a name such as x1 or β2."""
+NAMES = ("AdaGrad", "RMSProp", "AdaDelta", "Adam", "Yogi", "Rosenbrock", "Gerschgorin", "Fashion", "MNIST", "LeNet",
+         "airfoil")
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +134,7 @@ def test_command_runs_one_and_writes_its_figure(tmp_path, capsys) -> None:
 
 @pytest.mark.parametrize("argv, message", [
     (["exercises", "99"], r"unknown exercise '99'; choose 1\.\.11"),
+    (["exercises", "adam-4", "--lang", "fr"], r"argument --lang: invalid choice: 'fr' \(choose from 'en', 'zh'\)"),
     (["exercises", "--out", "x.svg"], r"--out needs one exercise N"),
     (["exercises", "momentum-4"], r"momentum-4 trains on the airfoil data"),
 ])
@@ -134,3 +144,80 @@ def test_command_mistakes_are_one_line_and_exit_2(argv, message, capsys, monkeyp
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and re.search(message, err)
+
+
+def _numbers(text: str) -> list[str]:
+    return sorted(NUMBER.findall(text))
+
+
+def test_chinese_conclusions_hold_the_numbers_of_the_english_ones(answered) -> None:
+    """The same records, both languages: every number printed in English is printed in Chinese, and no other."""
+    for e in answered.values():
+        english, chinese = conclusion(e, EN), conclusion(e, ZH)
+        assert HAN.search(chinese) and not HAN.search(english), e.key
+        assert _numbers(chinese) == _numbers(english), e.key
+        assert len(_numbers(english)) >= (3 if e.experimental else 0), e.key
+        assert _numbers(title(e, ZH)) == _numbers(title(e, EN)), e.key
+    assert title(answered["adam-4"], ZH) == "Adam算法 练习 4：试着构造一个Adam算法发散而Yogi收敛的例子。"
+    assert title(answered["adam-4"]) == "adam 4: Try to construct a case for which Adam diverges and Yogi converges."
+
+
+def test_chinese_conclusions_follow_the_numbers_too(answered) -> None:
+    e = answered["adam-4"]
+    swapped = ex.Exercise(e.key, e.section, e.question, True, {**e.numbers, "adam_gap": 1.0, "yogi_gap": 1e6})
+    assert "没有像构造预期的那样分开" in conclusion(swapped, ZH)
+    assert "Adam算法的损失上升了" in conclusion(e, ZH)
+    assert "并非真的不需要学习率" in conclusion(answered["adadelta-3"], ZH)
+    assert "即同一条路径" in conclusion(answered["rmsprop-1"], ZH)
+
+
+def test_every_text_of_an_exercise_has_its_chinese(answered) -> None:
+    for e in answered.values():
+        texts = [e.section, e.question, *([e.x_label, e.y_label, *e.series] if e.experimental else [])]
+        for text in texts:
+            assert text in e.chinese, (e.key, text)
+            words = text
+            for name in NAMES:
+                words = words.replace(name, "")
+            if re.search(r"[A-Za-z]{4,}", words):
+                assert HAN.search(e.text(text, ZH)), (e.key, text)
+            assert e.text(text, EN) == text
+
+
+def test_the_figure_is_drawn_in_the_language_asked(answered) -> None:
+    from matplotlib.figure import Figure
+
+    from descentlab.plotting.exercises import draw_exercise
+
+    e = answered["adagrad-2"]
+    for say, heading, x_label in ((EN, "adagrad exercise 2", "step"), (ZH, "AdaGrad算法 练习 2", "迭代步数")):
+        ax = Figure().add_subplot()
+        draw_exercise(ax, e, say)
+        assert ax.get_title() == heading and ax.get_xlabel() == x_label
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [e.text(label, say) for label in e.series]
+    assert HAN.search(e.text(next(iter(e.series)), ZH))
+
+
+def test_command_in_chinese_prints_the_records_words_and_draws_every_glyph(tmp_path, capsys) -> None:
+    out = tmp_path / "yogi.png"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["exercises", "adam-4", "--lang", "zh", "--out", str(out)]) == 0
+    assert not [w for w in caught if "missing from font" in str(w.message)]  # a CJK font drew the Chinese
+    record = ex.adam_against_yogi()
+    assert capsys.readouterr().out == f"{title(record, ZH)}\n  {conclusion(record, ZH)}\n已写入 {out}\n"
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_command_without_a_cjk_font_says_so_in_one_line_before_the_run(tmp_path, capsys, monkeypatch) -> None:
+    from descentlab.plotting import fonts
+
+    def none_installed() -> str:
+        raise fonts.MissingFont("no CJK font found for Chinese figures: install one")
+
+    monkeypatch.setattr(fonts, "cjk_family", none_installed)
+    monkeypatch.setattr(ex, "run_exercises", lambda *a, **k: pytest.fail("ran before the font was checked"))
+    assert main(["exercises", "adam-4", "--lang", "zh", "--out", str(tmp_path / "yogi.svg")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "--lang zh: no CJK font found" in err
+    assert list(tmp_path.iterdir()) == []

@@ -195,6 +195,7 @@ def test_cli_writes_the_page_for_the_objectives_asked(tmp_path: Path, capsys: py
         (["--objective", "nope"], "unknown objective 'nope'"),
         (["--out", "{tmp}/missing/page.html"], "does not exist"),
         (["--out", "{tmp}"], "is a directory"),
+        (["--lang", "fr"], "argument --lang: invalid choice: 'fr' (choose from 'en', 'zh')"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv, message) -> None:
@@ -228,3 +229,76 @@ def test_cli_on_a_full_disk_leaves_nothing_half_written(
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and "No space left on device" in err
     assert list(tmp_path.iterdir()) == []
+
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+NAMES = ("descentlab", "AdaGrad", "RMSProp", "AdaDelta", "Adam", "Yogi", "Rosenbrock", "Himmelblau", "Hessian",
+         "float", "bfloat", "run_batch", "theory")
+
+
+def _texts(table, where=""):
+    """Every text of a strings table, with where it is."""
+    if isinstance(table, str):
+        yield where, table
+    elif isinstance(table, dict):
+        for key, value in table.items():
+            yield from _texts(value, f"{where}.{key}")
+    else:
+        for i, value in enumerate(table):
+            yield from _texts(value, f"{where}[{i}]")
+
+
+@pytest.fixture(scope="module")
+def chinese(explorer) -> str:
+    from descentlab.explore import render
+    from descentlab.lang import ZH
+
+    return render(explorer.data, ZH)
+
+
+def test_the_chinese_page_holds_the_same_numbers_and_every_text_in_chinese(explorer, chinese) -> None:
+    assert '<html lang="zh">' in chinese and '<html lang="en">' in explorer.html
+    assert embedded_data(chinese) == embedded_data(explorer.html)  # one computation, two languages
+    english = dict(_texts(embedded_data(explorer.html, "explore-strings")))
+    zh = dict(_texts(embedded_data(chinese, "explore-strings")))
+    assert english.keys() == zh.keys() and zh[".lang"] == "zh"
+    for where, text in english.items():
+        assert set(PLACEHOLDER.findall(zh[where])) == set(PLACEHOLDER.findall(text)), where  # the same numbers go in
+        words = PLACEHOLDER.sub("", re.sub(r"<[^>]+>", "", text))
+        for name in NAMES:
+            words = words.replace(name, "")
+        if re.search(r"[A-Za-z]{4,}", words):
+            assert HAN.search(zh[where]), (where, zh[where])
+    assert zh[".titles.momentum"] == "动量法" and zh[".notes_runs[2]"] == "动量法，η=0.4, β=0.5"
+    for key in ("problem", "objective", "caption_paths", "caption_theory", "notes_runs_label"):  # the static frame
+        assert f">{html.escape(english['.' + key])}<" in explorer.html
+        assert f">{html.escape(english['.' + key])}<" not in chinese and f">{html.escape(zh['.' + key])}<" in chinese
+
+
+def test_the_notes_page_is_computed_once_for_both_languages() -> None:
+    from descentlab.explore import notes_page
+    from descentlab.explore.page import _notes_data
+    from descentlab.lang import ZH
+
+    english, chinese = notes_page(), notes_page(ZH)
+    assert '<html lang="en">' in english and '<html lang="zh">' in chinese
+    assert embedded_data(english) == embedded_data(chinese)
+    assert _notes_data.cache_info().misses == 1
+
+
+def test_a_language_the_page_does_not_have_is_refused_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_work(*args, **kwargs):
+        raise AssertionError("computed before the language was checked")
+
+    monkeypatch.setattr("descentlab.explore.page.build", no_work)
+    with pytest.raises(ValueError, match="unknown language 'fr'; choose one of: en, zh"):
+        explore(lang="fr")
+
+
+def test_cli_writes_the_chinese_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "page.html"
+    assert main(["explore", "--out", str(out), "--objective", "saddle", "--lang", "zh"]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert '<html lang="zh">' in page and "鞍点函数" in embedded_data(page, "explore-strings")["landscapes"]["saddle"]
+    assert capsys.readouterr().out.startswith(f"已写入 {out}（")

@@ -193,3 +193,85 @@ def test_redraw_is_fast_and_a_screenshot_is_saved(driver, page_url: str) -> None
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
     (artifacts / "explore.png").write_bytes(base64.b64decode(shot["data"]))
     assert (artifacts / "explore.png").stat().st_size > 50_000
+
+
+ALLOWED_WORDS = {"descentlab", "explore", "float", "bfloat", "AdaGrad", "RMSProp", "AdaDelta", "Adam", "Yogi",
+                 "Rosenbrock", "Himmelblau", "Hessian", "theory", "run_batch"}
+"""Words a Chinese page keeps: the program's and the algorithms' names, number formats (``float64``)."""
+CANVAS_TEXTS = """
+window.__canvasTexts = [];
+const fill = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+  window.__canvasTexts.push(String(text));
+  return fill.call(this, text, ...rest);
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def chinese_url(explorer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    from descentlab.explore import render
+    from descentlab.lang import ZH
+
+    path = tmp_path_factory.mktemp("explore-zh") / "explore.html"
+    path.write_text(render(explorer.data, ZH), encoding="utf-8")
+    return path.resolve().as_uri()
+
+
+def test_the_chinese_page_renders_with_no_english_label_left(driver, explorer, chinese_url: str) -> None:
+    import re
+
+    from descentlab.explore.strings import page_strings
+    from descentlab.lang import EN
+
+    # every text drawn on a canvas is recorded too (axis labels, divergence marks)
+    script = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CANVAS_TEXTS})
+    try:
+        _open(driver, f"{chinese_url}#p=notes%400&T=200&focus=1&o1=momentum:lr=0.1,momentum=0.5&o2=sgd:lr=0.6"
+                      f"&o3=adagrad:lr=0.4")
+        assert not _errors(driver)
+        assert driver.execute_script("return document.documentElement.lang") == "zh"
+        shown = driver.execute_script(
+            "const copy = document.body.cloneNode(true); copy.querySelectorAll('code').forEach((c) => c.remove());"
+            "document.body.append(copy); const text = copy.innerText; copy.remove(); return text;")
+        drawn = driver.execute_script("return window.__canvasTexts")
+    finally:
+        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
+    # the visible labels of the English page, none of which may be left (placeholders split a text into its parts)
+    labels = [part.strip(" .:;,()") for key, text in page_strings(explorer.data, EN).items()
+              if isinstance(text, str) and key != "lang" for part in re.split(r"\{\w+\}|<[^>]+>", text)]
+    labels = [label for label in labels
+              if re.search(r"(?<![λA-Za-z])[A-Za-z]{3,}", label) and label not in ALLOWED_WORDS]  # not λmax
+    assert len(labels) > 40
+    for label in labels:
+        assert label not in shown, label
+        assert not any(label in text for text in drawn), label
+    left = set(re.findall(r"[A-Za-z]{4,}", shown)) - ALLOWED_WORDS
+    assert left == set(), left  # no English word at all outside the <code> of printed results
+    for chinese in ("优化器 1", "速率图与状态", "笔记中的运行", "动量法", "目标函数的理论值", "收敛率"):
+        assert chinese in shown, chinese
+    assert "时间步 t" in drawn and "η（对数）" in drawn
+    expected = driver.execute_script("return window.explore.state()")  # the diverged GD run is marked in Chinese
+    assert expected["slots"][1]["alg"] == "sgd"
+    assert any(re.fullmatch(r"✕ 第 \d+ 步发散", text) for text in drawn), drawn
+    assert re.search(r"第 \d+ 步发散（\|x\| > 1e12 或非有限值）", _readout(driver, 1))
+
+
+def test_the_chinese_page_has_the_notes_runs_and_a_screenshot_is_saved(driver, chinese_url: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    _open(driver, chinese_url)
+    runs = driver.execute_script("return JSON.parse(document.getElementById('explore-data').textContent).notes")
+    menu = Select(driver.find_element("id", "notes-run"))
+    assert [o.text for o in menu.options][1:3] == ["梯度下降，η=0.4", "梯度下降，η=0.6"]
+    for i, run in enumerate(runs):
+        menu.select_by_value(str(i))
+        assert driver.find_element("css selector", "#readout-0 td.end code").text == run["printed"]
+        assert "✓ 数字相同" in _readout(driver, 0)
+    _open(driver, f"{chinese_url}#p=notes%400&T=20&focus=1&o1=momentum:lr=0.6,momentum=0.5&o2=sgd:lr=0.6&o3=adam:lr=0.4")
+    assert not _errors(driver)
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "explore-zh.png").write_bytes(base64.b64decode(shot["data"]))
+    assert (artifacts / "explore-zh.png").stat().st_size > 50_000

@@ -27,16 +27,29 @@ from ..airfoil.train import train
 from ..algorithms import REGISTRY
 from ..lab.objectives import OBJECTIVES, Objective, quadratic
 from ..lab.trajectory import run_batch
+from ..lang import EN, ZH, Lang
 
 if TYPE_CHECKING:
     from torch import Tensor
 
 Series = dict[str, tuple[float, ...]]
+Pair = tuple[str, str]
+"""A text in English and in Chinese."""
+
+
+def both(text: Callable[[Lang], str]) -> Pair:
+    """A text written in both languages side by side, ``both(lambda say: say("step", "时间步"))``: (English, Chinese)."""
+    return text(EN), text(ZH)
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: d2l's question, and (when an experiment answers it) the numbers and the figure's series."""
+    """One exercise: d2l's question, and (when an experiment answers it) the numbers and the figure's series.
+
+    The texts (``question``, the axis labels and the series' labels) are the
+    English ones; ``chinese`` maps each of them to its Chinese, and
+    :meth:`text` gives one in a language.
+    """
 
     key: str  # "momentum-2": section and d2l's number
     section: str
@@ -48,10 +61,42 @@ class Exercise:
     x_label: str = ""
     y_label: str = ""
     log_y: bool = True
+    chinese: dict[str, str] = field(default_factory=dict)  # English text -> its Chinese
 
     @property
     def number(self) -> int:
         return int(self.key.rsplit("-", 1)[1])
+
+    def text(self, english: str, language: Lang = EN) -> str:
+        """One of the record's texts (its question, an axis label, a series' label) in ``language``."""
+        return language(english, self.chinese.get(english, english))
+
+
+def _exercise(key: str, question: Pair, numbers: dict[str, float], series: dict[Pair, tuple[float, ...]],
+              x: Sequence[float], x_label: Pair, y_label: Pair, log_y: bool = True) -> Exercise:
+    """An experimental exercise's record from its texts in both languages."""
+    section = key.split("-")[0]
+    return Exercise(key, section, question[0], True, numbers, {en: v for (en, _), v in series.items()}, tuple(x),
+                    x_label[0], y_label[0], log_y, _chinese([SECTIONS[section], question, x_label, y_label, *series]))
+
+
+SECTIONS: dict[str, Pair] = {
+    "momentum": both(lambda say: say("momentum", "动量法")),
+    "adagrad": both(lambda say: say("adagrad", "AdaGrad算法")),
+    "rmsprop": both(lambda say: say("rmsprop", "RMSProp算法")),
+    "adadelta": both(lambda say: say("adadelta", "AdaDelta算法")),
+    "adam": both(lambda say: say("adam", "Adam算法")),
+}
+"""Each section's name as the titles print it: d2l's key in English, the notes' name in Chinese."""
+
+
+def _chinese(texts: Sequence[Pair]) -> dict[str, str]:
+    return {en: zh for en, zh in texts}
+
+
+STEP = both(lambda say: say("step", "迭代步数"))
+F_OF_X = both(lambda say: say("f(x_t)", "f(x_t)"))
+LEARNING_RATE = both(lambda say: say("learning rate η", "学习率 η"))
 
 
 NOTES = OBJECTIVES["notes"]
@@ -90,7 +135,8 @@ def momentum_grid(steps: int = 20) -> Exercise:
     grid = [{"lr": lr, "momentum": b} for b in MOMENTUM_BETAS for lr in MOMENTUM_LRS]
     final = _final_f(NOTES, run_batch("momentum", NOTES, grid, steps=steps))
     n = len(MOMENTUM_LRS)
-    series = {f"β = {b:g}": tuple(final[i * n:(i + 1) * n]) for i, b in enumerate(MOMENTUM_BETAS)}
+    series = {both(lambda say: say(f"β = {b:g}", f"β = {b:g}")): tuple(final[i * n:(i + 1) * n])
+              for i, b in enumerate(MOMENTUM_BETAS)}
     lmax = 4.0
     numbers: dict[str, float] = {"steps": steps, "lmax": lmax, "settings": len(grid)}
     for i, b in enumerate(MOMENTUM_BETAS):
@@ -101,9 +147,11 @@ def momentum_grid(steps: int = 20) -> Exercise:
         numbers[f"bound[{b:g}]"] = (2 + 2 * b) / lmax
         numbers[f"largest_stable_lr[{b:g}]"] = max((lr for lr, f in zip(MOMENTUM_LRS, row) if f < final_start(NOTES)),
                                                    default=0.0)
-    return Exercise("momentum-1", "momentum", "Use other combinations of momentum hyperparameters and learning rates; "
-                    "observe and analyze the results.", True, numbers, series, MOMENTUM_LRS, "learning rate η",
-                    f"f after {steps} steps")
+    question = both(lambda say: say("Use other combinations of momentum hyperparameters and learning rates; observe "
+                                    "and analyze the results.",
+                                    "换用其他的动量超参数与学习率组合，观察并分析实验结果。"))
+    return _exercise("momentum-1", question, numbers, series, MOMENTUM_LRS, LEARNING_RATE,
+                     both(lambda say: say(f"f after {steps} steps", f"{steps} 步后的 f")))
 
 
 def final_start(objective: Objective) -> float:
@@ -128,9 +176,13 @@ def many_eigenvalues(dimensions: int = 10, steps: int = 100, lr: float = 1.0, be
                "gd_slowest": float(gd[-1][-1].abs()), "momentum_slowest": float(mom[-1][-1].abs()),
                "gd_fastest": float(gd[-1][0].abs()), "momentum_fastest": float(mom[-1][0].abs()),
                "lmin": float(lam[-1]), "lmax": float(lam[0])}
-    series = {"gradient descent": tuple(f(x) for x in gd), f"momentum β = {beta:g}": tuple(f(x) for x in mom)}
-    return Exercise("momentum-2", "momentum", "Try GD and momentum on f(x) = ½ Σ λᵢ xᵢ² with λᵢ = 2⁻ⁱ, from xᵢ = 1; plot "
-                    "how x decreases.", True, numbers, series, tuple(range(steps + 1)), "step", "f(x_t)")
+    series = {both(lambda say: say("gradient descent", "梯度下降")): tuple(f(x) for x in gd),
+              both(lambda say: say(f"momentum β = {beta:g}", f"动量法 β = {beta:g}")): tuple(f(x) for x in mom)}
+    question = both(lambda say: say("Try GD and momentum on f(x) = ½ Σ λᵢ xᵢ² with λᵢ = 2⁻ⁱ, from xᵢ = 1; plot how x "
+                                    "decreases.",
+                                    "在有多个特征值的二次函数 f(x) = ½ Σ λᵢ xᵢ²（λᵢ = 2⁻ⁱ）上，从 xᵢ = 1 出发，"
+                                    "比较梯度下降与动量法，画出 x 如何减小。"))
+    return _exercise("momentum-2", question, numbers, series, range(steps + 1), STEP, F_OF_X)
 
 
 AIRFOIL_MOMENTUM = ((0.02, 0.0), (0.02, 0.5), (0.01, 0.9), (0.005, 0.9), (0.002, 0.9))
@@ -146,12 +198,15 @@ def minibatch_momentum(data: Airfoil, seeds: Sequence[int] = tuple(range(10))) -
         numbers[f"mean[{tag}]"] = run.summary.mean
         numbers[f"std[{tag}]"] = run.summary.std
         numbers[f"effective[{tag}]"] = lr / (1 - b)
-        series[f"η {lr:g}, β {b:g} (η/(1−β) = {lr / (1 - b):.3g})"] = tuple(
+        series[both(lambda say: say(f"η {lr:g}, β {b:g} (η/(1−β) = {lr / (1 - b):.3g})",
+                                    f"η {lr:g}，β {b:g}（η/(1−β) = {lr / (1 - b):.3g}）"))] = tuple(
             max(sum(column) / len(column) - run.optimum_loss, 1e-12) for column in zip(*run.losses))
     x = tuple(float(step) for step in runs[0].evaluation_steps)
-    return Exercise("momentum-4", "momentum", "What changes with minibatch SGD with momentum? Experiment with the "
-                    "parameters.", True, numbers, series, x, "step (minibatches of 10)",
-                    "mean loss − optimum")
+    question = both(lambda say: say("What changes with minibatch SGD with momentum? Experiment with the parameters.",
+                                    "把动量法用于小批量随机梯度下降时有什么变化？调整参数做实验。"))
+    return _exercise("momentum-4", question, numbers, series, x,
+                     both(lambda say: say("step (minibatches of 10)", "迭代步数（小批量大小 10）")),
+                     both(lambda say: say("mean loss − optimum", "平均损失 − 最优值")))
 
 
 # ---------------------------------------------------------------------------
@@ -165,25 +220,32 @@ def rotated(algorithm: str, key: str, hp: dict, steps: int = 20) -> Exercise:
     numbers = {"steps": steps, "lr": hp["lr"], "aligned_f": _final_f(ALIGNED, [aligned])[0],
                "rotated_f": _final_f(ROTATED, [turned])[0],
                "aligned_distance": math.hypot(*aligned.final), "rotated_distance": math.hypot(*turned.final)}
-    series = {"axis-aligned 0.2x1² + 4x2²": aligned.values, "rotated 0.1(x1+x2)² + 2(x1−x2)²": turned.values}
+    series = {both(lambda say: say("axis-aligned 0.2x1² + 4x2²", "与坐标轴对齐 0.2x1² + 4x2²")): aligned.values,
+              both(lambda say: say("rotated 0.1(x1+x2)² + 2(x1−x2)²", "旋转后 0.1(x1+x2)² + 2(x1−x2)²")): turned.values}
     title = REGISTRY[algorithm].title
-    return Exercise(key, algorithm, f"{title} on f = 0.1 x1² + 2 x2² and on it rotated by 45°, "
-                    "f = 0.1 (x1+x2)² + 2 (x1−x2)². Does it behave differently?", True, numbers, series,
-                    tuple(range(steps + 1)), "step", "f(x_t)")
+    question = both(lambda say: say(f"{title} on f = 0.1 x1² + 2 x2² and on it rotated by 45°, "
+                                    "f = 0.1 (x1+x2)² + 2 (x1−x2)². Does it behave differently?",
+                                    f"在 f = 0.1 x1² + 2 x2² 和把它旋转 45° 后的 f = 0.1 (x1+x2)² + 2 (x1−x2)² 上"
+                                    f"分别运行{title}算法，表现有什么不同？"))
+    return _exercise(key, question, numbers, series, range(steps + 1), STEP, F_OF_X)
 
 
 def adagrad_decay(steps: int = 200, lr: float = 0.4) -> Exercise:
     """Exercise 6: a less aggressive decay than AdaGrad's: its sum against RMSProp's leaky averages, same eta."""
     grid = [("adagrad", {"lr": lr}), ("rmsprop", {"lr": lr, "gamma": 0.99}), ("rmsprop", {"lr": lr, "gamma": 0.9})]
     runs = [run_batch(name, NOTES, [hp], steps=steps)[0] for name, hp in grid]
-    labels = ["AdaGrad (sum)", "RMSProp γ = 0.99", "RMSProp γ = 0.9"]
+    labels = [both(lambda say: say("AdaGrad (sum)", "AdaGrad（累加）")),
+              both(lambda say: say("RMSProp γ = 0.99", "RMSProp γ = 0.99")),
+              both(lambda say: say("RMSProp γ = 0.9", "RMSProp γ = 0.9"))]
     numbers: dict[str, float] = {"steps": steps, "lr": lr}
     for label, key, run in zip(labels, ("adagrad", "rmsprop0.99", "rmsprop0.9"), runs):
         numbers[f"f[{key}]"] = _final_f(NOTES, [run])[0]
         numbers[f"x1[{key}]"] = run.final[0]
-    return Exercise("adagrad-6", "adagrad", "How would you modify AdaGrad to achieve a less aggressive decay in the "
-                    "learning rate?", True, numbers, {label: run.values for label, run in zip(labels, runs)},
-                    tuple(range(steps + 1)), "step", "f(x_t)")
+    question = both(lambda say: say("How would you modify AdaGrad to achieve a less aggressive decay in the learning "
+                                    "rate?",
+                                    "怎样修改AdaGrad算法，才能让学习率衰减得不那么激进？"))
+    return _exercise("adagrad-6", question, numbers, {label: run.values for label, run in zip(labels, runs)},
+                     range(steps + 1), STEP, F_OF_X)
 
 
 def rmsprop_gamma_one(steps: int = 20, lr: float = 0.01) -> Exercise:
@@ -215,9 +277,12 @@ def rmsprop_gamma_one(steps: int = 20, lr: float = 0.01) -> Exercise:
                "gamma1_f": one_f[-1], "gamma09_f": usual_f[-1], "gd_f": gd_f[-1],
                "max_gd_relative": max(float(((a - b).abs() / b.abs().clamp(min=1.0)).max()) for a, b in zip(one, gd)),
                "start_f": one_f[0], "finite_steps": len(finite) - 1}
-    series = {"γ = 1": tuple(one_f), "γ = 0.9": tuple(usual_f), f"GD, η/√ε = {lr / math.sqrt(eps):g}": tuple(gd_f)}
-    return Exercise("rmsprop-1", "rmsprop", "What happens experimentally if we set γ = 1? Why?", True, numbers, series,
-                    tuple(range(steps + 1)), "step", "f(x_t)")
+    series = {both(lambda say: say("γ = 1", "γ = 1")): tuple(one_f), both(lambda say: say("γ = 0.9", "γ = 0.9")): tuple(usual_f),
+              both(lambda say: say(f"GD, η/√ε = {lr / math.sqrt(eps):g}", f"梯度下降，η/√ε = {lr / math.sqrt(eps):g}")):
+                  tuple(gd_f)}
+    question = both(lambda say: say("What happens experimentally if we set γ = 1? Why?",
+                                    "令 γ = 1，实验中会发生什么？为什么？"))
+    return _exercise("rmsprop-1", question, numbers, series, range(steps + 1), STEP, F_OF_X)
 
 
 # ---------------------------------------------------------------------------
@@ -233,9 +298,9 @@ def adadelta_rho(steps: int = 500) -> Exercise:
     numbers: dict[str, float] = {"steps": steps}
     for r, run in zip(ADADELTA_RHOS, runs):
         numbers[f"f[{r:g}]"] = _final_f(NOTES, [run])[0]
-    return Exercise("adadelta-1", "adadelta", "Adjust the value of ρ. What happens?", True, numbers,
-                    {f"ρ = {r:g}": run.values for r, run in zip(ADADELTA_RHOS, runs)}, tuple(range(steps + 1)),
-                    "step", "f(x_t)")
+    question = both(lambda say: say("Adjust the value of ρ. What happens?", "调整 ρ 的值，会发生什么？"))
+    series = {both(lambda say: say(f"ρ = {r:g}", f"ρ = {r:g}")): run.values for r, run in zip(ADADELTA_RHOS, runs)}
+    return _exercise("adadelta-1", question, numbers, series, range(steps + 1), STEP, F_OF_X)
 
 
 ADADELTA_SCALES = (1.0, 100.0, 10000.0)
@@ -252,10 +317,12 @@ def adadelta_scale(steps: int = 500) -> Exercise:
         path = _vector_run("adadelta", {}, lambda x, t: lam * x, start, steps)
         remaining = [float(x.norm() / start.norm()) for x in path]
         numbers[f"remaining[{scale:g}]"] = remaining[-1]
-        series[f"start × {scale:g}"] = tuple(remaining)
-    return Exercise("adadelta-3", "adadelta", "Is AdaDelta really learning-rate free? Could you find optimization "
-                    "problems that break it?", True, numbers, series, tuple(range(steps + 1)), "step",
-                    "|x_t| / |x_0| (share of the distance left)")
+        series[both(lambda say: say(f"start × {scale:g}", f"起点 × {scale:g}"))] = tuple(remaining)
+    question = both(lambda say: say("Is AdaDelta really learning-rate free? Could you find optimization problems that "
+                                    "break it?",
+                                    "AdaDelta算法真的不需要学习率吗？能否找到让它失效的优化问题？"))
+    return _exercise("adadelta-3", question, numbers, series, range(steps + 1), STEP,
+                     both(lambda say: say("|x_t| / |x_0| (share of the distance left)", "|x_t| / |x_0|（剩余距离的比例）")))
 
 
 # ---------------------------------------------------------------------------
@@ -263,6 +330,10 @@ def adadelta_scale(steps: int = 500) -> Exercise:
 # ---------------------------------------------------------------------------
 
 ADAM_LRS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+OBJECTIVE_NAMES: dict[str, Pair] = {
+    "notes": both(lambda say: say("notes", "笔记中的二次函数")),
+    "rosenbrock": both(lambda say: say("rosenbrock", "Rosenbrock 函数")),
+}
 
 
 def adam_lr(steps: int = 100) -> Exercise:
@@ -273,9 +344,11 @@ def adam_lr(steps: int = 100) -> Exercise:
         final = _final_f(objective, run_batch("adam", objective, [{"lr": lr} for lr in ADAM_LRS], steps=steps))
         for lr, f in zip(ADAM_LRS, final):
             numbers[f"{objective.name}[{lr:g}]"] = f
-        series[objective.name] = tuple(final)
-    return Exercise("adam-1", "adam", "Adjust the learning rate and observe and analyze the experimental results.",
-                    True, numbers, series, ADAM_LRS, "learning rate η", f"f after {steps} steps")
+        series[OBJECTIVE_NAMES[objective.name]] = tuple(final)
+    question = both(lambda say: say("Adjust the learning rate and observe and analyze the experimental results.",
+                                    "调整学习率，观察并分析实验结果。"))
+    return _exercise("adam-1", question, numbers, series, ADAM_LRS, LEARNING_RATE,
+                     both(lambda say: say(f"f after {steps} steps", f"{steps} 步后的 f")))
 
 
 YOGI_CASE = {"C": 10.0, "mu": 0.01, "beta2": 0.01, "lr": 1.0}
@@ -306,35 +379,60 @@ def adam_against_yogi(steps: int = 3000) -> Exercise:
         gaps = [average(x) - f_star for x in path]
         numbers[f"{name}_x"] = float(path[-1][0])
         numbers[f"{name}_gap"] = gaps[-1]
-        series[REGISTRY[name].title] = tuple(gaps[::every])
-    return Exercise("adam-4", "adam", "Try to construct a case for which Adam diverges and Yogi converges.", True,
-                    numbers, series, tuple(float(t) for t in range(0, steps + 1, every)), "step",
-                    "F(x_t) − F(x*) (the average objective)")
+        series[(REGISTRY[name].title, REGISTRY[name].title)] = tuple(gaps[::every])
+    question = both(lambda say: say("Try to construct a case for which Adam diverges and Yogi converges.",
+                                    "试着构造一个Adam算法发散而Yogi收敛的例子。"))
+    return _exercise("adam-4", question, numbers, series, [float(t) for t in range(0, steps + 1, every)], STEP,
+                     both(lambda say: say("F(x_t) − F(x*) (the average objective)", "F(x_t) − F(x*)（平均目标函数）")))
 
 
 # ---------------------------------------------------------------------------
 # Not experimental
 # ---------------------------------------------------------------------------
 
-PROOFS: tuple[tuple[str, str], ...] = (
-    ("momentum-3", "Derive the minimum value and minimizer of h(x) = ½ xᵀQx + xᵀc + b."),
-    ("adagrad-1", "Prove ‖c − δ‖₂ = ‖Uc − Uδ‖₂ for an orthogonal U; why does this mean perturbations keep their "
-                  "magnitude under an orthogonal change of variables?"),
-    ("adagrad-3", "Prove Gerschgorin's circle theorem."),
-    ("adagrad-4", "What does Gerschgorin's theorem say about the eigenvalues of diag^-½(M) M diag^-½(M)?"),
-    ("adagrad-5", "Try AdaGrad on a proper deep network (LeNet on Fashion-MNIST)."),
-    ("rmsprop-3", "Try RMSProp on a real machine-learning problem such as Fashion-MNIST."),
-    ("rmsprop-4", "Would you adjust γ as optimization progresses? How sensitive is RMSProp to it?"),
-    ("adadelta-2", "Implement AdaDelta without the variable g′ₜ. Why might this be a good idea?"),
-    ("adadelta-4", "Compare AdaDelta to AdaGrad and RMSProp: convergence behaviour."),
-    ("adam-2", "Rewrite the momentum and second-moment updates so that they need no bias correction."),
-    ("adam-3", "Why do you need to reduce the learning rate η as we converge?"),
+PROOFS: tuple[tuple[str, Pair], ...] = (
+    ("momentum-3", both(lambda say: say(
+        "Derive the minimum value and minimizer of h(x) = ½ xᵀQx + xᵀc + b.",
+        "推导 h(x) = ½ xᵀQx + xᵀc + b 的最小值与最优解。"))),
+    ("adagrad-1", both(lambda say: say(
+        "Prove ‖c − δ‖₂ = ‖Uc − Uδ‖₂ for an orthogonal U; why does this mean perturbations keep their magnitude "
+        "under an orthogonal change of variables?",
+        "证明对正交矩阵 U 有 ‖c − δ‖₂ = ‖Uc − Uδ‖₂；为什么这说明在正交变量替换下扰动的大小不变？"))),
+    ("adagrad-3", both(lambda say: say("Prove Gerschgorin's circle theorem.", "证明 Gerschgorin 圆盘定理。"))),
+    ("adagrad-4", both(lambda say: say(
+        "What does Gerschgorin's theorem say about the eigenvalues of diag^-½(M) M diag^-½(M)?",
+        "Gerschgorin 定理对 diag^-½(M) M diag^-½(M) 的特征值说明了什么？"))),
+    ("adagrad-5", both(lambda say: say(
+        "Try AdaGrad on a proper deep network (LeNet on Fashion-MNIST).",
+        "在真正的深度网络上（Fashion-MNIST 上的 LeNet）试试AdaGrad算法。"))),
+    ("rmsprop-3", both(lambda say: say(
+        "Try RMSProp on a real machine-learning problem such as Fashion-MNIST.",
+        "在真实的机器学习问题（如 Fashion-MNIST）上试试RMSProp算法。"))),
+    ("rmsprop-4", both(lambda say: say(
+        "Would you adjust γ as optimization progresses? How sensitive is RMSProp to it?",
+        "随着优化的进行，要不要调整 γ？RMSProp算法对它有多敏感？"))),
+    ("adadelta-2", both(lambda say: say(
+        "Implement AdaDelta without the variable g′ₜ. Why might this be a good idea?",
+        "不用变量 g′ₜ 实现AdaDelta算法。这样做为什么可能更好？"))),
+    ("adadelta-4", both(lambda say: say(
+        "Compare AdaDelta to AdaGrad and RMSProp: convergence behaviour.",
+        "比较AdaDelta算法与AdaGrad算法、RMSProp算法的收敛行为。"))),
+    ("adam-2", both(lambda say: say(
+        "Rewrite the momentum and second-moment updates so that they need no bias correction.",
+        "改写动量与二阶矩的更新，使它们不再需要偏差修正。"))),
+    ("adam-3", both(lambda say: say(
+        "Why do you need to reduce the learning rate η as we converge?",
+        "为什么在接近收敛时需要减小学习率 η？"))),
 )
 """The exercises answered here by a sketch, not an experiment (the sketches are in ``exercise_words``)."""
 
 
 def proofs() -> list[Exercise]:
-    return [Exercise(key, key.split("-")[0], question, False) for key, question in PROOFS]
+    found = []
+    for key, question in PROOFS:
+        section = key.split("-")[0]
+        found.append(Exercise(key, section, question[0], False, chinese=_chinese([SECTIONS[section], question])))
+    return found
 
 
 def experiments(data: Airfoil | None) -> list[tuple[str, Callable[[], Exercise]]]:
@@ -365,4 +463,4 @@ def run_exercises(data: Airfoil | None = None, only: Sequence[str] | None = None
     return chosen + ([] if only else proofs())
 
 
-__all__ = ["Exercise", "PROOFS", "experiments", "proofs", "run_exercises"]
+__all__ = ["Exercise", "PROOFS", "Pair", "both", "experiments", "proofs", "run_exercises"]

@@ -442,11 +442,11 @@ def render_html(results: ChapterResults, say: Lang = EN) -> str:
     few_badge = (say(f"<span class=b-nr>{unjudged} too few seeds</span>", f"<span class=b-nr>{unjudged} 个种子太少</span>")
                  if unjudged else "")
     parts = [
-        say("<!doctype html><html lang=en><head><meta charset=utf-8>", "<!doctype html><html lang=zh><head><meta charset=utf-8>"),
+        f"<!doctype html><html lang={say.code}><head><meta charset=utf-8>",
         "<meta name=viewport content='width=device-width,initial-scale=1'>",
-        say(f"<title>descentlab: the momentum and adaptive-methods chapter, reproduced</title><style>{CSS}</style></head>"
-            "<body>",
-            f"<title>descentlab：动量法与自适应方法一章的复现</title><style>{CSS}{CSS_ZH}</style></head><body>"),
+        say("<title>descentlab: the momentum and adaptive-methods chapter, reproduced</title>",
+            "<title>descentlab：动量法与自适应方法一章的复现</title>"),
+        f"<style>{CSS}{CSS_ZH if say.code == 'zh' else ''}</style></head><body>",
         say("<h1>Momentum, AdaGrad, RMSProp, AdaDelta, Adam — reproduced</h1>",
             "<h1>动量法、AdaGrad、RMSProp、AdaDelta、Adam——复现</h1>"),
         say(f"<p class=sub>descentlab {version}, torch {torch_version}, {threads} threads; {seeds} seeds per airfoil run; "
@@ -806,7 +806,7 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | N
             figures = build_figures(results, say)
         _save_all(figures, staging / "figures", say, helper)
         (staging / "index.html").write_text(render_html(results, say), encoding="utf-8")
-        (staging / EXPLORER).write_text(notes_page() if explorer is None else explorer, encoding="utf-8")
+        (staging / EXPLORER).write_text(notes_page(say) if explorer is None else explorer, encoding="utf-8")
         (staging / "results.json").write_text(json.dumps(results_json(results, say), indent=1, default=str),
                                               encoding="utf-8")
         (staging / "results.csv").write_text(results_csv(results), encoding="utf-8")

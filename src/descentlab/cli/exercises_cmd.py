@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from .common import add_lang_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -21,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "exercise is left out)")
     parser.add_argument("--out", default=None, metavar="FILE",
                         help="with N: write its figure (.svg, .png or .pdf)")
+    add_lang_option(parser, "the conclusions and the figure")
     parser.set_defaults(handler=run)
 
 
@@ -31,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from ..chapter.exercise_words import conclusion, title
     from ..chapter.exercises import experiments, run_exercises
     from ..files import check_writable, write_with
-    from .common import CLIError, load_data
+    from .common import CLIError, given_lang, load_data
 
+    say = given_lang(args, figures=args.out is not None)  # a Chinese figure needs a CJK font: found before the run
     keys = [key for key, _ in experiments(data=None)]
     keys.insert(2, "momentum-4")  # the airfoil exercise's place, with or without data
     only = None
@@ -58,13 +62,16 @@ def run(args: argparse.Namespace) -> int:
     answered = run_exercises(data, only)
     if args.out is not None:  # written before anything is printed: a failed write leaves stdout empty
         from ..chapter.report import exercise_figure
+        from ..plotting.fonts import figure_fonts
 
-        figure = exercise_figure(answered[0])
-        write_with(args.out, lambda tmp: figure.savefig(tmp, format=os.path.splitext(args.out)[1][1:].lower()))
+        with figure_fonts(say):  # Chinese labels are drawn with a CJK font
+            figure = exercise_figure(answered[0], say)
+            write_with(args.out, lambda tmp: figure.savefig(tmp, format=os.path.splitext(args.out)[1][1:].lower()))
     for exercise in answered:
-        print(f"{title(exercise)}\n  {conclusion(exercise)}")
+        print(f"{title(exercise, say)}\n  {conclusion(exercise, say)}")
     if args.out is not None:
-        print(f"wrote {args.out}")
+        print(say(f"wrote {args.out}", f"已写入 {args.out}"))
     if only is None and data is None:
-        sys.stderr.write("descentlab exercises: momentum-4 left out (it needs the airfoil data: --data PATH)\n")
+        sys.stderr.write(say("descentlab exercises: momentum-4 left out (it needs the airfoil data: --data PATH)\n",
+                             "descentlab exercises：未运行 momentum-4（它需要 airfoil 数据：--data PATH）\n"))
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .common import add_lang_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -17,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="explore.html", metavar="FILE", help="the page (default: explore.html)")
     parser.add_argument("--objective", nargs="+", default=None, metavar="NAME",
                         help="objectives of the lab to include (default: all; see 'descentlab objectives')")
+    add_lang_option(parser, "the page (the numbers are the same)")
     parser.set_defaults(handler=run)
 
 
@@ -24,13 +27,15 @@ def run(args: argparse.Namespace) -> int:
     from ..explore import explore
     from ..files import check_writable
     from ..lab.objectives import OBJECTIVES
-    from .common import CLIError
+    from .common import CLIError, given_lang
 
     unknown = [name for name in args.objective or () if name not in OBJECTIVES]
     if unknown:
         raise CLIError(f"unknown objective {unknown[0]!r}; choose from: {', '.join(OBJECTIVES)}")
     check_writable(args.out)  # fail before minutes of work, not after
-    page = explore(args.objective)
+    say = given_lang(args, figures=False)
+    page = explore(args.objective, lang=say.code)
     page.save(args.out)
-    print(f"wrote {args.out} ({len(page.html.encode('utf-8')) / 1e6:.1f} MB, {len(page.data.blocks)} grids)")
+    size, grids = len(page.html.encode("utf-8")) / 1e6, len(page.data.blocks)
+    print(say(f"wrote {args.out} ({size:.1f} MB, {grids} grids)", f"已写入 {args.out}（{size:.1f} MB，{grids} 个网格）"))
     return 0

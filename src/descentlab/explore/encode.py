@@ -20,14 +20,20 @@ from typing import Any
 
 import numpy as np
 
+from ..lang import EN, Lang
 from .data import PRECISE_STEPS, STEPS, THEORY_KINDS, Block, ExploreData
 
-QUANTIZATION = (
-    "paths, f(x_t), effective learning rates and states: bfloat16 (float32 rounded to its top 16 bits, "
-    "relative error at most 2^-8 = 0.4%); end points after "
-    + ", ".join(str(s) for s in PRECISE_STEPS)
-    + " steps: float64 (exact); contours: float32"
-)
+
+def quantization(say: Lang = EN) -> str:
+    """What the page's numbers lose, as the page states it."""
+    steps = ", ".join(str(s) for s in PRECISE_STEPS)
+    return say(f"paths, f(x_t), effective learning rates and states: bfloat16 (float32 rounded to its top 16 bits, "
+               f"relative error at most 2^-8 = 0.4%); end points after {steps} steps: float64 (exact); contours: float32",
+               f"路径、f(x_t)、有效学习率和状态：bfloat16（float32 只保留最高 16 位，相对误差至多 2^-8 = 0.4%）；"
+               f"{steps} 步时的终点：float64（精确）；等高线：float32")
+
+
+QUANTIZATION = quantization()
 RELATIVE_ERROR = 2.0**-8
 """The largest relative error of a bfloat16 value (round to nearest)."""
 
@@ -115,7 +121,11 @@ def to_json(data: ExploreData) -> dict[str, Any]:
 
 def dumps(data: ExploreData) -> str:
     """The JSON text, safe inside an HTML ``<script>`` element (no ``</``)."""
-    text = json.dumps(to_json(data), separators=(",", ":"), allow_nan=False, default=_finite)
+    return script_safe(json.dumps(to_json(data), separators=(",", ":"), allow_nan=False, default=_finite))
+
+
+def script_safe(text: str) -> str:
+    """JSON text made safe inside an HTML ``<script>`` element: no ``</`` (``<\\/`` means the same in JSON)."""
     return text.replace("</", "<\\/")
 
 
@@ -132,4 +142,7 @@ def decode_block(payload: dict[str, Any], algorithm: str, problem: str) -> tuple
     return values, precise
 
 
-__all__ = ["QUANTIZATION", "RELATIVE_ERROR", "decode_block", "decode_values", "dumps", "encode_values", "to_json"]
+__all__ = [
+    "QUANTIZATION", "RELATIVE_ERROR", "decode_block", "decode_values", "dumps", "encode_values", "quantization",
+    "script_safe", "to_json",
+]

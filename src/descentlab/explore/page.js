@@ -3,12 +3,18 @@
 (() => {
   "use strict";
   const DATA = JSON.parse(document.getElementById("explore-data").textContent);
+  // every text the script shows, in the page's language (built in Python): looked up, {name} filled with a shown value
+  const S = JSON.parse(document.getElementById("explore-strings").textContent);
+  const say = (key, values) => S[key].replace(/\{(\w+)\}/g, (whole, name) => String(values[name]));
+  const titleOf = (alg) => S.titles[alg];
+  const labelOf = (axis) => S.axis_labels[axis.label] || axis.label;
   const T = DATA.steps;
   const LEN = T + 1;
   const COLORS = ["#d95f02", "#1b9e77", "#7570b3"];
   const SLOTS = 3;
   const api = (window.explore = { ready: false, timings: [], inputTimings: [], draws: 0 });
   const $ = (id) => document.getElementById(id);
+  const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
   // ---------- decoding (inverse of descentlab.explore.encode) ----------
   function bytesOf(b64) {
@@ -110,7 +116,7 @@
   const approx = (v) => (Number.isFinite(v) ? +v.toPrecision(4) + "" : String(v));
   const notesNumber = (v) => (Math.abs(v) < 1e15 ? v.toFixed(6) : v.toExponential(6));
   function settingText(slot) {
-    return axesOf(slot.alg).map((axis, i) => `${axis.label}=${show(axis.values[slot.idx[i]])}`).join(", ");
+    return axesOf(slot.alg).map((axis, i) => `${labelOf(axis)}=${show(axis.values[slot.idx[i]])}`).join(", ");
   }
   function notesRun(slot) {
     if (!slot) return null;
@@ -162,7 +168,7 @@
   function buildProblemControls() {
     const objective = $("objective");
     objective.innerHTML = "";
-    for (const [key, land] of Object.entries(DATA.landscapes)) objective.add(new Option(`${land.label}: ${land.formula}`, key));
+    for (const key of Object.keys(DATA.landscapes)) objective.add(new Option(S.landscapes[key], key));
     objective.onchange = () => {
       state.problem = DATA.problems.find((p) => p.landscape === objective.value).key;
       changed();
@@ -174,10 +180,7 @@
     const notes = $("notes-run");
     notes.innerHTML = "";
     notes.add(new Option("—", ""));
-    DATA.notes.forEach((run, i) => {
-      const hp = Object.entries(run.hyperparameters).map(([k, v]) => `${k}=${v}`).join(", ");
-      notes.add(new Option(`${run.algorithm} ${hp}`, String(i)));
-    });
+    DATA.notes.forEach((run, i) => notes.add(new Option(S.notes_runs[i], String(i))));
     notes.onchange = () => { if (notes.value !== "") selectNotes(+notes.value); };
   }
   function selectNotes(i) {
@@ -211,13 +214,14 @@
       field.className = "slot";
       field.style.borderColor = COLORS[s];
       const legend = document.createElement("legend");
-      legend.innerHTML = `<span class="swatch" style="background:${COLORS[s]}"></span>optimizer ${s + 1}`;
+      legend.innerHTML = `<span class="swatch" style="background:${COLORS[s]}"></span>`;
+      legend.append(say("optimizer_n", { n: s + 1 }));
       field.append(legend);
       const choose = document.createElement("select");
       choose.id = `slot${s}-alg`;
-      choose.setAttribute("aria-label", `optimizer ${s + 1}`);
-      if (s > 0) choose.add(new Option("off", ""));
-      algorithms.forEach((alg) => choose.add(new Option(DATA.algorithms[alg].title, alg)));
+      choose.setAttribute("aria-label", say("optimizer_n", { n: s + 1 }));
+      if (s > 0) choose.add(new Option(S.off, ""));
+      algorithms.forEach((alg) => choose.add(new Option(titleOf(alg), alg)));
       choose.value = slot ? slot.alg : "";
       choose.onchange = () => {
         state.slots[s] = choose.value ? { alg: choose.value, idx: initialIndex(choose.value) } : null;
@@ -227,7 +231,8 @@
       };
       const focus = document.createElement("label");
       focus.className = "focus";
-      focus.innerHTML = `<input type="radio" name="focus" id="slot${s}-focus" ${state.focus === s ? "checked" : ""} ${slot ? "" : "disabled"}> map &amp; state`;
+      focus.innerHTML = `<input type="radio" name="focus" id="slot${s}-focus" ${state.focus === s ? "checked" : ""} ${slot ? "" : "disabled"}> `;
+      focus.append(S.map_and_state);
       focus.querySelector("input").onchange = () => { state.focus = s; changed(); };
       field.append(choose, focus);
       if (slot) {
@@ -237,7 +242,7 @@
           const id = `slot${s}-${keyOf(axis).replace(".", "-")}`;
           const label = document.createElement("label");
           label.htmlFor = id;
-          label.textContent = axis.label + (axis.kind === "log" ? " (log)" : "");
+          label.textContent = axis.kind === "log" ? say("log", { label: labelOf(axis) }) : labelOf(axis);
           const value = document.createElement("output");
           value.id = `${id}-value`;
           let input;
@@ -276,7 +281,7 @@
         input.value = String(slot.idx[i]);
         const text = show(axis.values[slot.idx[i]]);
         $(`${id}-value`).textContent = text;
-        input.setAttribute("aria-valuetext", `${axis.label} = ${text}`);
+        input.setAttribute("aria-valuetext", `${labelOf(axis)} = ${text}`);
       });
       const radio = $(`slot${s}-focus`);
       if (radio) radio.checked = state.focus === s;
@@ -446,7 +451,7 @@
       ctx.fillStyle = COLORS[s];
       ctx.font = "bold 12px sans-serif";
       ctx.textAlign = px > PAD.left + plot.w / 2 ? "right" : "left";
-      ctx.fillText(`✕ diverged at step ${d}`, px, py);
+      ctx.fillText(say("diverged_mark", { step: d }), px, py);
     }
   }
 
@@ -483,7 +488,7 @@
     }
     const yr = range(all, true);
     yr[0] = Math.max(yr[0], yr[1] - 40);
-    const plot = frame(ctx, canvas, [0, state.steps], yr, "step t", "f(x_t)", true);
+    const plot = frame(ctx, canvas, [0, state.steps], yr, S.step_axis, "f(x_t)", true);
     clipped(ctx, plot, () => {
       for (const [slot, s] of active()) {
         const f = series(slot, "f");
@@ -501,7 +506,7 @@
     for (const [slot] of active()) {
       for (const c of ["elr1", "elr2"]) all.push(...series(slot, c).subarray(1, lastStep(slot) + 1));
     }
-    const plot = frame(ctx, canvas, [0, state.steps], robustRange(all), "step t", "−Δx/g", false);
+    const plot = frame(ctx, canvas, [0, state.steps], robustRange(all), S.step_axis, "−Δx/g", false);
     clipped(ctx, plot, () => {
       for (const [slot, s] of active()) {
         ["elr1", "elr2"].forEach((c, k) => {
@@ -523,8 +528,8 @@
     const slot = state.slots[state.focus];
     const keys = stateKeys(slot);
     $("state-caption").textContent = keys.length
-      ? `${DATA.algorithms[slot.alg].title}'s state (${keys.join(", ")}); solid x1, dashed x2`
-      : `${DATA.algorithms[slot.alg].title} keeps no state but its step counter`;
+      ? say("state_caption", { title: titleOf(slot.alg), keys: keys.join(", ") })
+      : say("no_state", { title: titleOf(slot.alg) });
     if (!keys.length) return;
     const height = canvas.height / keys.length;
     keys.forEach((key, k) => {
@@ -534,7 +539,7 @@
       const v1 = series(slot, key + "1");
       const v2 = series(slot, key + "2");
       const last = lastStep(slot);
-      const plot = frame(ctx, sub, [0, state.steps], robustRange([...v1.subarray(0, last + 1), ...v2.subarray(0, last + 1)]), "step t", key, false);
+      const plot = frame(ctx, sub, [0, state.steps], robustRange([...v1.subarray(0, last + 1), ...v2.subarray(0, last + 1)]), S.step_axis, key, false);
       ctx.save();
       ctx.beginPath();
       ctx.rect(PAD.left, PAD.top, plot.w, plot.h);
@@ -630,14 +635,14 @@
     ctx.fillStyle = "#333";
     ctx.font = "10px sans-serif";
     if (x >= 0) axes[x].values.forEach((v, i) => { if (i % 2 === 0 || nx < 10) ctx.fillText(show(v), left + (i + 0.5) * cw, top + h + 12); });
-    ctx.fillText(x >= 0 ? `${axes[x].label} (log)` : "", left + w / 2, top + h + 26);
+    ctx.fillText(x >= 0 ? say("log", { label: labelOf(axes[x]) }) : "", left + w / 2, top + h + 26);
     ctx.textAlign = "right";
     if (y >= 0) axes[y].values.forEach((v, j) => ctx.fillText(show(v), left - 4, top + (ny - 1 - j + 0.5) * ch + 4));
     ctx.save();
     ctx.translate(11, top + h / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textAlign = "center";
-    ctx.fillText(y >= 0 ? axes[y].label : "", 0, 0);
+    ctx.fillText(y >= 0 ? labelOf(axes[y]) : "", 0, 0);
     ctx.restore();
     // colour bar
     for (let k = 0; k < 50; k++) { ctx.fillStyle = color(-DECADES * (1 - k / 49)); ctx.fillRect(left + w + 14, top + h - (k + 1) * (h / 50), 12, h / 50 + 0.5); }
@@ -648,10 +653,8 @@
     ctx.fillText("f_T/f_0", left + w + 28, top + h / 2);
     drawTheoryOverlay(ctx, slot, axes, x, y, { left, top, w, h, nx, ny, cw, ch });
     const r = rateOf(slot);
-    $("map-caption").textContent = `${DATA.algorithms[slot.alg].title} over the grid: f(x_T)/f(x_0) after T = ${state.steps} steps `
-      + `(dark: fast; yellow: stalled; dark red: grew; grey: diverged, at the step written). White dashes: the stability bound, ✚ the optimum (quadratics). `
-      + `Selected (outlined): ` + (r.diverged ? `diverged at step ${r.diverged}` : `f ratio 1e${approx(r.decades)}, rate (f_T/f_0)^(1/2T) = ${approx(r.rate)}`)
-      + ". Click a cell to select it.";
+    const selected = r.diverged ? say("map_diverged", { step: r.diverged }) : say("map_rate", { decades: approx(r.decades), rate: approx(r.rate) });
+    $("map-caption").textContent = say("map_caption", { title: titleOf(slot.alg), steps: state.steps, selected });
   }
   // a value's position on a grid axis, in cells (piecewise linear in log lr or in β)
   function position(axis, value) {
@@ -736,23 +739,24 @@
     const theory = DATA.landscapes[problemsByKey[state.problem].landscape].theory;
     const rows = [];
     if (theory.quadratic) {
-      rows.push(["κ = λmax/λmin", show(theory.kappa)], ["λmin, λmax", `${show(theory.lmin)}, ${show(theory.lmax)}`]);
-      rows.push(["GD stable for lr <", `2/λmax = ${show(theory.gd_max_lr)}`]);
-      rows.push(["best GD lr, rate", `${show(theory.gd_best_lr)}, ${show(theory.gd_best_rate)}`]);
-      rows.push(["momentum optimum α*, β*", `${show(theory.momentum_best_lr)}, ${show(theory.momentum_best_beta)} (rate ${show(theory.momentum_best_rate)})`]);
+      rows.push([S.theory_kappa, show(theory.kappa)], [S.theory_eigenvalues, `${show(theory.lmin)}, ${show(theory.lmax)}`]);
+      rows.push([S.theory_gd_stable, say("theory_gd_bound", { value: show(theory.gd_max_lr) })]);
+      rows.push([S.theory_gd_best, `${show(theory.gd_best_lr)}, ${show(theory.gd_best_rate)}`]);
+      rows.push([S.theory_momentum_best, say("theory_momentum_best_value", {
+        lr: show(theory.momentum_best_lr), beta: show(theory.momentum_best_beta), rate: show(theory.momentum_best_rate) })]);
       const slot = state.slots[state.focus];
       const axes = axesOf(slot.alg);
       const b = axes.findIndex((a) => a.name === "momentum");
       if (DATA.algorithms[slot.alg].theory === "heavy_ball" && b >= 0) {
         const beta = axes[b].values[slot.idx[b]];
         const k = theory.momentum_bound.beta.findIndex((v) => Math.abs(v - beta) < 1e-12);
-        if (k >= 0) rows.push([`momentum stable for lr < (2+2β)/λmax, β = ${show(beta)}`, show(theory.momentum_bound.lr[k])]);
+        if (k >= 0) rows.push([say("theory_momentum_stable", { beta: show(beta) }), show(theory.momentum_bound.lr[k])]);
       }
     } else {
-      rows.push(["not a convex quadratic; κ at the minimum", show(theory.kappa_at_minimum)]);
-      rows.push(["Hessian eigenvalues there", theory.eigenvalues.map(show).join(", ")]);
+      rows.push([S.theory_not_quadratic, show(theory.kappa_at_minimum)]);
+      rows.push([S.theory_hessian, theory.eigenvalues.map(show).join(", ")]);
     }
-    $("theory").innerHTML = rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("");
+    $("theory").innerHTML = rows.map(([k, v]) => `<tr><th>${escape(k)}</th><td>${escape(v)}</td></tr>`).join("");
   }
   function drawReadout() {
     const rows = [];
@@ -761,7 +765,7 @@
       const step = state.steps;
       let end;
       if (d !== null && d <= step) {
-        end = `diverged at step ${d} (|x| > 1e12 or not finite)`;
+        end = say("readout_diverged", { step: d });
       } else {
         const exact = preciseEnd(slot, step);
         if (exact) end = `epoch ${step}, x1 ${notesNumber(exact[0])}, x2 ${notesNumber(exact[1])}`;
@@ -772,11 +776,12 @@
       const st = stateKeys(slot).map((key) => `${key} = (${approx(series(slot, key + "1")[last])}, ${approx(series(slot, key + "2")[last])})`).join("; ") || "—";
       const run = notesRun(slot);
       let notes = "";
-      if (run && step === run.steps) notes = `<div class="notes">notes printed: <code>${run.printed}</code> ${run.printed === end ? "✓ same digits" : "✗ differs"}</div>`;
-      rows.push(`<tr id="readout-${s}"><td><span class="swatch" style="background:${COLORS[s]}"></span>${DATA.algorithms[slot.alg].title}</td>`
-        + `<td>${settingText(slot)}</td><td class="end"><code>${end}</code>${notes}</td><td>${approx(f)}</td><td class="state">${st}</td></tr>`);
+      if (run && step === run.steps) notes = `<div class="notes">${escape(S.notes_printed)} <code>${escape(run.printed)}</code> ${escape(run.printed === end ? S.same_digits : S.differs)}</div>`;
+      rows.push(`<tr id="readout-${s}"><td><span class="swatch" style="background:${COLORS[s]}"></span>${escape(titleOf(slot.alg))}</td>`
+        + `<td>${escape(settingText(slot))}</td><td class="end"><code>${escape(end)}</code>${notes}</td><td>${approx(f)}</td><td class="state">${escape(st)}</td></tr>`);
     }
-    $("readout").innerHTML = `<tr><th>optimizer</th><th>setting</th><th>x after the steps (float64 at ${DATA.precise_steps.join(", ")} steps)</th><th>f(x_T)</th><th>state at T</th></tr>` + rows.join("");
+    const head = [S.head_optimizer, S.head_setting, say("head_end", { steps: DATA.precise_steps.join(", ") }), S.head_f, S.head_state];
+    $("readout").innerHTML = `<tr>${head.map((h) => `<th>${escape(h)}</th>`).join("")}</tr>` + rows.join("");
   }
 
   // ---------- redraw ----------
@@ -821,13 +826,12 @@
     $("view-map").addEventListener("click", clickMap);
     $("view-paths").addEventListener("click", clickPaths);
     window.addEventListener("hashchange", () => { fromHash(location.hash); buildSlots(); redraw(); });
-    $("quantization").textContent = DATA.quantization;
     changed();
     document.body.classList.remove("loading");
     $("status").textContent = "";
     api.ready = true;
   }).catch((error) => {
-    $("status").textContent = `could not decode the embedded data: ${error}`;
+    $("status").textContent = say("decode_failed", { error });
     throw error;
   });
 })();

@@ -21,10 +21,12 @@ from string import Template
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__
 from ..files import write_text
+from ..lang import EN, LANGUAGES, Lang
+from ..lang import lang as _language
 from .data import NOTES_PROBLEM, NOTES_STEPS, ExploreData, axes, build
-from .encode import dumps
+from .encode import dumps, script_safe
+from .strings import HTML_KEYS, page_strings
 
 FILENAME = "explore.html"
 """The name ``descentlab reproduce`` gives the page beside the report."""
@@ -34,14 +36,17 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
-def render(data: ExploreData) -> str:
-    """The page's HTML for ``data``."""
+def render(data: ExploreData, say: Lang = EN) -> str:
+    """The page's HTML for ``data``, every text in ``say``'s language (the numbers are the same in each)."""
+    strings = page_strings(data, say)
+    static = {key: value if key in HTML_KEYS else html.escape(value)
+              for key, value in strings.items() if isinstance(value, str)}
     return Template(_asset("page.html")).substitute(
+        static,
         style=_asset("page.css"),
         script=_asset("page.js"),
         data=dumps(data),
-        version=html.escape(__version__),
-        algorithms=html.escape(", ".join(data.titles.values())),
+        strings=script_safe(json.dumps(strings, ensure_ascii=False, separators=(",", ":"))),
     )
 
 
@@ -69,25 +74,36 @@ class Explorer:
         )
 
 
-def explore(objectives: Sequence[str] | None = None, algorithms: Sequence[str] | None = None) -> Explorer:
-    """Compute every grid (all registry algorithms on the lab's objectives, or those named) and build the page."""
+def explore(objectives: Sequence[str] | None = None, algorithms: Sequence[str] | None = None,
+            lang: str = "en") -> Explorer:
+    """Compute every grid (all registry algorithms on the lab's objectives, or those named) and build the page.
+
+    ``lang`` is the page's language: ``"en"`` (default) or ``"zh"`` (Chinese); another is a ``ValueError``.
+    """
+    say = _language(lang)  # before minutes of work
     data = build(objectives, algorithms)
-    return Explorer(data, render(data))
+    return Explorer(data, render(data, say))
 
 
 @functools.lru_cache(maxsize=1)
-def notes_page() -> str:
-    """The page written beside the report: every algorithm on the notes' quadratic only.
+def _notes_data() -> ExploreData:
+    return build(objectives=("notes",))
 
-    2.0 MB, built in about 1.4 s, where every objective of the lab takes 4.7 s; computed once
-    per process (``descentlab explore`` writes the page with every objective).
+
+@functools.lru_cache(maxsize=len(LANGUAGES))
+def notes_page(say: Lang = EN) -> str:
+    """The page written beside the report: every algorithm on the notes' quadratic only, in ``say``'s language.
+
+    2.0 MB, built in about 1.4 s, where every objective of the lab takes 4.7 s; the grids are
+    computed once per process and shared by both languages (``descentlab explore`` writes the
+    page with every objective).
     """
-    return explore(objectives=("notes",)).html
+    return render(_notes_data(), say)
 
 
-def embedded_data(page: str) -> dict[str, Any]:
-    """The data a page embeds, read back from its HTML."""
-    start_tag = '<script type="application/json" id="explore-data">'
+def embedded_data(page: str, element: str = "explore-data") -> dict[str, Any]:
+    """The data a page embeds, read back from its HTML (``element="explore-strings"``: its texts)."""
+    start_tag = f'<script type="application/json" id="{element}">'
     start = page.index(start_tag) + len(start_tag)
     end = page.index("</script>", start)
     return json.loads(page[start:end])
