@@ -416,3 +416,7 @@ def test_cli_prints_the_keras_mapping() -> None:
     lines = {line.split()[0]: line for line in done.stdout.splitlines()[1:]}
     assert "eps_mode='epsilon_hat'" in lines["adam"] and "eps=1e-07" in lines["adam"]
     assert lines["yogi"].startswith("yogi      not available: Keras 3 has no Yogi")
+    assert "momentum_form='velocity'" in lines["rmsprop"] and "decoupled_weight_decay=True" in lines["rmsprop"]
+    tf1 = subprocess.run([sys.executable, "-m", "descentlab", "algorithms", "--conventions", "tf1"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "initial_accumulator_value=1.0" in next(line for line in tf1.splitlines() if line.startswith("rmsprop"))
