@@ -55,7 +55,7 @@ def test_every_table_covers_the_registry(table: str) -> None:
 
 def test_defaults_are_the_notes_constants() -> None:
     """SPEC section 1, 'notes' constants' column, typed in by hand."""
-    assert REGISTRY["sgd"].defaults == {"weight_decay": 0.0, "maximize": False}
+    assert REGISTRY["sgd"].defaults == {"weight_decay": 0.0, "decoupled_weight_decay": False, "maximize": False}
     assert REGISTRY["momentum"].defaults["form"] == "velocity"
     assert REGISTRY["momentum"].hyperparameter("momentum").required
     assert REGISTRY["adagrad"].defaults["eps"] == 1e-6
@@ -64,7 +64,8 @@ def test_defaults_are_the_notes_constants() -> None:
     assert REGISTRY["rmsprop"].defaults["eps"] == 1e-6
     assert REGISTRY["rmsprop"].defaults["eps_in_sqrt"] is True
     assert REGISTRY["adadelta"].defaults == {
-        "rho": 0.9, "eps": 1e-5, "lr": 1.0, "weight_decay": 0.0, "maximize": False
+        "rho": 0.9, "eps": 1e-5, "lr": 1.0, "signed_lr": False, "weight_decay": 0.0, "decoupled_weight_decay": False,
+        "maximize": False,
     }
     assert REGISTRY["adam"].defaults["betas"] == (0.9, 0.999)
     assert REGISTRY["adam"].defaults["eps"] == 1e-6
@@ -501,7 +502,7 @@ BAD_HYPERPARAMETERS: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     ("rmsprop", {"lr": 0.1, "alpha": 0.99}, TypeError, r"unexpected .*'alpha'"),
     ("adadelta", {"rho": -0.1}, ValueError, r"^rho must be in \[0, 1\), got -0\.1$"),
     ("adadelta", {"rho": 1.0}, ValueError, r"^rho must be in \[0, 1\), got 1$"),
-    ("adadelta", {"lr": -1}, ValueError, r"^lr must be >= 0, got -1$"),
+    ("adadelta", {"lr": -1}, ValueError, r"^lr must be >= 0, got -1 \(a negative lr steps up the gradient: pass signed_lr=True"),
     ("adadelta", {"eps": "small"}, ValueError, r"^eps must be a real number, got 'small'$"),
     ("adam", {"lr": 0.1, "betas": (0.9, 1.0)}, ValueError, r"^betas\[1\] must be in \[0, 1\), got 1$"),
     ("adam", {"lr": 0.1, "betas": (1.0, 0.999)}, ValueError, r"^betas\[0\] must be in \[0, 1\), got 1$"),

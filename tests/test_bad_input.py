@@ -92,7 +92,7 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["trace", "sgd", "--lr", "0.1", "--out", "{tmp}/path.jpg"], r"use a file name ending in \.png, \.svg, \.pdf"),
     # compare
     (["compare"], r"the following arguments are required: RUN"),
-    (["compare", "sgd:lr"], r"expected key=value with a key from lr, weight_decay, maximize, got 'lr'"),
+    (["compare", "sgd:lr"], r"expected key=value with a key from lr, weight_decay, decoupled_weight_decay, maximize, got 'lr'"),
     (["compare", "adam:lr=0.1,betas=0.9"], r"betas='0\.9' is not a valid value for betas"),
     (["compare", "adam:lr=0.1,amsgrad=yes"], r"amsgrad='yes' is not a valid value"),
     (["compare", "momentum:lr=0.1,momentum=0.5,form=bogus"], r"form must be one of 'velocity', 'ema', 'torch', got 'bogus'"),

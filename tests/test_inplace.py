@@ -11,21 +11,34 @@ from descentlab.eager import REPLAY_PIECE, step_in_batches
 from descentlab.inplace import Plan, Unsupported, plan_for
 
 SETTINGS = {
-    "sgd": [{"lr": 0.1}, {"lr": 0.1, "weight_decay": 0.01, "maximize": True}],
+    "sgd": [{"lr": 0.1}, {"lr": 0.1, "weight_decay": 0.01, "maximize": True},
+            {"lr": 0.1, "weight_decay": 0.1, "decoupled_weight_decay": True}],
     "momentum": [
         {"lr": 0.1, "momentum": 0.9},
         {"lr": 0.1, "momentum": 0.9, "form": "ema"},
         {"lr": 0.1, "momentum": 0.9, "form": "torch", "dampening": 0.1},
         {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+        {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1, "decoupled_weight_decay": True},
     ],
     "adagrad": [{"lr": 0.1}, {"lr": 0.1, "eps_in_sqrt": False, "eps": 1e-10, "lr_decay": 0.01,
-                              "initial_accumulator_value": 0.1, "weight_decay": 0.1}],
-    "rmsprop": [{"lr": 0.01}, {"lr": 0.01, "eps_in_sqrt": False, "centered": True, "momentum": 0.9, "weight_decay": 0.1}],
-    "adadelta": [{}, {"lr": 0.5, "rho": 0.95, "weight_decay": 0.1, "maximize": True}],
+                              "initial_accumulator_value": 0.1, "weight_decay": 0.1},
+                {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}],
+    "rmsprop": [{"lr": 0.01}, {"lr": 0.01, "eps_in_sqrt": False, "centered": True, "momentum": 0.9, "weight_decay": 0.1},
+                {"lr": 0.01, "centered": True, "bias_correction": True, "eps": 1e-2},
+                {"lr": 0.01, "initial_accumulator_value": 1.0, "momentum": 0.9, "momentum_form": "velocity",
+                 "nesterov": True},
+                {"lr": 0.01, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1, "decoupled_weight_decay": True}],
+    "adadelta": [{}, {"lr": 0.5, "rho": 0.95, "weight_decay": 0.1, "maximize": True},
+                 {"lr": -1.0, "signed_lr": True, "weight_decay": 0.1},
+                 {"lr": 0.5, "weight_decay": 0.1, "decoupled_weight_decay": True}],
     "adam": [{"lr": 0.01}, {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1},
              {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
-             {"lr": 0.01, "eps": 1e-7, "eps_mode": "epsilon_hat"}],
-    "yogi": [{"lr": 0.01}, {"lr": 0.01, "weight_decay": 0.1}, {"lr": 0.01, "initial_accumulator_value": 1e-6}],
+             {"lr": 0.01, "eps": 1e-7, "eps_mode": "epsilon_hat"},
+             {"lr": 0.01, "eps_root": 1e-3},
+             {"lr": 0.01, "amsgrad": True, "amsgrad_max": "after_correction", "eps_root": 1e-4},
+             {"lr": 0.01, "amsgrad": True, "eps_mode": "epsilon_hat", "weight_decay": 0.1, "decoupled_weight_decay": True}],
+    "yogi": [{"lr": 0.01}, {"lr": 0.01, "weight_decay": 0.1}, {"lr": 0.01, "initial_accumulator_value": 1e-6},
+             {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}],
 }
 CASES = [(name, given) for name, settings in SETTINGS.items() for given in settings]
 

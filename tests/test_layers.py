@@ -20,8 +20,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     # atomic writes; low precision; the in-place replay of a rule; learning-rate schedules; the two languages
     frozenset({"__init__", "eager", "fast", "torch_counterparts"}),  # the default and the compiled paths; torch.optim names
     frozenset({"optim", "checkpoints"}),  # the torch.optim.Optimizer adapter and the named classes; torch checkpoints
-    frozenset({"lab", "airfoil", "notes", "diff"}),  # the 2D lab; the airfoil experiment; the notes' own numbers and loop
-    frozenset({"plotting", "bench", "explore"}),  # Axes-level figures of lab and airfoil records; benchmarks; the explorer page
+    frozenset({"lab", "airfoil", "notes"}),  # the 2D lab; the airfoil experiment; the notes' own numbers and loop
+    frozenset({"plotting", "bench", "explore", "diff"}),  # Axes-level figures of lab and airfoil records; benchmarks;
+    # the explorer page; two optimizers in lockstep (on the airfoil problem too)
     frozenset({"chapter"}),  # the chapter's sections, verdicts and report
     frozenset({"benchmark"}),  # the fair optimizer comparison: problems, spaces, engines, protocol, scoring, report
     frozenset({"cli"}),  # argument parsing only

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .spec import MAXIMIZE, REQUIRED, WEIGHT_DECAY, AlgorithmSpec, Hyperparameter, State
-from .spec import effective_gradient, flag, is_zero, new_step_counter, nonnegative
+from .spec import DECOUPLED_WEIGHT_DECAY, MAXIMIZE, REQUIRED, WEIGHT_DECAY, AlgorithmSpec, Hyperparameter, State
+from .spec import decayed, flag, is_zero, new_step_counter, nonnegative
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -24,6 +24,8 @@ ADAGRAD_DOC = r"""AdaGrad (Duchi et al., 2011).
 early progress, then a stall.  ``AdaGrad(lr, eps=1e-10, eps_in_sqrt=False)`` is
 ``torch.optim.Adagrad(lr)`` exactly (also with ``lr_decay``,
 ``initial_accumulator_value``, ``weight_decay``, ``maximize``).
+``decoupled_weight_decay=True`` decays ``x <- x (1 - lr * weight_decay)`` before the
+step (Keras's ``weight_decay``; ``lr``, not ``lr_t``).
 """
 
 
@@ -37,9 +39,9 @@ def adagrad_init(x: Tensor, hp: Mapping[str, Any]) -> State:
 def adagrad_update(
     x: Tensor, g: Tensor, state: State, *,
     lr: Any, eps: Any, eps_in_sqrt: bool, lr_decay: Any,
-    initial_accumulator_value: Any, weight_decay: Any, maximize: bool,
+    initial_accumulator_value: Any, weight_decay: Any, decoupled_weight_decay: bool, maximize: bool,
 ) -> tuple[Tensor, State]:
-    g = effective_gradient(x, g, weight_decay=weight_decay, maximize=maximize)
+    x, g = decayed(x, g, lr=lr, weight_decay=weight_decay, decoupled=decoupled_weight_decay, maximize=maximize)
     t = state["step"] + 1
     # lr_t = lr / (1 + (t - 1) lr_decay), as lr * reciprocal: Python's `number / tensor` is computed that way,
     # so writing it out keeps a scalar lr and a swept tensor lr bit-identical; cast to x's dtype so the
@@ -59,6 +61,7 @@ ADAGRAD = AlgorithmSpec(
         Hyperparameter("lr_decay", 0.0, nonnegative, "lr_t = lr / (1 + (t - 1) * lr_decay)"),
         Hyperparameter("initial_accumulator_value", 0.0, nonnegative, "starting value of s"),
         WEIGHT_DECAY,
+        DECOUPLED_WEIGHT_DECAY,
         MAXIMIZE,
     ),
     state_keys=("step", "s"),

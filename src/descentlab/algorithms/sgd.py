@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .spec import MAXIMIZE, REQUIRED, WEIGHT_DECAY, AlgorithmSpec, Hyperparameter, State
-from .spec import decay_rate, effective_gradient, flag, is_zero, new_step_counter, nonnegative, one_of, unit_interval
+from .spec import DECOUPLED_WEIGHT_DECAY, MAXIMIZE, REQUIRED, WEIGHT_DECAY, AlgorithmSpec, Hyperparameter, State
+from .spec import decay_rate, decayed, flag, is_zero, new_step_counter, nonnegative, one_of, unit_interval
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -19,7 +19,8 @@ SGD_DOC = r"""Gradient descent on minibatch gradients.
     x <- x - lr * g
 
 Identical to ``torch.optim.SGD(lr=lr, weight_decay=weight_decay, maximize=maximize)``
-(``momentum=0``).
+(``momentum=0``).  ``decoupled_weight_decay=True`` decays ``x <- x (1 - lr * weight_decay)``
+before the step instead, as ``keras.optimizers.SGD(weight_decay=...)``.
 """
 
 
@@ -27,8 +28,10 @@ def sgd_init(x: Tensor, hp: Mapping[str, Any]) -> State:
     return {"step": new_step_counter(x)}
 
 
-def sgd_update(x: Tensor, g: Tensor, state: State, *, lr: Any, weight_decay: Any, maximize: bool) -> tuple[Tensor, State]:
-    g = effective_gradient(x, g, weight_decay=weight_decay, maximize=maximize)
+def sgd_update(
+    x: Tensor, g: Tensor, state: State, *, lr: Any, weight_decay: Any, decoupled_weight_decay: bool, maximize: bool,
+) -> tuple[Tensor, State]:
+    x, g = decayed(x, g, lr=lr, weight_decay=weight_decay, decoupled=decoupled_weight_decay, maximize=maximize)
     return x - lr * g, {"step": state["step"] + 1}
 
 
@@ -37,6 +40,7 @@ SGD = AlgorithmSpec(
     hyperparameters=(
         Hyperparameter("lr", REQUIRED, nonnegative, "learning rate eta"),
         WEIGHT_DECAY,
+        DECOUPLED_WEIGHT_DECAY,
         MAXIMIZE,
     ),
     state_keys=("step",),
@@ -62,6 +66,8 @@ exactly, under any learning-rate schedule.
 With ``nesterov=True`` the step looks ahead: the ``m`` of the step above is replaced
 by ``momentum * m + c * g`` where ``c`` is the gradient's coefficient in ``m``'s update
 (``lr``, ``1 - momentum`` or ``1``), i.e. torch's ``g + momentum * buf``.
+``decoupled_weight_decay=True`` decays ``x <- x (1 - lr * weight_decay)`` before the
+step (Keras's ``weight_decay``) instead of adding the L2 term to ``g``.
 """
 
 
@@ -71,9 +77,10 @@ def momentum_init(x: Tensor, hp: Mapping[str, Any]) -> State:
 
 def momentum_update(
     x: Tensor, g: Tensor, state: State, *,
-    lr: Any, momentum: Any, form: str, dampening: Any, nesterov: bool, weight_decay: Any, maximize: bool,
+    lr: Any, momentum: Any, form: str, dampening: Any, nesterov: bool,
+    weight_decay: Any, decoupled_weight_decay: bool, maximize: bool,
 ) -> tuple[Tensor, State]:
-    g = effective_gradient(x, g, weight_decay=weight_decay, maximize=maximize)
+    x, g = decayed(x, g, lr=lr, weight_decay=weight_decay, decoupled=decoupled_weight_decay, maximize=maximize)
     t = state["step"] + 1
     if form == "velocity":
         c, scale = lr, 1.0
@@ -106,6 +113,7 @@ MOMENTUM = AlgorithmSpec(
         Hyperparameter("dampening", 0.0, unit_interval, "torch's dampening (form='torch' only)"),
         Hyperparameter("nesterov", False, flag, "Nesterov's look-ahead step"),
         WEIGHT_DECAY,
+        DECOUPLED_WEIGHT_DECAY,
         MAXIMIZE,
     ),
     state_keys=("step", "m"),

@@ -54,6 +54,11 @@ def _kept(value: Any, number: float) -> Any:
     return value if isinstance(value, torch.Tensor) else number
 
 
+def real_number(name: str, value: Any) -> Any:
+    """Any finite real number, negative included (or a 0-dim tensor holding one): a multiplier of either sign."""
+    return _kept(value, _real(name, value))
+
+
 def nonnegative(name: str, value: Any) -> Any:
     """A finite real number >= 0 (learning rates, eps, weight decay), or a 0-dim tensor holding one."""
     number = _real(name, value)
@@ -244,6 +249,23 @@ def effective_gradient(x: Tensor, g: Tensor, *, weight_decay: Any, maximize: boo
     return g
 
 
+def decayed(
+    x: Tensor, g: Tensor, *, lr: Any, weight_decay: Any, decoupled: bool, maximize: bool,
+) -> tuple[Tensor, Tensor]:
+    """Weight decay and sign before the rule: ``(x, g)`` to feed it.
+
+    L2 (``decoupled=False``): ``g <- g + weight_decay * x``.  Decoupled (AdamW,
+    and every Keras optimizer's ``weight_decay``): ``x <- x * (1 - lr * weight_decay)``
+    before the step, the gradient untouched.  ``g <- -g`` first when maximizing.
+    """
+    if not decoupled:
+        return x, effective_gradient(x, g, weight_decay=weight_decay, maximize=maximize)
+    g = effective_gradient(x, g, weight_decay=0, maximize=maximize)
+    if not is_zero(weight_decay):
+        x = x * (1 - lr * weight_decay)  # x <- x (1 - lr wd)
+    return x, g
+
+
 def format_hyperparameters(hp: Mapping[str, Any]) -> str:
     """``lr=0.4, momentum=0.5``: a setting in one short line, for legends, titles and tables."""
 
@@ -255,5 +277,12 @@ def format_hyperparameters(hp: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={show(v)}" for k, v in hp.items())
 
 
-WEIGHT_DECAY = Hyperparameter("weight_decay", 0.0, nonnegative, "L2 penalty: g <- g + weight_decay * x")
+WEIGHT_DECAY = Hyperparameter(
+    "weight_decay", 0.0, nonnegative,
+    "L2 penalty g <- g + weight_decay * x (or decoupled, where the algorithm has decoupled_weight_decay)",
+)
+DECOUPLED_WEIGHT_DECAY = Hyperparameter(
+    "decoupled_weight_decay", False, flag,
+    "weight decay as x <- x (1 - lr weight_decay) before the step (AdamW, Keras) instead of the L2 term",
+)
 MAXIMIZE = Hyperparameter("maximize", False, flag, "ascend instead of descend: g <- -g")

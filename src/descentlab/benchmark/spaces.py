@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ..algorithms import REGISTRY, AlgorithmSpec
-from ..algorithms.spec import decay_pair, decay_rate, nonnegative
+from ..algorithms.spec import decay_pair, decay_rate, nonnegative, real_number
 
 LR_RANGE = (1e-5, 3.0)
 DECAY_RANGE = (1e-4, 0.5)  # of 1 - β: β from 0.5 to 0.9999
@@ -142,7 +142,7 @@ def registry_space(spec: AlgorithmSpec) -> Space:
     for h in spec.hyperparameters:
         if h.check is nonnegative and h.name == "lr" and h.required:
             dims.append(Dimension("lr", *LR_RANGE, "log"))
-        elif h.check is nonnegative and not h.required and h.default > 0:
+        elif h.check in (nonnegative, real_number) and not h.required and h.default > 0:
             dims.append(Dimension(h.name, h.default * DEFAULT_SPREAD[0], h.default * DEFAULT_SPREAD[1], "log"))
         elif h.check is decay_rate and (h.required or h.default > 0):
             dims.append(Dimension(h.name, *DECAY_RANGE, "log1m"))

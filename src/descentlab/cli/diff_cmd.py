@@ -13,14 +13,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run two optimizers in lockstep on identical parameters and gradients; report the first difference",
         description="A and B are NAME[:key=value,...]: a registry name (adam:conventions=keras) or a "
         "torch.optim.Optimizer import path (torch.optim.RMSprop:alpha=0.9). Exit 0 if equal to --rtol, 1 if not. "
+        "Both errors are measured per tensor against its scale, the largest |b| it has held so far: 'max rel' is "
+        "max|a-b| / scale and 'max ulp' is max|a-b| in units of the float64 spacing at the scale, so an entry near "
+        "zero (a bias that stays near 0, a decaying average) does not count millions of ULPs. "
         "Example: descentlab diff adam:conventions=keras torch.optim.Adam --steps 20",
     )
     parser.add_argument("a", metavar="A")
     parser.add_argument("b", metavar="B")
     parser.add_argument("--steps", type=positive_int, default=20, help="steps to run (default: 20)")
-    parser.add_argument("--problem", choices=("quadratic", "random"), default="quadratic",
-                        help="where the gradients come from (default: quadratic)")
-    parser.add_argument("--rtol", type=float, default=1e-12, help="normwise relative tolerance (default: 1e-12)")
+    parser.add_argument("--problem", choices=("quadratic", "airfoil", "random"), default="quadratic",
+                        help="where the gradients come from: quadratic (diag(0.5..4) x), airfoil (the notes' linear "
+                        "regression, minibatches of 10) or random (seeded normal) (default: quadratic)")
+    parser.add_argument("--data", metavar="PATH",
+                        help="the airfoil file for --problem airfoil (default: $DESCENTLAB_DATA, the cache, else download)")
+    parser.add_argument("--rtol", type=float, default=1e-12,
+                        help="tolerance of max|a-b| / scale per tensor (see above; default: 1e-12)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
 
@@ -28,11 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from ..diff import diff
-    from .common import CLIError
+    from ..diff import diff, parse
+    from .common import CLIError, load_data
 
+    if args.data is not None and args.problem != "airfoil":
+        raise CLIError("--data is only used with --problem airfoil")
     try:
-        result = diff(args.a, args.b, steps=args.steps, problem=args.problem, rtol=args.rtol)
+        parse(args.a), parse(args.b)  # (a bad name is refused before any data is read or downloaded)
+        data = load_data(args) if args.problem == "airfoil" else None
+        result = diff(args.a, args.b, steps=args.steps, problem=args.problem, rtol=args.rtol, data=data)
     except ValueError as error:
         raise CLIError(str(error)) from None
     if args.json:

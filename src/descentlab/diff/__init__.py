@@ -9,6 +9,18 @@ parameters and the state, torch's names mapped to ours
 and ULP error, and a one-line explanation when the two settings differ by a
 known convention).  It never prints.
 
+Both errors are measured against the tensor's scale, so that an entry near zero
+does not dominate: the scale is the largest ``|b|`` the tensor has held at any step
+so far (a bias that stays near 0, or an average of gradients that decays towards
+0, is measured against the size it had).  The relative error is
+``max |a - b| / scale`` and the ULP error is ``max |a - b|`` in units of the
+spacing of float64 numbers at ``scale`` (one ULP is about 2.2e-16 times the scale).
+
+Problems: ``quadratic`` (g = diag(0.5 .. 4) x), ``random`` (seeded normal
+gradients, independent of x) and ``airfoil``: the notes' linear regression
+(w in R^5, b) on the standardized airfoil rows, minibatches of 10 in a seeded
+order, gradients of mean((X w + b - y)^2) / 2 from autograd.
+
 An optimizer is ``NAME[:key=value,...]``: a registry name (``adam``,
 ``rmsprop:conventions=optax``) or an import path of a ``torch.optim.Optimizer``
 class (``torch.optim.RMSprop:alpha=0.9``).  Values are Python literals
@@ -20,16 +32,19 @@ from __future__ import annotations
 import ast
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..airfoil.data import Airfoil, load_airfoil
 from ..algorithms import REGISTRY
 from ..optim import RuleOptimizer, create
 from ..torch_counterparts import TORCH_COUNTERPARTS, TORCH_STATE_KEYS
 
-PROBLEMS = ("quadratic", "random")
+PROBLEMS = ("quadratic", "airfoil", "random")
 SHAPES = ((4, 3), (5,))
+AIRFOIL_BATCH = 10
 
 # what a difference in one of our hyperparameters means, in one line
 EXPLANATIONS: dict[str, str] = {
@@ -44,9 +59,16 @@ EXPLANATIONS: dict[str, str] = {
     "gamma": "decay of the squared-gradient average differs (torch's alpha)",
     "rho": "decay rate rho differs",
     "betas": "decays (beta1, beta2) differ",
+    "signed_lr": "the lr multiplier's sign: a negative lr (optax.adadelta's default learning_rate=None) steps up "
+                 "the gradient",
     "lr": "learning rates differ",
     "weight_decay": "weight decay differs",
     "decoupled_weight_decay": "weight decay is L2 on one side and decoupled on the other",
+    "eps_root": "eps inside the root (eps_root, on v^) differs",
+    "amsgrad_max": "AMSGrad's maximum taken before the bias correction (of v) against after it (of v^)",
+    "bias_correction": "bias correction of the squared-gradient average on one side only",
+    "momentum_form": "momentum applied before the lr (torch) against after it (velocity form: optax, Keras)",
+    "nesterov": "Nesterov's look-ahead on one side only",
 }
 
 
@@ -169,11 +191,30 @@ def _explain(a: Side, b: Side, oa: torch.optim.Optimizer, ob: torch.optim.Optimi
         return None
     if a.algorithm != b.algorithm and {a.algorithm, b.algorithm} != {"sgd", "momentum"}:
         return f"different algorithms: {a.algorithm} against {b.algorithm}"
-    differing = [k for k in EXPLANATIONS if k in ha and k in hb and _differ(ha[k], hb[k])]
+    differing = [k for k in EXPLANATIONS if k in ha and k in hb and _differ(ha[k], hb[k])
+                 and not (_inert(k, ha) and _inert(k, hb))]
     if not differing:
         return None
     k = differing[0]
     return f"{EXPLANATIONS[k]} ({k}={ha[k]!r} against {hb[k]!r})"
+
+
+# a switch that does nothing in a setting (decoupling a zero weight decay, AMSGrad's variant without AMSGrad)
+_INERT_UNLESS: dict[str, Any] = {
+    "decoupled_weight_decay": lambda hp: _is_zero(hp.get("weight_decay", 0)),
+    "amsgrad_max": lambda hp: not hp.get("amsgrad", False),
+    "momentum_form": lambda hp: _is_zero(hp.get("momentum", 0)),
+    "nesterov": lambda hp: _is_zero(hp.get("momentum", 0)),
+    "signed_lr": lambda hp: float(hp.get("lr", 0)) >= 0,
+}
+
+
+def _inert(key: str, hp: dict[str, Any]) -> bool:
+    return key in _INERT_UNLESS and _INERT_UNLESS[key](hp)
+
+
+def _is_zero(value: Any) -> bool:
+    return float(torch.as_tensor(value)) == 0
 
 
 def _differ(x: Any, y: Any) -> bool:
@@ -182,33 +223,58 @@ def _differ(x: Any, y: Any) -> bool:
     return x != y
 
 
-def _gradient(problem: str, x: torch.Tensor, t: int, index: int) -> torch.Tensor:
-    if problem == "quadratic":
-        scale = torch.linspace(0.5, 4.0, x.numel(), dtype=x.dtype).reshape(x.shape)
-        return scale * x
-    gen = torch.Generator().manual_seed(1000 * t + index)
-    return torch.randn(x.shape, generator=gen, dtype=x.dtype)
+class _Gradients:
+    """The gradient of every parameter at step t (1-based), given A's parameters ``xs``."""
+
+    def __init__(self, problem: str, data: Airfoil | None) -> None:
+        self.problem = problem
+        if problem == "airfoil":
+            assert data is not None
+            self.X, self.y = data.features.double(), data.labels.double()
+            gen = torch.Generator().manual_seed(0)
+            self.order = torch.randperm(data.rows, generator=gen)
+
+    def __call__(self, xs: list[torch.Tensor], t: int) -> list[torch.Tensor]:
+        if self.problem == "quadratic":
+            return [torch.linspace(0.5, 4.0, x.numel(), dtype=x.dtype).reshape(x.shape) * x for x in xs]
+        if self.problem == "random":
+            return [torch.randn(x.shape, generator=torch.Generator().manual_seed(1000 * t + i), dtype=x.dtype)
+                    for i, x in enumerate(xs)]
+        batches = len(self.order) // AIRFOIL_BATCH  # a new pass every 150 steps, the same order
+        rows = self.order[((t - 1) % batches) * AIRFOIL_BATCH:][:AIRFOIL_BATCH]
+        w, b = (x.detach().requires_grad_() for x in xs)
+        loss = ((self.X[rows] @ w + b - self.y[rows]) ** 2).mean() / 2
+        return list(torch.autograd.grad(loss, [w, b]))
 
 
-def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Normwise: the largest |a - b| over the largest |b| (an entry crossing zero does not blow it up)."""
-    return float((a - b).abs().max() / b.abs().max().clamp_min(torch.finfo(b.dtype).tiny))
+def _errors(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor) -> tuple[float, float]:
+    """``max |a - b|`` relative to ``scale`` and in ULPs at ``scale`` (the spacing of floats there; at 0 the
+    smallest subnormal), so a tiny entry's few-ulp difference does not count as millions."""
+    difference = (a - b).abs().max()
+    spacing = torch.nextafter(scale, torch.tensor(float("inf"), dtype=scale.dtype)) - scale
+    return float(difference / scale.clamp_min(torch.finfo(b.dtype).tiny)), float(difference / spacing)
 
 
-def _ulp(a: torch.Tensor, b: torch.Tensor) -> float:
-    spacing = torch.nextafter(b.abs(), torch.full_like(b, float("inf"))) - b.abs()
-    return float(((a - b).abs() / spacing).max())
+def diff(a: str, b: str, *, steps: int = 20, problem: str = "quadratic", rtol: float = 1e-12,
+         data: Airfoil | str | Path | None = None) -> DiffResult:
+    """Compare optimizers ``a`` and ``b`` (see the module docstring) for ``steps`` steps on ``problem``.
 
-
-def diff(a: str, b: str, *, steps: int = 20, problem: str = "quadratic", rtol: float = 1e-12) -> DiffResult:
-    """Compare optimizers ``a`` and ``b`` (see the module docstring) for ``steps`` steps on ``problem``."""
+    ``data`` is for ``problem="airfoil"``: the loaded data, or the file's path (``None``: found as
+    :func:`~descentlab.airfoil.load_airfoil` finds it, downloading into the cache if needed).
+    """
     if problem not in PROBLEMS:
         raise ValueError(f"unknown problem {problem!r}; choose one of: {', '.join(PROBLEMS)}")
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     side_a, side_b = parse(a), parse(b)
+    if problem == "airfoil" and not isinstance(data, Airfoil):
+        data = load_airfoil(data)
+    gradients = _Gradients(problem, data if isinstance(data, Airfoil) else None)
     gen = torch.Generator().manual_seed(0)
-    start = [torch.randn(shape, generator=gen, dtype=torch.float64) for shape in SHAPES]
+    if problem == "airfoil":  # the notes' start: w ~ N(0, 0.01^2), b = 0
+        start = [0.01 * torch.randn(5, generator=gen, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)]
+    else:
+        start = [torch.randn(shape, generator=gen, dtype=torch.float64) for shape in SHAPES]
     pa = [torch.nn.Parameter(x.clone()) for x in start]
     pb = [torch.nn.Parameter(x.clone()) for x in start]
     try:
@@ -216,10 +282,10 @@ def diff(a: str, b: str, *, steps: int = 20, problem: str = "quadratic", rtol: f
     except (TypeError, ValueError) as error:
         raise ValueError(str(error).splitlines()[0]) from None
     worst: dict[str, list[Any]] = {}
+    scales: dict[str, torch.Tensor] = {}  # the largest |b| of each tensor so far
     first: int | None = None
     for t in range(1, steps + 1):
-        for i, (x, y) in enumerate(zip(pa, pb)):
-            g = _gradient(problem, x.detach(), t, i)
+        for x, y, g in zip(pa, pb, gradients([x.detach() for x in pa], t)):
             x.grad, y.grad = g.clone(), g.clone()
         oa.step()
         ob.step()
@@ -228,7 +294,8 @@ def diff(a: str, b: str, *, steps: int = 20, problem: str = "quadratic", rtol: f
             sa, sb = _our_state(side_a, oa.state[x]), _our_state(side_b, ob.state[y])
             pairs += [(f"param{i}.{k}", sa[k], sb[k]) for k in sorted(sa.keys() & sb.keys())]
         for name, x, y in pairs:
-            rel, ulp = _rel(x, y), _ulp(x, y)
+            scale = scales[name] = torch.maximum(scales.get(name, torch.zeros((), dtype=y.dtype)), y.abs().max())
+            rel, ulp = _errors(x, y, scale)
             entry = worst.setdefault(name, [0.0, 0.0, None])
             entry[0], entry[1] = max(entry[0], rel), max(entry[1], ulp)
             if rel > rtol and entry[2] is None:
