@@ -32,12 +32,14 @@ whose arithmetic is one ``torch._foreach_*`` call over the whole list.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterator, Sequence
+import operator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from .algorithms import AlgorithmSpec, State
+from .counters import CounterBlock
 from .inplace import Plan, plan_for, run_plan
 from .precision import Precision
 
@@ -203,19 +205,32 @@ def step_in_batches(
     states: Sequence[State],
     hp: dict[str, Any],
     precision: Precision | None = None,
+    cache: dict[Hashable, Replay] | None = None,
+    site: Hashable = None,
 ) -> None:
     """One step of ``spec`` over every tensor: ``x`` and its state updated in place, batch by batch.
 
     ``precision`` (from the optimizer) turns stored values into working values and
     back, the same way on every path (for low-precision parameters: float32
     arithmetic and compensated rounding); without it ``x`` and ``g`` are used as
-    they are.  All of ``xs`` share one device and dtype.
+    they are.  All of ``xs`` share one device and dtype.  ``cache`` (the caller's,
+    kept between steps) holds one :class:`Replay` per ``site`` (a parameter group,
+    say): reused while the parameters and their state entries stay the same tensors.
     """
     precision = precision or Precision()
+    replay = cache.get(site) if cache is not None else None
+    if replay is not None and replay.holds(spec, hp, xs, states):
+        replay.step(gs)
+        return
     plan = _plan(spec, xs, states, hp, precision)
     if plan is not None:
-        _replay(plan, xs, gs, states)
+        replay = Replay(spec, hp, plan, xs, states)
+        if cache is not None:
+            cache[site] = replay
+        replay.step(gs)
         return
+    if cache is not None:
+        cache.pop(site, None)
     # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
     counter_keys = [key for key in states[0] if all(key in s and s[key].dim() == 0 for s in states)] if states else []
     factors = None
@@ -252,41 +267,92 @@ def _batches(xs: Sequence[Tensor]) -> Iterator[list[tuple[int, slice]]]:
 
 def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any],
           precision: Precision) -> Plan | None:
-    """The rule's in-place plan (:mod:`descentlab.inplace`) if it applies to these tensors, else ``None``."""
+    """The rule's in-place plan (:mod:`descentlab.inplace`) if it applies to these tensors, else ``None``.
+
+    The plan is traced on the first tensor with elements (a 0-dim parameter's
+    state entries are 0-dim too, not counters); its counters must be 0-dim in
+    every state, of one dtype and device, so that they share one block.
+    """
     if not states or precision.is_low(xs[0].dtype):
         return None
     keys = states[0].keys()
     if any(s.keys() != keys for s in states):
         return None
-    return plan_for(spec, hp, xs[0], states[0])
+    model = next((i for i, x in enumerate(xs) if x.dim() > 0), 0)
+    plan = plan_for(spec, hp, xs[model], states[model])
+    if plan is None or not plan.counter_keys:
+        return plan
+    first = states[model][plan.counter_keys[0]]
+    for state in states:
+        for key in plan.counter_keys:
+            counter = state[key]
+            if counter.dim() != 0 or counter.dtype != first.dtype or counter.device != first.device:
+                return None
+    return plan
 
 
-def _replay(plan: Plan, xs: Sequence[Tensor], gs: Sequence[Tensor], states: Sequence[State]) -> None:
-    """One step by the plan: the counters once for all tensors, then the foreach calls batch by batch."""
-    scalars = plan.advance(states)
-    keys = [key for key in plan.full_keys if key not in ("x", "g")]
-    sizes = [x.numel() for x in xs]
-    if max(sizes) <= REPLAY_PIECE:  # no tensor is cut: the lists are the tensors themselves
-        lists = {"x": list(xs), "g": list(gs), **{key: [s[key] for s in states] for key in keys}}
-        owner = list(range(len(xs)))
-    else:
-        lists, owner, sizes = {name: [] for name in ("x", "g", *keys)}, [], []
-        for index, x in enumerate(xs):
-            parts = _pieces(x, REPLAY_PIECE)
-            whole = parts == [slice(None)]
+class Replay:
+    """A group's in-place replay, kept between steps: its counter block and every batch's lists of views.
+
+    The step counters of all tensors live in one :class:`CounterBlock` (so a step
+    does one counter update per group, not one per tensor; ``state["step"]`` stays
+    a 0-dim tensor, a view of the block), and the pieces of :data:`REPLAY_PIECE`
+    values, their batches and per-batch lists are built once.  :meth:`holds` says
+    whether the parameters and every state entry are still the very tensors
+    they were built from (checked by identity, as the compiled path does).
+    """
+
+    def __init__(self, spec: AlgorithmSpec, hp: dict[str, Any], plan: Plan, xs: Sequence[Tensor],
+                 states: Sequence[State]) -> None:
+        self.spec, self.hp, self.plan, self.dtype = spec, dict(hp), plan, xs[0].dtype
+        self.block = CounterBlock(states, tuple(plan.counter_keys))
+        self.columns = {key: self.block.column(key) for key in plan.counter_keys}
+        self.xs = list(xs)
+        keys = [key for key in plan.full_keys if key not in ("x", "g")]
+        self.parts = [_pieces(x, REPLAY_PIECE) for x in xs]
+        self.cut = any(parts != [slice(None)] for parts in self.parts)
+        lists: dict[str, list[Tensor]] = {name: [] for name in ("x", *keys)}
+        owner, sizes = [], []
+        for index, (x, parts) in enumerate(zip(xs, self.parts)):
             for name, tensors in lists.items():
-                t = x if name == "x" else gs[index] if name == "g" else states[index][name]
-                tensors.extend([t] if whole else [_view(t, part) for part in parts])
+                t = x if name == "x" else states[index][name]
+                tensors.extend([t] if parts == [slice(None)] else [_view(t, part) for part in parts])
             owner.extend([index] * len(parts))
-            sizes.extend([x.numel()] if whole else [part.stop - part.start for part in parts])
-    start = size = 0
-    for end, piece_size in enumerate(sizes, start=1):
-        size += piece_size
-        if size >= REPLAY_PIECE or end == len(sizes):
-            env = {name: tensors[start:end] for name, tensors in lists.items()}
-            batch = owner[start:end]
-            run_plan(plan, env, [v if not isinstance(v, list) else [v[i] for i in batch] for v in scalars])
-            start, size = end, 0
+            sizes.extend([x.numel()] if parts == [slice(None)] else [part.stop - part.start for part in parts])
+        self.batches: list[tuple[int, int, dict[str, list[Tensor]], list[int]]] = []
+        start = size = 0
+        for end, piece_size in enumerate(sizes, start=1):
+            size += piece_size
+            if size >= REPLAY_PIECE or end == len(sizes):
+                self.batches.append((start, end, {name: t[start:end] for name, t in lists.items()}, owner[start:end]))
+                start, size = end, 0
+
+    def holds(self, spec: AlgorithmSpec, hp: dict[str, Any], xs: Sequence[Tensor], states: Sequence[State]) -> bool:
+        """Whether this replay is the step of ``spec`` with ``hp`` on these very tensors (and their state entries)."""
+        return (spec is self.spec and hp.keys() == self.hp.keys() and all(_same(hp[k], v) for k, v in self.hp.items())
+                and len(xs) == len(self.xs) and all(map(operator.is_, xs, self.xs)) and xs[0].dtype == self.dtype
+                and self.block.holds(states))
+
+    def step(self, gs: Sequence[Tensor]) -> None:
+        """One step by the plan: the counters once for all tensors, then the foreach calls batch by batch."""
+        scalars = self.plan.advance(self.columns)
+        if self.cut:
+            g = [piece for grad, parts in zip(gs, self.parts)
+                 for piece in ([grad] if parts == [slice(None)] else [grad.reshape(-1)[part] for part in parts])]
+        else:
+            g = list(gs)
+        for start, end, lists, owner in self.batches:
+            env = {**lists, "g": g[start:end]}
+            run_plan(self.plan, env, [v if not isinstance(v, list) else [v[i] for i in owner] for v in scalars])
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether hyperparameter values ``a`` and ``b`` are equal plain values (a tensor never is: the plan bakes values in)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is tuple:
+        return len(a) == len(b) and all(map(_same, a, b))
+    return not isinstance(a, torch.Tensor) and a == b
 
 
 class _Written:
@@ -334,4 +400,4 @@ def _run(
                 _view(whole, part).copy_(item.reshape(-1) if part != slice(None) else item)
 
 
-__all__ = ["BATCH", "PIECE", "REPLAY_PIECE", "TensorList", "step_in_batches"]
+__all__ = ["BATCH", "PIECE", "REPLAY_PIECE", "Replay", "TensorList", "step_in_batches"]

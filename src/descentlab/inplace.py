@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import numbers
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -389,11 +389,12 @@ class Plan:
         return not target.startswith("~")
 
     # -- running ---------------------------------------------------------------------------------
-    def advance(self, states: Sequence[State]) -> list[list[float] | float]:
+    def advance(self, columns: Mapping[str, Tensor]) -> list[list[float] | float]:
         """Update every tensor's counters in place; returns the per-tensor scalars of the step (from the old counters).
 
-        The counters are stacked once for all tensors; a counter that only counts
-        (``step + 1``) is advanced by one foreach call without stacking.
+        ``columns[key]`` holds every tensor's ``key`` counter stacked (a 1-dim view of a
+        :class:`descentlab.counters.CounterBlock`), so each counter op of the rule is one
+        op for all tensors.  A scalar that is the same for every tensor is one number.
         """
         values: dict[Sym, Tensor] = {}
 
@@ -401,29 +402,17 @@ class Plan:
             if not isinstance(node, Sym):
                 return node
             if node not in values:
-                if node.op == "leaf":
-                    values[node] = torch.stack([s[node.leaf] for s in states])
-                else:
-                    values[node] = _EVAL[node.op](*[value(a) for a in node.args])
+                values[node] = columns[node.leaf] if node.op == "leaf" else _EVAL[node.op](*[value(a) for a in node.args])
             return values[node]
 
         scalars: list[list[float] | float] = []
         for number, syms in self.scalars:
             product = [number * functools.reduce(operator.mul, column, 1) for column in zip(*(value(s).tolist() for s in syms))]
             scalars.append(product[0] if len(set(product)) == 1 else product)
-        stacked = {key: value(node) for key, node in self.counter_outputs.items() if key not in self._counting}
-        for key, increment in self._counting.items():
-            torch._foreach_add_([s[key] for s in states], increment)  # the rule's `step + 1`, rounded alike
-        for key, new in stacked.items():
-            torch._foreach_copy_([s[key] for s in states], list(new.unbind()))
+        new = {key: value(node) for key, node in self.counter_outputs.items()}  # all read before any is written
+        for key, column in new.items():
+            columns[key].copy_(column)
         return scalars
-
-    @functools.cached_property
-    def _counting(self) -> dict[str, numbers.Number]:
-        """The counters whose new value is ``old + number``."""
-        return {key: node.args[1] for key, node in self.counter_outputs.items()
-                if node.op == "add" and isinstance(node.args[0], Sym) and node.args[0].leaf == key
-                and isinstance(node.args[1], numbers.Number)}
 
 
 class _PerTensor:
