@@ -205,8 +205,9 @@ def step_in_batches(
     states: Sequence[State],
     hp: dict[str, Any],
     precision: Precision | None = None,
-    cache: dict[Hashable, Replay] | None = None,
+    cache: dict[Hashable, Replay | None] | None = None,
     site: Hashable = None,
+    exact: bool = False,
 ) -> None:
     """One step of ``spec`` over every tensor: ``x`` and its state updated in place, batch by batch.
 
@@ -216,21 +217,21 @@ def step_in_batches(
     they are.  All of ``xs`` share one device and dtype.  ``cache`` (the caller's,
     kept between steps) holds one :class:`Replay` per ``site`` (a parameter group,
     say): reused while the parameters and their state entries stay the same tensors.
+    ``exact=True`` replays the rule with its own roundings (bit for bit the plain
+    rule); the default takes fused multiply-adds where torch.optim's loops do
+    (:mod:`descentlab.inplace`), a few ulp from the plain rule.
     """
     precision = precision or Precision()
-    replay = cache.get(site) if cache is not None else None
-    if replay is not None and replay.holds(spec, hp, xs, states):
-        replay.step(gs)
-        return
-    plan = _plan(spec, xs, states, hp, precision)
+    plan = _plan(spec, xs, states, hp, precision, exact)
     if plan is not None:
-        replay = Replay(spec, hp, plan, xs, states)
-        if cache is not None:
-            cache[site] = replay
-        replay.step(gs)
-        return
-    if cache is not None:
-        cache.pop(site, None)
+        replay = cache.get(site) if cache is not None else None
+        if replay is None or not replay.holds(plan, xs, states):
+            replay = Replay(plan, xs, states) if _replayable(plan, xs, states) else None
+            if cache is not None:
+                cache[site] = replay
+        if replay is not None:
+            replay.step(plan, gs, hp)
+            return
     # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
     counter_keys = [key for key in states[0] if all(key in s and s[key].dim() == 0 for s in states)] if states else []
     factors = None
@@ -266,29 +267,29 @@ def _batches(xs: Sequence[Tensor]) -> Iterator[list[tuple[int, slice]]]:
 
 
 def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any],
-          precision: Precision) -> Plan | None:
-    """The rule's in-place plan (:mod:`descentlab.inplace`) if it applies to these tensors, else ``None``.
+          precision: Precision, exact: bool) -> Plan | None:
+    """The rule's in-place plan (:mod:`descentlab.inplace`) for these tensors, else ``None``.
 
     The plan is traced on the first tensor with elements (a 0-dim parameter's
-    state entries are 0-dim too, not counters); its counters must be 0-dim in
-    every state, of one dtype and device, so that they share one block.
+    state entries are 0-dim too, not counters).
     """
     if not states or precision.is_low(xs[0].dtype):
         return None
+    model = 0 if xs[0].dim() > 0 else next((i for i, x in enumerate(xs) if x.dim() > 0), 0)
+    return plan_for(spec, hp, xs[model], states[model], fma=not exact)
+
+
+def _replayable(plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> bool:
+    """Whether every state has the same entries and the plan's counters are 0-dim in all of them, of one dtype and
+    device (so that they share one block)."""
     keys = states[0].keys()
     if any(s.keys() != keys for s in states):
-        return None
-    model = next((i for i, x in enumerate(xs) if x.dim() > 0), 0)
-    plan = plan_for(spec, hp, xs[model], states[model])
-    if plan is None or not plan.counter_keys:
-        return plan
-    first = states[model][plan.counter_keys[0]]
-    for state in states:
-        for key in plan.counter_keys:
-            counter = state[key]
-            if counter.dim() != 0 or counter.dtype != first.dtype or counter.device != first.device:
-                return None
-    return plan
+        return False
+    if not plan.counter_keys:
+        return True
+    first = states[0][plan.counter_keys[0]]
+    return all(state[key].dim() == 0 and state[key].dtype == first.dtype and state[key].device == first.device
+               for state in states for key in plan.counter_keys)
 
 
 class Replay:
@@ -299,16 +300,19 @@ class Replay:
     a 0-dim tensor, a view of the block), and the pieces of :data:`REPLAY_PIECE`
     values, their batches and per-batch lists are built once.  :meth:`holds` says
     whether the parameters and every state entry are still the very tensors
-    they were built from (checked by identity, as the compiled path does).
+    they were built from (checked by identity, as the compiled path does) and a
+    plan reads and writes the same entries; the plan itself (which depends on the
+    hyperparameters' values) is the caller's at every step.
     """
 
-    def __init__(self, spec: AlgorithmSpec, hp: dict[str, Any], plan: Plan, xs: Sequence[Tensor],
-                 states: Sequence[State]) -> None:
-        self.spec, self.hp, self.plan, self.dtype = spec, dict(hp), plan, xs[0].dtype
-        self.block = CounterBlock(states, tuple(plan.counter_keys))
-        self.columns = {key: self.block.column(key) for key in plan.counter_keys}
+    def __init__(self, plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> None:
+        self.counter_keys = tuple(plan.counter_keys)
+        self.full_keys = tuple(plan.full_keys)
+        self.block = CounterBlock(states, self.counter_keys)
+        self.columns = {key: self.block.column(key) for key in self.counter_keys}
         self.xs = list(xs)
-        keys = [key for key in plan.full_keys if key not in ("x", "g")]
+        self.dtype = xs[0].dtype
+        keys = [key for key in self.full_keys if key not in ("x", "g")]
         self.parts = [_pieces(x, REPLAY_PIECE) for x in xs]
         self.cut = any(parts != [slice(None)] for parts in self.parts)
         lists: dict[str, list[Tensor]] = {name: [] for name in ("x", *keys)}
@@ -327,15 +331,15 @@ class Replay:
                 self.batches.append((start, end, {name: t[start:end] for name, t in lists.items()}, owner[start:end]))
                 start, size = end, 0
 
-    def holds(self, spec: AlgorithmSpec, hp: dict[str, Any], xs: Sequence[Tensor], states: Sequence[State]) -> bool:
-        """Whether this replay is the step of ``spec`` with ``hp`` on these very tensors (and their state entries)."""
-        return (spec is self.spec and hp.keys() == self.hp.keys() and all(_same(hp[k], v) for k, v in self.hp.items())
+    def holds(self, plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> bool:
+        """Whether ``plan`` can run on this replay of these very tensors (and their state entries)."""
+        return (tuple(plan.counter_keys) == self.counter_keys and tuple(plan.full_keys) == self.full_keys
                 and len(xs) == len(self.xs) and all(map(operator.is_, xs, self.xs)) and xs[0].dtype == self.dtype
                 and self.block.holds(states))
 
-    def step(self, gs: Sequence[Tensor]) -> None:
-        """One step by the plan: the counters once for all tensors, then the foreach calls batch by batch."""
-        scalars = self.plan.advance(self.columns)
+    def step(self, plan: Plan, gs: Sequence[Tensor], hp: dict[str, Any]) -> None:
+        """One step by ``plan``: the counters once for all tensors, then the foreach calls batch by batch."""
+        scalars = plan.advance(self.columns, hp)
         if self.cut:
             g = [piece for grad, parts in zip(gs, self.parts)
                  for piece in ([grad] if parts == [slice(None)] else [grad.reshape(-1)[part] for part in parts])]
@@ -343,16 +347,7 @@ class Replay:
             g = list(gs)
         for start, end, lists, owner in self.batches:
             env = {**lists, "g": g[start:end]}
-            run_plan(self.plan, env, [v if not isinstance(v, list) else [v[i] for i in owner] for v in scalars])
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether hyperparameter values ``a`` and ``b`` are equal plain values (a tensor never is: the plan bakes values in)."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is tuple:
-        return len(a) == len(b) and all(map(_same, a, b))
-    return not isinstance(a, torch.Tensor) and a == b
+            run_plan(plan, env, [v if not isinstance(v, list) else [v[i] for i in owner] for v in scalars])
 
 
 class _Written:
