@@ -51,9 +51,14 @@ PIECE = 1 << 18
 BATCH = 1 << 18
 """Values per batch of pieces: a batch's temporaries (a few MiB) stay in the cache instead of streaming to memory."""
 
-REPLAY_PIECE = 1 << 20
-"""Values per piece and per batch of the in-place replay: it makes few temporaries, so fewer, larger calls pay off
-(ResNet-18's layout, 2 threads: SGD 3.53 ms against 3.70 ms with PIECE, Momentum 7.26 against 8.73, Adam 22.0 against 24.1)."""
+REPLAY_PIECE = 1 << 22
+"""Values per piece of the in-place replay: a larger contiguous tensor is cut into views of this size (only for a
+plan with temporaries, whose size it bounds).  Large, because every call on every piece is one parallel region:
+on 2 threads shared with other jobs each region can wait for a descheduled thread, and one 16M tensor cut into
+2^20-value pieces made RMSProp's step 144 regions (0.5-0.65 s against 0.08 s for torch's 5); 2^22 (4 pieces)
+kept it at torch's time under the same load, and 1-thread CPU time 10-20% above 2^19-value pieces."""
+REPLAY_BATCH = 1 << 20
+"""Values per batch of the in-place replay: tensors and pieces are taken together until a batch holds this many."""
 
 Operand = Any  # a TensorList, a tensor, or a Python number
 
@@ -313,7 +318,11 @@ class Replay:
         self.xs = list(xs)
         self.dtype = xs[0].dtype
         keys = [key for key in self.full_keys if key not in ("x", "g")]
-        self.parts = [_pieces(x, REPLAY_PIECE) for x in xs]
+        # a plan without temporaries gains nothing from pieces (nothing to keep in the cache): its tensors stay whole,
+        # in one batch, so each call is one pass per tensor as in torch's loops
+        self.pieced = plan.temporaries > 0
+        piece = REPLAY_PIECE if self.pieced else None
+        self.parts = [_pieces(x, piece) if piece else [slice(None)] for x in xs]
         self.cut = any(parts != [slice(None)] for parts in self.parts)
         lists: dict[str, list[Tensor]] = {name: [] for name in ("x", *keys)}
         owner, sizes = [], []
@@ -327,13 +336,14 @@ class Replay:
         start = size = 0
         for end, piece_size in enumerate(sizes, start=1):
             size += piece_size
-            if size >= REPLAY_PIECE or end == len(sizes):
+            if (self.pieced and size >= REPLAY_BATCH) or end == len(sizes):
                 self.batches.append((start, end, {name: t[start:end] for name, t in lists.items()}, owner[start:end]))
                 start, size = end, 0
 
     def holds(self, plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> bool:
         """Whether ``plan`` can run on this replay of these very tensors (and their state entries)."""
         return (tuple(plan.counter_keys) == self.counter_keys and tuple(plan.full_keys) == self.full_keys
+                and (plan.temporaries > 0) == self.pieced
                 and len(xs) == len(self.xs) and all(map(operator.is_, xs, self.xs)) and xs[0].dtype == self.dtype
                 and self.block.holds(states))
 

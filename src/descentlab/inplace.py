@@ -197,6 +197,11 @@ class Plan:
         self.program: list[Callable[[dict[str, list], list], None]] = []
         self._schedule(leaves)
 
+    @property
+    def temporaries(self) -> int:
+        """How many parameter-shaped temporaries a step makes (per batch of pieces)."""
+        return self._temps
+
     def _hp_leaf(self, name: str, value: Any, index: int | None = None) -> Any:
         if isinstance(value, tuple) and index is None:
             return tuple(self._hp_leaf(name, v, i) for i, v in enumerate(value))
@@ -349,6 +354,11 @@ class Plan:
                 return
             if op == "add" and self._score(second, target) > self._score(first, target):
                 first, second = second, first
+            lerp = self._lerp(first, second, sign, target)
+            if lerp is not None:  # a * T + (1 - a) * B into T's own buffer: T.lerp_(B, 1 - a), one pass
+                end, weight = lerp
+                self.program.append(_call("lerp", target, None, (self._readable(end, target), weight)))
+                return
             kind, operands, factors = self._addend(second, sign)
             where = [self._readable(o, target) for o in operands]  # read before the target is written
             coefficient = self._coefficient(factors)
@@ -414,6 +424,24 @@ class Plan:
                 # the one rounding fewer stays a few ulp (s - a a, fused, could differ from the rule by far more)
                 return "product", (left, right), factors
         return "value", (node,), (sign,)
+
+    def _lerp(self, first: Sym, second: Sym, sign: int, target: str) -> tuple[Sym, Any] | None:
+        """``(B, 1 - a)`` if ``first + sign * second`` is ``a * T + (1 - a) * B`` with ``T`` the target buffer's old
+        value and ``B`` stored (an exponential moving average, as torch's Adam updates ``exp_avg``), in an ``fma``
+        plan; else ``None``."""
+        if not (self.fma and sign > 0 and self._is_buffer(target)):
+            return None
+        if first.op != "mul" or second.op != "mul" or self._stored(first) or self._stored(second):
+            return None
+        a, held = first.args if _is_scalar(first.args[0]) else (first.args[1], first.args[0])
+        weight, other = second.args if _is_scalar(second.args[0]) else (second.args[1], second.args[0])
+        if held.leaf != target or _is_scalar(held) or _is_scalar(other) or not self._stored(other):
+            return None
+        if isinstance(a, numbers.Real) and isinstance(weight, numbers.Real) and 0 < weight < 1 and a + weight == 1:
+            return other, weight
+        if isinstance(weight, Sym) and weight.op == "sub" and weight.args == (1, a):  # a tensor decay: 1 - a, traced
+            return other, self._coefficient((weight,))
+        return None
 
     def _peeled(self, node: Sym) -> tuple[Sym, tuple]:
         """``(b, (c,))`` for ``node = c * b`` not stored, in an ``fma`` plan (the scale goes to the fused call); else ``(node, ())``."""
