@@ -1,11 +1,13 @@
 """The default path: the registry's rule on lists of cache-sized pieces, replayed in place or one foreach call per op.
 
 First choice (:mod:`descentlab.inplace`): the rule, traced once per setting, is
-replayed as in-place foreach calls (``m.mul_(beta)``, ``addcmul_``, ``addcdiv_``)
-that round exactly as the rule's expression does, so the result is the plain
-rule's bit for bit with torch.optim's own memory traffic.  Parameters in low
-precision, tensor hyperparameters and rules with an op the replay lacks take
-the general route below.
+replayed as in-place foreach calls (``m.lerp_``, ``v.addcmul_``, ``x.addcdiv_``):
+by default the fused calls torch.optim's loops make (a few ulp from the plain
+rule, the same passes over memory), with ``exact=True`` calls that round as the
+rule's expression does (bit for bit).  The step counters of a group live in one
+block (:mod:`descentlab.counters`) and a group's lists of views are kept between
+steps (:class:`Replay`).  Parameters in low precision and rules with an op the
+replay lacks take the general route below.
 
 The plain path calls ``spec.update`` per tensor, so a step pays one Python call
 per op per tensor (slow for many small tensors) and one parameter-sized
@@ -318,8 +320,8 @@ class Replay:
         self.xs = list(xs)
         self.dtype = xs[0].dtype
         keys = [key for key in self.full_keys if key not in ("x", "g")]
-        # a plan without temporaries gains nothing from pieces (nothing to keep in the cache): its tensors stay whole,
-        # in one batch, so each call is one pass per tensor as in torch's loops
+        # a plan without temporaries gains nothing from cutting a tensor (no temporary to keep in the cache): its
+        # tensors stay whole, as in torch's loops; batches still bound what the calls of a batch share in the cache
         self.pieced = plan.temporaries > 0
         piece = REPLAY_PIECE if self.pieced else None
         self.parts = [_pieces(x, piece) if piece else [slice(None)] for x in xs]
@@ -336,7 +338,7 @@ class Replay:
         start = size = 0
         for end, piece_size in enumerate(sizes, start=1):
             size += piece_size
-            if (self.pieced and size >= REPLAY_BATCH) or end == len(sizes):
+            if size >= REPLAY_BATCH or end == len(sizes):
                 self.batches.append((start, end, {name: t[start:end] for name, t in lists.items()}, owner[start:end]))
                 start, size = end, 0
 
