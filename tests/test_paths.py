@@ -55,11 +55,11 @@ def test_every_path_is_the_plain_rule_in_float64(name: str, path: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_eager_float32_is_within_a_few_ulp_of_plain(name: str) -> None:
-    reference, ref_opt, _ = _run(name, False, torch.float32)
+    """Norm-wise: the default path's fused multiply-adds round once where the rule rounds twice, and a coordinate
+    that has shrunk from about 1 to 1e-3 (the gradient follows x) keeps an error of an ulp of 1, not of 1e-3."""
+    reference, ref_opt, problem = _run(name, False, torch.float32)
     params, opt, _ = _run(name, None, torch.float32)
-    for p, q in zip(params, reference):
-        ulp = torch.finfo(torch.float32).eps * q.detach().abs().clamp_min(1e-3)
-        assert ((p.detach() - q.detach()).abs() <= 4 * ulp).all()
+    assert relative_difference(params, reference, problem.start) <= 4 * torch.finfo(torch.float32).eps
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)

@@ -1,11 +1,13 @@
 """The default path: the registry's rule on lists of cache-sized pieces, replayed in place or one foreach call per op.
 
 First choice (:mod:`descentlab.inplace`): the rule, traced once per setting, is
-replayed as in-place foreach calls (``m.mul_(beta)``, ``addcmul_``, ``addcdiv_``)
-that round exactly as the rule's expression does, so the result is the plain
-rule's bit for bit with torch.optim's own memory traffic.  Parameters in low
-precision, tensor hyperparameters and rules with an op the replay lacks take
-the general route below.
+replayed as in-place foreach calls (``m.lerp_``, ``v.addcmul_``, ``x.addcdiv_``):
+by default the fused calls torch.optim's loops make (a few ulp from the plain
+rule, the same passes over memory), with ``exact=True`` calls that round as the
+rule's expression does (bit for bit).  The step counters of a group live in one
+block (:mod:`descentlab.counters`) and a group's lists of views are kept between
+steps (:class:`Replay`).  Parameters in low precision and rules with an op the
+replay lacks take the general route below.
 
 The plain path calls ``spec.update`` per tensor, so a step pays one Python call
 per op per tensor (slow for many small tensors) and one parameter-sized
@@ -32,12 +34,14 @@ whose arithmetic is one ``torch._foreach_*`` call over the whole list.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterator, Sequence
+import operator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from .algorithms import AlgorithmSpec, State
+from .counters import CounterBlock
 from .inplace import Plan, plan_for, run_plan
 from .precision import Precision
 
@@ -49,9 +53,14 @@ PIECE = 1 << 18
 BATCH = 1 << 18
 """Values per batch of pieces: a batch's temporaries (a few MiB) stay in the cache instead of streaming to memory."""
 
-REPLAY_PIECE = 1 << 20
-"""Values per piece and per batch of the in-place replay: it makes few temporaries, so fewer, larger calls pay off
-(ResNet-18's layout, 2 threads: SGD 3.53 ms against 3.70 ms with PIECE, Momentum 7.26 against 8.73, Adam 22.0 against 24.1)."""
+REPLAY_PIECE = 1 << 22
+"""Values per piece of the in-place replay: a larger contiguous tensor is cut into views of this size (only for a
+plan with temporaries, whose size it bounds).  Large, because every call on every piece is one parallel region:
+on 2 threads shared with other jobs each region can wait for a descheduled thread, and one 16M tensor cut into
+2^20-value pieces made RMSProp's step 144 regions (0.5-0.65 s against 0.08 s for torch's 5); 2^22 (4 pieces)
+kept it at torch's time under the same load, and 1-thread CPU time 10-20% above 2^19-value pieces."""
+REPLAY_BATCH = 1 << 20
+"""Values per batch of the in-place replay: tensors and pieces are taken together until a batch holds this many."""
 
 Operand = Any  # a TensorList, a tensor, or a Python number
 
@@ -203,19 +212,33 @@ def step_in_batches(
     states: Sequence[State],
     hp: dict[str, Any],
     precision: Precision | None = None,
+    cache: dict[Hashable, Replay | None] | None = None,
+    site: Hashable = None,
+    exact: bool = False,
 ) -> None:
     """One step of ``spec`` over every tensor: ``x`` and its state updated in place, batch by batch.
 
     ``precision`` (from the optimizer) turns stored values into working values and
     back, the same way on every path (for low-precision parameters: float32
     arithmetic and compensated rounding); without it ``x`` and ``g`` are used as
-    they are.  All of ``xs`` share one device and dtype.
+    they are.  All of ``xs`` share one device and dtype.  ``cache`` (the caller's,
+    kept between steps) holds one :class:`Replay` per ``site`` (a parameter group,
+    say): reused while the parameters and their state entries stay the same tensors.
+    ``exact=True`` replays the rule with its own roundings (bit for bit the plain
+    rule); the default takes fused multiply-adds where torch.optim's loops do
+    (:mod:`descentlab.inplace`), a few ulp from the plain rule.
     """
     precision = precision or Precision()
-    plan = _plan(spec, xs, states, hp, precision)
+    plan = _plan(spec, xs, states, hp, precision, exact)
     if plan is not None:
-        _replay(plan, xs, gs, states)
-        return
+        replay = cache.get(site) if cache is not None else None
+        if replay is None or not replay.holds(plan, xs, states):
+            replay = Replay(plan, xs, states) if _replayable(plan, xs, states) else None
+            if cache is not None:
+                cache[site] = replay
+        if replay is not None:
+            replay.step(plan, gs, hp)
+            return
     # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
     counter_keys = [key for key in states[0] if all(key in s and s[key].dim() == 0 for s in states)] if states else []
     factors = None
@@ -251,42 +274,92 @@ def _batches(xs: Sequence[Tensor]) -> Iterator[list[tuple[int, slice]]]:
 
 
 def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any],
-          precision: Precision) -> Plan | None:
-    """The rule's in-place plan (:mod:`descentlab.inplace`) if it applies to these tensors, else ``None``."""
+          precision: Precision, exact: bool) -> Plan | None:
+    """The rule's in-place plan (:mod:`descentlab.inplace`) for these tensors, else ``None``.
+
+    The plan is traced on the first tensor with elements (a 0-dim parameter's
+    state entries are 0-dim too, not counters).
+    """
     if not states or precision.is_low(xs[0].dtype):
         return None
+    model = 0 if xs[0].dim() > 0 else next((i for i, x in enumerate(xs) if x.dim() > 0), 0)
+    return plan_for(spec, hp, xs[model], states[model], fma=not exact)
+
+
+def _replayable(plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> bool:
+    """Whether every state has the same entries and the plan's counters are 0-dim in all of them, of one dtype and
+    device (so that they share one block)."""
     keys = states[0].keys()
     if any(s.keys() != keys for s in states):
-        return None
-    return plan_for(spec, hp, xs[0], states[0])
+        return False
+    if not plan.counter_keys:
+        return True
+    first = states[0][plan.counter_keys[0]]
+    return all(state[key].dim() == 0 and state[key].dtype == first.dtype and state[key].device == first.device
+               for state in states for key in plan.counter_keys)
 
 
-def _replay(plan: Plan, xs: Sequence[Tensor], gs: Sequence[Tensor], states: Sequence[State]) -> None:
-    """One step by the plan: the counters once for all tensors, then the foreach calls batch by batch."""
-    scalars = plan.advance(states)
-    keys = [key for key in plan.full_keys if key not in ("x", "g")]
-    sizes = [x.numel() for x in xs]
-    if max(sizes) <= REPLAY_PIECE:  # no tensor is cut: the lists are the tensors themselves
-        lists = {"x": list(xs), "g": list(gs), **{key: [s[key] for s in states] for key in keys}}
-        owner = list(range(len(xs)))
-    else:
-        lists, owner, sizes = {name: [] for name in ("x", "g", *keys)}, [], []
-        for index, x in enumerate(xs):
-            parts = _pieces(x, REPLAY_PIECE)
-            whole = parts == [slice(None)]
+class Replay:
+    """A group's in-place replay, kept between steps: its counter block and every batch's lists of views.
+
+    The step counters of all tensors live in one :class:`CounterBlock` (so a step
+    does one counter update per group, not one per tensor; ``state["step"]`` stays
+    a 0-dim tensor, a view of the block), and the pieces of :data:`REPLAY_PIECE`
+    values, their batches and per-batch lists are built once.  :meth:`holds` says
+    whether the parameters and every state entry are still the very tensors
+    they were built from (checked by identity, as the compiled path does) and a
+    plan reads and writes the same entries; the plan itself (which depends on the
+    hyperparameters' values) is the caller's at every step.
+    """
+
+    def __init__(self, plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> None:
+        self.counter_keys = tuple(plan.counter_keys)
+        self.full_keys = tuple(plan.full_keys)
+        self.block = CounterBlock(states, self.counter_keys)
+        self.columns = {key: self.block.column(key) for key in self.counter_keys}
+        self.xs = list(xs)
+        self.dtype = xs[0].dtype
+        keys = [key for key in self.full_keys if key not in ("x", "g")]
+        # a plan without temporaries gains nothing from cutting a tensor (no temporary to keep in the cache): its
+        # tensors stay whole, as in torch's loops; batches still bound what the calls of a batch share in the cache
+        self.pieced = plan.temporaries > 0
+        piece = REPLAY_PIECE if self.pieced else None
+        self.parts = [_pieces(x, piece) if piece else [slice(None)] for x in xs]
+        self.cut = any(parts != [slice(None)] for parts in self.parts)
+        lists: dict[str, list[Tensor]] = {name: [] for name in ("x", *keys)}
+        owner, sizes = [], []
+        for index, (x, parts) in enumerate(zip(xs, self.parts)):
             for name, tensors in lists.items():
-                t = x if name == "x" else gs[index] if name == "g" else states[index][name]
-                tensors.extend([t] if whole else [_view(t, part) for part in parts])
+                t = x if name == "x" else states[index][name]
+                tensors.extend([t] if parts == [slice(None)] else [_view(t, part) for part in parts])
             owner.extend([index] * len(parts))
-            sizes.extend([x.numel()] if whole else [part.stop - part.start for part in parts])
-    start = size = 0
-    for end, piece_size in enumerate(sizes, start=1):
-        size += piece_size
-        if size >= REPLAY_PIECE or end == len(sizes):
-            env = {name: tensors[start:end] for name, tensors in lists.items()}
-            batch = owner[start:end]
-            run_plan(plan, env, [v if not isinstance(v, list) else [v[i] for i in batch] for v in scalars])
-            start, size = end, 0
+            sizes.extend([x.numel()] if parts == [slice(None)] else [part.stop - part.start for part in parts])
+        self.batches: list[tuple[int, int, dict[str, list[Tensor]], list[int]]] = []
+        start = size = 0
+        for end, piece_size in enumerate(sizes, start=1):
+            size += piece_size
+            if size >= REPLAY_BATCH or end == len(sizes):
+                self.batches.append((start, end, {name: t[start:end] for name, t in lists.items()}, owner[start:end]))
+                start, size = end, 0
+
+    def holds(self, plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> bool:
+        """Whether ``plan`` can run on this replay of these very tensors (and their state entries)."""
+        return (tuple(plan.counter_keys) == self.counter_keys and tuple(plan.full_keys) == self.full_keys
+                and (plan.temporaries > 0) == self.pieced
+                and len(xs) == len(self.xs) and all(map(operator.is_, xs, self.xs)) and xs[0].dtype == self.dtype
+                and self.block.holds(states))
+
+    def step(self, plan: Plan, gs: Sequence[Tensor], hp: dict[str, Any]) -> None:
+        """One step by ``plan``: the counters once for all tensors, then the foreach calls batch by batch."""
+        scalars = plan.advance(self.columns, hp)
+        if self.cut:
+            g = [piece for grad, parts in zip(gs, self.parts)
+                 for piece in ([grad] if parts == [slice(None)] else [grad.reshape(-1)[part] for part in parts])]
+        else:
+            g = list(gs)
+        for start, end, lists, owner in self.batches:
+            env = {**lists, "g": g[start:end]}
+            run_plan(plan, env, [v if not isinstance(v, list) else [v[i] for i in owner] for v in scalars])
 
 
 class _Written:
@@ -334,4 +407,4 @@ def _run(
                 _view(whole, part).copy_(item.reshape(-1) if part != slice(None) else item)
 
 
-__all__ = ["BATCH", "PIECE", "REPLAY_PIECE", "TensorList", "step_in_batches"]
+__all__ = ["BATCH", "PIECE", "REPLAY_PIECE", "Replay", "TensorList", "step_in_batches"]

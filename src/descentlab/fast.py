@@ -12,7 +12,7 @@ once and writes them back in place: no temporaries, no second copy of the math.
 * Hyperparameters enter as 0-dim tensors (a zero stays a Python ``0`` so the
   rule can skip its term), so a learning-rate schedule never recompiles.
 * The 0-dim state entries (step counters) of a chunk live as views in one small
-  block that the compiled step reads and writes whole (:class:`_Binding`), and
+  block that the compiled step reads and writes whole (:class:`descentlab.counters.CounterBlock`), and
   Dynamo's guards already check every input's shape, so the generated code
   skips its own size asserts: a step is one guarded call per chunk.
 * Compilation costs seconds on the first step (Inductor's on-disk cache makes
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .algorithms import AlgorithmSpec, State
+from .counters import CounterBlock
 from .precision import Precision
 
 if TYPE_CHECKING:
@@ -92,35 +93,6 @@ def _apply_in_place(
         counters.copy_(torch.stack(new_counters))
 
 
-class _Binding:
-    """A chunk's states, split for the compiled step: the state tensors, and the 0-dim entries as one block.
-
-    The 0-dim entries (the step counters) of state ``i`` become views of
-    ``counters[i]`` (one column per name in ``keys``) and are put back into the
-    states, so ``state["step"]`` stays a 0-dim tensor that each step updates in
-    place, as in torch.  A binding is reused while every entry of every state is
-    still the very tensor it bound; an entry replaced since (by
-    ``load_state_dict``, the plain path or by hand) is noticed by identity.
-    """
-
-    def __init__(self, states: Sequence[State], keys: tuple[str, ...]) -> None:
-        self.keys = keys
-        if keys:
-            self.counters = torch.stack([torch.stack([state[key] for key in keys]) for state in states])
-        else:
-            self.counters = torch.zeros((len(states), 0), dtype=torch.float64)
-        for row, state in enumerate(states):
-            for column, key in enumerate(keys):
-                state[key] = self.counters[row, column]
-        self.tensors = [{key: value for key, value in state.items() if key not in keys} for state in states]
-        self._entries = [value for state in states for value in state.values()]
-
-    def holds(self, states: Sequence[State]) -> bool:
-        """Whether ``states`` still hold exactly the tensors this binding was made from."""
-        entries = [value for state in states for value in state.values()]
-        return len(entries) == len(self._entries) and all(a is b for a, b in zip(entries, self._entries))
-
-
 def _counter_keys(states: Sequence[State]) -> tuple[str, ...] | None:
     """The names of the 0-dim entries, if every state has the same entries (else ``None``)."""
     first = states[0]
@@ -147,7 +119,7 @@ class CompiledRule:
         options = {"size_asserts": False, "emulate_precision_casts": True}
         self._compiled = torch.compile(function, dynamic=True, fullgraph=True, options=options)
         self.failure: str | None = None
-        self._bindings: dict[Hashable, _Binding] = {}
+        self._bindings: dict[Hashable, CounterBlock] = {}
 
     def __call__(
         self,
@@ -160,7 +132,7 @@ class CompiledRule:
         """Update every ``x`` and its state in place (by the plain rule once compiling has failed).
 
         ``site`` names where the tensors come from (a parameter group, say): a
-        rule remembers one :class:`_Binding` per site and chunk, and replaces
+        rule remembers one counter block per site and chunk, and replaces
         it, so bindings of states that were dropped are never kept alive.
         """
         inputs = {name: _as_graph_input(value) for name, value in hp.items()}
@@ -179,7 +151,7 @@ class CompiledRule:
                 for index, (x, g, state) in enumerate(zip(xs, gs, states)):
                     self._step_chunk([x], [g], [state], hp, inputs, (place, index))
                 return
-            binding = self._bindings[place] = _Binding(states, keys)
+            binding = self._bindings[place] = CounterBlock(states, keys)
         counters, keys = binding.counters, binding.keys
         factors = None
         if self.spec.factors is not None:  # one vectorized evaluation for the whole chunk
