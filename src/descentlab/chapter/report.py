@@ -310,13 +310,10 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-STATUS_WORDS = {"pass": ("pass", "一致"), "FAIL": ("FAIL", "不一致"), "not run": ("not run", "未运行"),
-                "too few seeds": ("too few seeds", "种子太少")}
-"""Each verdict status as the page shows it, in English and in Chinese."""
-
-
 def _status(status: str, say: Lang) -> str:
-    return STATUS_WORDS[status][1 if say.code == "zh" else 0]
+    """A verdict's status (one of ``STATUSES``) as the page shows it."""
+    return {"pass": say("pass", "一致"), "FAIL": say("FAIL", "不一致"), "not run": say("not run", "未运行"),
+            "too few seeds": say("too few seeds", "种子太少")}[status]
 
 
 def _verdict_table(verdicts: list[Verdict], say: Lang) -> str:
