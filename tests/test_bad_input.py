@@ -275,7 +275,8 @@ def test_a_mistake_is_one_line_exit_2_and_no_file(
 
 
 # A full disk at the moment of writing, after the work: every command that writes a file.
-# matplotlib's savefig writes half a file, then the disk is full (for reproduce: the report's first figure).
+# matplotlib's savefig writes half a file, then the disk is full (for reproduce, which draws its figures in
+# memory: writing half of the report's first figure).
 FULL_DISK_CASES: list[tuple[str, list[str]]] = [
     ("trace", ["trace", "sgd", "--lr", "0.4", "--out", "{tmp}/path.png"]),
     ("compare", ["compare", "sgd:lr=0.4", "adagrad:lr=2", "--out", "{tmp}/paths.svg"]),
@@ -292,13 +293,24 @@ def test_a_full_disk_is_one_line_exit_2_and_nothing_half_written(
 ) -> None:
     from matplotlib.figure import Figure
 
+    savefig, write_text = Figure.savefig, Path.write_text
+
     def savefig_on_a_full_disk(self: Figure, target: Any, *args: Any, **kwargs: Any) -> None:
+        if not isinstance(target, (str, Path)):  # into memory (reproduce's SVG text): no disk involved
+            return savefig(self, target, *args, **kwargs)
         Path(target).write_bytes(b"half a figure")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def write_text_on_a_full_disk(self: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        if self.suffix != ".svg":
+            return write_text(self, data, *args, **kwargs)
+        write_text(self, data[: len(data) // 2], *args, **kwargs)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.delenv("DESCENTLAB_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(Figure, "savefig", savefig_on_a_full_disk)
+    monkeypatch.setattr(Path, "write_text", write_text_on_a_full_disk)
     work = tmp_path / "work"
     work.mkdir()
     argv = [a.replace("{tmp}", str(work)).replace("{A}", str(airfoil_path)) for a in argv]

@@ -16,9 +16,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "descentlab"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"algorithms", "files", "precision", "inplace", "counters", "schedules", "_moved", "lang"}),  # the rules
-    # and their registry; atomic writes; low precision; the in-place replay of a rule; step counters as one block;
-    # learning-rate schedules; the two languages
+    frozenset({"algorithms", "files", "precision", "inplace", "counters", "schedules", "_moved", "lang",
+               "parallel"}),  # the rules and their registry; atomic writes; low precision; the in-place replay of
+    # a rule; step counters as one block; learning-rate schedules; the two languages; work shared with a helper process
     frozenset({"__init__", "eager", "fast", "torch_counterparts"}),  # the default and the compiled paths; torch.optim names
     frozenset({"optim", "checkpoints"}),  # the torch.optim.Optimizer adapter and the named classes; torch checkpoints
     frozenset({"lab", "airfoil", "notes"}),  # the 2D lab; the airfoil experiment; the notes' own numbers and loop

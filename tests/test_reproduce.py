@@ -127,25 +127,28 @@ def test_replaces_a_previous_report(tmp_path: Path, airfoil_path: Path, capsys) 
     assert "12 too few seeds" in page and "<td class=few>too few seeds</td>" in page
 
 
-def test_a_helper_process_saves_half_of_the_figures_with_the_same_result(tmp_path: Path) -> None:
+def test_figures_drawn_by_the_helper_process_are_the_ones_drawn_alone(tmp_path: Path) -> None:
+    """The CLI's path: the 2D figures handed out before the airfoil runs, the rest at the end; with a
+    worker, with a worker that is already gone (all drawn here), and with none."""
     import base64
     import io
-    import multiprocessing
     import re
-    from concurrent.futures import ProcessPoolExecutor
 
     from PIL import Image
 
-    from descentlab.chapter.report import write_report
+    from descentlab.chapter.report import plane_figures, start_figures, write_report
     from descentlab.chapter.reproduce import run_chapter
+    from descentlab.parallel import Helper
 
     results = run_chapter(seeds=range(3), allow_download=False, data_path=str(tmp_path / "no-such-file"))
     alone = write_report(results, tmp_path / "alone").parent / "figures"
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        helped = write_report(results, tmp_path / "helped", helper=pool).parent / "figures"
-    closed = ProcessPoolExecutor(max_workers=1)
-    closed.shutdown()
-    fallback = write_report(results, tmp_path / "fallback", helper=closed).parent / "figures"
+    with Helper.start() as helper:
+        started = start_figures(plane_figures, results, helper=helper)
+        helped = write_report(results, tmp_path / "helped", helper=helper, started=started).parent / "figures"
+    gone = Helper.start()
+    started = start_figures(plane_figures, results, helper=gone)
+    gone.close()  # what it had not finished is drawn here
+    fallback = write_report(results, tmp_path / "fallback", helper=gone, started=started).parent / "figures"
 
     def svg(path: Path) -> tuple[str, list[bytes]]:
         """The SVG without the date and the ids (hashed with a salt drawn per process), and its embedded images'

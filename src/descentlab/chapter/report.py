@@ -16,9 +16,7 @@ import io
 import json
 import math
 import pickle
-from concurrent.futures import Executor
-from concurrent.futures.process import BrokenProcessPool
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,8 +25,11 @@ from matplotlib.figure import Figure
 
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
-from ..files import check_directory, write_directory
+from ..files import write_directory
+from .files import EXPLORER, REPORT_FILES, check_destination
 from ..lang import EN, Lang, lang
+from ..parallel import NO_HELPER, Helper, Task, collect
+
 from ..plotting.fonts import figure_fonts
 from ..lab.objectives import OBJECTIVES
 from .figures import draw_epoch_times, draw_seed_distributions
@@ -45,11 +46,10 @@ from ..plotting.exercises import draw_exercise
 from ..plotting.schedules import draw_final_gaps, draw_lr_schedules
 from ..plotting.stability import draw_stability_map
 from ..plotting.training import plot_losses
-from ..explore import FILENAME as EXPLORER
 from ..explore import notes_page, page_hash
 from ..notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_TRACES
 from .exercise_words import conclusion, title
-from .reproduce import STATUSES, ChapterResults, Verdict, section_label
+from .reproduce import STATUSES, ChapterResults, PlaneResults, Verdict, section_label
 from .rule import LEVEL, MIN_SEEDS, rule_text
 from .schedule_section import ALGORITHM as SCHEDULED_ALGORITHM
 from .schedule_section import HYPERPARAMETERS as SCHEDULED_HYPERPARAMETERS
@@ -68,7 +68,6 @@ from .words import (
 from ..lab.trajectory import Trajectory
 
 NOTES = OBJECTIVES["notes"]
-REPORT_FILES = ("index.html", "results.json", "results.csv", "figures", EXPLORER)
 
 
 def _landscapes(panels: list[tuple[str, list[Trajectory]]], say: Lang, columns: int = 2) -> Figure:
@@ -93,8 +92,13 @@ def _pair(left: Callable[[Any], Any], right: Callable[[Any], Any], size: tuple[f
 
 def build_figures(results: ChapterResults, say: Lang = EN) -> dict[str, Figure]:
     """Every figure of the report by file stem, its words in ``say``'s language."""
-    ill, pre, mom, ada, sweep = (results.ill_conditioning, results.preconditioning, results.momentum,
-                                 results.adaptive, results.sweep)
+    return plane_figures(results, say) | later_figures(results, say)
+
+
+def plane_figures(plane: PlaneResults, say: Lang = EN) -> dict[str, Figure]:
+    """The figures of the 2D sections: they exist before the airfoil runs do (see :func:`start_figures`)."""
+    ill, pre, mom, ada, sweep = (plane.ill_conditioning, plane.preconditioning, plane.momentum,
+                                 plane.adaptive, plane.sweep)
     bound = f"{ill.theory.gd_max_lr:g}"
 
     def gd_title(t: Trajectory) -> str:
@@ -114,7 +118,7 @@ def build_figures(results: ChapterResults, say: Lang = EN) -> dict[str, Figure]:
         return title + say(f" (GD at this lr: f = {gd_f})", f"（同一学习率下的梯度下降：f = {gd_f}）")
 
     label = functools.partial(trajectory_label, say=say)
-    figures = {
+    figures: dict[str, Figure] = {
         "ill_conditioning": _landscapes([(gd_title(t), [t]) for t in (ill.stable, ill.unstable)], say),
         "preconditioning": _pair(lambda ax: draw_landscape(ax, NOTES, [pre.gradient_descent, pre.newton], say=say),
                                  lambda ax: draw_convergence(ax, [pre.gradient_descent, pre.newton], say=say)),
@@ -127,6 +131,12 @@ def build_figures(results: ChapterResults, say: Lang = EN) -> dict[str, Figure]:
         "rate_sweep": _pair(lambda ax: draw_gd_rate_sweep(ax, sweep, say=say),
                             lambda ax: draw_momentum_rate_map(ax, sweep, say=say)),
     }
+    return figures
+
+
+def later_figures(results: ChapterResults, say: Lang = EN) -> dict[str, Figure]:
+    """The figures after the 2D sections: the airfoil runs, the stability maps, the exercises, the schedules."""
+    figures: dict[str, Figure] = {}
     if results.airfoil is not None:
         figures.update(_airfoil_figures(results, say))
     for algorithm in dict.fromkeys(m.algorithm for m in results.stability):
@@ -749,61 +759,53 @@ def results_csv(results: ChapterResults) -> str:
     return buffer.getvalue()
 
 
-def check_destination(out_dir: Path) -> None:
-    """Fail early, with a ``ValueError``, unless ``out_dir`` can receive a report (new, empty, or a previous report)."""
-    check_directory(out_dir, REPORT_FILES)
+def figure_svg(figure: Figure | bytes, language: str) -> str:
+    """The figure as SVG text, in ``language``'s fonts; ``bytes``: a pickled figure (the helper's copy).
 
-
-def save_figures(figures: bytes, directory: str, language: str) -> None:
-    """Save pickled ``{stem: Figure}`` as ``directory/<stem>.svg`` (run by a second process; see :func:`write_report`)."""
-    say = lang(language)
-    with figure_fonts(say):
-        for stem, figure in pickle.loads(figures).items():
-            figure.savefig(Path(directory) / f"{stem}.svg")
-
-
-def _save_all(figures: dict[str, Figure], directory: Path, say: Lang, helper: Executor | None) -> None:
-    """Every figure as SVG; with ``helper`` (a process pool), every other figure is saved there meanwhile.
-
-    Drawing is most of a figure's cost and runs on one core, so two processes halve it.  A figure
-    survives pickling unchanged (the SVG differs only in its random clip-path ids); if the helper
-    fails, this process saves its share too.
+    A figure survives pickling unchanged: its SVG differs only in its random clip-path ids.
     """
-    shared: dict[str, Figure] = dict(list(figures.items())[1::2]) if helper is not None else {}
-    future = None
-    if shared:
-        try:
-            future = helper.submit(save_figures, pickle.dumps(shared), str(directory), say.code)
-        except (RuntimeError, BrokenProcessPool):  # the pool was shut down or broke: save everything here
-            future = None
+    with figure_fonts(lang(language)):
+        buffer = io.StringIO()
+        (pickle.loads(figure) if isinstance(figure, bytes) else figure).savefig(buffer, format="svg")
+    return buffer.getvalue()
+
+
+def start_figures(build: Callable[[Any, Lang], dict[str, Figure]], record: Any, say: Lang = EN,
+                  helper: Helper = NO_HELPER) -> dict[str, Task]:
+    """Build ``build(record, say)``'s figures and hand their drawing to ``helper`` now; each :class:`Task`
+    gives one figure's SVG text, by stem.
+
+    Drawing is most of a figure's cost and runs on one core: the helper draws figures while this
+    process goes on, and what it has not started when :func:`write_report` asks is drawn here.
+    """
+    def here(figure: Figure) -> Callable[[], str]:
+        return lambda: figure_svg(figure, say.code)
+
     with figure_fonts(say):
-        for stem, figure in figures.items():
-            if future is None or stem not in shared:
-                figure.savefig(directory / f"{stem}.svg")
-        if future is not None:
-            try:
-                future.result()
-            except BrokenProcessPool:
-                for stem, figure in shared.items():
-                    figure.savefig(directory / f"{stem}.svg")
+        figures = build(record, say)
+    return {stem: helper.task_or(here(figure), figure_svg, pickle.dumps(figure) if helper.working else b"", say.code)
+            for stem, figure in figures.items()}
 
 
-def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | None = None, say: Lang = EN,
-                 helper: Executor | None = None) -> Path:
+def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | Task | None = None, say: Lang = EN,
+                 helper: Helper = NO_HELPER, started: Mapping[str, Task] | None = None) -> Path:
     """Write the report into ``out_dir`` (atomically, as a whole) in ``say``'s language; returns ``index.html``'s path.
 
-    ``explorer`` is the page written beside it (``notes_page(say)``, computed here if not given:
-    it does not depend on the results, so the CLI builds it in a second process meanwhile).
-    ``helper``, a process pool, saves half of the figures meanwhile.
+    ``explorer`` is the page written beside it (``notes_page(say)``, computed here if not given;
+    it does not depend on the results, so the CLI hands it to the helper process as a :class:`Task`).
+    ``helper`` draws figures meanwhile (see :mod:`descentlab.parallel`); ``started`` are the 2D
+    figures already handed out (:func:`start_figures` of :func:`plane_figures`, by stem).
     """
 
     def fill(staging: Path) -> None:
         (staging / "figures").mkdir()
-        with figure_fonts(say):
-            figures = build_figures(results, say)
-        _save_all(figures, staging / "figures", say, helper)
+        tasks = dict(started or start_figures(plane_figures, results, say, helper))
+        tasks |= start_figures(later_figures, results, say, helper)
+        for stem, svg in zip(tasks, collect(list(tasks.values()))):  # the last figures here, as the helper works
+            (staging / "figures" / f"{stem}.svg").write_text(svg, encoding="utf-8")
         (staging / "index.html").write_text(render_html(results, say), encoding="utf-8")
-        (staging / EXPLORER).write_text(notes_page(say) if explorer is None else explorer, encoding="utf-8")
+        page = notes_page(say) if explorer is None else explorer if isinstance(explorer, str) else explorer.result()
+        (staging / EXPLORER).write_text(page, encoding="utf-8")
         (staging / "results.json").write_text(json.dumps(results_json(results, say), indent=1, default=str),
                                               encoding="utf-8")
         (staging / "results.csv").write_text(results_csv(results), encoding="utf-8")
@@ -811,5 +813,5 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | N
     return write_directory(out_dir, REPORT_FILES, fill) / "index.html"
 
 
-__all__ = ["build_figures", "check_destination", "render_html", "results_csv", "results_json", "verdict_counts",
-           "verdict_line", "write_report"]
+__all__ = ["build_figures", "check_destination", "figure_svg", "later_figures", "plane_figures", "render_html",
+           "results_csv", "results_json", "start_figures", "verdict_counts", "verdict_line", "write_report"]

@@ -25,6 +25,7 @@ from ..airfoil.data import Airfoil, DataError, load_airfoil
 from ..lab.stability import StabilityMap, stability_maps
 from ..lab.theory import RateSweep, rate_sweep
 from ..notes.reference import NOTES_AIRFOIL, AirfoilResult
+from ..parallel import NO_HELPER, Helper
 from .exercises import Exercise, run_exercises
 from .schedule_section import ScheduleSection, schedule_section
 from .rule import MIN_SEEDS, rule_text
@@ -55,13 +56,21 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class ChapterResults:
+class PlaneResults:
+    """The 2D sections, the first fields of :class:`ChapterResults`: what exists before the airfoil runs."""
+
     traces: list[chapter.TraceCheck]
     ill_conditioning: chapter.IllConditioning
     preconditioning: chapter.Preconditioning
     momentum: chapter.MomentumSection
     adaptive: chapter.AdaptiveSection
     sweep: RateSweep
+
+
+@dataclass(frozen=True)
+class ChapterResults(PlaneResults):
+    """Every section's records, the seeds and the timings: what the report shows."""
+
     airfoil: chapter.AirfoilSection | None
     airfoil_error: str | None  # why the airfoil section did not run
     seeds: tuple[int, ...]
@@ -151,11 +160,15 @@ def run_chapter(
     exercises: bool = False,
     schedules: bool = False,
     say: Lang = EN,
+    helper: Helper = NO_HELPER,
+    on_plane: Callable[[PlaneResults], None] | None = None,
 ) -> ChapterResults:
     """Every experiment of the chapter; the airfoil section is skipped (with the reason) if no data.
 
     ``data`` (already loaded) takes precedence over finding the file from ``data_path``.  ``progress``
     gets each section's :func:`section_label` in ``say``'s language; ``seconds`` is keyed by section.
+    ``helper`` takes part of the work (see :mod:`descentlab.parallel`); the records are the same without.
+    ``on_plane`` is given the 2D sections as soon as they are done (the CLI starts drawing their figures).
     """
     seeds = tuple(seeds)
     records: dict[str, Any] = {}
@@ -180,6 +193,8 @@ def run_chapter(
         started = time.perf_counter()
         records[label] = compute()
         seconds[label] = time.perf_counter() - started
+    if on_plane is not None:
+        on_plane(PlaneResults(**records))
     label = "airfoil"
     report(label, len(sections), total)
     started = time.perf_counter()
@@ -187,7 +202,7 @@ def run_chapter(
     try:
         if data is None:
             data = load_airfoil(data_path, allow_download=allow_download, progress=data_progress)
-        airfoil = chapter.airfoil_section(data, seeds)
+        airfoil = chapter.airfoil_section(data, seeds, helper=helper)
     except DataError as problem:
         error = str(problem)
     seconds[label] = time.perf_counter() - started

@@ -15,6 +15,7 @@ from ..lab.objectives import OBJECTIVES, QuadraticTheory, curvature
 from ..lab.theory import theory_of
 from ..lab.trajectory import Trajectory, effective_learning_rates, newton, run, run_many
 from ..notes.loop import NotesRun, notes_train
+from ..parallel import NO_HELPER, Helper, Task, collect
 from ..notes.reference import NOTES_AIRFOIL, NOTES_TRACES, AirfoilResult, TraceResult
 from .rule import PredictionInterval, prediction_interval
 
@@ -226,30 +227,34 @@ class AirfoilSection:
     data_published: bool  # the file is byte for byte the published one
 
 
-def airfoil_section(data: Airfoil, seeds: Sequence[int], *, time_notes_loop: bool = True) -> AirfoilSection:
+def airfoil_section(data: Airfoil, seeds: Sequence[int], *, time_notes_loop: bool = True,
+                    helper: Helper = NO_HELPER) -> AirfoilSection:
     """The notes' twelve runs (own and torch.optim), plus the runs that explain the AdaDelta gap.
 
     With ``time_notes_loop`` each run also goes once through the notes' own loop
     (:func:`descentlab.notes.loop.notes_train`, seed :data:`NOTES_LOOP_SEED`,
     :data:`NOTES_LOOP_EPOCHS` epoch: 0.03-0.1 s each) so that its time per epoch on
-    this machine stands beside ours; only its time is used.
+    this machine stands beside ours; only its time is used.  ``helper`` may run the
+    loops of the notes' own functions meanwhile (see :mod:`descentlab.parallel`); the
+    torch.optim ones run here, where torch.optim is imported anyway (its first
+    optimizer imports Dynamo, about 1.5 s).
     """
     seeds = tuple(seeds)
-    checks = tuple(
-        AirfoilCheck(
-            r,
-            train(r.algorithm, r.hyperparameters, data=data, impl=r.impl, seeds=seeds),
-            notes_train(r.algorithm, r.hyperparameters, data.features, data.labels, impl=r.impl,
-                        seed=NOTES_LOOP_SEED, epochs=NOTES_LOOP_EPOCHS)
-            if time_notes_loop else None,
-        )
-        for r in NOTES_AIRFOIL
-    )
+    loops = [_notes_loop(helper if r.impl == "own" else NO_HELPER, r, data) for r in NOTES_AIRFOIL] \
+        if time_notes_loop else []
+    runs = [train(r.algorithm, r.hyperparameters, data=data, impl=r.impl, seeds=seeds) for r in NOTES_AIRFOIL]
+    adadelta = adadelta_decomposition(data, seeds, reuse=runs)
+    timed = collect(loops) or [None] * len(runs)  # the torch.optim loops run here now, the rest as they come
     return AirfoilSection(
-        checks=checks,
-        adadelta=adadelta_decomposition(data, seeds, reuse=[c.run for c in checks]),
+        checks=tuple(AirfoilCheck(r, run, loop) for r, run, loop in zip(NOTES_AIRFOIL, runs, timed)),
+        adadelta=adadelta,
         optimum_loss=data.optimum_loss,
         data_path=str(data.path),
         data_sha1=data.sha1,
         data_published=data.published,
     )
+
+
+def _notes_loop(helper: Helper, reference: AirfoilResult, data: Airfoil) -> Task:
+    return helper.task(notes_train, reference.algorithm, reference.hyperparameters, data.features, data.labels,
+                       impl=reference.impl, seed=NOTES_LOOP_SEED, epochs=NOTES_LOOP_EPOCHS)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..airfoil.data import ENV_VAR
 from ..files import reason
+from ..parallel import Helper, call
 from ..airfoil.train import MAX_SEED
 from .common import CLIError, DownloadProgress, add_lang_option, given_lang, load_data, nonnegative_int, seed_count
 
@@ -60,36 +61,12 @@ class ProgressBar:
         self.stream.flush()
 
 
-def _helper_process():
-    """A second process for work that does not need the chapter's results, or ``None`` on a one-core machine.
-
-    It builds the explorer page while the chapter runs (about 1.5 s otherwise), then saves half of the
-    report's figures. A spawned process: forking after torch's threads have started is unsafe.
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if cores < 2:
-        return None
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-
-
-def _explorer_page(future) -> str | None:
-    """The page the background process built; ``None`` (build it here) if it could not."""
-    if future is None:
-        return None
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        return future.result()
-    except (BrokenProcessPool, OSError):
-        return None
+HELPER_IMPORTS = ("descentlab.chapter.report",)
+"""What the helper process imports while this one does (see :mod:`descentlab.parallel`)."""
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..chapter.report import check_destination, verdict_counts, verdict_line, write_report
-    from ..chapter.reproduce import run_chapter
+    from ..chapter.files import check_destination
 
     out = Path(args.out)
     say = given_lang(args)
@@ -100,34 +77,35 @@ def run(args: argparse.Namespace) -> int:
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if seeds[-1] > MAX_SEED:
         raise CLIError(f"--first-seed {args.first_seed} with --seeds {args.seeds} goes past the largest seed, 2**63 - 1")
-    # a file the user named (--data or $DESCENTLAB_DATA) must be readable before any work, and is checked once
-    data = load_data(args) if args.data is not None or os.environ.get(ENV_VAR) else None
-    helper = _helper_process()
-    explorer = None
-    if helper is not None:
-        from ..explore import notes_page
+    # the helper starts importing on the other core now; nothing below waits for it at an early error
+    with Helper.start(preload=HELPER_IMPORTS) as helper:
+        explorer = helper.task(call, "descentlab.explore:notes_page", say)  # it does not depend on the results
+        # a file the user named (--data or $DESCENTLAB_DATA) must be readable before any work, and is checked once
+        data = load_data(args) if args.data is not None or os.environ.get(ENV_VAR) else None
+        from ..chapter.report import plane_figures, start_figures, verdict_counts, verdict_line, write_report
+        from ..chapter.reproduce import run_chapter
 
-        explorer = helper.submit(notes_page, say)
-    with DownloadProgress() as download:
-        results = run_chapter(
-            seeds=seeds,
-            data=data,
-            allow_download=not args.no_download,
-            data_progress=download,
-            progress=ProgressBar(),
-            exercises=args.exercises,
-            schedules=args.schedules,
-            say=say,
-        )
-    try:  # staged in a temporary directory: a failure leaves no partial report
-        index = write_report(results, out, _explorer_page(explorer), say, helper)
-    except ValueError as error:
-        raise CLIError(f"--out {out}: {error}") from None
-    except OSError as error:  # a full disk, ...: the staging path in the error would only confuse
-        raise CLIError(f"--out {out}: cannot write the report ({reason(error)}); no report was written") from None
-    finally:
-        if helper is not None:
-            helper.shutdown(wait=False, cancel_futures=True)
+        started = {}  # the 2D figures, drawn (by the helper) while the airfoil runs
+
+        with DownloadProgress() as download:
+            results = run_chapter(
+                seeds=seeds,
+                data=data,
+                allow_download=not args.no_download,
+                data_progress=download,
+                progress=ProgressBar(),
+                exercises=args.exercises,
+                schedules=args.schedules,
+                say=say,
+                helper=helper,
+                on_plane=lambda plane: started.update(start_figures(plane_figures, plane, say, helper)),
+            )
+        try:  # staged in a temporary directory: a failure leaves no partial report
+            index = write_report(results, out, explorer, say, helper, started)
+        except ValueError as error:
+            raise CLIError(f"--out {out}: {error}") from None
+        except OSError as error:  # a full disk, ...: the staging path in the error would only confuse
+            raise CLIError(f"--out {out}: cannot write the report ({reason(error)}); no report was written") from None
     counts = verdict_counts(results.verdicts())
     print(f"wrote {index}")
     print(verdict_line(counts, say))

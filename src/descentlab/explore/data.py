@@ -201,15 +201,18 @@ def block(spec: AlgorithmSpec, problem: Problem, objective: Objective | None = N
     """Run ``spec``'s whole grid on ``problem`` (one ``run_batch``) and collect every channel."""
     objective = problem.build() if objective is None else objective
     settings = grid_settings(spec)
-    trajectories = run_batch(spec.name, objective, settings, steps=STEPS, start=problem.start)
+    seen: list[tuple[torch.Tensor, dict[str, torch.Tensor]]] = []
+    trajectories = run_batch(spec.name, objective, settings, steps=STEPS, start=problem.start,
+                             observe=lambda gradient, state: seen.append((gradient, state)))
     k, length = len(settings), STEPS + 1
-    points = torch.full((length, k, 2), math.nan, dtype=torch.float64)
-    values = torch.full((length, k), math.nan, dtype=torch.float64)
+    points = np.full((length, k, 2), math.nan)
+    values = np.full((length, k), math.nan)
     for row, t in enumerate(trajectories):
         n = len(t.points)
-        points[:n, row] = torch.tensor(t.points, dtype=torch.float64)
-        values[:n, row] = torch.tensor(t.values, dtype=torch.float64)
-    states, rates = _states_along(spec, objective, settings, points)
+        points[:n, row] = t.points
+        values[:n, row] = t.values
+    points, values = torch.from_numpy(points), torch.from_numpy(values)
+    states, rates = _states_along(spec, settings, points, seen)
     keys = tuple(states)
     channels = ("x1", "x2", "f", "elr1", "elr2", *(f"{key}{i}" for key in keys for i in (1, 2)))
     stacked = [points[..., 0], points[..., 1], values, rates[..., 0], rates[..., 1]]
@@ -234,16 +237,16 @@ def _float32(array: np.ndarray) -> np.ndarray:
 
 
 def _states_along(
-    spec: AlgorithmSpec, objective: Objective, settings: list[dict[str, Any]], points: torch.Tensor
+    spec: AlgorithmSpec, settings: list[dict[str, Any]], points: torch.Tensor,
+    seen: list[tuple[torch.Tensor, dict[str, torch.Tensor]]],
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """The rule's state after each step of the given paths ((T + 1, K, 2); nan past a divergence), and the effective lr.
+    """The rule's state after each step of the paths ((T + 1, K, 2); nan past a divergence), and the effective lr.
 
-    The registry's ``spec.update`` is fed each path's own points, so its state is
-    the one ``run_batch`` had; the points it returns are not used (the test
-    checks they are the path's).  State 0 is the initial state.  The effective
-    learning rate of step t is :func:`~descentlab.lab.trajectory.effective_learning_rates`'
-    ``-(x_t - x_{t-1}) / g(x_{t-1})`` on the whole batch at once (nan at step 0
-    and where a gradient is 0; the test checks it equals that function's).
+    ``seen`` is what :func:`~descentlab.lab.trajectory.run_batch` showed its ``observe``: each
+    step's gradients and state.  State 0 is the initial state.  The effective learning rate of
+    step t is :func:`~descentlab.lab.trajectory.effective_learning_rates`' ``-(x_t - x_{t-1}) / g(x_{t-1})``
+    on the whole batch at once (nan at step 0 and where a gradient is 0; the test checks it
+    equals that function's).
     """
     hp = _batched_hyperparameters([spec.resolve(s) for s in settings])
     state = spec.init(points[0], hp)
@@ -251,9 +254,13 @@ def _states_along(
     found = {key: [state[key]] for key in keys}
     rates = [torch.full_like(points[0], math.nan)]
     for t in range(1, points.shape[0]):
-        gradient = objective.gradient(points[t - 1])
-        _, state = spec.update(points[t - 1], gradient, state, **hp)
         gone = torch.isnan(points[t])
+        if t > len(seen):  # every row had diverged: the batch stopped
+            for key in keys:
+                found[key].append(torch.full_like(points[t], math.nan))
+            rates.append(torch.full_like(points[t], math.nan))
+            continue
+        gradient, state = seen[t - 1]
         for key in keys:
             found[key].append(torch.where(gone, math.nan, state[key]))
         step = points[t - 1] - points[t]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -108,8 +108,12 @@ def run_batch(
     steps: int = 20,
     start: Point | None = None,
     schedule: str | Schedule | None = None,
+    observe: Callable[[Tensor, dict[str, Tensor]], None] | None = None,
 ) -> list[Trajectory]:
     """Run K hyperparameter settings of one algorithm as one batch, in float64.
+
+    ``observe(g, state)``, if given, sees each step's gradients ``g`` (K, 2) and the rule's
+    state after the step, every row's (a diverged row's too, until all have diverged).
 
     With ``schedule`` (a name of :data:`descentlab.schedules.SCHEDULES` or a
     :class:`~descentlab.schedules.Schedule`), step t uses each setting's lr as
@@ -142,7 +146,10 @@ def run_batch(
     for t in range(1, steps + 1):
         if rates is not None:
             hp = hp | {"lr": rates[t - 1]}
-        x, state = spec.update(x, objective.gradient(x), state, **hp)
+        gradient = objective.gradient(x)
+        x, state = spec.update(x, gradient, state, **hp)
+        if observe is not None:
+            observe(gradient, state)
         for row in torch.nonzero(_out_of_bounds(x, bound)).flatten().tolist():
             if diverged_at[row] is None:
                 diverged_at[row] = t
@@ -173,8 +180,8 @@ def _trajectory(
         algorithm=algorithm,
         hyperparameters=hp,
         objective=objective.name,
-        points=tuple((float(a), float(b)) for a, b in points.tolist()),
-        values=tuple(float(v) for v in values.tolist()),
+        points=tuple(map(tuple, points.tolist())),  # tolist gives Python floats
+        values=tuple(values.tolist()),
         steps=steps,
         diverged_at=diverged_at,
         schedule=schedule,

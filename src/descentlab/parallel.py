@@ -1,0 +1,149 @@
+"""Work shared with one helper process, so that a two-core machine runs ``descentlab reproduce`` on both cores.
+
+A :class:`Helper` owns one spawned worker process.  ``helper.task(function, *args)`` hands a
+call to it and returns a :class:`Task`.  The worker runs tasks in the order they were given.
+``task.result()`` takes a task back if the worker has not started it, and runs it in this
+process.  So when this process collects its tasks last-given first, the two processes work
+from the two ends of one queue: neither waits while the other has work left, and neither
+needs to know in advance how long a task takes.
+
+A task's function must be picklable, a module-level function.  A task whose worker breaks
+(killed, out of memory) runs here instead.  Without a worker (``Helper(None)``, or a
+one-core machine), every task runs here when its result is asked for.  So results never
+depend on which process ran a task; only the wall time does.
+
+The worker is spawned, not forked: forking a process after torch has started its threads is
+unsafe.  It starts at :meth:`Helper.start`, before this process imports torch and matplotlib,
+and imports what ``preload`` names meanwhile on the other core.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _preload(modules: Sequence[str]) -> None:
+    for name in modules:
+        importlib.import_module(name)
+
+
+class Task:
+    """One call handed to the helper; :meth:`result` gives its value, from whichever process ran it."""
+
+    def __init__(self, here: Callable[[], Any], future: Future | None) -> None:
+        self._here: Callable[[], Any] | None = here
+        self._future = future
+        self._value: Any = None
+
+    def result(self) -> Any:
+        """The call's value; run here if the worker has not started it (or broke)."""
+        if self._here is not None:
+            here, future = self._here, self._future
+            self._here = self._future = None  # what it was given (pickled figures, data) is not kept alive
+            self._value = _taken(future) if future is not None and not future.cancel() else _UNSET
+            if self._value is _UNSET:
+                self._value = here()
+        return self._value
+
+
+_UNSET = object()
+
+
+def _taken(future: Future) -> Any:
+    """The worker's value, or :data:`_UNSET` if the worker broke before giving it."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return _UNSET
+
+
+class Helper:
+    """A second process that takes :class:`Task` s (see the module's docstring); ``Helper(None)`` has none."""
+
+    def __init__(self, executor: Executor | None) -> None:
+        self._executor = executor
+
+    @classmethod
+    def start(cls, preload: Sequence[str] = ()) -> Helper:
+        """A helper with one spawned worker, started now and importing ``preload``; none on a one-core machine."""
+        if cores() < 2:
+            return cls(None)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_preload, initargs=(tuple(preload),))
+        executor.submit(int)  # the worker is spawned at the first task: now, so its imports overlap ours
+        return cls(executor)
+
+    @property
+    def working(self) -> bool:
+        """Whether tasks can go to a second process."""
+        return self._executor is not None
+
+    def task(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
+        """Hand ``function(*args, **kwargs)`` to the worker (run here at :meth:`Task.result` if there is none)."""
+        return self.task_or(functools.partial(function, *args, **kwargs), function, *args, **kwargs)
+
+    def task_or(self, here: Callable[[], Any], function: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
+        """:meth:`task`, where ``here()`` is what this process runs if it takes the task back: the same
+        work from what this process has (a figure itself, not the pickled copy the worker is given)."""
+        future = None
+        if self._executor is not None:
+            try:
+                future = self._executor.submit(function, *args, **kwargs)
+            except (RuntimeError, BrokenProcessPool):  # shut down or broken: this process runs it
+                future = None
+        return Task(here, future)
+
+    def close(self) -> None:
+        """Stop the worker now, whatever it is doing (every result this process asked for it has);
+        tasks not yet taken run here if asked for.  Without this, leaving Python would wait for
+        the worker to finish its current task, such as its imports after an early error."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        terminate = getattr(executor, "terminate_workers", None)  # Python 3.14
+        if terminate is not None:
+            terminate()
+            return
+        for worker in list((getattr(executor, "_processes", None) or {}).values()):
+            worker.terminate()
+        # with the worker gone this is quick; and its thread must be over before Python exits (leaving while it
+        # closes its pipe makes the interpreter's exit hook write to a closed pipe: "Bad file descriptor")
+        executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Helper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def collect(tasks: Sequence[Task]) -> list[Any]:
+    """Every task's value, in the tasks' order, collected last task first (see the module's docstring)."""
+    values = [task.result() for task in reversed(tasks)]
+    return values[::-1]
+
+
+def call(target: str, *args: Any, **kwargs: Any) -> Any:
+    """``module:function`` called with the arguments: a task that can be given before this process imports ``module``."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+
+NO_HELPER = Helper(None)
+"""Every task runs in this process."""

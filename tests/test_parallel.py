@@ -1,0 +1,77 @@
+"""The helper process: tasks give the same values whichever process runs them, and nothing waits for it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from descentlab.parallel import NO_HELPER, Helper, call, collect, cores
+
+pytestmark = pytest.mark.skipif(cores() < 2, reason="the helper needs a second core")
+
+
+def pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_tasks_are_shared_between_the_two_processes_and_keep_their_order() -> None:
+    with Helper.start() as helper:
+        assert helper.working
+        tasks = [helper.task(pid_after, 0.2) for _ in range(8)]
+        pids = collect(tasks)
+    assert len(pids) == 8
+    # the worker took tasks from the front while this process took the rest from the back
+    assert os.getpid() in pids and any(pid != os.getpid() for pid in pids)
+    ours = [i for i, pid in enumerate(pids) if pid == os.getpid()]
+    assert ours == list(range(ours[0], 8)), pids
+
+
+def ready(helper: Helper) -> None:
+    """Wait until the worker is up (spawned and imported): until a task is not taken back."""
+    for _ in range(300):
+        task = helper.task_or(lambda: None, pid_after, 0.0)
+        time.sleep(0.1)
+        if task.result() is not None:
+            return
+    raise AssertionError("the worker never started")
+
+
+def test_a_task_the_worker_has_not_started_runs_here_with_the_local_function() -> None:
+    with Helper.start() as helper:
+        ready(helper)
+        busy = helper.task(pid_after, 1.0)
+        time.sleep(0.3)  # the worker has it now
+        taken = helper.task_or(lambda: "here", pid_after, 0.0)
+        queued = [helper.task_or(lambda: "here", pid_after, 0.0) for _ in range(3)]
+        assert queued[-1].result() == "here"  # behind a task of a second: still queued, so taken back
+        assert busy.result() != os.getpid()
+        assert taken.result() in ("here", busy.result())
+        assert queued[-1].result() == "here"  # a value is computed once
+
+
+def test_tasks_of_a_closed_or_missing_helper_run_here() -> None:
+    helper = Helper.start()
+    tasks = [helper.task(pid_after, 0.0) for _ in range(3)]
+    started = time.perf_counter()
+    helper.close()  # the worker is still importing: it is stopped, not waited for
+    assert time.perf_counter() - started < 1.0
+    assert not helper.working
+    assert collect(tasks) == [os.getpid()] * 3
+    assert helper.task(pid_after, 0.0).result() == os.getpid()
+    assert NO_HELPER.task(pid_after, 0.0).result() == os.getpid()
+
+
+def test_an_error_in_the_worker_reaches_the_caller() -> None:
+    with Helper.start() as helper:
+        task = helper.task(call, "math:sqrt", -1.0)
+        with pytest.raises(ValueError, match="math domain error"):
+            task.result()
+
+
+def test_call_names_a_function_by_module() -> None:
+    assert call("math:hypot", 3.0, 4.0) == 5.0
+    with Helper.start(preload=("math",)) as helper:
+        assert helper.task(call, "math:hypot", 3.0, 4.0).result() == 5.0
