@@ -29,7 +29,6 @@ from ..files import write_directory
 from .files import EXPLORER, REPORT_FILES, check_destination
 from ..lang import EN, Lang, lang
 from ..parallel import NO_HELPER, Helper, Task, collect
-
 from ..plotting.fonts import figure_fonts
 from ..lab.objectives import OBJECTIVES
 from .figures import draw_epoch_times, draw_seed_distributions
