@@ -17,9 +17,24 @@ def pid_after(seconds: float) -> int:
     return os.getpid()
 
 
+def wait_until(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def ready(helper: Helper) -> None:
+    """Wait until the worker is up (spawned, imported, taking tasks)."""
+    task = helper.task(pid_after, 0.0)
+    wait_until(lambda: task.with_worker, 120.0)
+    task.result()
+
+
 def test_tasks_are_shared_between_the_two_processes_and_keep_their_order() -> None:
     with Helper.start() as helper:
         assert helper.working
+        ready(helper)
         tasks = [helper.task(pid_after, 0.2) for _ in range(8)]
         pids = collect(tasks)
     assert len(pids) == 8
@@ -29,21 +44,11 @@ def test_tasks_are_shared_between_the_two_processes_and_keep_their_order() -> No
     assert ours == list(range(ours[0], 8)), pids
 
 
-def ready(helper: Helper) -> None:
-    """Wait until the worker is up (spawned and imported): until a task is not taken back."""
-    for _ in range(300):
-        task = helper.task_or(lambda: None, pid_after, 0.0)
-        time.sleep(0.1)
-        if task.result() is not None:
-            return
-    raise AssertionError("the worker never started")
-
-
 def test_a_task_the_worker_has_not_started_runs_here_with_the_local_function() -> None:
     with Helper.start() as helper:
         ready(helper)
         busy = helper.task(pid_after, 1.0)
-        time.sleep(0.3)  # the worker has it now
+        wait_until(lambda: busy.with_worker)
         taken = helper.task_or(lambda: "here", pid_after, 0.0)
         queued = [helper.task_or(lambda: "here", pid_after, 0.0) for _ in range(3)]
         assert queued[-1].result() == "here"  # behind a task of a second: still queued, so taken back

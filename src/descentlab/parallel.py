@@ -48,6 +48,11 @@ class Task:
         self._future = future
         self._value: Any = None
 
+    @property
+    def with_worker(self) -> bool:
+        """Whether the worker has taken the task (it can no longer be taken back)."""
+        return self._future is not None and (self._future.running() or self._future.done())
+
     def result(self) -> Any:
         """The call's value; run here if the worker has not started it (or broke)."""
         if self._here is not None:
