@@ -88,6 +88,7 @@ def test_cli_writes_the_chinese_report_and_refuses_another_language(tmp_path: Pa
                  "--first-seed", "1"]) in (0, 1)
     printed = capsys.readouterr().out
     assert "结论：" in printed and "个一致" in printed
+    assert f"已写入 {out / 'index.html'}" in printed and "wrote" not in printed
     assert (out / "index.html").read_text(encoding="utf-8").startswith("<!doctype html><html lang=zh>")
     assert main(["reproduce", "--lang", "fr", "--out", str(tmp_path / "fr")]) == 2
     assert "invalid choice: 'fr'" in capsys.readouterr().err

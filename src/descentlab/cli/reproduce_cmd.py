@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:  # a full disk, ...: the staging path in the error would only confuse
             raise CLIError(f"--out {out}: cannot write the report ({reason(error)}); no report was written") from None
     counts = verdict_counts(results.verdicts())
-    print(f"wrote {index}")
+    print(say(f"wrote {index}", f"已写入 {index}"))
     print(verdict_line(counts, say))
     if results.airfoil_error:
         sys.stderr.write(f"descentlab reproduce: airfoil section not run: {results.airfoil_error}\n")
