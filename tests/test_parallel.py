@@ -74,6 +74,12 @@ def test_an_error_in_the_worker_reaches_the_caller() -> None:
         task = helper.task(call, "math:sqrt", -1.0)
         with pytest.raises(ValueError, match="math domain error"):
             task.result()
+        with pytest.raises(ValueError, match="math domain error"):  # again, not a value of None
+            task.result()
+    failing = NO_HELPER.task(call, "math:sqrt", -1.0)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="math domain error"):
+            failing.result()
 
 
 def test_call_names_a_function_by_module() -> None:

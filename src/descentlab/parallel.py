@@ -54,13 +54,16 @@ class Task:
         return self._future is not None and (self._future.running() or self._future.done())
 
     def result(self) -> Any:
-        """The call's value; run here if the worker has not started it (or broke)."""
+        """The call's value; run here if the worker has not started it (or broke).  An error is raised
+        again at the next call (the call is run again here), never turned into a value."""
         if self._here is not None:
-            here, future = self._here, self._future
-            self._here = self._future = None  # what it was given (pickled figures, data) is not kept alive
-            self._value = _taken(future) if future is not None and not future.cancel() else _UNSET
-            if self._value is _UNSET:
-                self._value = here()
+            value = _UNSET
+            if self._future is not None and not self._future.cancel():
+                value = _taken(self._future)
+            if value is _UNSET:
+                value = self._here()
+            # what it was given (pickled figures, data) is not kept alive
+            self._value, self._here, self._future = value, None, None
         return self._value
 
 

@@ -782,11 +782,12 @@ def start_figures(build: Callable[[Any, Lang], dict[str, Figure]], record: Any, 
 
     with figure_fonts(say):
         figures = build(record, say)
-    return {stem: helper.task_or(here(figure), figure_svg, pickle.dumps(figure) if helper.working else b"", say.code)
+    # pickled now, as it is (the worker's queue would pickle it later, in a thread, while this process draws)
+    return {stem: helper.task_or(here(figure), figure_svg, pickle.dumps(figure) if helper.working else figure, say.code)
             for stem, figure in figures.items()}
 
 
-def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | Task | None = None, say: Lang = EN,
+def write_report(results: ChapterResults, out_dir: str | Path, explorer: Task | None = None, say: Lang = EN,
                  helper: Helper = NO_HELPER, started: Mapping[str, Task] | None = None) -> Path:
     """Write the report into ``out_dir`` (atomically, as a whole) in ``say``'s language; returns ``index.html``'s path.
 
@@ -803,8 +804,7 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: str | T
         for stem, svg in zip(tasks, collect(list(tasks.values()))):  # the last figures here, as the helper works
             (staging / "figures" / f"{stem}.svg").write_text(svg, encoding="utf-8")
         (staging / "index.html").write_text(render_html(results, say), encoding="utf-8")
-        page = notes_page(say) if explorer is None else explorer if isinstance(explorer, str) else explorer.result()
-        (staging / EXPLORER).write_text(page, encoding="utf-8")
+        (staging / EXPLORER).write_text(notes_page(say) if explorer is None else explorer.result(), encoding="utf-8")
         (staging / "results.json").write_text(json.dumps(results_json(results, say), indent=1, default=str),
                                               encoding="utf-8")
         (staging / "results.csv").write_text(results_csv(results), encoding="utf-8")

@@ -15,8 +15,8 @@ from ..lab.objectives import OBJECTIVES, QuadraticTheory, curvature
 from ..lab.theory import theory_of
 from ..lab.trajectory import Trajectory, effective_learning_rates, newton, run, run_many
 from ..notes.loop import NotesRun, notes_train
-from ..parallel import NO_HELPER, Helper, Task, collect
 from ..notes.reference import NOTES_AIRFOIL, NOTES_TRACES, AirfoilResult, TraceResult
+from ..parallel import NO_HELPER, Helper, Task, collect
 from .rule import PredictionInterval, prediction_interval
 
 NOTES = OBJECTIVES["notes"]

@@ -255,12 +255,8 @@ def _states_along(
     rates = [torch.full_like(points[0], math.nan)]
     for t in range(1, points.shape[0]):
         gone = torch.isnan(points[t])
-        if t > len(seen):  # every row had diverged: the batch stopped
-            for key in keys:
-                found[key].append(torch.full_like(points[t], math.nan))
-            rates.append(torch.full_like(points[t], math.nan))
-            continue
-        gradient, state = seen[t - 1]
+        # past the last step seen every row had diverged (the batch stopped): all nan, whatever the state
+        gradient, state = seen[min(t, len(seen)) - 1]
         for key in keys:
             found[key].append(torch.where(gone, math.nan, state[key]))
         step = points[t - 1] - points[t]
