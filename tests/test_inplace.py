@@ -10,7 +10,8 @@ from torch import Tensor
 from descentlab.algorithms import REGISTRY
 from descentlab.algorithms.spec import AlgorithmSpec, Hyperparameter, new_step_counter, nonnegative
 import descentlab.optim as dl
-from descentlab.eager import REPLAY_PIECE, step_in_batches
+import descentlab.eager as eager
+from descentlab.eager import step_in_batches
 from descentlab.inplace import Plan, Unsupported, plan_for
 from helpers import relative_difference
 
@@ -67,11 +68,14 @@ def _plain_and_replayed(spec: AlgorithmSpec, hp: dict, shapes: list, dtype: torc
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 @pytest.mark.parametrize(("name", "given"), CASES, ids=[f"{n}-{i}" for n, s in SETTINGS.items() for i in range(len(s))])
-def test_the_replay_is_the_rule_bit_for_bit(name: str, given: dict, dtype: torch.dtype) -> None:
-    """Including a tensor larger than a piece (cut into views) and a 0-dim one."""
+def test_the_replay_is_the_rule_bit_for_bit(name: str, given: dict, dtype: torch.dtype, monkeypatch) -> None:
+    """Including a tensor larger than a piece (cut into views) and a 0-dim one.  The pieces and batches are made
+    small (in the ratio of the real ones, 4:1) so that a piece and a batch boundary fall inside a small tensor."""
+    monkeypatch.setattr(eager, "REPLAY_PIECE", 1 << 12)
+    monkeypatch.setattr(eager, "REPLAY_BATCH", 1 << 10)
     spec = REGISTRY[name]
     hp = dict(spec.setting(given).hyperparameters)
-    shapes = [(3, 4), (REPLAY_PIECE + 1000,), (), (7,)]
+    shapes = [(3, 4), (eager.REPLAY_PIECE + 1000,), (), (7,)]
     assert plan_for(spec, hp, torch.zeros(1, dtype=dtype), spec.init(torch.zeros(1, dtype=dtype), hp)) is not None
     plain, plain_states, replayed, replayed_states = _plain_and_replayed(spec, hp, shapes, dtype)
     for x, y in zip(replayed, plain):

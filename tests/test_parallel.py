@@ -57,6 +57,17 @@ def test_a_task_the_worker_has_not_started_runs_here_with_the_local_function() -
         assert queued[-1].result() == "here"  # a value is computed once
 
 
+def test_only_the_task_the_worker_runs_is_out_of_reach() -> None:
+    # the worker is given one task at a time: all the others can be taken back, however many wait
+    with Helper.start() as helper:
+        ready(helper)
+        tasks = [helper.task_or(lambda: "here", pid_after, 2.0) for _ in range(4)]
+        wait_until(lambda: tasks[0].with_worker)
+        assert [t.with_worker for t in tasks[1:]] == [False] * 3
+        assert [t.result() for t in reversed(tasks[1:])] == ["here"] * 3
+        assert tasks[0].result() not in ("here", os.getpid())
+
+
 def test_tasks_of_a_closed_or_missing_helper_run_here() -> None:
     helper = Helper.start()
     tasks = [helper.task(pid_after, 0.0) for _ in range(3)]

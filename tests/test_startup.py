@@ -63,3 +63,21 @@ def test_a_command_that_computes_loads_torch_on_first_use(words: list[str]) -> N
         with contextlib.redirect_stdout(buffer):
             main(words)
         assert lines[:-1] == buffer.getvalue().splitlines()
+
+
+def test_the_command_exits_with_mains_code_and_leaves_its_objects_out_of_the_last_collection() -> None:
+    """``descentlab`` (``cli:script``) exits with main's code; it freezes the objects (see ``script``'s docstring),
+    so the exit skips a collection over torch's objects.  Checked in a fresh interpreter: freezing is for good."""
+    code = (
+        "import gc, sys\n"
+        "import descentlab.cli as cli\n"
+        "cli.main = lambda: 3\n"
+        "try:\n"
+        "    cli.script()\n"
+        "except SystemExit as exit_:\n"
+        "    print(exit_.code, gc.get_freeze_count() > 0)\n"
+    )
+    assert _run(code).split() == ["3", "True"]
+    entry = subprocess.run([sys.executable, "-m", "descentlab", "reproduce", "--seeds", "0"], capture_output=True,
+                           text=True, timeout=120)
+    assert entry.returncode == 2 and entry.stderr.count("\n") == 1  # python -m descentlab: the same command

@@ -10,7 +10,7 @@ import torch
 from descentlab.algorithms import REGISTRY
 from descentlab.lab.objectives import OBJECTIVES, quadratic
 from descentlab.notes.reference import NOTES_TRACES
-from descentlab.lab.trajectory import DIVERGENCE_BOUND, newton, run, run_batch, run_many
+from descentlab.lab.trajectory import DIVERGENCE_BOUND, newton, run, run_batch, run_batches, run_many
 
 NOTES = OBJECTIVES["notes"]
 
@@ -49,6 +49,25 @@ def test_batch_of_settings_equals_separate_runs(algorithm: str) -> None:
         torch.testing.assert_close(
             torch.tensor(batched.points), torch.tensor(alone.points), rtol=1e-14, atol=1e-15
         )
+
+
+@pytest.mark.parametrize("objective", [NOTES, quadratic(100.0, 30.0), OBJECTIVES["rosenbrock"]], ids=lambda o: o.name)
+@pytest.mark.parametrize("schedule", [None, "cosine"])
+def test_batches_in_step_equal_each_batch_alone(objective, schedule) -> None:
+    # sgd at lr 0.9 and 1 (above 2/λmax = 0.5) diverges on the notes' quadratic within 30 steps while the others
+    # go on: its batch stops stepping (and being observed) at its last row's divergence, as it would alone
+    batches = [("sgd", [{"lr": 1.0}, {"lr": 0.9}]), *((name, SWEEPS[name]) for name in ("adam", "momentum", "adadelta"))]
+    seen: dict[int, list] = {index: [] for index in range(len(batches))}
+    together = run_batches(objective, batches, steps=40, schedule=schedule,
+                           observe=lambda index, gradient, state: seen[index].append(gradient.clone()))
+    for index, ((algorithm, settings), batch) in enumerate(zip(batches, together)):
+        alone_seen: list = []
+        alone = run_batch(algorithm, objective, settings, steps=40, schedule=schedule,
+                          observe=lambda gradient, state: alone_seen.append(gradient.clone()))
+        assert batch == alone  # every point, value and divergence, bit for bit
+        assert len(seen[index]) == len(alone_seen) and all(torch.equal(a, b) for a, b in zip(seen[index], alone_seen))
+    if objective is NOTES and schedule is None:
+        assert all(t.diverged for t in together[0]) and len(seen[0]) < len(seen[1]) == 40
 
 
 def test_run_many_keeps_order_and_groups_flags() -> None:

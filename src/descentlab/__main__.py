@@ -1,6 +1,4 @@
-import sys
-
-from .cli import main
+from .cli import script
 
 if __name__ == "__main__":  # a process started by multiprocessing's spawn imports this module under another name
-    sys.exit(main())
+    script()

@@ -2,7 +2,7 @@
 
 A :class:`Helper` owns one spawned worker process.  ``helper.task(function, *args)`` hands a
 call to it and returns a :class:`Task`.  The worker runs tasks in the order they were given.
-``task.result()`` takes a task back if the worker has not started it, and runs it in this
+``task.result()`` takes a task back if the worker has not been given it, and runs it in this
 process.  So when this process collects its tasks last-given first, the two processes work
 from the two ends of one queue: neither waits while the other has work left, and neither
 needs to know in advance how long a task takes.
@@ -22,8 +22,10 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import CancelledError, Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -43,46 +45,57 @@ def _preload(modules: Sequence[str]) -> None:
 class Task:
     """One call handed to the helper; :meth:`result` gives its value, from whichever process ran it."""
 
-    def __init__(self, here: Callable[[], Any], future: Future | None) -> None:
+    def __init__(self, here: Callable[[], Any], call: Callable[[], Any] | None = None,
+                 helper: Helper | None = None) -> None:
         self._here: Callable[[], Any] | None = here
-        self._future = future
+        self._call = call  # what the worker is given, waiting in ``helper``'s queue (None: the task runs here)
+        self._helper = helper
+        self._future: Future | None = None  # set when the worker is given the task
         self._value: Any = None
 
     @property
     def with_worker(self) -> bool:
-        """Whether the worker has taken the task (it can no longer be taken back)."""
-        return self._future is not None and (self._future.running() or self._future.done())
+        """Whether the worker has been given the task (it can no longer be taken back)."""
+        return self._future is not None
 
     def result(self) -> Any:
-        """The call's value; run here if the worker has not started it (or broke).  An error is raised
+        """The call's value; run here if the worker has not been given it (or broke).  An error is raised
         again at the next call (the call is run again here), never turned into a value."""
         if self._here is not None:
             value = _UNSET
-            if self._future is not None and not self._future.cancel():
+            if self._helper is not None and not self._helper._take_back(self):
                 value = _taken(self._future)
             if value is _UNSET:
                 value = self._here()
             # what it was given (pickled figures, data) is not kept alive
-            self._value, self._here, self._future = value, None, None
+            self._value, self._here, self._call, self._helper, self._future = value, None, None, None, None
         return self._value
 
 
 _UNSET = object()
 
 
-def _taken(future: Future) -> Any:
-    """The worker's value, or :data:`_UNSET` if the worker broke before giving it."""
+def _taken(future: Future | None) -> Any:
+    """The worker's value, or :data:`_UNSET` if the worker broke (or was stopped) before giving it."""
     try:
-        return future.result()
-    except BrokenProcessPool:
+        return _UNSET if future is None else future.result()
+    except (BrokenProcessPool, CancelledError):
         return _UNSET
 
 
 class Helper:
-    """A second process that takes :class:`Task` s (see the module's docstring); ``Helper(None)`` has none."""
+    """A second process that takes :class:`Task` s (see the module's docstring); ``Helper(None)`` has none.
+
+    The worker is given one task at a time, the next when it finishes one; the others wait
+    here, where :meth:`Task.result` can take any of them back.  (Given to the executor at
+    once, two more than the worker runs would sit in its queue, out of reach.)
+    """
 
     def __init__(self, executor: Executor | None) -> None:
         self._executor = executor
+        self._queue: deque[Task] = deque()
+        self._lock = threading.Lock()
+        self._running = False
 
     @classmethod
     def start(cls, preload: Sequence[str] = ()) -> Helper:
@@ -92,10 +105,10 @@ class Helper:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_preload, initargs=(tuple(preload),))
-        executor.submit(int)  # the worker is spawned at the first task: now, so its imports overlap ours
-        return cls(executor)
+        helper = cls(ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_preload, initargs=(tuple(preload),)))
+        helper.task(int)  # the worker is spawned at the first task: now, so its imports overlap ours
+        return helper
 
     @property
     def working(self) -> bool:
@@ -109,19 +122,47 @@ class Helper:
     def task_or(self, here: Callable[[], Any], function: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
         """:meth:`task`, where ``here()`` is what this process runs if it takes the task back: the same
         work from what this process has (a figure itself, not the pickled copy the worker is given)."""
-        future = None
-        if self._executor is not None:
+        if self._executor is None:
+            return Task(here)
+        task = Task(here, functools.partial(function, *args, **kwargs), self)
+        with self._lock:
+            self._queue.append(task)
+        self._give()
+        return task
+
+    def _give(self) -> None:
+        """Give the worker the first waiting task, if it has none."""
+        with self._lock:
+            if self._running or not self._queue or self._executor is None:
+                return
+            task = self._queue.popleft()
             try:
-                future = self._executor.submit(function, *args, **kwargs)
+                task._future = self._executor.submit(task._call)
             except (RuntimeError, BrokenProcessPool):  # shut down or broken: this process runs it
-                future = None
-        return Task(here, future)
+                return
+            self._running = True
+        task._future.add_done_callback(self._finished)
+
+    def _finished(self, _: Future) -> None:
+        with self._lock:
+            self._running = False
+        self._give()
+
+    def _take_back(self, task: Task) -> bool:
+        """Take ``task`` off the queue (True), unless the worker has been given it."""
+        with self._lock:
+            if task._future is None:
+                if task in self._queue:
+                    self._queue.remove(task)
+                return True
+            return False
 
     def close(self) -> None:
         """Stop the worker now, whatever it is doing (every result this process asked for it has);
         tasks not yet taken run here if asked for.  Without this, leaving Python would wait for
         the worker to finish its current task, such as its imports after an early error."""
-        executor, self._executor = self._executor, None
+        with self._lock:
+            executor, self._executor = self._executor, None
         if executor is None:
             return
         terminate = getattr(executor, "terminate_workers", None)  # Python 3.14

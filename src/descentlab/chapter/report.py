@@ -30,6 +30,7 @@ from .files import EXPLORER, REPORT_FILES, check_destination
 from ..lang import EN, Lang, lang
 from ..parallel import NO_HELPER, Helper, Task, collect
 from ..plotting.fonts import figure_fonts
+from ..plotting.layout import TITLED, Margins, colorbar_axes, fixed_grid
 from ..lab.objectives import OBJECTIVES
 from .figures import draw_epoch_times, draw_seed_distributions
 from ..plotting.landscape import draw_landscape, trajectory_label
@@ -68,11 +69,19 @@ from ..lab.trajectory import Trajectory
 
 NOTES = OBJECTIVES["notes"]
 
+# the margins of each kind of figure (see descentlab.plotting.layout), in inches
+AIRFOIL_CURVES = Margins(top=0.27, across=0.87)
+EXERCISE = Margins(left=0.85, top=0.27)
+RUN_NAMES_BELOW = Margins(left=0.77, bottom=1.41)  # the run names, turned by 60°
+SCHEDULES = Margins(left=0.87, bottom=0.68)
+STABILITY = Margins(left=0.75, right=0.93, top=0.27, across=0.88)  # and a colorbar at the right
+TWO_LINE_TITLES = Margins(top=0.47)  # the momentum traces' titles
 
-def _landscapes(panels: list[tuple[str, list[Trajectory]]], say: Lang, columns: int = 2) -> Figure:
+
+def _landscapes(panels: list[tuple[str, list[Trajectory]]], say: Lang, columns: int = 2,
+                margins: Margins = TITLED) -> Figure:
     rows = (len(panels) + columns - 1) // columns
-    figure = Figure(figsize=(5.6 * columns, 3.9 * rows), layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False).flatten()
+    figure, axes = fixed_grid((5.6 * columns, 3.9 * rows), rows, columns, margins)
     for ax, (title, trajectories) in zip(axes, panels):
         draw_landscape(ax, NOTES, trajectories, say=say)
         ax.set_title(title, fontsize=9.5)
@@ -81,9 +90,8 @@ def _landscapes(panels: list[tuple[str, list[Trajectory]]], say: Lang, columns: 
     return figure
 
 
-def _pair(left: Callable[[Any], Any], right: Callable[[Any], Any], size: tuple[float, float] = (11.2, 4.0)) -> Figure:
-    figure = Figure(figsize=size, layout="constrained")
-    a, b = figure.subplots(1, 2)
+def _pair(left: Callable[[Any], Any], right: Callable[[Any], Any], margins: Margins = Margins()) -> Figure:
+    figure, (a, b) = fixed_grid((11.2, 4.0), 1, 2, margins)
     left(a)
     right(b)
     return figure
@@ -114,14 +122,14 @@ def plane_figures(plane: PlaneResults, say: Lang = EN) -> dict[str, Figure]:
         if gd is None:
             return title
         gd_f = f"{gd.values[-1]:.3g}"
-        return title + say(f" (GD at this lr: f = {gd_f})", f"（同一学习率下的梯度下降：f = {gd_f}）")
+        return title + say(f"\n(GD at this lr: f = {gd_f})", f"\n（同一学习率下的梯度下降：f = {gd_f}）")
 
     label = functools.partial(trajectory_label, say=say)
     figures: dict[str, Figure] = {
         "ill_conditioning": _landscapes([(gd_title(t), [t]) for t in (ill.stable, ill.unstable)], say),
         "preconditioning": _pair(lambda ax: draw_landscape(ax, NOTES, [pre.gradient_descent, pre.newton], say=say),
                                  lambda ax: draw_convergence(ax, [pre.gradient_descent, pre.newton], say=say)),
-        "momentum_traces": _landscapes([(momentum_title(t), [t]) for t in mom.traces], say),
+        "momentum_traces": _landscapes([(momentum_title(t), [t]) for t in mom.traces], say, margins=TWO_LINE_TITLES),
         "momentum_theory": _pair(lambda ax: draw_landscape(ax, NOTES, [mom.traces[0], mom.ema], say=say),
                                  lambda ax: draw_ema_weights(ax, mom.betas, say=say)),
         "adaptive_traces": _landscapes([(label(t), [t]) for t in ada.trajectories], say, columns=3),
@@ -152,7 +160,7 @@ def later_figures(results: ChapterResults, say: Lang = EN) -> dict[str, Figure]:
 def _schedules_figure(section: Any, say: Lang) -> Figure:
     labels = [schedule_title(r.plan.name, say) for r in section.runs]
     return _pair(lambda ax: draw_lr_schedules(ax, labels, [r.rates for r in section.runs], say=say),
-                 lambda ax: draw_final_gaps(ax, labels, [r.run.gap for r in section.runs], say=say))
+                 lambda ax: draw_final_gaps(ax, labels, [r.run.gap for r in section.runs], say=say), SCHEDULES)
 
 
 def _schedules_html(results: ChapterResults, say: Lang) -> str:
@@ -193,10 +201,9 @@ def _schedules_html(results: ChapterResults, say: Lang) -> str:
 
 
 def _stability_figure(maps: list[Any], say: Lang) -> Figure:
-    figure = Figure(figsize=(11.2, 3.9), layout="constrained")
-    axes = figure.subplots(1, len(maps), squeeze=False)[0]
+    figure, axes = fixed_grid((11.2, 3.9), 1, len(maps), STABILITY)
     meshes = [draw_stability_map(ax, record, say=say)[0] for ax, record in zip(axes, maps)]
-    figure.colorbar(meshes[0], ax=list(axes),  # one scale: 0 to CAP
+    figure.colorbar(meshes[0], cax=colorbar_axes(figure, axes),  # one scale: 0 to CAP
                     label=say("contraction per step (≥ 1: none)", "每步的收缩率（≥ 1：不收缩）"))
     return figure
 
@@ -233,8 +240,8 @@ def exercise_stem(exercise: Any) -> str:
 
 def exercise_figure(exercise: Any, say: Lang = EN) -> Figure:
     """One exercise's figure (the report's and ``descentlab exercises --out``'s)."""
-    figure = Figure(figsize=(6.4, 3.8), layout="constrained")
-    draw_exercise(figure.add_subplot(), exercise, say=say)
+    figure, (ax,) = fixed_grid((6.4, 3.8), margins=EXERCISE)
+    draw_exercise(ax, exercise, say=say)
     return figure
 
 
@@ -276,8 +283,7 @@ def _airfoil_figures(results: ChapterResults, say: Lang) -> dict[str, Figure]:
     by_algorithm: dict[str, list[Any]] = {}
     for check in section.checks:
         by_algorithm.setdefault(check.reference.algorithm, []).append(check)
-    curves = Figure(figsize=(16.8, 7.6), layout="constrained")
-    axes = curves.subplots(2, 3).flatten()
+    curves, axes = fixed_grid((16.8, 7.6), 2, 3, AIRFOIL_CURVES)
     for ax, (algorithm, checks) in zip(axes, by_algorithm.items()):
         plot_losses(ax, [c.run for c in checks], say=say)
         ax.set_title(algorithm, fontsize=10)
@@ -288,10 +294,10 @@ def _airfoil_figures(results: ChapterResults, say: Lang) -> dict[str, Figure]:
     plot_losses(axes[5], [c.run for c in cells], labels=[f"eps {number(c.eps)}, {names[c.init]}" for c in cells], say=say)
     axes[5].set_title(adadelta_headline(d, say), fontsize=10)
     axes[5].set_ylim(*_loss_limits([c.run for c in cells], section.optimum_loss))
-    distributions = Figure(figsize=(11.2, 4.6), layout="constrained")
-    draw_seed_distributions(distributions.add_subplot(), section.checks, section.optimum_loss, say=say)
-    times = Figure(figsize=(11.2, 4.0), layout="constrained")
-    draw_epoch_times(times.add_subplot(), section.checks, say=say)
+    distributions, (ax,) = fixed_grid((11.2, 4.6), margins=RUN_NAMES_BELOW)
+    draw_seed_distributions(ax, section.checks, section.optimum_loss, say=say)
+    times, (ax,) = fixed_grid((11.2, 4.0), margins=RUN_NAMES_BELOW)
+    draw_epoch_times(ax, section.checks, say=say)
     return {"airfoil_curves": curves, "airfoil_distributions": distributions, "airfoil_times": times}
 
 

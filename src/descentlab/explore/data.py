@@ -2,8 +2,8 @@
 
 Everything the page shows is computed here by the library and only looked up in
 the page: paths, f(x_t) and ``diverged_at`` come from
-:func:`descentlab.lab.trajectory.run_batch` (one batch per algorithm and
-problem), the optimizer's internal state from the same registry rule
+:func:`descentlab.lab.trajectory.run_batches` (one batch per algorithm and
+problem, a problem's batches in step), the optimizer's internal state from the same registry rule
 (``spec.update``) fed the same points, the effective learning rate from
 :func:`descentlab.lab.trajectory.effective_learning_rates`, and the theory from
 :mod:`descentlab.lab.theory`.
@@ -32,7 +32,7 @@ import torch
 from ..algorithms import REGISTRY, AlgorithmSpec
 from ..algorithms.spec import REQUIRED, decay_pair, decay_rate
 from ..lab.objectives import OBJECTIVES, Objective, curvature, get_objective, quadratic_theory
-from ..lab.trajectory import _batched_hyperparameters, run_batch
+from ..lab.trajectory import Trajectory, _batched_hyperparameters, run_batches
 from ..notes.reference import NOTES_TRACES
 from ..torch_counterparts import TORCH_COUNTERPARTS
 
@@ -199,11 +199,23 @@ def problems(objectives: Sequence[str] | None = None) -> list[Problem]:
 
 def block(spec: AlgorithmSpec, problem: Problem, objective: Objective | None = None) -> Block:
     """Run ``spec``'s whole grid on ``problem`` (one ``run_batch``) and collect every channel."""
+    return blocks([spec], problem, objective)[0]
+
+
+def blocks(specs: Sequence[AlgorithmSpec], problem: Problem, objective: Objective | None = None) -> list[Block]:
+    """Each of ``specs``' whole grid on ``problem`` as one batch, all in step (one ``run_batches``)."""
     objective = problem.build() if objective is None else objective
-    settings = grid_settings(spec)
-    seen: list[tuple[torch.Tensor, dict[str, torch.Tensor]]] = []
-    trajectories = run_batch(spec.name, objective, settings, steps=STEPS, start=problem.start,
-                             observe=lambda gradient, state: seen.append((gradient, state)))
+    grids = [grid_settings(spec) for spec in specs]
+    seen: list[list[tuple[torch.Tensor, dict[str, torch.Tensor]]]] = [[] for _ in specs]
+    runs = run_batches(objective, [(spec.name, settings) for spec, settings in zip(specs, grids)], steps=STEPS,
+                       start=problem.start, observe=lambda index, gradient, state: seen[index].append((gradient, state)))
+    return [_block(spec, problem, settings, trajectories, steps_seen)
+            for spec, settings, trajectories, steps_seen in zip(specs, grids, runs, seen)]
+
+
+def _block(spec: AlgorithmSpec, problem: Problem, settings: list[dict[str, Any]], trajectories: list[Trajectory],
+           seen: list[tuple[torch.Tensor, dict[str, torch.Tensor]]]) -> Block:
+    """One algorithm's block from its batch's trajectories and what the batch's ``observe`` saw."""
     k, length = len(settings), STEPS + 1
     points = np.full((length, k, 2), math.nan)
     values = np.full((length, k), math.nan)
@@ -355,20 +367,20 @@ def _build(objectives: Sequence[str] | None, algorithms: Sequence[str] | None) -
             raise ValueError(f"unknown algorithm {name!r}; choose one of: {', '.join(REGISTRY)}")
     found = problems(objectives)
     landscapes: dict[str, Landscape] = {}
-    blocks: dict[tuple[str, str], Block] = {}
+    computed: dict[tuple[str, str], Block] = {}
     for problem in found:
         objective = problem.build()
         key = problem.key.split("@")[0]
         if key not in landscapes:
             landscapes[key] = landscape(problem, objective)
-        for name in names:
-            blocks[(name, problem.key)] = block(REGISTRY[name], problem, objective)
+        for name, found_block in zip(names, blocks([REGISTRY[name] for name in names], problem, objective)):
+            computed[(name, problem.key)] = found_block
     return ExploreData(
         algorithms={name: axes(REGISTRY[name]) for name in names},
         titles={name: REGISTRY[name].title for name in names},
         problems=tuple(found),
         landscapes=landscapes,
-        blocks=blocks,
+        blocks=computed,
         notes=notes_runs(names, found),
     )
 
@@ -406,5 +418,5 @@ def notes_runs(algorithms: Sequence[str], found: Sequence[Problem]) -> list[dict
 
 __all__ = [
     "CONTOUR_POINTS", "DECAY_GRID", "LR_GRID", "PRECISE_STEPS", "STEPS", "Axis", "Block", "ExploreData", "Landscape",
-    "Problem", "axes", "block", "build", "grid_settings", "landscape", "problems", "theory_numbers",
+    "Problem", "axes", "block", "blocks", "build", "grid_settings", "landscape", "problems", "theory_numbers",
 ]

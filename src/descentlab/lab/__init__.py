@@ -9,7 +9,7 @@ measures rates against the closed forms.
 from __future__ import annotations
 
 from .objectives import OBJECTIVES, Objective, curvature, get_objective, quadratic, quadratic_theory
-from .trajectory import Trajectory, effective_learning_rates, newton, run, run_batch, run_many
+from .trajectory import Trajectory, effective_learning_rates, newton, run, run_batch, run_batches, run_many
 
 __all__ = [
     "OBJECTIVES",
@@ -23,5 +23,6 @@ __all__ = [
     "quadratic_theory",
     "run",
     "run_batch",
+    "run_batches",
     "run_many",
 ]

@@ -3,7 +3,9 @@
 The points move by the registry's own update function (``spec.update``), never a
 second copy of it.  K settings of one algorithm run as one batch: ``x`` has shape
 ``(K, 2)`` and every numeric hyperparameter that differs between settings becomes
-a ``(K, 1)`` tensor, which the elementwise rules broadcast.
+a ``(K, 1)`` tensor, which the elementwise rules broadcast.  Batches of several
+algorithms on one objective run in step (:func:`run_batches`): one gradient call
+per step for all their points.
 
 A run that leaves the finite numbers, or grows past :func:`divergence_bound` of
 its start (:data:`DIVERGENCE_BOUND`, or a million times the start for a start
@@ -124,46 +126,89 @@ def run_batch(
     differ in a flag or a choice (``nesterov``, ``form``) cannot share a batch;
     :func:`run_many` groups them for you.
     """
+    seen = None if observe is None else (lambda _, gradient, state: observe(gradient, state))
+    return run_batches(objective, [(algorithm, settings)], steps=steps, start=start, schedule=schedule, observe=seen)[0]
+
+
+def run_batches(
+    objective: Objective,
+    batches: Sequence[tuple[str, Sequence[Mapping[str, Any] | Setting]]],
+    *,
+    steps: int = 20,
+    start: Point | None = None,
+    schedule: str | Schedule | None = None,
+    observe: Callable[[int, Tensor, dict[str, Tensor]], None] | None = None,
+) -> list[list[Trajectory]]:
+    """Several batches (algorithm, K settings; see :func:`run_batch`) on one objective, in step with each other.
+
+    Each step takes the gradient at every batch's points in one call (the objectives are
+    functions of each point alone, so a batch's gradients are those it would get alone);
+    each batch then steps by its own rule, until every one of its rows has diverged.
+    ``observe(i, g, state)`` sees batch i's gradients and state after each of its steps.
+    Returns each batch's trajectories, in order.
+    """
     start = _check_problem(objective, steps, start)
-    if not settings:
-        raise ValueError("settings must not be empty")
-    checked = [setting(algorithm, s) for s in settings]
-    spec = checked[0].spec
-    hp = _batched_hyperparameters([s.hyperparameters for s in checked])
-    k = len(settings)
     plan = None if schedule is None else check_schedule(schedule)
-    rates = None
-    if plan is not None:
-        if "lr" not in hp:
-            raise ValueError(f"{spec.name} has no learning rate to schedule")
-        rates = torch.tensor([lr_sequence(plan, s.hyperparameters["lr"], steps) for s in checked],
-                             dtype=torch.float64).T.unsqueeze(-1)  # (steps, K, 1)
-    x = torch.tensor([start] * k, dtype=torch.float64)
-    state = spec.init(x, hp)
-    path = [x]
-    diverged_at: list[int | None] = [None] * k
+    runs = [_Batch.begin(algorithm, settings, start, steps, plan) for algorithm, settings in batches]
     bound = divergence_bound(start)
     for t in range(1, steps + 1):
-        if rates is not None:
-            hp = hp | {"lr": rates[t - 1]}
-        gradient = objective.gradient(x)
-        x, state = spec.update(x, gradient, state, **hp)
-        if observe is not None:
-            observe(gradient, state)
-        for row in torch.nonzero(_out_of_bounds(x, bound)).flatten().tolist():
-            if diverged_at[row] is None:
-                diverged_at[row] = t
-        path.append(x)
-        if all(d is not None for d in diverged_at):
+        going = [(index, run) for index, run in enumerate(runs) if not run.done]
+        if not going:
             break
-    points = torch.stack(path)  # (T + 1, K, 2)
-    values = objective.f(points)
-    ends = [len(path) if d is None else d for d in diverged_at]  # keep only the finite prefix
-    return [
-        _trajectory(spec.name, dict(s.given), objective, points[:end, row], values[:end, row], steps, diverged_at[row],
-                    None if plan is None else plan.label())
-        for row, (s, end) in enumerate(zip(checked, ends))
-    ]
+        xs = [run.path[-1] for _, run in going]
+        gradients = objective.gradient(torch.cat(xs)).split([len(x) for x in xs])
+        for (index, run), gradient in zip(going, gradients):
+            run.step(t, gradient, bound)
+            if observe is not None:
+                observe(index, gradient, run.state)
+    return [run.trajectories(objective, steps, plan) for run in runs]
+
+
+class _Batch:
+    """One batch of :func:`run_batches` while it runs: its settings, state, path and divergences."""
+
+    def __init__(self, checked: list[Setting], hp: dict[str, Any], x: Tensor, rates: Tensor | None) -> None:
+        self.checked, self.hp, self.rates = checked, hp, rates
+        self.spec = checked[0].spec
+        self.state = self.spec.init(x, hp)
+        self.path = [x]
+        self.diverged_at: list[int | None] = [None] * len(checked)
+        self.done = False
+
+    @classmethod
+    def begin(cls, algorithm: str, settings: Sequence[Mapping[str, Any] | Setting], start: Point, steps: int,
+              plan: Schedule | None) -> _Batch:
+        if not settings:
+            raise ValueError("settings must not be empty")
+        checked = [setting(algorithm, s) for s in settings]
+        hp = _batched_hyperparameters([s.hyperparameters for s in checked])
+        rates = None
+        if plan is not None:
+            if "lr" not in hp:
+                raise ValueError(f"{checked[0].spec.name} has no learning rate to schedule")
+            rates = torch.tensor([lr_sequence(plan, s.hyperparameters["lr"], steps) for s in checked],
+                                 dtype=torch.float64).T.unsqueeze(-1)  # (steps, K, 1)
+        return cls(checked, hp, torch.tensor([start] * len(checked), dtype=torch.float64), rates)
+
+    def step(self, t: int, gradient: Tensor, bound: float) -> None:
+        """Step t (from 1) with the gradient at the last point; ``done`` once every row has diverged."""
+        hp = self.hp if self.rates is None else self.hp | {"lr": self.rates[t - 1]}
+        x, self.state = self.spec.update(self.path[-1], gradient, self.state, **hp)
+        for row in torch.nonzero(_out_of_bounds(x, bound)).flatten().tolist():
+            if self.diverged_at[row] is None:
+                self.diverged_at[row] = t
+        self.path.append(x)
+        self.done = all(d is not None for d in self.diverged_at)
+
+    def trajectories(self, objective: Objective, steps: int, plan: Schedule | None) -> list[Trajectory]:
+        points = torch.stack(self.path)  # (T + 1, K, 2)
+        values = objective.f(points)
+        ends = [len(self.path) if d is None else d for d in self.diverged_at]  # keep only the finite prefix
+        return [
+            _trajectory(self.spec.name, dict(s.given), objective, points[:end, row], values[:end, row], steps,
+                        diverged, None if plan is None else plan.label())
+            for row, (s, end, diverged) in enumerate(zip(self.checked, ends, self.diverged_at))
+        ]
 
 
 def _out_of_bounds(x: Tensor, bound: float) -> Tensor:
@@ -237,17 +282,16 @@ def run_many(
     start: Point | None = None,
     schedule: str | Schedule | None = None,
 ) -> list[Trajectory]:
-    """Several (algorithm, hyperparameters) runs on one objective, batched where possible, in order."""
+    """Several (algorithm, hyperparameters) runs on one objective, batched where possible (the batches in step,
+    see :func:`run_batches`), in order."""
     checked = [setting(algorithm, hp) for algorithm, hp in runs]
     groups: dict[tuple[Any, ...], list[int]] = {}
     for index, s in enumerate(checked):
         fixed = tuple((k, v) for k, v in s.hyperparameters.items() if isinstance(v, (bool, str)))
         groups.setdefault((s.algorithm, fixed), []).append(index)
-    results: dict[int, Trajectory] = {}
-    for (algorithm, _), indices in groups.items():
-        batch = run_batch(algorithm, objective, [checked[i] for i in indices], steps=steps, start=start,
-                          schedule=schedule)
-        results.update(zip(indices, batch))
+    batches = [(algorithm, [checked[i] for i in indices]) for (algorithm, _), indices in groups.items()]
+    ran = run_batches(objective, batches, steps=steps, start=start, schedule=schedule)
+    results = {i: t for indices, batch in zip(groups.values(), ran) for i, t in zip(indices, batch)}
     return [results[i] for i in range(len(runs))]
 
 
