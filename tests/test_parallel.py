@@ -68,6 +68,19 @@ def test_only_the_task_the_worker_runs_is_out_of_reach() -> None:
         assert tasks[0].result() not in ("here", os.getpid())
 
 
+def test_a_task_given_first_goes_before_the_waiting_ones() -> None:
+    with Helper.start() as helper:
+        ready(helper)
+        busy = helper.task(pid_after, 1.0)
+        wait_until(lambda: busy.with_worker)
+        waiting = [helper.task(time.monotonic) for _ in range(3)]  # one clock for all processes (Linux)
+        urgent = helper.first(time.monotonic)
+        assert not any(t.with_worker for t in waiting)
+        busy.result()
+        started = urgent.result()
+        assert min(collect(waiting)) > started  # the worker ran it before any of those given earlier
+
+
 def test_tasks_of_a_closed_or_missing_helper_run_here() -> None:
     helper = Helper.start()
     tasks = [helper.task(pid_after, 0.0) for _ in range(3)]
@@ -78,6 +91,15 @@ def test_tasks_of_a_closed_or_missing_helper_run_here() -> None:
     assert collect(tasks) == [os.getpid()] * 3
     assert helper.task(pid_after, 0.0).result() == os.getpid()
     assert NO_HELPER.task(pid_after, 0.0).result() == os.getpid()
+
+
+def test_a_task_that_cannot_be_pickled_runs_here() -> None:
+    with Helper.start() as helper:
+        task = helper.task(call, "math:hypot", 3.0, lambda: 4.0)  # a lambda cannot be sent to the worker
+        assert not task.with_worker
+        with pytest.raises(TypeError):  # run here, where hypot refuses the lambda: the caller's own error
+            task.result()
+        assert helper.task_or(lambda: "here", pid_after, lambda: 0).result() == "here"
 
 
 def test_an_error_in_the_worker_reaches_the_caller() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from descentlab.cli import main
 from descentlab.cli.reproduce_cmd import EXIT_AIRFOIL_NOT_RUN
+from descentlab.lang import EN
 from descentlab.notes.reference import NOTES_AIRFOIL, NOTES_TRACES
 
 
@@ -136,17 +137,17 @@ def test_figures_drawn_by_the_helper_process_are_the_ones_drawn_alone(tmp_path: 
 
     from PIL import Image
 
-    from descentlab.chapter.report import plane_figures, start_figures, write_report
+    from descentlab.chapter.report import start_figures, write_report
     from descentlab.chapter.reproduce import run_chapter
     from descentlab.parallel import Helper
 
     results = run_chapter(seeds=range(3), allow_download=False, data_path=str(tmp_path / "no-such-file"))
     alone = write_report(results, tmp_path / "alone").parent / "figures"
     with Helper.start() as helper:
-        started = start_figures(plane_figures, results, helper=helper)
+        started = start_figures("plane", results, helper=helper)
         helped = write_report(results, tmp_path / "helped", helper=helper, started=started).parent / "figures"
     gone = Helper.start()
-    started = start_figures(plane_figures, results, helper=gone)
+    started = start_figures("plane", results, helper=gone)
     gone.close()  # what it had not finished is drawn here
     fallback = write_report(results, tmp_path / "fallback", helper=gone, started=started).parent / "figures"
 
@@ -163,3 +164,23 @@ def test_figures_drawn_by_the_helper_process_are_the_ones_drawn_alone(tmp_path: 
     for directory in (helped, fallback):
         assert sorted(p.name for p in directory.iterdir()) == names
         assert [name for name in names if svg(directory / name) != svg(alone / name)] == [], directory
+
+
+def test_the_airfoil_figures_handed_out_before_the_loops_are_timed_are_the_final_ones(airfoil) -> None:
+    """The CLI hands out the curves and the seed distributions when the runs are trained (``on_trained``), before
+    the notes' loops are timed: drawn from that early record, they are the figures of the finished section."""
+    from descentlab.chapter.report import FIGURE_SETS, drawn_figure
+    from descentlab.chapter.sections import airfoil_section
+
+    early = []
+    final = airfoil_section(airfoil, range(5), on_trained=early.append)
+    (first,) = early
+    assert all(c.notes_loop is None for c in first.checks) and all(c.notes_loop is not None for c in final.checks)
+    stems = list(FIGURE_SETS["trained"](first, EN))
+    assert stems == ["airfoil_curves", "airfoil_distributions"]
+
+    def without_ids(text: str) -> str:
+        return re.sub(r'(?<=id=")[a-z]*[0-9a-f]{10}(?=")|(?<=#)[a-z]*[0-9a-f]{10}|<dc:date>.*?</dc:date>', "", text)
+
+    for stem in stems:
+        assert without_ids(drawn_figure("trained", first, stem, "en")) == without_ids(drawn_figure("trained", final, stem, "en"))

@@ -203,3 +203,13 @@ def test_train_with_a_schedule_names_it(capsys, airfoil_path):
                  "multi_factor:milestones=100/200"]) == 0
     out = capsys.readouterr().out
     assert "learning-rate schedule: multi-factor (milestones (100, 200), factor 0.5)" in out
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_a_schedule_pickles_by_name_and_gives_the_same_rates(name):
+    # the report's helper process is sent records that hold schedules (the table's functions are lambdas)
+    import pickle
+
+    plan = schedule(name)
+    again = pickle.loads(pickle.dumps(plan))
+    assert again == plan and lr_sequence(again, 0.1, 40) == lr_sequence(plan, 0.1, 40)

@@ -7,8 +7,9 @@ process.  So when this process collects its tasks last-given first, the two proc
 from the two ends of one queue: neither waits while the other has work left, and neither
 needs to know in advance how long a task takes.
 
-A task's function must be picklable, a module-level function.  A task whose worker breaks
-(killed, out of memory) runs here instead.  Without a worker (``Helper(None)``, or a
+A task's function must be picklable, a module-level function; a task whose function or
+arguments cannot be pickled runs here.  A task whose worker breaks (killed, out of memory)
+runs here instead.  Without a worker (``Helper(None)``, or a
 one-core machine), every task runs here when its result is asked for.  So results never
 depend on which process ran a task; only the wall time does.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import pickle
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -40,6 +42,11 @@ def cores() -> int:
 def _preload(modules: Sequence[str]) -> None:
     for name in modules:
         importlib.import_module(name)
+
+
+def _call_pickled(call: bytes) -> Any:
+    function, args, kwargs = pickle.loads(call)
+    return function(*args, **kwargs)
 
 
 class Task:
@@ -117,16 +124,29 @@ class Helper:
 
     def task(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
         """Hand ``function(*args, **kwargs)`` to the worker (run here at :meth:`Task.result` if there is none)."""
-        return self.task_or(functools.partial(function, *args, **kwargs), function, *args, **kwargs)
+        return self._hand(functools.partial(function, *args, **kwargs), function, args, kwargs)
+
+    def first(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
+        """:meth:`task`, put before the tasks already waiting: a long task whose result is needed late, which
+        would otherwise be the last to finish (this process takes tasks back from the other end)."""
+        return self._hand(functools.partial(function, *args, **kwargs), function, args, kwargs, first=True)
 
     def task_or(self, here: Callable[[], Any], function: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
         """:meth:`task`, where ``here()`` is what this process runs if it takes the task back: the same
         work from what this process has (a figure itself, not the pickled copy the worker is given)."""
+        return self._hand(here, function, args, kwargs)
+
+    def _hand(self, here: Callable[[], Any], function: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any], first: bool = False) -> Task:
         if self._executor is None:
             return Task(here)
-        task = Task(here, functools.partial(function, *args, **kwargs), self)
+        try:  # pickled now, as it is: the executor would pickle it later, in a thread, while this process works
+            call = pickle.dumps((function, args, kwargs))
+        except (pickle.PicklingError, TypeError, AttributeError):  # it cannot be sent: this process runs it
+            return Task(here)
+        task = Task(here, functools.partial(_call_pickled, call), self)
         with self._lock:
-            self._queue.append(task)
+            (self._queue.appendleft if first else self._queue.append)(task)
         self._give()
         return task
 

@@ -149,6 +149,10 @@ class Schedule:
         given = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in self.parameters.items())
         return self.spec.title + (f" ({given})" if given else "")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by name and parameters (the table's functions are found again by name)."""
+        return schedule, (self.name, self.parameters)
+
     def attach(self, optimizer: torch.optim.Optimizer, steps: int) -> lr_scheduler.LRScheduler:
         """The torch scheduler of a ``steps``-step run with ``optimizer`` (call its ``step()`` after each step)."""
         return self.spec.build(optimizer, steps, **self.parameters)

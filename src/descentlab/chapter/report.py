@@ -15,8 +15,7 @@ import html
 import io
 import json
 import math
-import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -97,12 +96,16 @@ def _pair(left: Callable[[Any], Any], right: Callable[[Any], Any], margins: Marg
     return figure
 
 
+Builders = dict[str, Callable[[], Figure]]
+"""A set of figures by file stem, each built when called."""
+
+
 def build_figures(results: ChapterResults, say: Lang = EN) -> dict[str, Figure]:
     """Every figure of the report by file stem, its words in ``say``'s language."""
-    return plane_figures(results, say) | later_figures(results, say)
+    return {stem: build() for stem, build in (_plane_builders(results, say) | _later_builders(results, say)).items()}
 
 
-def plane_figures(plane: PlaneResults, say: Lang = EN) -> dict[str, Figure]:
+def _plane_builders(plane: PlaneResults, say: Lang) -> Builders:
     """The figures of the 2D sections: they exist before the airfoil runs do (see :func:`start_figures`)."""
     ill, pre, mom, ada, sweep = (plane.ill_conditioning, plane.preconditioning, plane.momentum,
                                  plane.adaptive, plane.sweep)
@@ -125,36 +128,49 @@ def plane_figures(plane: PlaneResults, say: Lang = EN) -> dict[str, Figure]:
         return title + say(f"\n(GD at this lr: f = {gd_f})", f"\n（同一学习率下的梯度下降：f = {gd_f}）")
 
     label = functools.partial(trajectory_label, say=say)
-    figures: dict[str, Figure] = {
-        "ill_conditioning": _landscapes([(gd_title(t), [t]) for t in (ill.stable, ill.unstable)], say),
-        "preconditioning": _pair(lambda ax: draw_landscape(ax, NOTES, [pre.gradient_descent, pre.newton], say=say),
-                                 lambda ax: draw_convergence(ax, [pre.gradient_descent, pre.newton], say=say)),
-        "momentum_traces": _landscapes([(momentum_title(t), [t]) for t in mom.traces], say, margins=TWO_LINE_TITLES),
-        "momentum_theory": _pair(lambda ax: draw_landscape(ax, NOTES, [mom.traces[0], mom.ema], say=say),
-                                 lambda ax: draw_ema_weights(ax, mom.betas, say=say)),
-        "adaptive_traces": _landscapes([(label(t), [t]) for t in ada.trajectories], say, columns=3),
-        "adaptive_theory": _pair(lambda ax: draw_effective_lr(ax, ada.long_runs, ada.long_effective_lr, say=say),
-                                 lambda ax: draw_bias_correction(ax, REGISTRY["adam"].defaults["betas"], say=say)),
-        "rate_sweep": _pair(lambda ax: draw_gd_rate_sweep(ax, sweep, say=say),
-                            lambda ax: draw_momentum_rate_map(ax, sweep, say=say)),
+    return {
+        "ill_conditioning": lambda: _landscapes([(gd_title(t), [t]) for t in (ill.stable, ill.unstable)], say),
+        "preconditioning": lambda: _pair(
+            lambda ax: draw_landscape(ax, NOTES, [pre.gradient_descent, pre.newton], say=say),
+            lambda ax: draw_convergence(ax, [pre.gradient_descent, pre.newton], say=say)),
+        "momentum_traces": lambda: _landscapes([(momentum_title(t), [t]) for t in mom.traces], say,
+                                               margins=TWO_LINE_TITLES),
+        "momentum_theory": lambda: _pair(lambda ax: draw_landscape(ax, NOTES, [mom.traces[0], mom.ema], say=say),
+                                         lambda ax: draw_ema_weights(ax, mom.betas, say=say)),
+        "adaptive_traces": lambda: _landscapes([(label(t), [t]) for t in ada.trajectories], say, columns=3),
+        "adaptive_theory": lambda: _pair(
+            lambda ax: draw_effective_lr(ax, ada.long_runs, ada.long_effective_lr, say=say),
+            lambda ax: draw_bias_correction(ax, REGISTRY["adam"].defaults["betas"], say=say)),
+        "rate_sweep": lambda: _pair(lambda ax: draw_gd_rate_sweep(ax, sweep, say=say),
+                                    lambda ax: draw_momentum_rate_map(ax, sweep, say=say)),
     }
-    return figures
 
 
-def later_figures(results: ChapterResults, say: Lang = EN) -> dict[str, Figure]:
+def _later_builders(results: ChapterResults, say: Lang) -> Builders:
     """The figures after the 2D sections: the airfoil runs, the stability maps, the exercises, the schedules."""
-    figures: dict[str, Figure] = {}
+    builders: Builders = {}
     if results.airfoil is not None:
-        figures.update(_airfoil_figures(results, say))
+        builders |= _airfoil_builders(results.airfoil, say)
     for algorithm in dict.fromkeys(m.algorithm for m in results.stability):
-        figures[f"stability_{algorithm}"] = _stability_figure([m for m in results.stability if m.algorithm == algorithm],
-                                                              say)
+        maps = [m for m in results.stability if m.algorithm == algorithm]
+        builders[f"stability_{algorithm}"] = functools.partial(_stability_figure, maps, say)
     for exercise in results.exercises or []:
         if exercise.experimental:
-            figures[exercise_stem(exercise)] = exercise_figure(exercise, say)
+            builders[exercise_stem(exercise)] = functools.partial(exercise_figure, exercise, say)
     if results.schedules is not None:
-        figures["schedules"] = _schedules_figure(results.schedules, say)
-    return figures
+        builders["schedules"] = functools.partial(_schedules_figure, results.schedules, say)
+    return builders
+
+
+def _trained_builders(section: Any, say: Lang) -> Builders:
+    """The airfoil figures that need only the trained runs (not the notes' loops' times)."""
+    return {stem: build for stem, build in _airfoil_builders(section, say).items() if stem != "airfoil_times"}
+
+
+FIGURE_SETS: dict[str, Callable[[Any, Lang], Builders]] = {
+    "plane": _plane_builders, "trained": _trained_builders, "later": _later_builders}
+"""The report's sets of figures: ``plane`` from :class:`PlaneResults` (the 2D sections), ``trained`` from an
+airfoil section whose runs are trained, ``later`` (every figure past the 2D sections) from :class:`ChapterResults`."""
 
 
 def _schedules_figure(section: Any, say: Lang) -> Figure:
@@ -277,9 +293,13 @@ def _loss_limits(runs: list[Any], optimum: float) -> tuple[float, float]:
     return optimum - 0.005, top + max(0.25 * (top - optimum), 0.005)
 
 
-def _airfoil_figures(results: ChapterResults, say: Lang) -> dict[str, Figure]:
-    section = results.airfoil
-    assert section is not None
+def _airfoil_builders(section: Any, say: Lang) -> Builders:
+    return {"airfoil_curves": functools.partial(_airfoil_curves, section, say),
+            "airfoil_distributions": functools.partial(_airfoil_distributions, section, say),
+            "airfoil_times": functools.partial(_airfoil_times, section, say)}
+
+
+def _airfoil_curves(section: Any, say: Lang) -> Figure:
     by_algorithm: dict[str, list[Any]] = {}
     for check in section.checks:
         by_algorithm.setdefault(check.reference.algorithm, []).append(check)
@@ -294,11 +314,19 @@ def _airfoil_figures(results: ChapterResults, say: Lang) -> dict[str, Figure]:
     plot_losses(axes[5], [c.run for c in cells], labels=[f"eps {number(c.eps)}, {names[c.init]}" for c in cells], say=say)
     axes[5].set_title(adadelta_headline(d, say), fontsize=10)
     axes[5].set_ylim(*_loss_limits([c.run for c in cells], section.optimum_loss))
-    distributions, (ax,) = fixed_grid((11.2, 4.6), margins=RUN_NAMES_BELOW)
+    return curves
+
+
+def _airfoil_distributions(section: Any, say: Lang) -> Figure:
+    figure, (ax,) = fixed_grid((11.2, 4.6), margins=RUN_NAMES_BELOW)
     draw_seed_distributions(ax, section.checks, section.optimum_loss, say=say)
-    times, (ax,) = fixed_grid((11.2, 4.0), margins=RUN_NAMES_BELOW)
+    return figure
+
+
+def _airfoil_times(section: Any, say: Lang) -> Figure:
+    figure, (ax,) = fixed_grid((11.2, 4.0), margins=RUN_NAMES_BELOW)
     draw_epoch_times(ax, section.checks, say=say)
-    return {"airfoil_curves": curves, "airfoil_distributions": distributions, "airfoil_times": times}
+    return figure
 
 
 CSS = """
@@ -764,33 +792,38 @@ def results_csv(results: ChapterResults) -> str:
     return buffer.getvalue()
 
 
-def figure_svg(figure: Figure | bytes, language: str) -> str:
-    """The figure as SVG text, in ``language``'s fonts; ``bytes``: a pickled figure (the helper's copy).
-
-    A figure survives pickling unchanged: its SVG differs only in its random clip-path ids.
-    """
+def figure_svg(figure: Figure, language: str) -> str:
+    """The figure as SVG text, in ``language``'s fonts."""
     with figure_fonts(lang(language)):
         buffer = io.StringIO()
-        (pickle.loads(figure) if isinstance(figure, bytes) else figure).savefig(buffer, format="svg")
+        figure.savefig(buffer, format="svg")
     return buffer.getvalue()
 
 
-def start_figures(build: Callable[[Any, Lang], dict[str, Figure]], record: Any, say: Lang = EN,
-                  helper: Helper = NO_HELPER) -> dict[str, Task]:
-    """Build ``build(record, say)``'s figures and hand their drawing to ``helper`` now; each :class:`Task`
-    gives one figure's SVG text, by stem.
-
-    Drawing is most of a figure's cost and runs on one core: the helper draws figures while this
-    process goes on, and what it has not started when :func:`write_report` asks is drawn here.
-    """
-    def here(figure: Figure) -> Callable[[], str]:
-        return lambda: figure_svg(figure, say.code)
-
+def drawn_figure(kind: str, record: Any, stem: str, language: str) -> str:
+    """Figure ``stem`` of :data:`FIGURE_SETS` ``[kind]``, built from ``record`` in ``language`` and drawn as SVG
+    text: one task of :func:`start_figures`, in whichever process runs it."""
+    say = lang(language)
     with figure_fonts(say):
-        figures = build(record, say)
-    # pickled now, as it is (the worker's queue would pickle it later, in a thread, while this process draws)
-    return {stem: helper.task_or(here(figure), figure_svg, pickle.dumps(figure) if helper.working else figure, say.code)
-            for stem, figure in figures.items()}
+        figure = FIGURE_SETS[kind](record, say)[stem]()
+    return figure_svg(figure, language)
+
+
+def start_figures(kind: str, record: Any, say: Lang = EN, helper: Helper = NO_HELPER,
+                  skip: Collection[str] = (), first: bool = False) -> dict[str, Task]:
+    """Hand ``helper`` the figures of :data:`FIGURE_SETS` ``[kind]`` of ``record`` now (those not in ``skip``),
+    one task per figure (by stem) that builds it and gives its SVG text (:func:`drawn_figure`); with ``first``,
+    before the tasks already waiting (:meth:`~descentlab.parallel.Helper.first`).
+
+    Building and drawing are most of a figure's cost and run on one core: the helper works
+    through the figures while this process goes on, and what it has not begun when
+    :func:`write_report` asks is done here.  The worker is given the record, not the figure.
+    """
+    stems = [stem for stem in FIGURE_SETS[kind](record, say) if stem not in skip]
+    if first:  # each goes before the others: the last handed is the worker's next
+        handed = {stem: helper.first(drawn_figure, kind, record, stem, say.code) for stem in reversed(stems)}
+        return {stem: handed[stem] for stem in stems}
+    return {stem: helper.task(drawn_figure, kind, record, stem, say.code) for stem in stems}
 
 
 def write_report(results: ChapterResults, out_dir: str | Path, explorer: Task | None = None, say: Lang = EN,
@@ -800,13 +833,14 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: Task | 
     ``explorer`` is the page written beside it (``notes_page(say)``, computed here if not given;
     it does not depend on the results, so the CLI hands it to the helper process as a :class:`Task`).
     ``helper`` draws figures meanwhile (see :mod:`descentlab.parallel`); ``started`` are the 2D
-    figures already handed out (:func:`start_figures` of :func:`plane_figures`, by stem).
+    figures already handed out (by :func:`start_figures`, by stem; the others are handed out here).
     """
 
     def fill(staging: Path) -> None:
         (staging / "figures").mkdir()
-        tasks = dict(started or start_figures(plane_figures, results, say, helper))
-        tasks |= start_figures(later_figures, results, say, helper)
+        tasks = dict(started or {})
+        for kind in ("plane", "later"):
+            tasks |= start_figures(kind, results, say, helper, skip=tasks)
         for stem, svg in zip(tasks, collect(list(tasks.values()))):  # the last figures here, as the helper works
             (staging / "figures" / f"{stem}.svg").write_text(svg, encoding="utf-8")
         (staging / "index.html").write_text(render_html(results, say), encoding="utf-8")
@@ -818,5 +852,5 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: Task | 
     return write_directory(out_dir, REPORT_FILES, fill) / "index.html"
 
 
-__all__ = ["build_figures", "check_destination", "figure_svg", "later_figures", "plane_figures", "render_html",
+__all__ = ["FIGURE_SETS", "build_figures", "check_destination", "drawn_figure", "figure_svg", "render_html",
            "results_csv", "results_json", "start_figures", "verdict_counts", "verdict_line", "write_report"]

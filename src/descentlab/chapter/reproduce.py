@@ -162,13 +162,15 @@ def run_chapter(
     say: Lang = EN,
     helper: Helper = NO_HELPER,
     on_plane: Callable[[PlaneResults], None] | None = None,
+    on_trained: Callable[[chapter.AirfoilSection], None] | None = None,
 ) -> ChapterResults:
     """Every experiment of the chapter; the airfoil section is skipped (with the reason) if no data.
 
     ``data`` (already loaded) takes precedence over finding the file from ``data_path``.  ``progress``
     gets each section's :func:`section_label` in ``say``'s language; ``seconds`` is keyed by section.
     ``helper`` takes part of the work (see :mod:`descentlab.parallel`); the records are the same without.
-    ``on_plane`` is given the 2D sections as soon as they are done (the CLI starts drawing their figures).
+    ``on_plane`` is given the 2D sections as soon as they are done (the CLI starts drawing their figures),
+    ``on_trained`` the airfoil section once its runs are trained (see :func:`~descentlab.chapter.sections.airfoil_section`).
     """
     seeds = tuple(seeds)
     records: dict[str, Any] = {}
@@ -202,7 +204,7 @@ def run_chapter(
     try:
         if data is None:
             data = load_airfoil(data_path, allow_download=allow_download, progress=data_progress)
-        airfoil = chapter.airfoil_section(data, seeds, helper=helper)
+        airfoil = chapter.airfoil_section(data, seeds, helper=helper, on_trained=on_trained)
     except DataError as problem:
         error = str(problem)
     seconds[label] = time.perf_counter() - started

@@ -6,7 +6,7 @@ registry's rules and returns a frozen record; nothing here draws or prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..airfoil.data import Airfoil
@@ -228,7 +228,8 @@ class AirfoilSection:
 
 
 def airfoil_section(data: Airfoil, seeds: Sequence[int], *, time_notes_loop: bool = True,
-                    helper: Helper = NO_HELPER) -> AirfoilSection:
+                    helper: Helper = NO_HELPER,
+                    on_trained: Callable[[AirfoilSection], None] | None = None) -> AirfoilSection:
     """The notes' twelve runs (own and torch.optim), plus the runs that explain the AdaDelta gap.
 
     With ``time_notes_loop`` each run also goes once through the notes' own loop
@@ -237,22 +238,28 @@ def airfoil_section(data: Airfoil, seeds: Sequence[int], *, time_notes_loop: boo
     this machine stands beside ours; only its time is used.  ``helper`` may run the
     loops of the notes' own functions meanwhile (see :mod:`descentlab.parallel`); the
     torch.optim ones run here, where torch.optim is imported anyway (its first
-    optimizer imports Dynamo, about 1.5 s).
+    optimizer imports Dynamo, about 1.5 s).  ``on_trained``, if given, sees the section as soon as
+    its runs are trained, before the loops' times are in (every ``notes_loop`` is None there).
     """
     seeds = tuple(seeds)
     loops = [_notes_loop(helper if r.impl == "own" else NO_HELPER, r, data) for r in NOTES_AIRFOIL] \
         if time_notes_loop else []
     runs = [train(r.algorithm, r.hyperparameters, data=data, impl=r.impl, seeds=seeds) for r in NOTES_AIRFOIL]
     adadelta = adadelta_decomposition(data, seeds, reuse=runs)
-    timed = collect(loops) or [None] * len(runs)  # the torch.optim loops run here now, the rest as they come
-    return AirfoilSection(
-        checks=tuple(AirfoilCheck(r, run, loop) for r, run, loop in zip(NOTES_AIRFOIL, runs, timed)),
-        adadelta=adadelta,
-        optimum_loss=data.optimum_loss,
-        data_path=str(data.path),
-        data_sha1=data.sha1,
-        data_published=data.published,
-    )
+
+    def section(timed: Sequence[NotesRun | None]) -> AirfoilSection:
+        return AirfoilSection(
+            checks=tuple(AirfoilCheck(r, run, loop) for r, run, loop in zip(NOTES_AIRFOIL, runs, timed)),
+            adadelta=adadelta,
+            optimum_loss=data.optimum_loss,
+            data_path=str(data.path),
+            data_sha1=data.sha1,
+            data_published=data.published,
+        )
+
+    if on_trained is not None:
+        on_trained(section([None] * len(runs)))
+    return section(collect(loops) or [None] * len(runs))  # the torch.optim loops run here now, the rest as they come
 
 
 def _notes_loop(helper: Helper, reference: AirfoilResult, data: Airfoil) -> Task:

@@ -82,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
         explorer = helper.task(call, "descentlab.explore:notes_page", say)  # it does not depend on the results
         # a file the user named (--data or $DESCENTLAB_DATA) must be readable before any work, and is checked once
         data = load_data(args) if args.data is not None or os.environ.get(ENV_VAR) else None
-        from ..chapter.report import plane_figures, start_figures, verdict_counts, verdict_line, write_report
+        from ..chapter.report import start_figures, verdict_counts, verdict_line, write_report
         from ..chapter.reproduce import run_chapter
 
-        started = {}  # the 2D figures, drawn (by the helper) while the airfoil runs
+        started = {}  # figures handed out once their records exist: the 2D ones while the airfoil runs, two airfoil
+        # ones while the notes' loops are timed
 
         with DownloadProgress() as download:
             results = run_chapter(
@@ -98,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
                 schedules=args.schedules,
                 say=say,
                 helper=helper,
-                on_plane=lambda plane: started.update(start_figures(plane_figures, plane, say, helper)),
+                on_plane=lambda plane: started.update(start_figures("plane", plane, say, helper)),
+                # the largest figure (the curves), before the 2D figures the helper has not begun
+                on_trained=lambda airfoil: started.update(start_figures("trained", airfoil, say, helper, first=True)),
             )
         try:  # staged in a temporary directory: a failure leaves no partial report
             index = write_report(results, out, explorer, say, helper, started)
