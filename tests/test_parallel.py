@@ -17,6 +17,10 @@ def pid_after(seconds: float) -> int:
     return os.getpid()
 
 
+def pid_given(_: object) -> int:
+    return os.getpid()
+
+
 def wait_until(condition, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -44,28 +48,29 @@ def test_tasks_are_shared_between_the_two_processes_and_keep_their_order() -> No
     assert ours == list(range(ours[0], 8)), pids
 
 
-def test_a_task_the_worker_has_not_started_runs_here_with_the_local_function() -> None:
+def test_a_task_the_worker_has_not_started_runs_here() -> None:
+    here = os.getpid()
     with Helper.start() as helper:
         ready(helper)
         busy = helper.task(pid_after, 1.0)
         wait_until(lambda: busy.with_worker)
-        taken = helper.task_or(lambda: "here", pid_after, 0.0)
-        queued = [helper.task_or(lambda: "here", pid_after, 0.0) for _ in range(3)]
-        assert queued[-1].result() == "here"  # behind a task of a second: still queued, so taken back
-        assert busy.result() != os.getpid()
-        assert taken.result() in ("here", busy.result())
-        assert queued[-1].result() == "here"  # a value is computed once
+        taken = helper.task(pid_after, 0.0)
+        queued = [helper.task(pid_after, 0.0) for _ in range(3)]
+        assert queued[-1].result() == here  # behind a task of a second: still queued, so taken back
+        assert busy.result() != here
+        assert taken.result() in (here, busy.result())
+        assert queued[-1].result() == here  # a value is computed once
 
 
 def test_only_the_task_the_worker_runs_is_out_of_reach() -> None:
     # the worker is given one task at a time: all the others can be taken back, however many wait
     with Helper.start() as helper:
         ready(helper)
-        tasks = [helper.task_or(lambda: "here", pid_after, 2.0) for _ in range(4)]
+        tasks = [helper.task(pid_after, 2.0)] + [helper.task(pid_after, 0.0) for _ in range(3)]
         wait_until(lambda: tasks[0].with_worker)
         assert [t.with_worker for t in tasks[1:]] == [False] * 3
-        assert [t.result() for t in reversed(tasks[1:])] == ["here"] * 3
-        assert tasks[0].result() not in ("here", os.getpid())
+        assert [t.result() for t in reversed(tasks[1:])] == [os.getpid()] * 3
+        assert tasks[0].result() != os.getpid()
 
 
 def test_a_task_given_first_goes_before_the_waiting_ones() -> None:
@@ -99,7 +104,7 @@ def test_a_task_that_cannot_be_pickled_runs_here() -> None:
         assert not task.with_worker
         with pytest.raises(TypeError):  # run here, where hypot refuses the lambda: the caller's own error
             task.result()
-        assert helper.task_or(lambda: "here", pid_after, lambda: 0).result() == "here"
+        assert helper.task(pid_given, lambda: 0).result() == os.getpid()
 
 
 def test_an_error_in_the_worker_reaches_the_caller() -> None:

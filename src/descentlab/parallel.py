@@ -52,10 +52,9 @@ def _call_pickled(call: bytes) -> Any:
 class Task:
     """One call handed to the helper; :meth:`result` gives its value, from whichever process ran it."""
 
-    def __init__(self, here: Callable[[], Any], call: Callable[[], Any] | None = None,
-                 helper: Helper | None = None) -> None:
+    def __init__(self, here: Callable[[], Any], call: bytes | None = None, helper: Helper | None = None) -> None:
         self._here: Callable[[], Any] | None = here
-        self._call = call  # what the worker is given, waiting in ``helper``'s queue (None: the task runs here)
+        self._call = call  # the pickled call the worker is given, waiting in ``helper``'s queue (None: runs here)
         self._helper = helper
         self._future: Future | None = None  # set when the worker is given the task
         self._value: Any = None
@@ -74,7 +73,7 @@ class Task:
                 value = _taken(self._future)
             if value is _UNSET:
                 value = self._here()
-            # what it was given (pickled figures, data) is not kept alive
+            # what it was given (records, data) is not kept alive
             self._value, self._here, self._call, self._helper, self._future = value, None, None, None, None
         return self._value
 
@@ -124,27 +123,23 @@ class Helper:
 
     def task(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
         """Hand ``function(*args, **kwargs)`` to the worker (run here at :meth:`Task.result` if there is none)."""
-        return self._hand(functools.partial(function, *args, **kwargs), function, args, kwargs)
+        return self._hand(function, args, kwargs)
 
     def first(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
         """:meth:`task`, put before the tasks already waiting: a long task whose result is needed late, which
         would otherwise be the last to finish (this process takes tasks back from the other end)."""
-        return self._hand(functools.partial(function, *args, **kwargs), function, args, kwargs, first=True)
+        return self._hand(function, args, kwargs, first=True)
 
-    def task_or(self, here: Callable[[], Any], function: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
-        """:meth:`task`, where ``here()`` is what this process runs if it takes the task back: the same
-        work from what this process has (a figure itself, not the pickled copy the worker is given)."""
-        return self._hand(here, function, args, kwargs)
-
-    def _hand(self, here: Callable[[], Any], function: Callable[..., Any], args: tuple[Any, ...],
-              kwargs: dict[str, Any], first: bool = False) -> Task:
+    def _hand(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+              first: bool = False) -> Task:
+        here = functools.partial(function, *args, **kwargs)
         if self._executor is None:
             return Task(here)
         try:  # pickled now, as it is: the executor would pickle it later, in a thread, while this process works
             call = pickle.dumps((function, args, kwargs))
         except (pickle.PicklingError, TypeError, AttributeError):  # it cannot be sent: this process runs it
             return Task(here)
-        task = Task(here, functools.partial(_call_pickled, call), self)
+        task = Task(here, call, self)
         with self._lock:
             (self._queue.appendleft if first else self._queue.append)(task)
         self._give()
@@ -157,7 +152,7 @@ class Helper:
                 return
             task = self._queue.popleft()
             try:
-                task._future = self._executor.submit(task._call)
+                task._future = self._executor.submit(_call_pickled, task._call)
             except (RuntimeError, BrokenProcessPool):  # shut down or broken: this process runs it
                 return
             self._running = True

@@ -162,15 +162,6 @@ def _later_builders(results: ChapterResults, say: Lang) -> Builders:
     return builders
 
 
-def _trained_builders(section: Any, say: Lang) -> Builders:
-    """The airfoil figures that need only the trained runs (not the notes' loops' times)."""
-    return {stem: build for stem, build in _airfoil_builders(section, say).items() if stem != "airfoil_times"}
-
-
-FIGURE_SETS: dict[str, Callable[[Any, Lang], Builders]] = {
-    "plane": _plane_builders, "trained": _trained_builders, "later": _later_builders}
-"""The report's sets of figures: ``plane`` from :class:`PlaneResults` (the 2D sections), ``trained`` from an
-airfoil section whose runs are trained, ``later`` (every figure past the 2D sections) from :class:`ChapterResults`."""
 
 
 def _schedules_figure(section: Any, say: Lang) -> Figure:
@@ -293,10 +284,14 @@ def _loss_limits(runs: list[Any], optimum: float) -> tuple[float, float]:
     return optimum - 0.005, top + max(0.25 * (top - optimum), 0.005)
 
 
-def _airfoil_builders(section: Any, say: Lang) -> Builders:
+def _trained_builders(section: Any, say: Lang) -> Builders:
+    """The airfoil figures that need only the trained runs (not the notes' loops' times)."""
     return {"airfoil_curves": functools.partial(_airfoil_curves, section, say),
-            "airfoil_distributions": functools.partial(_airfoil_distributions, section, say),
-            "airfoil_times": functools.partial(_airfoil_times, section, say)}
+            "airfoil_distributions": functools.partial(_airfoil_distributions, section, say)}
+
+
+def _airfoil_builders(section: Any, say: Lang) -> Builders:
+    return _trained_builders(section, say) | {"airfoil_times": functools.partial(_airfoil_times, section, say)}
 
 
 def _airfoil_curves(section: Any, say: Lang) -> Figure:
@@ -327,6 +322,12 @@ def _airfoil_times(section: Any, say: Lang) -> Figure:
     figure, (ax,) = fixed_grid((11.2, 4.0), margins=RUN_NAMES_BELOW)
     draw_epoch_times(ax, section.checks, say=say)
     return figure
+
+
+FIGURE_SETS: dict[str, Callable[[Any, Lang], Builders]] = {
+    "plane": _plane_builders, "trained": _trained_builders, "later": _later_builders}
+"""The report's sets of figures: ``plane`` from :class:`PlaneResults` (the 2D sections), ``trained`` from an
+airfoil section whose runs are trained, ``later`` (every figure past the 2D sections) from :class:`ChapterResults`."""
 
 
 CSS = """
@@ -792,21 +793,14 @@ def results_csv(results: ChapterResults) -> str:
     return buffer.getvalue()
 
 
-def figure_svg(figure: Figure, language: str) -> str:
-    """The figure as SVG text, in ``language``'s fonts."""
-    with figure_fonts(lang(language)):
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg")
-    return buffer.getvalue()
-
-
 def drawn_figure(kind: str, record: Any, stem: str, language: str) -> str:
-    """Figure ``stem`` of :data:`FIGURE_SETS` ``[kind]``, built from ``record`` in ``language`` and drawn as SVG
-    text: one task of :func:`start_figures`, in whichever process runs it."""
+    """Figure ``stem`` of :data:`FIGURE_SETS` ``[kind]``, built from ``record`` in ``language``'s words and fonts
+    and drawn as SVG text: one task of :func:`start_figures`, in whichever process runs it."""
     say = lang(language)
+    buffer = io.StringIO()
     with figure_fonts(say):
-        figure = FIGURE_SETS[kind](record, say)[stem]()
-    return figure_svg(figure, language)
+        FIGURE_SETS[kind](record, say)[stem]().savefig(buffer, format="svg")
+    return buffer.getvalue()
 
 
 def start_figures(kind: str, record: Any, say: Lang = EN, helper: Helper = NO_HELPER,
@@ -832,8 +826,8 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: Task | 
 
     ``explorer`` is the page written beside it (``notes_page(say)``, computed here if not given;
     it does not depend on the results, so the CLI hands it to the helper process as a :class:`Task`).
-    ``helper`` draws figures meanwhile (see :mod:`descentlab.parallel`); ``started`` are the 2D
-    figures already handed out (by :func:`start_figures`, by stem; the others are handed out here).
+    ``helper`` draws figures meanwhile (see :mod:`descentlab.parallel`); ``started`` are figures
+    already handed out (by :func:`start_figures`, by stem); the others are handed out here.
     """
 
     def fill(staging: Path) -> None:
@@ -852,5 +846,5 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: Task | 
     return write_directory(out_dir, REPORT_FILES, fill) / "index.html"
 
 
-__all__ = ["FIGURE_SETS", "build_figures", "check_destination", "drawn_figure", "figure_svg", "render_html",
+__all__ = ["FIGURE_SETS", "build_figures", "check_destination", "drawn_figure", "render_html",
            "results_csv", "results_json", "start_figures", "verdict_counts", "verdict_line", "write_report"]

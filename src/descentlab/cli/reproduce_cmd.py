@@ -85,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         from ..chapter.report import start_figures, verdict_counts, verdict_line, write_report
         from ..chapter.reproduce import run_chapter
 
-        started = {}  # figures handed out once their records exist: the 2D ones while the airfoil runs, two airfoil
-        # ones while the notes' loops are timed
+        # figures handed out as soon as their records exist: the 2D ones while the airfoil runs, two airfoil ones
+        # while the notes' loops are timed
+        started = {}
 
         with DownloadProgress() as download:
             results = run_chapter(

@@ -198,7 +198,7 @@ def problems(objectives: Sequence[str] | None = None) -> list[Problem]:
 
 
 def block(spec: AlgorithmSpec, problem: Problem, objective: Objective | None = None) -> Block:
-    """Run ``spec``'s whole grid on ``problem`` (one ``run_batch``) and collect every channel."""
+    """Run ``spec``'s whole grid on ``problem`` as one batch and collect every channel."""
     return blocks([spec], problem, objective)[0]
 
 
@@ -254,7 +254,7 @@ def _states_along(
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """The rule's state after each step of the paths ((T + 1, K, 2); nan past a divergence), and the effective lr.
 
-    ``seen`` is what :func:`~descentlab.lab.trajectory.run_batch` showed its ``observe``: each
+    ``seen`` is what :func:`~descentlab.lab.trajectory.run_batches` showed its ``observe`` of this batch: each
     step's gradients and state.  State 0 is the initial state.  The effective learning rate of
     step t is :func:`~descentlab.lab.trajectory.effective_learning_rates`' ``-(x_t - x_{t-1}) / g(x_{t-1})``
     on the whole batch at once (nan at step 0 and where a gradient is 0; the test checks it

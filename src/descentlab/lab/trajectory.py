@@ -173,7 +173,11 @@ class _Batch:
         self.state = self.spec.init(x, hp)
         self.path = [x]
         self.diverged_at: list[int | None] = [None] * len(checked)
-        self.done = False
+
+    @property
+    def done(self) -> bool:
+        """Every row has diverged: the batch takes no more steps."""
+        return all(d is not None for d in self.diverged_at)
 
     @classmethod
     def begin(cls, algorithm: str, settings: Sequence[Mapping[str, Any] | Setting], start: Point, steps: int,
@@ -191,14 +195,13 @@ class _Batch:
         return cls(checked, hp, torch.tensor([start] * len(checked), dtype=torch.float64), rates)
 
     def step(self, t: int, gradient: Tensor, bound: float) -> None:
-        """Step t (from 1) with the gradient at the last point; ``done`` once every row has diverged."""
+        """Step t (from 1) with the gradient at the last point."""
         hp = self.hp if self.rates is None else self.hp | {"lr": self.rates[t - 1]}
         x, self.state = self.spec.update(self.path[-1], gradient, self.state, **hp)
         for row in torch.nonzero(_out_of_bounds(x, bound)).flatten().tolist():
             if self.diverged_at[row] is None:
                 self.diverged_at[row] = t
         self.path.append(x)
-        self.done = all(d is not None for d in self.diverged_at)
 
     def trajectories(self, objective: Objective, steps: int, plan: Schedule | None) -> list[Trajectory]:
         points = torch.stack(self.path)  # (T + 1, K, 2)
