@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import descentlab.optim as dl
-from descentlab.checkpoints import from_torch, to_torch
+from descentlab.engine.state.checkpoints import from_torch, to_torch
 
 # (algorithm, torch class, torch kwargs, our kwargs): the same optimizer on both sides
 CASES: list[tuple[str, type[torch.optim.Optimizer], dict[str, Any], dict[str, Any]]] = [

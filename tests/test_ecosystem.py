@@ -34,7 +34,7 @@ from torch.optim import lr_scheduler as sched
 
 import descentlab.optim as dl
 from descentlab.algorithms import REGISTRY
-from descentlab.torch_counterparts import TORCH_COUNTERPARTS
+from descentlab.engine.torch_names import TORCH_COUNTERPARTS
 from descentlab.cli import main
 from descentlab.cli.train_cmd import report_lines
 from descentlab.airfoil.data import load_airfoil

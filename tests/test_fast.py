@@ -14,7 +14,7 @@ import weakref
 import pytest
 import torch
 
-import descentlab.fast as fast
+import descentlab.engine.paths.fast as fast
 import descentlab.optim as dl
 from descentlab.algorithms import REGISTRY
 

@@ -1,4 +1,4 @@
-"""The default path replays each rule in place (descentlab.inplace): it must take that route and equal the rule,
+"""The default path replays each rule in place (descentlab.engine.paths.inplace): it must take that route and equal the rule,
 bit for bit in its exact mode, a few ulp apart with the fused multiply-adds it takes by default."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from torch import Tensor
 from descentlab.algorithms import REGISTRY
 from descentlab.algorithms.spec import AlgorithmSpec, Hyperparameter, new_step_counter, nonnegative
 import descentlab.optim as dl
-import descentlab.eager as eager
-from descentlab.eager import step_in_batches
-from descentlab.inplace import Plan, Unsupported, plan_for
+import descentlab.engine.paths.eager as eager
+from descentlab.engine.paths.eager import step_in_batches
+from descentlab.engine.paths.inplace import Plan, Unsupported, plan_for
 from helpers import relative_difference
 
 SETTINGS = {

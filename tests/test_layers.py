@@ -16,11 +16,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "descentlab"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"algorithms", "files", "precision", "inplace", "counters", "schedules", "_moved", "lang",
-               "parallel"}),  # the rules and their registry; atomic writes; low precision; the in-place replay of
-    # a rule; step counters as one block; learning-rate schedules; the two languages; work shared with a helper process
-    frozenset({"__init__", "eager", "fast", "torch_counterparts"}),  # the default and the compiled paths; torch.optim names
-    frozenset({"optim", "checkpoints"}),  # the torch.optim.Optimizer adapter and the named classes; torch checkpoints
+    frozenset({"algorithms", "files", "schedules", "_moved", "lang", "parallel"}),  # the rules and their registry;
+    # atomic writes; learning-rate schedules; the two languages; work shared with a helper process
+    frozenset({"__init__", "engine"}),  # the optimizer engine: the adapter, its paths, state and checkpoints, torch names
+    frozenset({"optim", "torch_optim"}),  # its public faces: the notes' classes and torch.optim's
     frozenset({"lab", "airfoil", "notes"}),  # the 2D lab; the airfoil experiment; the notes' own numbers and loop
     frozenset({"plotting", "bench", "explore", "diff"}),  # Axes-level figures of lab and airfoil records; benchmarks;
     # the explorer page; two optimizers in lockstep (on the airfoil problem too)

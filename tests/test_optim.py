@@ -24,7 +24,7 @@ from torch import Tensor
 
 from descentlab import optim as dl
 from descentlab.algorithms import REGISTRY
-from descentlab.torch_counterparts import TORCH_COUNTERPARTS
+from descentlab.engine.torch_names import TORCH_COUNTERPARTS
 from helpers import RICH, NoisyQuadratic, grouped, relative_difference
 
 NAMES = tuple(REGISTRY)

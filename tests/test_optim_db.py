@@ -5,7 +5,7 @@ the constructor arguments torch's own tests run (``optim_inputs_func``).  For ea
 class we have (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW), every configuration it
 generates for CPU, CUDA and MPS (float64 and float16; the device-only ones carry
 ``capturable``, tensor betas, tensor lr) is translated into our hyperparameters by
-the one table :data:`~descentlab.torch_counterparts.TORCH_COUNTERPARTS` over the
+the one table :data:`~descentlab.engine.torch_names.TORCH_COUNTERPARTS` over the
 ``torch`` preset, and both run STEPS float64 steps on two parameter groups (four
 tensors, one of them 0-dim).  Parameters and the mapped state must agree to
 TOLERANCE, with torch's for-loop, its foreach and (where it has one) its fused CPU
@@ -37,7 +37,7 @@ import torch
 import descentlab.optim as dl
 from descentlab.algorithms import REGISTRY
 from descentlab.algorithms.conventions import preset
-from descentlab.torch_counterparts import TORCH_COUNTERPARTS, TORCH_STATE_KEYS
+from descentlab.engine.torch_names import TORCH_COUNTERPARTS, TORCH_STATE_KEYS
 
 common_optimizers = pytest.importorskip(
     "torch.testing._internal.common_optimizers", reason="torch's optim_db needs expecttest (requirements-dev.txt)")

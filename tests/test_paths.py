@@ -13,8 +13,8 @@ import math
 import pytest
 import torch
 
-import descentlab.eager as eager
-import descentlab.fast as fast
+import descentlab.engine.paths.eager as eager
+import descentlab.engine.paths.fast as fast
 import descentlab.optim as dl
 from descentlab.algorithms import REGISTRY
 from helpers import RICH, NoisyQuadratic, grouped, relative_difference

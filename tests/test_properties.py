@@ -27,8 +27,8 @@ from torch import Tensor
 
 import descentlab.optim as dl
 from descentlab.algorithms import REGISTRY
-from descentlab.eager import step_in_batches
-from descentlab.torch_counterparts import TORCH_COUNTERPARTS
+from descentlab.engine.paths.eager import step_in_batches
+from descentlab.engine.torch_names import TORCH_COUNTERPARTS
 from notes_oracle import NOTES_RUNS
 from helpers import relative_difference
 

@@ -15,7 +15,7 @@ from descentlab.airfoil.data import Airfoil
 from descentlab.notes.loop import _OWN, notes_states, notes_train
 from descentlab.notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_AIRFOIL, AirfoilResult
 from descentlab.airfoil.train import _initial_theta, check_hyperparameters, train
-from descentlab.torch_counterparts import TORCH_COUNTERPARTS
+from descentlab.engine.torch_names import TORCH_COUNTERPARTS
 
 OUR_SEEDS = range(100)  # vectorized: 100 seeds cost little more than one
 ORACLE_SEEDS = range(20)  # the notes' loop, one run at a time

@@ -7,7 +7,7 @@ import torch
 
 from descentlab.algorithms import REGISTRY
 from descentlab.cli import main
-from descentlab.torch_counterparts import torch_counterpart, torch_refusals
+from descentlab.engine.torch_names import torch_counterpart, torch_refusals
 
 YOGI, ADAM = REGISTRY["yogi"], REGISTRY["adam"]
 

@@ -20,6 +20,14 @@ MOVED = {
     "descentlab.trajectory": "descentlab.lab.trajectory",
     "descentlab.data": "descentlab.airfoil.data",
     "descentlab.train": "descentlab.airfoil.train",
+    # the optimizer engine's modules, loose at the top before they became descentlab.engine
+    "descentlab.eager": "descentlab.engine.paths.eager",
+    "descentlab.inplace": "descentlab.engine.paths.inplace",
+    "descentlab.fast": "descentlab.engine.paths.fast",
+    "descentlab.counters": "descentlab.engine.paths.counters",
+    "descentlab.precision": "descentlab.engine.state.precision",
+    "descentlab.checkpoints": "descentlab.engine.state.checkpoints",
+    "descentlab.torch_counterparts": "descentlab.engine.torch_names",
 }
 
 

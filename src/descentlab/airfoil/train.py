@@ -32,7 +32,7 @@ torch.optim class the notes used on the same batched tensor, with
 ``+-1/sqrt(5)``) and torch's defaults.  ``init`` ("own" or "torch") takes the
 other side's initialization instead, so that the rule and the start can be
 changed one at a time.  Hyperparameters always use descentlab's
-names; :data:`descentlab.torch_counterparts.TORCH_COUNTERPARTS` is the one table that
+names; :data:`descentlab.engine.torch_names.TORCH_COUNTERPARTS` is the one table that
 translates them.
 """
 
@@ -51,7 +51,7 @@ from ..algorithms import Setting
 from ..algorithms import get as get_algorithm
 from ..schedules import Schedule, lr_sequence
 from ..schedules import schedule as check_schedule
-from ..torch_counterparts import torch_counterpart, torch_refusals
+from ..engine.torch_names import torch_counterpart, torch_refusals
 from .data import Airfoil, load_airfoil
 
 if TYPE_CHECKING:

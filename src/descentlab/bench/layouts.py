@@ -41,7 +41,7 @@ COUNTERPARTS: dict[str, dict[str, Any]] = {
     "adam": {"lr": 0.01, "eps": 1e-8},
 }
 """The settings timed, in our names: torch.optim's defaults (lr 0.01 where it needs one).  Both sides run
-the same update through :data:`descentlab.torch_counterparts.TORCH_COUNTERPARTS`, the one table of conventions."""
+the same update through :data:`descentlab.engine.torch_names.TORCH_COUNTERPARTS`, the one table of conventions."""
 
 STEP_PATHS = ("ours default", "ours plain", "ours fast", "torch default", "torch foreach", "torch fused")
 """The paths ``bench steps`` times ("torch fused" where torch has a fused kernel)."""

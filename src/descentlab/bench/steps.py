@@ -9,7 +9,7 @@ that as a share of a STREAM-style triad (``c = a + 2 b``) timed in the same run,
 and what one step allocates (its temporaries) according to the torch profiler.
 
 Each algorithm is compared with the torch.optim class computing the same update
-through :data:`descentlab.torch_counterparts.TORCH_COUNTERPARTS`, the conventions of the README's table.
+through :data:`descentlab.engine.torch_names.TORCH_COUNTERPARTS`, the conventions of the README's table.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from ..optim import create
-from ..torch_counterparts import TORCH_COUNTERPARTS
+from ..engine.torch_names import TORCH_COUNTERPARTS
 from .layouts import COUNTERPARTS, LAYOUTS, Layout
 
 ROUNDS = 3

@@ -17,7 +17,7 @@ from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
 from ..files import write_with
 from ..airfoil.train import IMPLS, MAX_EPOCHS, TrainingRun, train
-from ..torch_counterparts import torch_counterpart, torch_refusals
+from ..engine.torch_names import torch_counterpart, torch_refusals
 from .common import (
     CLIError,
     EpochProgress,

@@ -4,7 +4,7 @@
 identical float64 parameters, feeds both the same gradient at every step (taken
 at A's parameters, so both see one sequence), and compares after each step the
 parameters and the state, torch's names mapped to ours
-(:data:`~descentlab.torch_counterparts.TORCH_STATE_KEYS`).  It returns a
+(:data:`~descentlab.engine.torch_names.TORCH_STATE_KEYS`).  It returns a
 :class:`DiffResult` (the first differing step, per tensor the largest relative
 and ULP error, and a one-line explanation when the two settings differ by a
 known convention).  It never prints.
@@ -40,7 +40,7 @@ import torch
 from ..airfoil.data import Airfoil, load_airfoil
 from ..algorithms import REGISTRY
 from ..optim import RuleOptimizer, create
-from ..torch_counterparts import TORCH_COUNTERPARTS, TORCH_STATE_KEYS
+from ..engine.torch_names import TORCH_COUNTERPARTS, TORCH_STATE_KEYS
 
 PROBLEMS = ("quadratic", "airfoil", "random")
 SHAPES = ((4, 3), (5,))

@@ -34,7 +34,7 @@ from ..algorithms.spec import REQUIRED, decay_pair, decay_rate
 from ..lab.objectives import OBJECTIVES, Objective, curvature, get_objective, quadratic_theory
 from ..lab.trajectory import Trajectory, _batched_hyperparameters, run_batches
 from ..notes.reference import NOTES_TRACES
-from ..torch_counterparts import TORCH_COUNTERPARTS
+from ..engine.torch_names import TORCH_COUNTERPARTS
 
 LR_GRID: tuple[float, ...] = tuple(float(f"{m}e{e}") for e in (-3, -2, -1, 0) for m in (1, 2, 4, 6))
 """Learning rates: 1, 2, 4, 6 per decade from 1e-3 to 6 (evenly spaced in log lr to within 0.1 decade)."""

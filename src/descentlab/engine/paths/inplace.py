@@ -1,6 +1,6 @@
 """The registry rule replayed in place: traced once, its elementwise ops mapped onto torch's in-place foreach kernels.
 
-The eager path (:mod:`descentlab.eager`) evaluates the pure rule on lists of
+The eager path (:mod:`descentlab.engine.paths.eager`) evaluates the pure rule on lists of
 tensors, so every ``a * b + c`` of the rule is a new list of temporaries and the
 results are copied back into the parameters and the state.  torch.optim's own
 loops need fewer passes over memory because they are written by hand with fused
@@ -482,7 +482,7 @@ class Plan:
         """Update every tensor's counters in place; returns the per-tensor scalars of the step (from the old counters).
 
         ``columns[key]`` holds every tensor's ``key`` counter stacked (a 1-dim view of a
-        :class:`descentlab.counters.CounterBlock`), so each counter op of the rule is one
+        :class:`descentlab.engine.paths.counters.CounterBlock`), so each counter op of the rule is one
         op for all tensors; ``hp`` gives the tensor hyperparameters' current values.
         A scalar that is the same for every tensor is one number.
         """

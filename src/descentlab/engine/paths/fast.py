@@ -12,12 +12,12 @@ once and writes them back in place: no temporaries, no second copy of the math.
 * Hyperparameters enter as 0-dim tensors (a zero stays a Python ``0`` so the
   rule can skip its term), so a learning-rate schedule never recompiles.
 * The 0-dim state entries (step counters) of a chunk live as views in one small
-  block that the compiled step reads and writes whole (:class:`descentlab.counters.CounterBlock`), and
+  block that the compiled step reads and writes whole (:class:`descentlab.engine.paths.counters.CounterBlock`), and
   Dynamo's guards already check every input's shape, so the generated code
   skips its own size asserts: a step is one guarded call per chunk.
 * Compilation costs seconds on the first step (Inductor's on-disk cache makes
   later processes faster), so this path runs only when asked for
-  (``fused=True``); the default is the eager path of :mod:`descentlab.eager`.
+  (``fused=True``); the default is the eager path of :mod:`descentlab.engine.paths.eager`.
 * If compiling fails (no C++ compiler, an unsupported case), that chunk and all
   later ones run the plain rule, and :attr:`CompiledRule.failure` says why.
 """
@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .algorithms import AlgorithmSpec, State
+from ...algorithms import AlgorithmSpec, State
 from .counters import CounterBlock
-from .precision import Precision
+from ..state.precision import Precision
 
 if TYPE_CHECKING:
     from torch import Tensor

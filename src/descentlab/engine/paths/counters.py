@@ -9,8 +9,8 @@ for one ``torch._foreach_add_`` here, 0.01 ms for one add on a stacked block).
 ``(len(states), len(keys))`` tensor and puts its rows' elements back into the
 states as views, so ``state["step"]`` stays a 0-dim tensor of its own dtype that
 each step updates in place (checkpoints see plain 0-dim tensors).  Both the
-compiled path (:mod:`descentlab.fast`) and the in-place replay of the default
-path (:mod:`descentlab.eager`) keep one block per group of tensors and reuse it
+compiled path (:mod:`descentlab.engine.paths.fast`) and the in-place replay of the default
+path (:mod:`descentlab.engine.paths.eager`) keep one block per group of tensors and reuse it
 while every entry of every state is still the very tensor it bound.
 """
 

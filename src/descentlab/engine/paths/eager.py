@@ -1,11 +1,11 @@
 """The default path: the registry's rule on lists of cache-sized pieces, replayed in place or one foreach call per op.
 
-First choice (:mod:`descentlab.inplace`): the rule, traced once per setting, is
+First choice (:mod:`descentlab.engine.paths.inplace`): the rule, traced once per setting, is
 replayed as in-place foreach calls (``m.lerp_``, ``v.addcmul_``, ``x.addcdiv_``):
 by default the fused calls torch.optim's loops make (a few ulp from the plain
 rule, the same passes over memory), with ``exact=True`` calls that round as the
 rule's expression does (bit for bit).  The step counters of a group live in one
-block (:mod:`descentlab.counters`) and a group's lists of views are kept between
+block (:mod:`descentlab.engine.paths.counters`) and a group's lists of views are kept between
 steps (:class:`Replay`).  Parameters in low precision and rules with an op the
 replay lacks take the general route below.
 
@@ -40,10 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .algorithms import AlgorithmSpec, State
+from ...algorithms import AlgorithmSpec, State
 from .counters import CounterBlock
 from .inplace import Plan, plan_for, run_plan
-from .precision import Precision
+from ..state.precision import Precision
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -226,7 +226,7 @@ def step_in_batches(
     say): reused while the parameters and their state entries stay the same tensors.
     ``exact=True`` replays the rule with its own roundings (bit for bit the plain
     rule); the default takes fused multiply-adds where torch.optim's loops do
-    (:mod:`descentlab.inplace`), a few ulp from the plain rule.
+    (:mod:`descentlab.engine.paths.inplace`), a few ulp from the plain rule.
     """
     precision = precision or Precision()
     plan = _plan(spec, xs, states, hp, precision, exact)
@@ -275,7 +275,7 @@ def _batches(xs: Sequence[Tensor]) -> Iterator[list[tuple[int, slice]]]:
 
 def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any],
           precision: Precision, exact: bool) -> Plan | None:
-    """The rule's in-place plan (:mod:`descentlab.inplace`) for these tensors, else ``None``.
+    """The rule's in-place plan (:mod:`descentlab.engine.paths.inplace`) for these tensors, else ``None``.
 
     The plan is traced on the first tensor with elements (a 0-dim parameter's
     state entries are 0-dim too, not counters).

@@ -13,7 +13,7 @@ same thing:
   accumulates in ``e`` until it moves ``x``, instead of being lost every step
   (bfloat16 has 8 significant bits: at 1.0, any step below 0.0039 is lost).
 
-Every function works on tensors and on :class:`descentlab.eager.TensorList`
+Every function works on tensors and on :class:`descentlab.engine.paths.eager.TensorList`
 alike (it only uses ``float()``, ``+``, ``-`` and ``copy_``).
 """
 

@@ -2,8 +2,8 @@
 
 ``from_torch(state_dict, "adam")`` turns what ``torch.optim.Adam.state_dict()``
 returned into what :class:`descentlab.optim.Adam` loads (``exp_avg`` -> ``m``,
-``exp_avg_sq`` -> ``v``, ..., :data:`~descentlab.torch_counterparts.TORCH_STATE_KEYS`;
-hyperparameter names by :data:`~descentlab.torch_counterparts.TORCH_COUNTERPARTS`),
+``exp_avg_sq`` -> ``v``, ..., :data:`~descentlab.engine.torch_names.TORCH_STATE_KEYS`;
+hyperparameter names by :data:`~descentlab.engine.torch_names.TORCH_COUNTERPARTS`),
 and :func:`to_torch` does the reverse.  Neither changes its argument: the tensors
 are copied.  A setting torch's class cannot hold (``eps_in_sqrt=True`` for
 RMSprop, ``eps_mode="epsilon_hat"``) is refused in one line.
@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from .algorithms import get as get_algorithm
-from .torch_counterparts import TORCH_STATE_KEYS, torch_counterpart
+from ...algorithms import get as get_algorithm
+from ..torch_names import TORCH_STATE_KEYS, torch_counterpart
 
 
 def _copied(value: Any) -> Any:

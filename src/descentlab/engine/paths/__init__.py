@@ -1,0 +1,1 @@
+"""How a step evaluates a rule: the in-place replay (default), the compiled path, step counters."""

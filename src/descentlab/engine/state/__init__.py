@@ -1,0 +1,1 @@
+"""Optimizer state: low precision and compensation; torch.optim checkpoints in and out."""
