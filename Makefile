@@ -1,12 +1,19 @@
 # Development setup: a virtual environment with the pinned CPU build of PyTorch.
-PYTHON ?= python3
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+#   make setup     .venv with descentlab and the development tools (requirements-dev.txt)
+#   make test      the default tier: every test but the slow ones, two workers (within 10 minutes on 2 cores)
+#   make test-all  what CI runs: CI's packages (requirements-ci.txt), every test, then the documentation site
+#   make docs      the documentation site into site/, warnings as errors
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+CISTAMP := $(VENV)/.installed-ci
+PYTEST  := $(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
-.PHONY: setup test reproduce bench clean
+.PHONY: setup setup-ci test test-all docs screenshots reproduce bench clean
 
 setup: $(STAMP)
+	@echo "descentlab is installed in $(VENV): run $(BIN)/descentlab, or '. $(BIN)/activate' to put it on the PATH"
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,14 +22,32 @@ $(STAMP): pyproject.toml requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+setup-ci: $(CISTAMP)
+
+$(CISTAMP): $(STAMP) requirements-ci.txt
+	$(BIN)/python -m pip install --quiet -r requirements-ci.txt
+	touch $(CISTAMP)
+
 test: setup
-	$(BIN)/python -m pytest -q
+	$(PYTEST) -m "not slow"
+
+test-all: setup-ci
+	$(PYTEST)
+	$(MAKE) docs
+
+docs: setup-ci
+	$(BIN)/mkdocs build --strict --quiet --site-dir site
+
+# the README's and the docs' screenshots, from the browser tests' latest run (the tests write only test-artifacts/)
+screenshots: setup
+	$(BIN)/python -m pytest -q tests/test_report_browser.py tests/test_explore_browser.py
+	cp test-artifacts/report-excerpt.png test-artifacts/report-zh.png test-artifacts/explore.png test-artifacts/explore-zh.png docs/
 
 reproduce: setup
-	$(BIN)/descentlab reproduce
+	$(BIN)/descentlab reproduce || { code=$$?; echo "descentlab reproduce exited with code $$code (see its message above; make itself can only exit 2)"; exit $$code; }
 
 bench: setup
 	$(BIN)/descentlab bench
 
 clean:
-	rm -rf $(VENV) report .pytest_cache
+	rm -rf $(VENV) report site .pytest_cache

@@ -12,6 +12,7 @@ validation curves.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import torch
@@ -26,6 +27,7 @@ def main() -> None:
     parser.add_argument("--problem", default="breast_cancer")
     parser.add_argument("--runs", type=int, default=160)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="print one JSON record instead of the lines")
     args = parser.parse_args()
     problem = cached_problem(args.problem, DEFAULT_BUDGETS[args.problem], None)
     settings = [{**hp, "eps": 1e-8} for hp in resolve("adam").space.sample(args.runs, 0)]
@@ -44,6 +46,12 @@ def main() -> None:
     diff = max(abs(a - b) / max(abs(b), 1e-300) for x, y in zip(batch, loops) for a, b in zip(x.curve, y.curve)
                if a == a and b == b)
     same_nan = all((a != a) == (b != b) for x, y in zip(batch, loops) for a, b in zip(x.curve, y.curve))
+    if args.json:
+        print(json.dumps({"problem": args.problem, "runs": args.runs, "steps": problem.steps,
+                          "batch_size": problem.batch_size, "torch_version": torch.__version__,
+                          "torch_threads": torch.get_num_threads(), "batched_s": min(batched_s), "loop_s": loop_s,
+                          "largest_relative_curve_difference": diff, "same_diverged_runs": same_nan}))
+        return
     print(f"{args.problem}: {args.runs} Adam runs of {problem.steps} steps (batch {problem.batch_size}), "
           f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
     print(f"  batched (registry rule on (B, ...) tensors): {min(batched_s):.3f} s")

@@ -26,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--data", default=None)
+    parser.add_argument("--json", action="store_true", help="print one JSON record instead of the lines")
     parser.add_argument("extra", nargs="*", help="more arguments for reproduce (after --)")
     args = parser.parse_args()
     here = Path(__file__).resolve().parent.parent
@@ -40,8 +41,12 @@ def main() -> None:
             walls.append(time.perf_counter() - started)
             for key, seconds in json.loads((out / "results.json").read_text())["seconds"].items():
                 sections.setdefault(key, []).append(seconds)
-            print(f"run {run + 1}: {walls[-1]:.2f} s", flush=True)
+            print(f"run {run + 1}: {walls[-1]:.2f} s", flush=True, file=sys.stderr if args.json else sys.stdout)
     median = statistics.median(walls)
+    if args.json:
+        print(json.dumps({"command": ["descentlab", "reproduce", *args.extra], "walls_s": walls, "median_s": median,
+                          "sections_median_s": {key: statistics.median(v) for key, v in sections.items()}}))
+        return
     print(f"median {median:.2f} s over {len(walls)} runs (min {min(walls):.2f}, max {max(walls):.2f})")
     for key, values in sections.items():
         share = statistics.median(values)

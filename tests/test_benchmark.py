@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,6 +110,7 @@ def test_a_torch_optim_class_by_import_path_runs_through_the_protocol() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # one Ray at a time on this machine
 def test_ray_engine_gives_the_local_engine_s_records() -> None:
     ray = pytest.importorskip("ray")
     from descentlab.benchmark.engine import RayEngine
@@ -126,6 +131,37 @@ def test_ray_engine_gives_the_local_engine_s_records() -> None:
         for a, b in zip((*study.trials, *study.reruns), (*other.trials, *other.reruns)):
             assert (a.hyperparameters, a.seed) == (b.hyperparameters, b.seed)
             assert a.curve == pytest.approx(b.curve, rel=1e-12)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")
+def test_a_ray_client_address_runs_the_benchmark(tmp_path: Path) -> None:
+    """The docs' ``--engine ray --address ray://HOST:PORT`` against a local cluster started as a user would."""
+    pytest.importorskip("ray.util.client")  # descentlab[ray] brings ray[client]
+    bin_ = Path(sys.executable).parent
+    client_port = _free_port()
+    # a local cluster uses token authentication (Ray >= 2.59); its clients say so
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    subprocess.run([str(bin_ / "ray"), "start", "--head", f"--port={_free_port()}",
+                    f"--ray-client-server-port={client_port}", "--num-cpus=2", "--include-dashboard=false",
+                    "--disable-usage-stats"], check=True, env=env, capture_output=True, timeout=300)
+    try:
+        out = tmp_path / "report"
+        done = subprocess.run([str(bin_ / "descentlab"), "benchmark", "--quick", "--problems", "rosenbrock",
+                               "--optimizer", "sgd", "--trials", "2", "--seeds", "1", "--engine", "ray",
+                               "--address", f"ray://127.0.0.1:{client_port}", "--out", str(out)],
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        results = json.loads((out / "results.json").read_text())
+        assert results["engine"] == "ray" and len(results["studies"]) == 1
+    finally:
+        subprocess.run([str(bin_ / "ray"), "stop", "--force"], capture_output=True, timeout=120)
 
 
 # ----- the scorer, on hand-made cases against its documented rules ---------------------------------------
@@ -192,6 +228,20 @@ def test_quick_benchmark_writes_every_output_with_the_protocol(tmp_path: Path, c
     assert csv[0].startswith("# Protocol") and len(csv) == 2 + 2 * (3 + 2)
     assert results["protocol"] in (out / "index.html").read_text()
     assert "Protocol (seed 0)" in (out / "figures" / "wine.svg").read_text()
+
+
+def test_quick_on_a_base_install_skips_what_needs_scikit_learn(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as if scikit-learn were not installed
+    out = tmp_path / "report"
+    assert main(["benchmark", "--quick", "--optimizer", "sgd", "--trials", "2", "--seeds", "1", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ("note: skipped breast_cancer, wine: they need scikit-learn "
+                            "(pip install 'descentlab[benchmark]')\n")
+    studies = json.loads((out / "results.json").read_text())["studies"]
+    assert {study["problem"] for study in studies} == {"quadratic_deep", "rosenbrock", "beale"}
+    # named explicitly, such a problem is still refused in one line
+    assert main(["benchmark", "--quick", "--problems", "wine", "--out", str(tmp_path / "other")]) == 2
+    assert "needs scikit-learn" in capsys.readouterr().err
 
 
 BAD = [

@@ -1,9 +1,17 @@
-"""The README never lies: its Python quick start runs, and its test command is CI's."""
+"""The README never lies: its Python quick start runs, its set-up prints what it says, and its test command is CI's.
+
+(Every other block of the README and of docs/ runs in tests/test_docs.py.)
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -19,6 +27,21 @@ def test_quick_start_runs_and_trains(capsys) -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    assert "make test" in README
+    assert "make test-all    # what CI runs (.ci/run)" in README and "make test        #" in README
     ci = (REPO / ".ci" / "run").read_text()
-    assert re.search(r"^make test$", ci, flags=re.M)
+    assert re.search(r"^make test-all$", ci, flags=re.M)
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r'^test: setup\n\t\$\(PYTEST\) -m "not slow"$', makefile, flags=re.M)
+    assert re.search(r"^PYTEST  := .*--durations=15", makefile, flags=re.M)  # the slowest tests are printed
+
+
+def test_make_setup_prints_how_to_run_the_command() -> None:
+    """``make setup`` in this environment (already set up: nothing is installed) ends with the README's line."""
+    if not (Path(sys.prefix) / ".installed").exists() or shutil.which("make") is None:
+        pytest.skip("not running in an environment made by make setup")
+    done = subprocess.run(["make", "-s", "-C", str(REPO), "setup", f"VENV={sys.prefix}", "PYTHON=false"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip().splitlines()[-1].replace(sys.prefix, ".venv")
+    assert line.startswith("descentlab is installed in .venv: run .venv/bin/descentlab")
+    assert line in README

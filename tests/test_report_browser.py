@@ -2,8 +2,8 @@
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them). A
 full-page screenshot is saved to ``test-artifacts/report.png``, and the top of the
-page (1200 x 800 CSS pixels) replaces ``docs/report-excerpt.png``, the README's
-image, so that it always shows the current report.
+page (1200 x 800 CSS pixels) to ``test-artifacts/report-excerpt.png``: ``make
+screenshots`` copies it to ``docs/``, the README's image (the tests never write there).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def test_report_renders_in_chromium(tmp_path: Path, airfoil_path: Path) -> None:
         errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
         assert not errors, errors
         assert "19 match" in driver.find_element("css selector", ".badges").text
-        _refresh_excerpt(driver, REPO / "docs" / "report-excerpt.png")
+        _refresh_excerpt(driver, REPO / "test-artifacts" / "report-excerpt.png")
         height = driver.execute_script("return document.documentElement.scrollHeight")
         driver.set_window_size(1280, min(int(height) + 100, 16000))
         shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
@@ -103,6 +103,7 @@ def _refresh_excerpt(driver, path: Path) -> None:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
     assert image.size == EXCERPT
+    path.parent.mkdir(exist_ok=True)
     started = time.time()
     write_with(path, lambda tmp: image.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(tmp, format="PNG",
                                                                                               optimize=True))
@@ -156,7 +157,7 @@ def test_chinese_report_draws_every_character_in_chromium(tmp_path: Path, airfoi
         errors = [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
         assert not errors, errors
         assert driver.execute_script("return document.documentElement.scrollHeight") > 10_000
-        _refresh_excerpt(driver, REPO / "docs" / "report-zh.png")
+        _refresh_excerpt(driver, REPO / "test-artifacts" / "report-zh.png")
     finally:
         driver.quit()
     assert any("CJK" in family or "Hei" in family or "Han" in family for family in families), families

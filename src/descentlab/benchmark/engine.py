@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -247,7 +248,11 @@ class RayEngine:
                 ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
                          log_to_driver=False, logging_level="ERROR")
             except (ConnectionError, RuntimeError, ValueError) as error:
-                raise EngineError(f"cannot connect to the Ray cluster at {address}: {str(error).splitlines()[0]}") from None
+                hint = ""
+                if "timeout" in str(error) and os.environ.get("RAY_AUTH_MODE") != "token":
+                    hint = ("; if the cluster uses token authentication (the default of local clusters since Ray 2.59), "
+                            "set RAY_AUTH_MODE=token (and RAY_AUTH_TOKEN if this machine has no ~/.ray/auth_token)")
+                raise EngineError(f"cannot connect to the Ray cluster at {address}: {str(error).splitlines()[0]}{hint}") from None
         self._remote = ray.remote(execute)
 
     def map(self, tasks: Sequence[Task]) -> list[list[Run]]:

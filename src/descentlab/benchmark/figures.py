@@ -41,7 +41,8 @@ def draw_learning_curves(ax: Axes, problem: Problem, studies: Sequence[Study]) -
     ax.set_xlabel("step")
     ax.set_ylabel("validation loss")
     ax.set_title(problem.title, fontsize=9)
-    artists.append(ax.legend(fontsize=7, ncol=2))
+    if ax.get_legend_handles_labels()[0]:  # (none when every trial diverged)
+        artists.append(ax.legend(fontsize=7, ncol=2))
     return artists
 
 
@@ -69,7 +70,8 @@ def draw_lr_sensitivity(ax: Axes, problem: Problem, studies: Sequence[Study]) ->
     ax.set_xlabel("lr of the trial")
     ax.set_ylabel("final validation loss (x: diverged)")
     ax.set_title(problem.title, fontsize=9)
-    artists.append(ax.legend(fontsize=7, ncol=2))
+    if ax.get_legend_handles_labels()[0]:  # (none when every trial diverged)
+        artists.append(ax.legend(fontsize=7, ncol=2))
     return artists
 
 

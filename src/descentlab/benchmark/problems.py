@@ -17,6 +17,7 @@ value a run must reach for "steps to target".
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -174,13 +175,17 @@ def _sklearn(name: str) -> tuple[Tensor, Tensor]:
     try:
         from sklearn import datasets
     except ImportError:
-        raise ProblemError(f"problem {name!r} needs scikit-learn: pip install 'descentlab[benchmark]'") from None
+        raise MissingPackage(f"problem {name!r} needs scikit-learn: pip install 'descentlab[benchmark]'") from None
     bunch = getattr(datasets, f"load_{name}")()
     return torch.tensor(bunch.data, dtype=DTYPE), torch.tensor(bunch.target)
 
 
 class ProblemError(ValueError):
     """A problem cannot be built (unknown name, missing data or package): one-line message."""
+
+
+class MissingPackage(ProblemError):
+    """A problem needs an optional package that is not installed (scikit-learn's bundled data sets)."""
 
 
 @dataclass(frozen=True)
@@ -325,6 +330,16 @@ own spread), so its target sits just above that floor.
 """
 
 
+PACKAGES: dict[str, str] = {name: "sklearn" for name in ("breast_cancer", "wine_raw", "wine", "digits", "digits_mlp")}
+"""The optional package (import name) each problem's data comes from; the others need none beyond torch."""
+
+
+def missing_package(name: str) -> str | None:
+    """The import name of the optional package problem ``name`` needs and this environment lacks, else None."""
+    package = PACKAGES.get(name)
+    return package if package is not None and importlib.util.find_spec(package) is None else None
+
+
 def quick(budget: Budget) -> Budget:
     """The ``--quick`` budget: a quarter of the steps, the same batch size and target."""
     steps = max(budget.steps // 4, 20)
@@ -338,4 +353,5 @@ def build(name: str, budget: Budget, data: Any = None) -> Problem:
     return BUILDERS[name](budget, data)
 
 
-__all__ = ["BUILDERS", "DATA_SEED", "DEFAULT_BUDGETS", "DTYPE", "Budget", "Problem", "ProblemError", "build", "quick", "regression_kappa"]
+__all__ = ["BUILDERS", "DATA_SEED", "DEFAULT_BUDGETS", "DTYPE", "PACKAGES", "Budget", "MissingPackage", "Problem",
+           "ProblemError", "build", "missing_package", "quick", "regression_kappa"]

@@ -8,6 +8,7 @@ import sys
 from .common import CLIError, load_data, nonnegative_int, positive_int
 
 QUICK_PROBLEMS = ("breast_cancer", "wine", "rosenbrock")
+QUICK_WITHOUT_SKLEARN = ("quadratic_deep", "rosenbrock", "beale")  # --quick on a base install: no optional package
 DEFAULT_TRIALS, DEFAULT_SEEDS = 32, 10
 QUICK_TRIALS, QUICK_SEEDS = 6, 3
 
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from ..algorithms import REGISTRY
     from ..files import reason
     from ..benchmark.engine import EngineError, LocalEngine, RayEngine, cached_problem
-    from ..benchmark.problems import BUILDERS, DEFAULT_BUDGETS, ProblemError, quick
+    from ..benchmark.problems import BUILDERS, DEFAULT_BUDGETS, ProblemError, missing_package, quick
     from ..benchmark.protocol import Protocol, run_benchmark
     from ..benchmark.report import check_destination, table_lines, write_benchmark
     from ..benchmark.spaces import SpaceError, resolve
@@ -65,6 +66,15 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise CLIError(f"unknown problem {unknown[0]!r}; choose from: {', '.join(BUILDERS)}")
     names = tuple(dict.fromkeys(names))
+    if args.problems is None:  # the default sets: leave out what needs an optional package this install lacks
+        skipped = [name for name in names if missing_package(name)]
+        if skipped:
+            if args.quick:
+                names = QUICK_WITHOUT_SKLEARN
+            else:
+                names = tuple(name for name in names if name not in skipped)
+            print(f"note: skipped {', '.join(skipped)}: they need scikit-learn (pip install 'descentlab[benchmark]')",
+                  file=sys.stderr)
     try:
         optimizers = [resolve(name, args.space) for name in dict.fromkeys(args.optimizer or REGISTRY)]
     except SpaceError as error:

@@ -1,0 +1,237 @@
+"""The documentation's measured tables: each one run of a benchmark, saved as dated JSON, rendered by this script.
+
+    .venv/bin/python benchmarks/measured.py run NAME [NAME ...]   # measure now: docs/measured/NAME.json, then .md
+    .venv/bin/python benchmarks/measured.py render                # rewrite every docs/measured/NAME.md from its JSON
+
+Every table of timings or measured results in the docs is a file ``docs/measured/NAME.md``
+included by a page; it is written here from ``NAME.json``, which holds the command that
+measured it, the date, the machine and the command's own JSON record.  Nobody edits the
+``.md`` files: ``tests/test_docs.py`` renders each JSON again and fails if its table differs,
+and fails if a page states a timing outside these files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+MEASURED = REPO / "docs" / "measured"
+DATA = Path(os.environ.get("DESCENTLAB_DATA", REPO.parent / "shared" / "data" / "airfoil_self_noise.dat"))
+
+
+def _descentlab(*words: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "descentlab"), *words]
+
+
+def _script(name: str, *words: str) -> list[str]:
+    return [sys.executable, str(REPO / "benchmarks" / name), *words]
+
+
+# ----- rendering: one function per measurement, from its record to Markdown lines -----------------------------
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    if value is None or not math.isfinite(value):
+        return "∞" if value is not None and value > 0 else "—"
+    return f"{value:.{digits}g}"
+
+
+def _airfoil(result: dict[str, Any]) -> list[str]:
+    lines = [f"| run | notes' loop, ms per epoch | descentlab, ms per epoch | ratio | {result['seeds']} seeds: "
+             "notes' loop one by one, ms | descentlab as one batch, ms | ratio |",
+             "|---|---|---|---|---|---|---|"]
+    for row in result["rows"]:
+        settings = ", ".join(f"{k} {v}" for k, v in row["hyperparameters"].items())
+        lines.append(f"| {row['impl']} {row['algorithm']} ({settings}) | {1000 * row['notes_sec_per_epoch']:.1f} | "
+                     f"{1000 * row['train_sec_per_epoch']:.1f} | {row['epoch_speedup']:.1f}× | "
+                     f"{1000 * row['notes_sequential_sec']:.0f} | {1000 * row['train_batch_sec']:.1f} | "
+                     f"{row['batch_speedup']:.0f}× |")
+    lines.append("")
+    lines.append(f"Medians of {result['repeats']} single-seed runs per side and of {result['batch_repeats']} batch "
+                 f"runs; torch {result['torch_version']}, {result['torch_threads']} threads.")
+    return lines
+
+
+LAYOUT_TITLES = {"flat16m": "one 16M tensor", "resnet18": "ResNet-18 (62 tensors)", "many": "2000 × 1000",
+                 "small300": "300 small tensors"}
+
+
+def _steps(result: dict[str, Any]) -> list[str]:
+    rows = result["rows"]
+    paths = list(dict.fromkeys(r["path"] for r in rows))
+    layouts = list(dict.fromkeys(r["layout"] for r in rows))
+    lines = []
+    for layout in layouts:
+        lines += [f"**{LAYOUT_TITLES.get(layout, layout)}**: median ms per step (GB/s; share of the triad)", "",
+                  "| algorithm | " + " | ".join(paths) + " | ours default ÷ torch default |",
+                  "|---|" + "---|" * (len(paths) + 1)]
+        for algorithm in dict.fromkeys(r["algorithm"] for r in rows if r["layout"] == layout):
+            cells = {r["path"]: r for r in rows if r["layout"] == layout and r["algorithm"] == algorithm}
+            out = [algorithm]
+            for path in paths:
+                r = cells.get(path)
+                out.append("—" if r is None else
+                           f"{r['median_ms']:.3g} ({r['gb_per_s']:.3g}; {r['triad_share']:.0%})")
+            ours, theirs = cells.get("ours default"), cells.get("torch default")
+            out.append(f"{theirs['median_ms'] / ours['median_ms']:.2f}× faster" if ours and theirs else "—")
+            lines.append("| " + " | ".join(out) + " |")
+        lines.append("")
+    lines.append(f"{result['dtype']}, torch {result['torch_version']}, {result['torch_threads']} threads, medians of "
+                 f"{result['repeats']} steps after a warm-up; STREAM-like triad measured in the same run: "
+                 f"{result['triad_gb_per_s']:.3g} GB/s. '—': torch has no such path for the rule.")
+    return lines
+
+
+def _batched(result: dict[str, Any]) -> list[str]:
+    return [
+        "| | wall time | |",
+        "|---|---|---|",
+        f"| {result['runs']} Adam settings as one batch (the registry's rule on stacked tensors) | "
+        f"{result['batched_s']:.3g} s | |",
+        f"| the same runs one by one with `torch.optim.Adam` | {result['loop_s']:.3g} s | "
+        f"{result['loop_s'] / result['batched_s']:.0f}× slower |",
+        "",
+        f"{result['problem']}, {result['steps']} steps of batch {result['batch_size']}, torch "
+        f"{result['torch_version']}, {result['torch_threads']} thread(s); the curves agree to "
+        f"{result['largest_relative_curve_difference']:.1e} relative; same diverged runs: "
+        f"{'yes' if result['same_diverged_runs'] else 'no'}.",
+    ]
+
+
+def _reproduce(result: dict[str, Any]) -> list[str]:
+    walls = result["walls_s"]
+    lines = [f"`{' '.join(result['command'])}` in fresh processes, {len(walls)} runs: median "
+             f"**{result['median_s']:.2f} s** (min {min(walls):.2f}, max {max(walls):.2f}).", "",
+             "| section (results.json) | median seconds | share of the median wall time |", "|---|---|---|"]
+    for key, seconds in result["sections_median_s"].items():
+        lines.append(f"| {key} | {seconds:.2f} | {seconds / result['median_s']:.0%} |")
+    return lines
+
+
+def _suite(result: dict[str, Any]) -> list[str]:
+    rows = result["rows"]
+    optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
+    lines = [f"Mean final validation loss of the chosen setting over {result['seeds']} fresh seeds "
+             f"(seed {result['seed']}, {result['trials']} trials; ∞: diverged; bold: the lowest):", "",
+             "| problem | " + " | ".join(optimizers) + " |", "|---|" + "---|" * len(optimizers)]
+    for problem in dict.fromkeys(r["problem"] for r in rows):
+        means = {r["optimizer"]: r["final_mean"] for r in rows if r["problem"] == problem}
+        finite = [v for v in means.values() if v is not None]
+        best = min(finite) if finite else None
+        cells = [f"**{_number(means[o])}**" if means.get(o) is not None and means[o] == best else _number(means.get(o))
+                 for o in optimizers]
+        lines.append(f"| {problem} | " + " | ".join(cells) + " |")
+    scores = sorted(result["profile"]["scores"].items(), key=lambda item: -item[1])
+    lines += ["", "Performance-profile scores (steps to target, r_max = " + f"{result['profile']['r_max']:g}): "
+              + ", ".join(f"{name} {value:.3f}" for name, value in scores)
+              + f". Runs took {result['seconds']:.0f} s ({result['engine']} engine)."]
+    return lines
+
+
+def _suite_result(words: list[str]) -> Callable[[], dict[str, Any]]:
+    def measure() -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as scratch:
+            subprocess.run(["env", "OMP_NUM_THREADS=1", *_descentlab("benchmark", *words, "--out", f"{scratch}/report")],
+                           check=True, stdout=subprocess.DEVNULL)
+            full = json.loads(Path(f"{scratch}/report/results.json").read_text())
+        return {key: full[key] for key in ("seed", "trials", "seeds", "engine", "seconds", "rows", "profile")}
+    return measure
+
+
+def _json_of(command: list[str]) -> Callable[[], dict[str, Any]]:
+    def measure() -> dict[str, Any]:
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    return measure
+
+
+STEPS_PATHS = ["ours default", "ours plain", "torch default", "torch foreach", "torch fused"]
+
+MEASUREMENTS: dict[str, tuple[list[str], Callable[[], dict[str, Any]], Callable[[dict[str, Any]], list[str]]]] = {
+    # name: (the command as the docs show it, how to run it, how to render its record)
+    "airfoil": (["descentlab", "bench", "airfoil", "--json"],
+                _json_of(_descentlab("bench", "airfoil", "--json", "--data", str(DATA))), _airfoil),
+    "steps": (["descentlab", "bench", "steps", "--json", "--paths", *STEPS_PATHS],
+              _json_of(_descentlab("bench", "steps", "--json", "--paths", *STEPS_PATHS)), _steps),
+    "batched": (["OMP_NUM_THREADS=1", "python", "benchmarks/batched_vs_loop.py", "--json"],
+                _json_of(["env", "OMP_NUM_THREADS=1", *_script("batched_vs_loop.py", "--json")]), _batched),
+    "reproduce": (["python", "benchmarks/reproduce_wall.py", "--runs", "5", "--json"],
+                  _json_of(_script("reproduce_wall.py", "--runs", "5", "--data", str(DATA), "--json")), _reproduce),
+    "benchmark": (["OMP_NUM_THREADS=1", "descentlab", "benchmark"],
+                  _suite_result([]), _suite),
+}
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers depend on: processor, cores, memory, Python, torch, and the load when measured."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    memory = next((int(line.split()[1]) // 1024 ** 2 for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), None) if Path("/proc/meminfo").exists() else None
+    import torch
+
+    return {"processor": model, "cores": os.cpu_count(), "memory_gib": memory, "system": platform.platform(),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "load_average": round(os.getloadavg()[0], 2)}
+
+
+def header(record: dict[str, Any]) -> str:
+    m = record["machine"]
+    return (f"*Measured {record['date']} with `{' '.join(record['command'])}` on {m['processor']} "
+            f"({m['cores']} cores, {m['memory_gib']} GiB, load {m['load_average']}; Python {m['python']}, "
+            f"torch {m['torch']}). Written by `benchmarks/measured.py` from `docs/measured/{record['name']}.json`; "
+            "a shared machine: compare ratios within the table, not with other days.*")
+
+
+def render(record: dict[str, Any]) -> str:
+    """The Markdown of one measured record: the header line, then its table."""
+    lines = MEASUREMENTS[record["name"]][2](record["result"])
+    return "\n".join([f"<!-- generated by benchmarks/measured.py from {record['name']}.json: do not edit -->",
+                      header(record), "", *lines]) + "\n"
+
+
+def run(name: str) -> None:
+    command, measure, _ = MEASUREMENTS[name]
+    started = datetime.datetime.now(datetime.timezone.utc)
+    record = {"name": name, "command": command, "date": started.strftime("%Y-%m-%d"), "machine": machine(),
+              "result": measure()}
+    _write(MEASURED / f"{name}.json", json.dumps(record, indent=1) + "\n")
+    _write(MEASURED / f"{name}.md", render(record))
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    measure = sub.add_parser("run", help="measure now and write NAME.json and NAME.md")
+    measure.add_argument("names", nargs="+", choices=sorted(MEASUREMENTS))
+    sub.add_parser("render", help="rewrite every NAME.md from its NAME.json")
+    args = parser.parse_args()
+    if args.what == "run":
+        for name in args.names:
+            print(f"measuring {name} ...", file=sys.stderr, flush=True)
+            run(name)
+    else:
+        for path in sorted(MEASURED.glob("*.json")):
+            _write(path.with_suffix(".md"), render(json.loads(path.read_text())))
+
+
+if __name__ == "__main__":
+    main()
