@@ -85,7 +85,8 @@ def assert_identical(ours: Any, theirs: Any, where: str = "") -> None:
         assert isinstance(ours, Tensor), f"{where}: {type(ours).__name__}, torch has a tensor"
         assert ours.dtype == theirs.dtype, f"{where}: dtype {ours.dtype}, torch has {theirs.dtype}"
         assert ours.shape == theirs.shape, f"{where}: shape {tuple(ours.shape)}, torch has {tuple(theirs.shape)}"
-        assert torch.equal(ours, theirs), f"{where}: values differ (max |diff| {(ours - theirs).abs().max().item():.3g})"
+        same = torch.equal(ours, theirs)  # a plain bool: pytest would print both tensors
+        assert same, f"{where}: values differ (max |diff| {(ours - theirs).abs().max().item():.3g})"
     elif isinstance(theirs, Mapping):
         assert isinstance(ours, Mapping), f"{where}: {type(ours).__name__}, torch has a mapping"
         assert set(ours) == set(theirs), (f"{where}: keys only ours {sorted(map(str, set(ours) - set(theirs)))}, "
@@ -100,8 +101,10 @@ def assert_identical(ours: Any, theirs: Any, where: str = "") -> None:
         assert ours == theirs, f"{where}: {ours!r} != {theirs!r}"
 
 
-def parameters_of(model: nn.Module) -> dict[str, Tensor]:
-    return {name: p.detach().clone() for name, p in model.named_parameters()}
+def snapshot(model: nn.Module, optimizer: Any) -> dict[str, Any]:
+    """What a run ends with: every parameter and the optimizer's (or wrapper's) state dict."""
+    return {"parameters": {name: p.detach().clone() for name, p in model.named_parameters()},
+            "optimizer": optimizer.state_dict()}
 
 
 def saved_and_loaded(state: Any) -> Any:
@@ -121,8 +124,9 @@ FEATURES = 4
 
 def tiny_model(seed: int = 0) -> nn.Module:
     """Two linear layers (weights and 1-D biases, so weight-decay grouping has two groups)."""
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(FEATURES, 8), nn.Tanh(), nn.Linear(8, 1))
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Linear(FEATURES, 8), nn.Tanh(), nn.Linear(8, 1))
 
 
 def tiny_data(samples: int = 32, seed: int = 1) -> tuple[Tensor, Tensor]:
@@ -147,12 +151,22 @@ def train(model: nn.Module, optimizer: torch.optim.Optimizer, steps: range, batc
 # PyTorch Lightning: Trainer, configure_optimizers with a scheduler, ModelCheckpoint, resume.
 # ---------------------------------------------------------------------------
 
-LIGHTNING_EPOCHS = 3  # 4 steps an epoch; the resumed fit starts from the checkpoint after epoch 1
+LIGHTNING_EPOCHS = 3  # 4 steps an epoch; the fit that is stopped ends after the first epoch
 
 
-def _lightning_fit(pl: ModuleType, optimizer_class: type, settings: dict[str, Any], root: Path,
+@pytest.fixture
+def pl(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """pytorch_lightning; ``deterministic=True`` switches torch's global flags, put back after the test."""
+    module = pytest.importorskip("pytorch_lightning")
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # what Lightning sets; monkeypatch restores it
+    yield module
+    torch.use_deterministic_algorithms(deterministic)
+
+
+def _lightning_fit(pl: ModuleType, optimizer_class: type, settings: dict[str, Any], root: Path, epochs: int,
                    ckpt_path: Path | None = None) -> Path:
-    """One fit; returns the folder of its per-epoch checkpoints."""
+    """One fit of ``epochs`` epochs in all; returns the folder of its per-epoch checkpoints."""
 
     class Regressor(pl.LightningModule):
         def __init__(self) -> None:
@@ -170,7 +184,7 @@ def _lightning_fit(pl: ModuleType, optimizer_class: type, settings: dict[str, An
 
     checkpoints = root / "checkpoints"
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_epochs=LIGHTNING_EPOCHS, deterministic=True,
+        accelerator="cpu", devices=1, max_epochs=epochs, deterministic=True,
         enable_progress_bar=False, enable_model_summary=False, logger=False, default_root_dir=root,
         callbacks=[pl.callbacks.ModelCheckpoint(dirpath=checkpoints, filename="{epoch}", every_n_epochs=1,
                                                 save_top_k=-1)],
@@ -187,20 +201,23 @@ def _lightning_checkpoint(path: Path) -> dict[str, Any]:
     return {key: saved[key] for key in ("state_dict", "optimizer_states", "lr_schedulers", "global_step", "epoch")}
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
-def test_lightning_trainer_checkpoint_and_resume(side: ModuleType, name: str, tmp_path: Path) -> None:
-    pl = pytest.importorskip("pytorch_lightning")
-    settings = SETTINGS[name]
-    theirs = _lightning_fit(pl, getattr(torch.optim, name), settings, tmp_path / "torch")
-    ours = _lightning_fit(pl, getattr(side, name), settings, tmp_path / "ours")
-    first_epoch = ours / "epoch=0.ckpt"
-    resumed = _lightning_fit(pl, getattr(side, name), settings, tmp_path / "resumed", ckpt_path=first_epoch)
+@pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty:UserWarning")
+@pytest.mark.parametrize("name", NAMES)
+def test_lightning_trainer_checkpoint_and_resume(pl: ModuleType, side: ModuleType, name: str, tmp_path: Path) -> None:
+    """Ours and torch's fits save the same checkpoints; a fit stopped after epoch 1 and resumed equals both."""
+    ours, theirs, settings = getattr(side, name), getattr(torch.optim, name), SETTINGS[name]
+    folders = {"torch": _lightning_fit(pl, theirs, settings, tmp_path / "torch", LIGHTNING_EPOCHS),
+               "ours": _lightning_fit(pl, ours, settings, tmp_path / "ours", LIGHTNING_EPOCHS)}
+    stopped = _lightning_fit(pl, ours, settings, tmp_path / "stopped", 1)
+    assert sorted(path.name for path in stopped.iterdir()) == ["epoch=0.ckpt"]
+    folders["resumed"] = _lightning_fit(pl, ours, settings, tmp_path / "stopped", LIGHTNING_EPOCHS,
+                                        ckpt_path=stopped / "epoch=0.ckpt")
 
-    last = f"epoch={LIGHTNING_EPOCHS - 1}.ckpt"
     for epoch in range(LIGHTNING_EPOCHS):
-        assert_identical(_lightning_checkpoint(ours / f"epoch={epoch}.ckpt"),
-                         _lightning_checkpoint(theirs / f"epoch={epoch}.ckpt"), f"{name} epoch {epoch}")
-    assert_identical(_lightning_checkpoint(resumed / last), _lightning_checkpoint(ours / last), f"{name} resumed")
+        expected = _lightning_checkpoint(folders["torch"] / f"epoch={epoch}.ckpt")
+        for who in ("ours", "resumed"):
+            assert_identical(_lightning_checkpoint(folders[who] / f"epoch={epoch}.ckpt"), expected,
+                             f"{name} {who}, epoch {epoch}")
 
 
 # ---------------------------------------------------------------------------
@@ -263,7 +280,7 @@ def test_timm_create_optimizer_v2(side: ModuleType, timm_name: str, monkeypatch:
         assert type(optimizer) is built
         assert [group["weight_decay"] for group in optimizer.param_groups] == [0.0, TIMM_ARGUMENTS["weight_decay"]]
         train(model, optimizer, range(12))
-        runs[who] = parameters_of(model), optimizer.state_dict()
+        runs[who] = snapshot(model, optimizer)
     assert_identical(runs["ours"], runs["torch"], timm_name)
 
 
@@ -284,7 +301,7 @@ def test_timm_lookahead_resumes(side: ModuleType, monkeypatch: pytest.MonkeyPatc
     for who, opt in (("ours", ours_name), ("torch", "adam")):
         model, optimizer = make(opt)
         train(model, optimizer, range(15))  # Lookahead's k=6: slow updates at steps 6 and 12
-        runs[who] = parameters_of(model), optimizer.state_dict()
+        runs[who] = snapshot(model, optimizer)
     assert_identical(runs["ours"], runs["torch"], "lookahead_adam, uninterrupted")
 
     model, optimizer = make(ours_name)
@@ -294,7 +311,7 @@ def test_timm_lookahead_resumes(side: ModuleType, monkeypatch: pytest.MonkeyPatc
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     train(model, optimizer, range(8, 15))
-    assert_identical((parameters_of(model), optimizer.state_dict()), runs["torch"], "lookahead_adam, resumed")
+    assert_identical(snapshot(model, optimizer), runs["torch"], "lookahead_adam, resumed")
 
 
 # ---------------------------------------------------------------------------
@@ -319,7 +336,7 @@ def test_pytorch_optimizer_lookahead_resumes(side: ModuleType, pullback_momentum
     for who, sgd in (("ours", side.SGD), ("torch", torch.optim.SGD)):
         model, optimizer = make(sgd)
         train(model, optimizer, range(11))  # slow updates after steps 3, 6 and 9
-        runs[who] = parameters_of(model), optimizer.state_dict()
+        runs[who] = snapshot(model, optimizer)
     assert_identical(runs["ours"], runs["torch"], f"Lookahead({pullback_momentum}), uninterrupted")
 
     model, optimizer = make(side.SGD)
@@ -329,7 +346,7 @@ def test_pytorch_optimizer_lookahead_resumes(side: ModuleType, pullback_momentum
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     train(model, optimizer, range(4, 11))
-    assert_identical((parameters_of(model), optimizer.state_dict()), runs["torch"], f"Lookahead({pullback_momentum}), resumed")
+    assert_identical(snapshot(model, optimizer), runs["torch"], f"Lookahead({pullback_momentum}), resumed")
 
 
 # ---------------------------------------------------------------------------
@@ -337,12 +354,13 @@ def test_pytorch_optimizer_lookahead_resumes(side: ModuleType, pullback_momentum
 # ---------------------------------------------------------------------------
 
 
-def _dcp_run(optimizer_class: type, settings: dict[str, Any], folder: Path) -> tuple[dict[str, Tensor], Any, Any]:
+def _dcp_run(optimizer_class: type, settings: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Train, save through DCP, load into a fresh model and optimizer, train on.
 
     The fresh optimizer has no state, so ``get_optimizer_state_dict`` first steps it once
     with zero gradients and ``lr=0`` (DCP's ``_init_optim_state``) to learn its state's
-    layout; ``dcp.load`` then fills that layout in place.
+    layout; ``dcp.load`` then fills that layout in place, and ``set_optimizer_state_dict``
+    calls ``optimizer.load_state_dict(state_dict=...)`` by keyword.
     """
     import torch.distributed.checkpoint as dcp
     from torch.distributed.checkpoint.state_dict import (
@@ -365,20 +383,21 @@ def _dcp_run(optimizer_class: type, settings: dict[str, Any], folder: Path) -> t
     set_model_state_dict(model, state["model"])
     set_optimizer_state_dict(model, optimizer, state["optimizer"])
     train(model, optimizer, range(5, 10))
-    return parameters_of(model), optimizer.state_dict(), saved_optimizer
+    return {"saved": saved_optimizer, "end": snapshot(model, optimizer)}
 
 
+@pytest.mark.filterwarnings("ignore:torch.distributed is disabled, unavailable or uninitialized:UserWarning")
 @pytest.mark.parametrize("name", NAMES)
 def test_distributed_checkpoint_round_trip(side: ModuleType, name: str, tmp_path: Path) -> None:
     ours = _dcp_run(getattr(side, name), SETTINGS[name], tmp_path / "ours")
     theirs = _dcp_run(getattr(torch.optim, name), SETTINGS[name], tmp_path / "torch")
-    assert_identical(ours[2], theirs[2], f"{name}: get_optimizer_state_dict (keyed by parameter name)")
-    assert_identical(ours[:2], theirs[:2], f"{name}: after the DCP round trip and 5 more steps")
+    assert_identical(ours["saved"], theirs["saved"], f"{name}: get_optimizer_state_dict (keyed by parameter name)")
+    assert_identical(ours["end"], theirs["end"], f"{name}: after the DCP round trip and 5 more steps")
 
     model = tiny_model()
     optimizer = getattr(torch.optim, name)(model.parameters(), **SETTINGS[name])
     train(model, optimizer, range(10))
-    assert_identical(ours[:2], (parameters_of(model), optimizer.state_dict()), f"{name}: equals uninterrupted")
+    assert_identical(ours["end"], snapshot(model, optimizer), f"{name}: equals torch uninterrupted")
 
 
 # ---------------------------------------------------------------------------
@@ -390,12 +409,14 @@ VOCABULARY, SEQUENCE = 32, 8
 
 
 def _hf_model(transformers: ModuleType) -> nn.Module:
+    """A one-layer Llama with 16-wide hidden states, from a config (no download)."""
     config = transformers.LlamaConfig(
         vocab_size=VOCABULARY, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
         num_key_value_heads=2, max_position_embeddings=SEQUENCE, tie_word_embeddings=False,
     )
-    torch.manual_seed(0)
-    return transformers.LlamaForCausalLM(config).float()
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return transformers.LlamaForCausalLM(config).float()
 
 
 class _Tokens(torch.utils.data.Dataset):
@@ -412,10 +433,9 @@ class _Tokens(torch.utils.data.Dataset):
         return {"input_ids": self.tokens[index], "labels": self.tokens[index]}
 
 
-def _hf_train(transformers: ModuleType, route: str, optimizer_class: type, output: Path,
+def _hf_train(transformers: ModuleType, route: str, optimizer_class: type, settings: dict[str, Any], output: Path,
               resume: Path | None = None) -> Path:
     """One ``Trainer.train``; returns the folder of the last checkpoint."""
-    settings = HF_ROUTES[route][1]
     arguments = transformers.TrainingArguments(
         output_dir=str(output), max_steps=HF_STEPS, save_strategy="steps", save_steps=HF_SAVE_EVERY,
         per_device_train_batch_size=4, learning_rate=settings["lr"], weight_decay=0.1, warmup_steps=2,
@@ -445,22 +465,22 @@ def _hf_checkpoint(folder: Path) -> dict[str, Any]:
     }
 
 
-# route -> (optimizer, its arguments): our optimizer and a scheduler handed to the Trainer,
-# or our class for the Trainer to build with its decay / no-decay parameter groups.
-HF_ROUTES: dict[str, tuple[str, dict[str, Any]]] = {
-    "optimizers": ("Adam", {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.01}),
-    "optimizer_cls_and_kwargs": ("AdamW", {"lr": 0.01, "betas": (0.85, 0.98), "eps": 1e-6}),
-}
+# How the Trainer gets ours: "optimizers", our optimizer over model.parameters() and a
+# scheduler handed in; "optimizer_cls_and_kwargs", our class, which the Trainer builds on
+# its own decay / no-decay parameter groups (weight_decay 0.1 and 0.0) with its own
+# linear warm-up scheduler.
+HF_CASES: list[tuple[str, str]] = [("optimizers", "Adam"), ("optimizers", "SGD")] + [
+    ("optimizer_cls_and_kwargs", name) for name in NAMES]
 
 
-@pytest.mark.parametrize("route", list(HF_ROUTES))
-def test_hugging_face_trainer_resumes(side: ModuleType, route: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("route", "name"), HF_CASES, ids=[f"{route}-{name}" for route, name in HF_CASES])
+def test_hugging_face_trainer_resumes(side: ModuleType, route: str, name: str, tmp_path: Path) -> None:
     transformers = pytest.importorskip("transformers")
-    name = HF_ROUTES[route][0]
-    theirs = _hf_train(transformers, route, getattr(torch.optim, name), tmp_path / "torch")
-    ours = _hf_train(transformers, route, getattr(side, name), tmp_path / "ours")
+    settings = SETTINGS[name]
+    theirs = _hf_train(transformers, route, getattr(torch.optim, name), settings, tmp_path / "torch")
+    ours = _hf_train(transformers, route, getattr(side, name), settings, tmp_path / "ours")
     middle = tmp_path / "ours" / f"checkpoint-{HF_SAVE_EVERY}"
-    resumed = _hf_train(transformers, route, getattr(side, name), tmp_path / "resumed", resume=middle)
+    resumed = _hf_train(transformers, route, getattr(side, name), settings, tmp_path / "resumed", resume=middle)
 
     assert_identical(_hf_checkpoint(middle), _hf_checkpoint(tmp_path / "torch" / f"checkpoint-{HF_SAVE_EVERY}"),
                      f"{route} step {HF_SAVE_EVERY}")
