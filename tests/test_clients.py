@@ -229,8 +229,16 @@ TIMM_NAMES: dict[str, str] = {
 TIMM_ARGUMENTS: dict[str, Any] = {"lr": 0.01, "weight_decay": 0.05}
 
 
-def _timm_registry() -> Any:
+@pytest.fixture
+def timm_optim() -> ModuleType:
+    """timm.optim (its create_optimizer_v2, Lookahead and default_registry)."""
     pytest.importorskip("timm")
+    import timm.optim
+
+    return timm.optim
+
+
+def _timm_registry() -> Any:
     from timm.optim._optim_factory import default_registry
 
     return default_registry
@@ -254,7 +262,7 @@ def register_in_timm(monkeypatch: pytest.MonkeyPatch, timm_name: str, optimizer_
     return ours_name
 
 
-def test_timm_builds_these_torch_classes() -> None:
+def test_timm_builds_these_torch_classes(timm_optim: ModuleType) -> None:
     """TIMM_NAMES is exactly timm's set of registry entries whose class is one of the six."""
     registry = _timm_registry()
     torch_classes = {getattr(torch.optim, name): name for name in NAMES}
@@ -264,8 +272,9 @@ def test_timm_builds_these_torch_classes() -> None:
 
 
 @pytest.mark.parametrize("timm_name", list(TIMM_NAMES))
-def test_timm_create_optimizer_v2(side: ModuleType, timm_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from timm.optim import create_optimizer_v2
+def test_timm_create_optimizer_v2(timm_optim: ModuleType, side: ModuleType, timm_name: str,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    create_optimizer_v2 = timm_optim.create_optimizer_v2
 
     ours_name = register_in_timm(monkeypatch, timm_name, getattr(side, TIMM_NAMES[timm_name]))
     name = TIMM_NAMES[timm_name]
@@ -280,9 +289,9 @@ def test_timm_create_optimizer_v2(side: ModuleType, timm_name: str, monkeypatch:
     assert_identical(runs["ours"], runs["torch"], timm_name)
 
 
-def test_timm_lookahead_resumes(side: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_timm_lookahead_resumes(timm_optim: ModuleType, side: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     """timm's Lookahead (through create_optimizer_v2's "lookahead_" prefix) around Adam: stop, save, resume."""
-    from timm.optim import Lookahead, create_optimizer_v2
+    Lookahead, create_optimizer_v2 = timm_optim.Lookahead, timm_optim.create_optimizer_v2
 
     ours_name = register_in_timm(monkeypatch, "adam", side.Adam)
     arguments = {"lr": 0.01, "weight_decay": 0.05, "betas": (0.8, 0.99)}
@@ -320,8 +329,7 @@ LOOKAHEAD_SGD = {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}
 @pytest.mark.parametrize("pullback_momentum", ["reset", "pullback", "none"])
 def test_pytorch_optimizer_lookahead_resumes(side: ModuleType, pullback_momentum: str) -> None:
     """"reset" and "pullback" write ``state["momentum_buffer"]`` of the SGD inside, which must take it."""
-    pytest.importorskip("pytorch_optimizer")
-    from pytorch_optimizer import Lookahead
+    Lookahead = pytest.importorskip("pytorch_optimizer").Lookahead
 
     def make(sgd: type) -> tuple[nn.Module, Any]:
         model = tiny_model()
