@@ -132,6 +132,7 @@ def _coverage(files: list[str]) -> set[int]:
     return points
 
 
+@pytest.mark.slow  # (make test-all, CI)
 def test_chinese_report_draws_every_character_in_chromium(tmp_path: Path, airfoil_path: Path, cjk_font: str) -> None:
     """The zh report's text is drawn by fonts that have every one of its characters (no tofu boxes).
 

@@ -81,6 +81,7 @@ def test_the_chinese_figures_draw_every_glyph(results, tmp_path: Path, cjk_font:
     assert "<svg" in svg and index.read_text(encoding="utf-8").count("<figure>") >= 20
 
 
+@pytest.mark.slow  # (make test-all, CI)
 def test_cli_writes_the_chinese_report_and_refuses_another_language(tmp_path: Path, airfoil_path: Path, cjk_font: str,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report"

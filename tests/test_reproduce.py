@@ -109,6 +109,7 @@ def test_refuses_to_overwrite_a_directory_that_is_not_a_report(tmp_path: Path, c
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
 
 
+@pytest.mark.slow  # (make test-all, CI)
 def test_replaces_a_previous_report(tmp_path: Path, airfoil_path: Path, capsys) -> None:
     out = tmp_path / "report"
     out.mkdir()
@@ -128,6 +129,7 @@ def test_replaces_a_previous_report(tmp_path: Path, airfoil_path: Path, capsys) 
     assert "12 too few seeds" in page and "<td class=few>too few seeds</td>" in page
 
 
+@pytest.mark.slow  # (make test-all, CI)
 def test_figures_drawn_by_the_helper_process_are_the_ones_drawn_alone(tmp_path: Path) -> None:
     """The CLI's path: the 2D figures handed out before the airfoil runs, the rest at the end; with a
     worker, with a worker that is already gone (all drawn here), and with none."""

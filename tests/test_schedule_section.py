@@ -67,6 +67,7 @@ def test_reproduce_schedules_adds_the_section(tmp_path: Path, airfoil_path: Path
         assert f"{r['median_gap']:.2e}" in page
 
 
+@pytest.mark.slow  # (make test-all, CI)
 def test_reproduce_schedules_without_data_says_why(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("DESCENTLAB_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))

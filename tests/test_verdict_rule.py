@@ -107,6 +107,7 @@ def test_interval_bounds_are_where_contains_changes() -> None:
 # --- the simulation --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # (make test-all, CI)
 def test_a_fresh_draw_of_the_same_procedure_passes_at_least_98_percent_whatever_the_seed_count(
     pools: dict[str, tuple[float, ...]], airfoil: Airfoil
 ) -> None:
@@ -122,6 +123,7 @@ def test_a_fresh_draw_of_the_same_procedure_passes_at_least_98_percent_whatever_
     assert max(pooled.values()) - min(pooled.values()) < 0.006, pooled
 
 
+@pytest.mark.slow  # (make test-all, CI)
 def test_the_old_min_max_rule_depended_on_the_seed_count(pools: dict[str, tuple[float, ...]]) -> None:
     """What issue 16 measured, for contrast: a new draw inside [min, max] of n seeds has probability (n-1)/(n+1)."""
     generator = random.Random(7)
