@@ -102,12 +102,12 @@ def test_the_section_runs_the_same_seeds_as_the_checks(airfoil: Airfoil) -> None
 
 
 
-def test_the_readme_quotes_the_decomposition(airfoil: Airfoil) -> None:
-    """The README's four means are those of 20 seeds (0-19), as `descentlab reproduce` runs them."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+def test_the_docs_quote_the_decomposition(airfoil: Airfoil) -> None:
+    """The conventions page's four means are those of 20 seeds (0-19), as `descentlab reproduce` runs them."""
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "conventions.md").read_text(encoding="utf-8")
     quoted = re.search(r"final loss from (0\.\d{4}) to (0\.\d{4}), torch's start alone to (0\.\d{4}), both to (0\.\d{4})",
                        " ".join(readme.split()))
-    assert quoted, "the README quotes the AdaDelta decomposition"
+    assert quoted, "docs/conventions.md quotes the AdaDelta decomposition"
     d = adadelta_decomposition(airfoil, range(20))
     means = [d.baseline, d.baseline + d.eps_alone, d.baseline + d.init_alone, d.baseline + d.both]
     assert [float(q) for q in quoted.groups()] == [round(m, 4) for m in means]

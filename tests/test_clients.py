@@ -155,7 +155,12 @@ def pl(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     module = pytest.importorskip("pytorch_lightning")
     deterministic = torch.are_deterministic_algorithms_enabled()
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # what Lightning sets; monkeypatch restores it
-    yield module
+    # torch's own test utilities (the optim_db tests, in the same worker) freeze the cudnn flags that
+    # deterministic=True sets: let Lightning set them for this test, then put them back
+    cudnn = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    with getattr(torch.backends, "__allow_nonbracketed_mutation")():
+        yield module
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
     torch.use_deterministic_algorithms(deterministic)
 
 

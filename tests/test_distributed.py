@@ -226,9 +226,9 @@ def test_consolidated_zero_state_dict_resumes_identically(ranks: list[dict[str, 
         assert all(torch.equal(a, b) for a, b in zip(rank[name]["resumed"], rank[name]["zero"])), "resumed run differs"
 
 
-def test_the_readme_multi_process_example_runs_under_torchrun(tmp_path: Path) -> None:
-    """The README's script, launched with the README's torchrun command (one machine, two processes)."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+def test_the_documented_multi_process_example_runs_under_torchrun(tmp_path: Path) -> None:
+    """The docs' script, launched with the docs' torchrun command (one machine, two processes)."""
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "optimizers.md").read_text(encoding="utf-8")
     script = next(b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "init_process_group" in b)
     command = next(line for line in readme.splitlines() if line.startswith("torchrun --standalone"))
     (tmp_path / "train_ddp.py").write_text(script)

@@ -66,15 +66,13 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise CLIError(f"unknown problem {unknown[0]!r}; choose from: {', '.join(BUILDERS)}")
     names = tuple(dict.fromkeys(names))
-    if args.problems is None:  # the default sets: leave out what needs an optional package this install lacks
-        skipped = [name for name in names if missing_package(name)]
-        if skipped:
-            if args.quick:
-                names = QUICK_WITHOUT_SKLEARN
-            else:
-                names = tuple(name for name in names if name not in skipped)
-            print(f"note: skipped {', '.join(skipped)}: they need scikit-learn (pip install 'descentlab[benchmark]')",
-                  file=sys.stderr)
+    skipped = [name for name in names if missing_package(name)]
+    if skipped and args.problems is not None:
+        raise CLIError(f"problem {skipped[0]!r} needs scikit-learn: pip install 'descentlab[benchmark]'")
+    if skipped:  # the default sets: leave out what needs an optional package this install lacks
+        names = QUICK_WITHOUT_SKLEARN if args.quick else tuple(name for name in names if name not in skipped)
+        print(f"note: skipped {', '.join(skipped)}: they need scikit-learn (pip install 'descentlab[benchmark]')",
+              file=sys.stderr)
     try:
         optimizers = [resolve(name, args.space) for name in dict.fromkeys(args.optimizer or REGISTRY)]
     except SpaceError as error:
