@@ -74,7 +74,7 @@ def _steps(result: dict[str, Any]) -> list[str]:
     lines = []
     for layout in layouts:
         lines += [f"**{LAYOUT_TITLES.get(layout, layout)}**: median ms per step (GB/s; share of the triad)", "",
-                  "| algorithm | " + " | ".join(paths) + " | ours default ÷ torch default |",
+                  "| algorithm | " + " | ".join(paths) + " | torch default ÷ ours default (> 1: ours faster) |",
                   "|---|" + "---|" * (len(paths) + 1)]
         for algorithm in dict.fromkeys(r["algorithm"] for r in rows if r["layout"] == layout):
             cells = {r["path"]: r for r in rows if r["layout"] == layout and r["algorithm"] == algorithm}
@@ -84,7 +84,7 @@ def _steps(result: dict[str, Any]) -> list[str]:
                 out.append("—" if r is None else
                            f"{r['median_ms']:.3g} ({r['gb_per_s']:.3g}; {r['triad_share']:.0%})")
             ours, theirs = cells.get("ours default"), cells.get("torch default")
-            out.append(f"{theirs['median_ms'] / ours['median_ms']:.2f}× faster" if ours and theirs else "—")
+            out.append(f"{theirs['median_ms'] / ours['median_ms']:.2f}" if ours and theirs else "—")
             lines.append("| " + " | ".join(out) + " |")
         lines.append("")
     lines.append(f"{result['dtype']}, torch {result['torch_version']}, {result['torch_threads']} threads, medians of "
@@ -125,17 +125,27 @@ def _suite(result: dict[str, Any]) -> list[str]:
     lines = [f"Mean final validation loss of the chosen setting over {result['seeds']} fresh seeds "
              f"(seed {result['seed']}, {result['trials']} trials; ∞: diverged; bold: the lowest):", "",
              "| problem | " + " | ".join(optimizers) + " |", "|---|" + "---|" * len(optimizers)]
+    winners: dict[str, list[str]] = {}
     for problem in dict.fromkeys(r["problem"] for r in rows):
-        means = {r["optimizer"]: r["final_mean"] for r in rows if r["problem"] == problem}
+        means = {r["optimizer"]: r["final_mean"] for r in rows if r["problem"] == problem}  # None: not finite
         finite = [v for v in means.values() if v is not None]
         best = min(finite) if finite else None
-        cells = [f"**{_number(means[o])}**" if means.get(o) is not None and means[o] == best else _number(means.get(o))
-                 for o in optimizers]
+        cells = []
+        for o in optimizers:
+            value = means.get(o)
+            cell = "∞" if value is None else f"{value:.4g}"
+            if value is not None and value == best:
+                cell = f"**{cell}**"
+                winners.setdefault(o, []).append(problem)
+            cells.append(cell)
         lines.append(f"| {problem} | " + " | ".join(cells) + " |")
     scores = sorted(result["profile"]["scores"].items(), key=lambda item: -item[1])
     lines += ["", "Performance-profile scores (steps to target, r_max = " + f"{result['profile']['r_max']:g}): "
               + ", ".join(f"{name} {value:.3f}" for name, value in scores)
-              + f". Runs took {result['seconds']:.0f} s ({result['engine']} engine)."]
+              + f". Runs took {result['seconds']:.0f} s ({result['engine']} engine).", "",
+              f"In this run {len(winners)} of the {len(optimizers)} optimizers have the lowest final loss on at least "
+              "one problem (" + "; ".join(f"{o}: {', '.join(ps)}" for o, ps in winners.items()) + "), and the "
+              f"profile's scores span {scores[-1][1]:.3f} to {scores[0][1]:.3f}."]
     return lines
 
 
