@@ -57,14 +57,19 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     algorithm: ClassVar[AlgorithmSpec]
     __signature__: ClassVar[inspect.Signature]
+    positional: ClassVar[tuple[str, ...] | None] = None
+    """The hyperparameters that may be given by position: ``None`` every one, in the table's order; else those of
+    the table's leading rows named here (``("lr",)``: only ``lr``, and only where the table starts with it)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if getattr(cls, "algorithm", None) is None:  # an intermediate base (one policy for several classes)
+            return
         parameters = [inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         parameters += [
             inspect.Parameter(
                 h.name,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD if h.name in cls.positional_names() else inspect.Parameter.KEYWORD_ONLY,
                 default=inspect.Parameter.empty if h.required else h.default,
             )
             for h in cls.algorithm.hyperparameters
@@ -73,6 +78,15 @@ class RuleOptimizer(torch.optim.Optimizer):
         cls.__signature__ = inspect.Signature(parameters)
         if cls.__doc__ is None:
             cls.__doc__ = cls.algorithm.doc
+
+    @classmethod
+    def positional_names(cls) -> tuple[str, ...]:
+        """The hyperparameters this class takes by position, in order (after ``params``)."""
+        names = cls.algorithm.names
+        if cls.positional is None:
+            return names
+        count = next((i for i, name in enumerate(names) if name not in cls.positional), len(names))
+        return names[:count]
 
     def __init__(self, params: Iterable[Any], *args: Any, **kwargs: Any) -> None:
         try:
