@@ -10,6 +10,7 @@ gradient, calls the algorithm's pure update through one of the paths of
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import warnings
@@ -112,6 +113,19 @@ class RuleOptimizer(torch.optim.Optimizer):
         """Steps skipped because a gradient was not finite (``skip_nonfinite=True``)."""
         self._compiled: CompiledRule | None = None
         self._replays: dict[Any, Any] = {}  # the default path's kept replays, one per group and bucket
+
+    _KEPT: ClassVar[tuple[str, ...]] = ("fused", "skip_nonfinite", "precision", "skipped_steps")
+    """The adapter's own attributes that a copy or a pickle keeps (torch's ``__getstate__`` keeps only its three)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """torch's state plus the adapter's options; the compiled rule and the kept replays are caches, rebuilt."""
+        return {**super().__getstate__(), **{name: self.__dict__[name] for name in self._KEPT if name in self.__dict__}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a copy or a pickle (and torch's ``load_state_dict``, which passes only state and groups)."""
+        super().__setstate__(state)
+        self.__dict__.setdefault("_compiled", None)
+        self.__dict__.setdefault("_replays", {})
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; its own hyperparameters are validated like the constructor's."""
@@ -224,22 +238,40 @@ class RuleOptimizer(torch.optim.Optimizer):
             for p, state in zip(params, states):
                 if not state:
                     state.update(precision.init(rule, p, hp))
+                elif _state_dtype(state) not in (None, precision.work_dtype(p)):
+                    raise self._changed_dtype(p, state)
             if self.fused is False or torch.compiler.is_compiling():
                 # (inside a caller's torch.compile the plain rule is compiled with the rest)
-                for p, grad, state in zip(params, grads, states):
-                    state.update(precision.step(rule, p, grad, state, hp))
+                self._plain_step(params, grads, states, hp)
             elif self.fused is True:
                 self._fast_step(params, grads, states, hp, group_index)
             else:
                 buckets = _buckets(params)
-                if len(buckets) == 1:  # the usual case: no lists to pick
+                if len(buckets) == 1 and not _plain_only(next(iter(buckets))):  # the usual case: no lists to pick
                     ((kind, _),) = buckets.items()
                     step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind))
                     continue
                 for kind, indices in buckets.items():
-                    step_in_batches(rule, [params[i] for i in indices], [grads[i] for i in indices],
-                                    [states[i] for i in indices], hp, precision, self._replays, (group_index, kind))
+                    step = self._plain_step if _plain_only(kind) else functools.partial(
+                        step_in_batches, rule, precision=precision, cache=self._replays, site=(group_index, kind))
+                    step([params[i] for i in indices], [grads[i] for i in indices], [states[i] for i in indices], hp)
         return loss
+
+    def _plain_step(
+        self, params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict[str, Any]], hp: dict[str, Any]
+    ) -> None:
+        """The rule tensor by tensor (``fused=False``; meta tensors on every path)."""
+        for p, grad, state in zip(params, grads, states):
+            state.update(self.precision.step(self.algorithm, p, grad, state, hp))
+
+    def _changed_dtype(self, p: torch.Tensor, state: dict[str, Any]) -> TypeError:
+        """The error for a parameter whose dtype changed after its state was made (``model.double()`` mid-run)."""
+        index = next(i for i, q in enumerate(q for group in self.param_groups for q in group["params"]) if q is p)
+        return TypeError(
+            f"{type(self).__name__}.step: parameter {index} is now {p.dtype} but its state is {_state_dtype(state)} "
+            "(the model's dtype changed after steps were taken); build a new optimizer, or call "
+            "opt.load_state_dict(opt.state_dict()) to cast the state to the parameters' dtypes"
+        )
 
     def _fast_step(
         self,
@@ -258,6 +290,10 @@ class RuleOptimizer(torch.optim.Optimizer):
             self._compiled = CompiledRule(self.algorithm, self.precision)
         already_failed = self._compiled.failure is not None
         for kind, indices in _buckets(params).items():
+            if _plain_only(kind):
+                self._plain_step([params[i] for i in indices], [grads[i] for i in indices],
+                                 [states[i] for i in indices], hp)
+                continue
             self._compiled(
                 [params[i] for i in indices],
                 [grads[i] for i in indices],
@@ -282,8 +318,31 @@ def _buckets(params: list[torch.Tensor]) -> dict[tuple[torch.device, torch.dtype
     return buckets
 
 
+def _plain_only(kind: tuple[torch.device, torch.dtype]) -> bool:
+    """Whether a bucket's tensors take the plain rule on every path: meta tensors (no data to replay or compile)."""
+    return kind[0].type == "meta"
+
+
+def _state_dtype(state: dict[str, Any]) -> torch.dtype | None:
+    """The dtype of a state's first floating entry with elements, other than the compensation (``None``: none).
+
+    (0-dim entries are left out: the step counter, and on the compiled path a 0-dim parameter's entries, which
+    share the counters' float64 block.)
+    """
+    for key, value in state.items():
+        if key != COMPENSATION and isinstance(value, torch.Tensor) and value.dim() > 0 and (
+                value.is_floating_point() or value.is_complex()):
+            return value.dtype
+    return None
+
+
 def _all_finite(tensors: list[torch.Tensor]) -> bool:
-    """Whether every value of every tensor is finite: one max-abs per device, one sync."""
+    """Whether every value of every tensor is finite: one max-abs per device, one sync.
+
+    Empty tensors (nothing to check; ``_foreach_norm`` refuses them) and meta
+    tensors (no values) count as finite.
+    """
+    tensors = [t for t in tensors if t.numel() > 0 and t.device.type != "meta"]
     if not tensors:
         return True
     worst = [norm.float() for norm in torch._foreach_norm(tensors, float("inf"))]
