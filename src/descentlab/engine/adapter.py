@@ -24,6 +24,7 @@ from ..algorithms.conventions import apply as apply_conventions
 from .paths.eager import step_in_batches
 from .paths.fast import CompiledRule
 from .state.precision import COMPENSATION, Precision
+from .state.realview import init_state, real_views, write_back
 
 _log = logging.getLogger("descentlab")
 
@@ -304,25 +305,38 @@ class RuleOptimizer(torch.optim.Optimizer):
             states = list(map(self.state.__getitem__, params))  # (self.state is a defaultdict: a new one is {})
             for p, state in zip(params, states):
                 if not state:
-                    state.update(precision.init(rule, p, hp))
+                    state.update(init_state(lambda x: precision.init(rule, x, hp), p))
                 elif _state_dtype(state, rule.state_keys) not in (None, precision.work_dtype(p)):
                     raise self._changed_dtype(p, state)
-            if self.fused is False or torch.compiler.is_compiling():
-                # (inside a caller's torch.compile the plain rule is compiled with the rest)
-                self._plain_step(params, grads, states, hp)
-            elif self.fused is True:
-                self._fast_step(params, grads, states, hp, group_index)
+            if any(p.is_complex() for p in params):  # as torch: the rule on view_as_real of x, g and the state
+                views = real_views(params, grads, states)
+                self._step_group(group_index, *views, hp)
+                write_back(params, states, views[2])
             else:
-                buckets = _buckets(params)
-                if len(buckets) == 1 and not _plain_only(next(iter(buckets))):  # the usual case: no lists to pick
-                    ((kind, _),) = buckets.items()
-                    step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind))
-                    continue
-                for kind, indices in buckets.items():
-                    step = self._plain_step if _plain_only(kind) else functools.partial(
-                        step_in_batches, rule, precision=precision, cache=self._replays, site=(group_index, kind))
-                    step([params[i] for i in indices], [grads[i] for i in indices], [states[i] for i in indices], hp)
+                self._step_group(group_index, params, grads, states, hp)
         return loss
+
+    def _step_group(
+        self, group_index: int, params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict[str, Any]],
+        hp: dict[str, Any],
+    ) -> None:
+        """One group's tensors (with their states made) through the chosen path."""
+        rule, precision = self.algorithm, self.precision
+        if self.fused is False or torch.compiler.is_compiling():
+            # (inside a caller's torch.compile the plain rule is compiled with the rest)
+            self._plain_step(params, grads, states, hp)
+        elif self.fused is True:
+            self._fast_step(params, grads, states, hp, group_index)
+        else:
+            buckets = _buckets(params)
+            if len(buckets) == 1 and not _plain_only(next(iter(buckets))):  # the usual case: no lists to pick
+                ((kind, _),) = buckets.items()
+                step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind))
+                return
+            for kind, indices in buckets.items():
+                step = self._plain_step if _plain_only(kind) else functools.partial(
+                    step_in_batches, rule, precision=precision, cache=self._replays, site=(group_index, kind))
+                step([params[i] for i in indices], [grads[i] for i in indices], [states[i] for i in indices], hp)
 
     def _plain_step(
         self, params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict[str, Any]], hp: dict[str, Any]
