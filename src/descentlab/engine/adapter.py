@@ -303,12 +303,17 @@ class RuleOptimizer(torch.optim.Optimizer):
                 continue
             hp = {name: group[name] for name in rule.names}
             states = list(map(self.state.__getitem__, params))  # (self.state is a defaultdict: a new one is {})
+            probe = next((key for key in rule.state_keys if key != "step"), None)  # an entry shaped like p
+            complex_params = False
             for p, state in zip(params, states):
+                dtype = p.dtype
                 if not state:
                     state.update(init_state(lambda x: precision.init(rule, x, hp), p))
-                elif _state_dtype(state, rule.state_keys) not in (None, precision.work_dtype(p)):
-                    raise self._changed_dtype(p, state)
-            if any(p.is_complex() for p in params):  # as torch: the rule on view_as_real of x, g and the state
+                elif probe in state and state[probe].dtype != dtype:  # (the usual case costs one comparison)
+                    if _state_dtype(state, rule.state_keys) not in (None, precision.work_dtype(p)):
+                        raise self._changed_dtype(p, state)
+                complex_params = complex_params or dtype.is_complex
+            if complex_params:  # as torch: the rule on view_as_real of x, g and the state
                 views = real_views(params, grads, states)
                 self._step_group(group_index, *views, hp)
                 write_back(params, states, views[2])
