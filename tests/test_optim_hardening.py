@@ -307,7 +307,7 @@ def _complex_steps(opt: torch.optim.Optimizer, z: torch.Tensor, r: torch.Tensor 
 
 # the compiled path costs seconds per algorithm to compile: two rules on it (the complex handling sits above the
 # paths, which only see real views), every rule on the other two
-COMPLEX_CASES = [(n, p) for n in NAMES for p in ("plain", "eager")] + [("adam", "compiled"), ("yogi", "compiled")]
+COMPLEX_CASES = [(n, p) for n in NAMES for p in PATHS]
 
 
 @pytest.mark.parametrize("name, path", COMPLEX_CASES, ids=[f"{n}-{p}" for n, p in COMPLEX_CASES])
@@ -335,6 +335,22 @@ def test_a_complex_run_equals_torch_optim(name: str) -> None:
     _complex_steps(ours, z, None, 20)
     _complex_steps(theirs, w, None, 20)
     assert (z.detach() - w.detach()).abs().max().item() <= 1e-12 * w.detach().abs().max().item()
+
+
+@pytest.mark.parametrize("name", list(TORCH_COUNTERPARTS))
+def test_a_complex_torch_checkpoint_resumes_as_torch(name: str) -> None:
+    """torch.optim's complex state (complex tensors) goes through from_torch and on, as torch's run goes on."""
+    extra = {"momentum": 0.9} if name == "momentum" else {}
+    lr = {"lr": 0.05} if name != "adadelta" else {}
+    z, _ = _complex_pair()
+    theirs = TORCH_COUNTERPARTS[name].optimizer([z], **lr, **extra)
+    _complex_steps(theirs, z, None, 3)
+    w = torch.nn.Parameter(z.detach().clone())
+    ours = dl.CLASSES[name]([w], conventions="torch", **lr, **extra)
+    ours.load_state_dict(from_torch(theirs.state_dict(), name))
+    _complex_steps(theirs, z, None, 5)
+    _complex_steps(ours, w, None, 5)
+    assert (z.detach() - w.detach()).abs().max().item() <= 1e-12 * z.detach().abs().max().item()
 
 
 def test_complex64_adam_moves_each_part_by_its_own_gradient() -> None:
