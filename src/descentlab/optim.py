@@ -88,8 +88,8 @@ def _misuse(cls: type[RuleOptimizer], args: tuple, kwargs: dict[str, Any]) -> st
         defaults = inspect.signature(counterpart.optimizer).parameters if counterpart else {}
         torch_default = [f"{n}={defaults[n].default!r}" for n in missing
                          if n in defaults and defaults[n].default not in (inspect.Parameter.empty, None)]
-        told = (f"; {counterpart.title} defaults to {', '.join(torch_default)} ({_torch_twin(cls)} takes torch's defaults)"
-                if torch_default else "")
+        told = (f"; {counterpart.title} defaults to {', '.join(torch_default)} "
+                f"({_torch_twin(cls)} takes torch's defaults)" if torch_default else "")
         return (f"{name}: missing a required argument: {missing[0]!r} (the notes give no default): "
                 f"{name}(params, {', '.join(f'{n}=...' for n in missing)}){told}")
     return None

@@ -67,11 +67,12 @@ class RuleOptimizer(torch.optim.Optimizer):
         super().__init_subclass__(**kwargs)
         if getattr(cls, "algorithm", None) is None:  # an intermediate base (one policy for several classes)
             return
+        by_position = cls.positional_names()
         parameters = [inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         parameters += [
             inspect.Parameter(
                 h.name,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD if h.name in cls.positional_names() else inspect.Parameter.KEYWORD_ONLY,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD if h.name in by_position else inspect.Parameter.KEYWORD_ONLY,
                 default=inspect.Parameter.empty if h.required else h.default,
             )
             for h in cls.algorithm.hyperparameters
@@ -211,7 +212,8 @@ class RuleOptimizer(torch.optim.Optimizer):
                 checked = self.algorithm.check(own)
                 self.algorithm.consistency({**self.defaults, **checked})
             except (TypeError, ValueError) as error:
-                raise type(error)(f"{type(self).__name__}.load_state_dict: saved parameter group {index}: {error}") from None
+                where = f"{type(self).__name__}.load_state_dict"
+                raise type(error)(f"{where}: saved parameter group {index}: {error}") from None
             checked_groups.append({**group, **checked})
         return checked_groups
 
