@@ -183,7 +183,10 @@ class Plan:
         leaves = {"x": Sym("leaf", (), True, torch.zeros(1, dtype=x.dtype), "x"),
                   "g": Sym("leaf", (), True, torch.zeros(1, dtype=x.dtype), "g")}
         traced_state = {}
+        owned = getattr(spec, "state_keys", None)
         for key, value in state.items():
+            if owned is not None and key not in owned:  # a wrapper's entry (timm Lookahead's): never the rule's
+                continue
             full = value.dim() > 0
             if full and value.dtype != x.dtype:
                 raise Unsupported(f"state {key!r} is {value.dtype}, the parameter {x.dtype}")
