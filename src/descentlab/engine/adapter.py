@@ -60,6 +60,8 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if not hasattr(cls, "algorithm"):
+            return  # a base of other faces (descentlab.engine.torch_face.TorchFace), not an optimizer
         parameters = [inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         parameters += [
             inspect.Parameter(
@@ -91,13 +93,38 @@ class RuleOptimizer(torch.optim.Optimizer):
         hyperparameters = apply_conventions(options["conventions"], self.algorithm.name, hyperparameters)
         defaults = self.algorithm.resolve(hyperparameters)
         super().__init__(params, defaults)
-        self.fused: bool | None = options["fused"]
-        self.skip_nonfinite: bool = options["skip_nonfinite"]
-        self.precision = Precision(compensated=options["compensated"])
+        self._set_options(options["fused"], options["skip_nonfinite"], options["compensated"])
+
+    def _set_options(self, fused: bool | None, skip_nonfinite: bool, compensated: bool) -> None:
+        """The adapter's own state, after ``torch.optim.Optimizer.__init__`` (shared with other faces' constructors)."""
+        self.fused: bool | None = fused
+        self.skip_nonfinite: bool = skip_nonfinite
+        self.precision = Precision(compensated=compensated)
         self.skipped_steps = 0
         """Steps skipped because a gradient was not finite (``skip_nonfinite=True``)."""
         self._compiled: CompiledRule | None = None
         self._replays: dict[Any, Any] = {}  # the default path's kept replays, one per group and bucket
+
+    # -- how a group and a state are read: the names the rule uses are stored as they are here; a face that
+    # -- stores them under other names (descentlab.torch_optim: torch.optim's) overrides these four
+    def _rule(self, group: dict[str, Any]) -> AlgorithmSpec:
+        """The rule a group runs."""
+        return self.algorithm
+
+    def _hyperparameters(self, rule: AlgorithmSpec, group: dict[str, Any]) -> dict[str, Any]:
+        """The rule's keyword arguments, read from a group."""
+        return {name: group[name] for name in rule.names}
+
+    def _states(self, rule: AlgorithmSpec, params: list[torch.Tensor], hp: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rule's state of each parameter (a new one on the first step), as dicts the paths update in place."""
+        states = list(map(self.state.__getitem__, params))  # (self.state is a defaultdict: a new one is {})
+        for p, state in zip(params, states):
+            if not state:
+                state.update(self.precision.init(rule, p, hp))
+        return states
+
+    def _written(self, rule: AlgorithmSpec, params: list[torch.Tensor], states: list[dict[str, Any]]) -> None:
+        """After a group's step: ``states`` (from :meth:`_states`) hold the new state; here they are ``self.state``'s own."""
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; its own hyperparameters are validated like the constructor's."""
@@ -119,7 +146,7 @@ class RuleOptimizer(torch.optim.Optimizer):
                 f"{type(self).__name__}.load_state_dict: the state was saved by a different optimizer "
                 f"({saved_by!r}, not {self.algorithm.name!r})"
             )
-        expected_keys = set(self.algorithm.names)
+        expected_keys = self._group_keys()
         for group in state_dict.get("param_groups", []):
             missing = expected_keys - set(group)
             if missing:
@@ -127,7 +154,7 @@ class RuleOptimizer(torch.optim.Optimizer):
                     f"{type(self).__name__}.load_state_dict: the saved parameter groups lack "
                     f"{', '.join(sorted(missing))}; was the state saved by a different optimizer?"
                 )
-        allowed = {*self.algorithm.state_keys, COMPENSATION}
+        allowed = self._state_keys()
         for saved in state_dict.get("state", {}).values():
             foreign = set(saved) - allowed
             if foreign:
@@ -143,6 +170,14 @@ class RuleOptimizer(torch.optim.Optimizer):
         for index, p in zip(saved_ids, params):
             if index in state_dict["state"]:
                 self.state[p] = {key: self._placed(p, key, v) for key, v in state_dict["state"][index].items()}
+
+    def _group_keys(self) -> set[str]:
+        """The hyperparameter keys every saved group must hold."""
+        return set(self.algorithm.names)
+
+    def _state_keys(self) -> set[str]:
+        """The keys a saved per-parameter state may hold."""
+        return {*self.algorithm.state_keys, COMPENSATION}
 
     def _check_state_shapes(self, state_dict: dict[str, Any]) -> None:
         """Refuse saved state tensors whose shape is not their parameter's (they would broadcast silently)."""
@@ -201,30 +236,29 @@ class RuleOptimizer(torch.optim.Optimizer):
         if self.skip_nonfinite and not _all_finite([g for _, _, grads in groups for g in grads]):
             self.skipped_steps += 1
             return loss
-        rule, precision = self.algorithm, self.precision
+        precision = self.precision
         for group_index, (group, params, grads) in enumerate(groups):
             if not params:
                 continue
-            hp = {name: group[name] for name in rule.names}
-            states = list(map(self.state.__getitem__, params))  # (self.state is a defaultdict: a new one is {})
-            for p, state in zip(params, states):
-                if not state:
-                    state.update(precision.init(rule, p, hp))
+            rule = self._rule(group)
+            hp = self._hyperparameters(rule, group)
+            states = self._states(rule, params, hp)
             if self.fused is False or torch.compiler.is_compiling():
                 # (inside a caller's torch.compile the plain rule is compiled with the rest)
                 for p, grad, state in zip(params, grads, states):
                     state.update(precision.step(rule, p, grad, state, hp))
             elif self.fused is True:
-                self._fast_step(params, grads, states, hp, group_index)
+                self._fast_step(params, grads, states, hp, group_index, rule)
             else:
                 buckets = _buckets(params)
                 if len(buckets) == 1:  # the usual case: no lists to pick
                     ((kind, _),) = buckets.items()
                     step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind))
-                    continue
-                for kind, indices in buckets.items():
-                    step_in_batches(rule, [params[i] for i in indices], [grads[i] for i in indices],
-                                    [states[i] for i in indices], hp, precision, self._replays, (group_index, kind))
+                else:
+                    for kind, indices in buckets.items():
+                        step_in_batches(rule, [params[i] for i in indices], [grads[i] for i in indices],
+                                        [states[i] for i in indices], hp, precision, self._replays, (group_index, kind))
+            self._written(rule, params, states)
         return loss
 
     def _fast_step(
@@ -234,14 +268,16 @@ class RuleOptimizer(torch.optim.Optimizer):
         states: list[dict[str, torch.Tensor]],
         hp: dict[str, Any],
         group_index: int,
+        rule: AlgorithmSpec | None = None,
     ) -> None:
         """The compiled rule over all of a group's tensors, in one bucket per device and dtype."""
-        if self._compiled is None:
+        rule = rule or self.algorithm
+        if self._compiled is None or self._compiled.spec is not rule:  # (a face whose groups run two rules)
             _log.info(
                 "%s(fused=True): compiling the rule with torch.compile on the first step (a one-time cost of "
                 "seconds; fused=None, the default, never compiles)", type(self).__name__,
             )
-            self._compiled = CompiledRule(self.algorithm, self.precision)
+            self._compiled = CompiledRule(rule, self.precision)
         already_failed = self._compiled.failure is not None
         for kind, indices in _buckets(params).items():
             self._compiled(
