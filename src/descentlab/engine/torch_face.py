@@ -121,11 +121,11 @@ class TorchFace(RuleOptimizer):
         checked = {}
         for h in self.algorithm.hyperparameters:
             key = names.hyperparameters.get(h.name)
-            if key is not None and key in param_group:
-                checked[key] = h.check(key, param_group[key])
+            if key is not None and key in merged:
+                checked[key] = h.check(key, merged[key])
         merged.update(checked)
         self._check_group(merged)
-        torch.optim.Optimizer.add_param_group(self, {**param_group, **checked})
+        torch.optim.Optimizer.add_param_group(self, {**param_group, **{k: checked[k] for k in param_group if k in checked}})
 
     def _check_flags(self, group: Mapping[str, Any]) -> None:
         """torch's implementation keywords: each accepted with its meaning here, or refused in one line."""
