@@ -249,3 +249,24 @@ def test_a_group_dict_given_is_not_changed() -> None:
     group = {"params": [torch.zeros(2, requires_grad=True)], "lr": 1}
     to.SGD([group])
     assert set(group) == {"params", "lr"} and group["lr"] == 1
+
+
+@pytest.mark.slow  # (torch.compile: seconds for the first step)
+def test_the_compiled_path_runs_torchs_names() -> None:
+    ours, ours_p, theirs, theirs_p = _pair("Adam", RICH["Adam"])
+    compiled_p = _params()
+    compiled = to.Adam([{"params": compiled_p[:2]}, {"params": compiled_p[2:]}], **RICH["Adam"], path="compiled")
+    _steps(compiled, compiled_p, 5)
+    _steps(theirs, theirs_p, 5)
+    assert all(torch.allclose(x, y, rtol=1e-5, atol=1e-6) for x, y in zip(compiled_p, theirs_p))
+    assert set(compiled.state[compiled_p[0]]) == STATE_KEYS["Adam"]
+
+
+def test_low_precision_parameters_keep_float32_state_under_torchs_keys() -> None:
+    p = torch.nn.Parameter(torch.ones(4, dtype=torch.bfloat16))
+    opt = to.SGD([p], lr=1e-3, momentum=0.9)
+    for _ in range(3):
+        p.grad = torch.ones_like(p)
+        opt.step()
+    assert opt.state[p]["momentum_buffer"].dtype == torch.float32
+    assert set(opt.state[p]) == {"momentum_buffer", "compensation"}  # (compensated=False: no compensation entry)

@@ -53,6 +53,11 @@ class RuleOptimizer(torch.optim.Optimizer):
     * ``conventions``: a preset of :mod:`descentlab.algorithms.conventions`
       (``"torch"``, ``"optax"``, ``"keras"``, ...): that library's defaults;
       hyperparameters given explicitly override it.
+
+    Groups and states hold the rule's own names here.  :meth:`_rule`,
+    :meth:`_hyperparameters`, :meth:`_states` and :meth:`_written` are where a step
+    reads them; a face that stores other names overrides those four
+    (:class:`descentlab.engine.torch_face.TorchFace`: torch.optim's).
     """
 
     algorithm: ClassVar[AlgorithmSpec]
