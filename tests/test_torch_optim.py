@@ -150,6 +150,17 @@ def test_our_checkpoint_loads_into_torchs_fused_kernel(name: str) -> None:
     assert all(torch.isfinite(p).all() for p in theirs_p)
 
 
+@pytest.mark.parametrize("name", sorted(to.CLASSES))
+def test_a_state_emptied_by_hand_starts_afresh_as_in_torch(name: str) -> None:
+    ours, ours_p, theirs, theirs_p = _pair(name, RICH[name])
+    for opt, params in ((ours, ours_p), (theirs, theirs_p)):
+        _steps(opt, params, 3)
+        opt.state[params[0]] = {}  # (as wrappers that reset torch's state do)
+        _steps(opt, params, 3)
+    assert _equal(ours_p, theirs_p)
+    assert set(ours.state[ours_p[0]]) == set(theirs.state[theirs_p[0]])
+
+
 def test_a_loaded_checkpoint_is_copied_and_counts_in_float64() -> None:
     ours, ours_p, theirs, theirs_p = _pair("Adam", RICH["Adam"])
     _steps(theirs, theirs_p, 2)

@@ -162,8 +162,9 @@ class TorchFace(RuleOptimizer):
         return self.__dict__.setdefault("_hidden_state", {})
 
     def _needs_init(self, rule: AlgorithmSpec, stored: Mapping[str, Any], hidden: Mapping[str, Any] | None) -> bool:
-        """Whether a parameter's state is started afresh (first step, or the state was emptied)."""
-        return not stored and hidden is None
+        """Whether a parameter's state is started afresh: its first step, or its state was emptied by hand
+        (``opt.state[p] = {}``, as wrappers reset torch's); a state that is all hidden (SGD's) is started once."""
+        return not stored and not hidden
 
     def _restored(self, rule: AlgorithmSpec, p: torch.Tensor, stored: Mapping[str, Any]) -> dict[str, Any]:
         """The hidden entries of a state that has none (loaded from a checkpoint, or written by hand)."""
