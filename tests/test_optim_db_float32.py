@@ -135,3 +135,16 @@ def test_every_class_has_cpu_configurations() -> None:
     assert all(n >= 5 for n in counted.values()), counted
     described = {c[1] for c in CONFIGURATIONS}
     assert {"nesterov", "centered", "amsgrad", "lr_decay", "Tensor lr", "tensor lr", "dampening"} <= described
+
+
+@pytest.mark.parametrize(("class_name", "kwargs"), [(c[0], c[2]) for c in CONFIGURATIONS], ids=IDS)
+def test_the_notes_classes_with_torch_conventions_are_bit_identical_too(class_name: str, kwargs: dict[str, Any]) -> None:
+    """descentlab.optim with conventions="torch" runs the same rule on the same path: the same bits as torch's loop."""
+    import descentlab.optim as dl
+    from test_optim_db import counterpart
+
+    algorithm, ours = counterpart(class_name, kwargs)
+    ours = {k: v.float() if isinstance(v, torch.Tensor) else v for k, v in ours.items()}  # (float32, as torch's)
+    mine, _ = _run(lambda groups: dl.create(algorithm, groups, **ours), SHAPES)
+    theirs, _ = _run(_torch(class_name, kwargs, "for-loop"), SHAPES)
+    assert all(torch.equal(a, b) for a, b in zip(mine, theirs))
