@@ -161,6 +161,33 @@ def test_a_state_emptied_by_hand_starts_afresh_as_in_torch(name: str) -> None:
     assert set(ours.state[ours_p[0]]) == set(theirs.state[theirs_p[0]])
 
 
+@pytest.mark.parametrize(("name", "algorithm", "kwargs"), [
+    ("SGD", "momentum", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3}),
+    ("SGD", "sgd", {"lr": 0.05}),
+    ("Adam", "adam", {"lr": 0.01, "amsgrad": True}),
+    ("RMSprop", "rmsprop", {"lr": 0.01, "centered": True, "momentum": 0.5}),
+])
+def test_a_descentlab_optim_checkpoint_with_torch_conventions_loads_here(name: str, algorithm: str,
+                                                                         kwargs: dict[str, Any]) -> None:
+    import descentlab.optim as dl
+    from descentlab.engine.torch_names import TORCH_COUNTERPARTS
+
+    ours_of = {theirs: ours for ours, theirs in TORCH_COUNTERPARTS[algorithm].names.items()}
+    notes_p, face_p = _params(), _params()
+    notes = dl.create(algorithm, notes_p, conventions="torch", **{ours_of[k]: v for k, v in kwargs.items()})
+    _steps(notes, notes_p, 3)
+    with torch.no_grad():
+        for p, q in zip(face_p, notes_p):
+            p.copy_(q)
+    face = to.CLASSES[name](face_p, **kwargs)
+    face.load_state_dict(notes.state_dict())
+    _steps(notes, notes_p, 4)
+    _steps(face, face_p, 4)
+    assert _equal(face_p, notes_p)
+    with pytest.raises(ValueError, match="saved by descentlab's 'adagrad'"):
+        face.load_state_dict(dl.create("adagrad", _params(), lr=0.1).state_dict())
+
+
 def test_a_loaded_checkpoint_is_copied_and_counts_in_float64() -> None:
     ours, ours_p, theirs, theirs_p = _pair("Adam", RICH["Adam"])
     _steps(theirs, theirs_p, 2)

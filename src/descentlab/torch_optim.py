@@ -6,7 +6,8 @@ defaults, the same ``param_groups`` keys (a scheduler writing ``group["lr"]``,
 ``group["momentum"]`` or ``group["betas"]`` changes the step), the same
 per-parameter state keys (``exp_avg``, ``momentum_buffer``, ``square_avg``, ...),
 and state dicts that load into torch.optim's class and back, resuming bit for
-bit.  Each class runs the registry's rule (:mod:`descentlab.algorithms`, each
+bit (a state dict of :mod:`descentlab.optim`'s class with ``conventions="torch"``
+loads too, translated).  Each class runs the registry's rule (:mod:`descentlab.algorithms`, each
 written once); only the names are torch's (:mod:`descentlab.engine.torch_face`).
 
 In float32 on the CPU the default path is bit for bit torch.optim's for-loop and
@@ -67,6 +68,7 @@ class SGD(TorchFace):
     """
 
     algorithm = REGISTRY["momentum"]
+    also_runs = ("sgd",)
     torch_class = "SGD"
     hidden = ("step",)
 

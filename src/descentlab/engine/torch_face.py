@@ -33,6 +33,7 @@ import torch
 from ..algorithms import AlgorithmSpec
 from ..algorithms import get as get_algorithm
 from .adapter import RuleOptimizer
+from .state.checkpoints import to_torch
 from .state.precision import COMPENSATION
 from .torch_names import TORCH_STATE_KEYS, torch_counterpart
 
@@ -90,6 +91,8 @@ class TorchFace(RuleOptimizer):
     """Group keys torch's class sets without an argument (AdamW: ``decoupled_weight_decay=True``)."""
     hidden: ClassVar[tuple[str, ...]] = ()
     """The rule's state keys torch's class does not keep (SGD: ``step``)."""
+    also_runs: ClassVar[tuple[str, ...]] = ()
+    """Registry rules besides ``algorithm`` that a group may run (SGD without momentum: ``sgd``)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super(RuleOptimizer, cls).__init_subclass__(**kwargs)  # (not RuleOptimizer's: the signature is __init__'s)
@@ -220,7 +223,14 @@ class TorchFace(RuleOptimizer):
         return saved
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load torch.optim's state dict of the same class (or ours); the step counters become float64."""
+        """Load torch.optim's state dict of the same class, or one of :mod:`descentlab.optim`'s (the rule's names,
+        translated by :func:`~descentlab.engine.state.checkpoints.to_torch`); the step counters become float64."""
+        if "algorithm" in state_dict:
+            saved_by = state_dict["algorithm"]
+            if saved_by not in (self.algorithm.name, *self.also_runs):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: the state was saved by descentlab's "
+                                 f"{saved_by!r}, not {self.algorithm.name!r}")
+            state_dict = to_torch(state_dict)
         super().load_state_dict(state_dict)
         self._hidden_states().clear()  # rebuilt from the loaded state at the next step
 
