@@ -85,8 +85,6 @@ class TorchFace(RuleOptimizer):
     """
 
     torch_class: ClassVar[str]
-    flags: ClassVar[tuple[str, ...]] = ()
-    """torch's implementation keywords the class takes (``foreach``, ``fused``, ``capturable``, ``differentiable``)."""
     group_constants: ClassVar[dict[str, Any]] = {}
     """Group keys torch's class sets without an argument (AdamW: ``decoupled_weight_decay=True``)."""
     hidden: ClassVar[tuple[str, ...]] = ()
