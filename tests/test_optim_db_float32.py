@@ -49,6 +49,16 @@ CONFIGURATIONS = configurations()
 IDS = [f"{name}-{i}-{desc}".replace(" ", "_") for i, (name, desc, _) in enumerate(CONFIGURATIONS)]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: the numbers are the same (every op is elementwise), and on a loaded machine two threads
+    make each parallel region wait for a descheduled one (the slow tier took 3.5 minutes instead of 30 s)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _run(make: Any, shapes: tuple[tuple[int, ...], ...]) -> tuple[list[torch.Tensor], torch.optim.Optimizer]:
     """STEPS steps of ``make(groups)`` on the gradient field 0.8 x + 0.3 sin(3x) + noise, two groups, float32."""
     gen = torch.Generator().manual_seed(7)
