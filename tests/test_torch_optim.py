@@ -198,6 +198,25 @@ def test_a_descentlab_optim_checkpoint_with_torch_conventions_loads_here(name: s
         face.load_state_dict(dl.create("adagrad", _params(), lr=0.1).state_dict())
 
 
+def test_a_checkpoint_of_an_older_torch_loads_with_the_new_keys_defaulted() -> None:
+    ours, ours_p, theirs, theirs_p = _pair("Adam", {"lr": 0.01})
+    _steps(theirs, theirs_p, 3)
+    saved = copy.deepcopy(theirs.state_dict())
+    for group in saved["param_groups"]:
+        for key in ("decoupled_weight_decay", "fused", "capturable", "differentiable", "foreach"):
+            del group[key]
+    for entry in saved["state"].values():
+        entry["step"] = float(entry["step"])  # (torch before 1.12)
+    with torch.no_grad():
+        for p, q in zip(ours_p, theirs_p):
+            p.copy_(q)
+    ours.load_state_dict(saved)
+    assert ours.param_groups[0]["decoupled_weight_decay"] is False and ours.param_groups[0]["fused"] is None
+    _steps(theirs, theirs_p, 3)
+    _steps(ours, ours_p, 3)
+    assert _equal(ours_p, theirs_p)
+
+
 def test_a_loaded_checkpoint_is_copied_and_counts_in_float64() -> None:
     ours, ours_p, theirs, theirs_p = _pair("Adam", RICH["Adam"])
     _steps(theirs, theirs_p, 2)

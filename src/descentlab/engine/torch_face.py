@@ -229,11 +229,23 @@ class TorchFace(RuleOptimizer):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: the state was saved by descentlab's "
                                  f"{saved_by!r}, not {self.algorithm.name!r}")
             state_dict = to_torch(state_dict)
+        else:  # a group saved by an older torch lacks the newer keys (decoupled_weight_decay, fused, ...): as torch's
+            # own __setstate__ does, they take the class's defaults
+            defaults = self._signature_defaults()
+            state_dict = {**state_dict, "param_groups": [{**defaults, **group} for group in state_dict["param_groups"]]}
         super().load_state_dict(state_dict)
         self._hidden_states().clear()  # rebuilt from the loaded state at the next step
 
+    def _signature_defaults(self) -> dict[str, Any]:
+        """torch's keywords with their defaults (the class's signature, without ours), and the class's constants."""
+        parameters = list(inspect.signature(type(self)).parameters.values())[1:]
+        ours = ("path", "compensated", "skip_nonfinite")
+        return {p.name: p.default for p in parameters if p.name not in ours} | self.group_constants
+
     @staticmethod
     def _placed(param: torch.Tensor, key: str, value: Any) -> Any:
+        if key == "step" and isinstance(value, numbers.Real):  # (torch before 1.12 saved the step as a number)
+            value = torch.tensor(float(value))
         if key == "step" and isinstance(value, torch.Tensor):
             # our counter is float64 (torch keeps float32, and computes its corrections from it in double)
             return value.to(device=param.device, dtype=torch.float64, copy=True)
