@@ -117,6 +117,8 @@ def test_sgd_without_momentum_keeps_no_state_and_adagrad_makes_its_state_at_once
     mine, torchs = ours.state_dict()["state"], theirs.state_dict()["state"]
     assert mine.keys() == torchs.keys() and all(
         torch.equal(mine[i][k], torchs[i][k]) for i in torchs for k in torchs[i])
+    ours.share_memory()
+    assert all(ours.state[p]["sum"].is_shared() for group in ours.param_groups for p in group["params"])
 
 
 # -- checkpoints both ways ------------------------------------------------------------------------------

@@ -153,6 +153,12 @@ class Adagrad(TorchFace):
             hp = self._hyperparameters(self.algorithm, group)
             self._written(self.algorithm, group["params"], self._states(self.algorithm, group["params"], hp))
 
+    def share_memory(self) -> None:
+        """Move every ``sum`` to shared memory (torch's ``Adagrad.share_memory``, for Hogwild-style training)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p]["sum"].share_memory_()
+
 
 class RMSprop(TorchFace):
     """``torch.optim.RMSprop``: the ``rmsprop`` rule with eps outside the root; ``alpha`` is the rule's ``gamma``."""
