@@ -55,6 +55,11 @@ class RuleOptimizer(torch.optim.Optimizer):
     * ``conventions``: a preset of :mod:`descentlab.algorithms.conventions`
       (``"torch"``, ``"optax"``, ``"keras"``, ...): that library's defaults;
       hyperparameters given explicitly override it.
+
+    Groups and states hold the rule's own names here.  :meth:`_rule`,
+    :meth:`_hyperparameters`, :meth:`_states` and :meth:`_written` are where a step
+    reads them; a face that stores other names overrides those four
+    (:class:`descentlab.engine.torch_face.TorchFace`: torch.optim's).
     """
 
     algorithm: ClassVar[AlgorithmSpec]
@@ -108,15 +113,19 @@ class RuleOptimizer(torch.optim.Optimizer):
         hyperparameters = apply_conventions(options["conventions"], self.algorithm.name, hyperparameters)
         defaults = self.algorithm.resolve(hyperparameters)
         super().__init__(params, defaults)
-        self.fused: bool | None = options["fused"]
-        self.skip_nonfinite: bool = options["skip_nonfinite"]
-        self.precision = Precision(compensated=options["compensated"])
+        self._set_options(options["fused"], options["skip_nonfinite"], options["compensated"])
+
+    def _set_options(self, fused: bool | None, skip_nonfinite: bool, compensated: bool) -> None:
+        """The adapter's own state, after ``torch.optim.Optimizer.__init__`` (shared with other faces' constructors)."""
+        self.fused: bool | None = fused
+        self.skip_nonfinite: bool = skip_nonfinite
+        self.precision = Precision(compensated=compensated)
         self.skipped_steps = 0
         """Steps skipped because a gradient was not finite (``skip_nonfinite=True``)."""
         self._compiled: CompiledRule | None = None
         self._replays: dict[Any, Any] = {}  # the default path's kept replays, one per group and bucket
 
-    _KEPT: ClassVar[tuple[str, ...]] = ("fused", "skip_nonfinite", "precision", "skipped_steps")
+    _KEPT: ClassVar[tuple[str, ...]] = ("fused", "skip_nonfinite", "precision", "skipped_steps", "_hidden_state")
     """The adapter's own attributes that a copy or a pickle keeps (torch's ``__getstate__`` keeps only its three)."""
 
     def __getstate__(self) -> dict[str, Any]:
@@ -128,6 +137,27 @@ class RuleOptimizer(torch.optim.Optimizer):
         super().__setstate__(state)
         self.__dict__.setdefault("_compiled", None)
         self.__dict__.setdefault("_replays", {})
+
+    # -- how a group and a state are read: the names the rule uses are stored as they are here; a face that
+    # -- stores them under other names (descentlab.torch_optim: torch.optim's) overrides these four
+    def _rule(self, group: dict[str, Any]) -> AlgorithmSpec:
+        """The rule a group runs."""
+        return self.algorithm
+
+    def _hyperparameters(self, rule: AlgorithmSpec, group: dict[str, Any]) -> dict[str, Any]:
+        """The rule's keyword arguments, read from a group."""
+        return {name: group[name] for name in rule.names}
+
+    def _states(self, rule: AlgorithmSpec, params: list[torch.Tensor], hp: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rule's state of each parameter (a new one on the first step), as dicts the paths update in place."""
+        states = list(map(self.state.__getitem__, params))  # (self.state is a defaultdict: a new one is {})
+        for p, state in zip(params, states):
+            if not state:
+                state.update(init_state(lambda x: self.precision.init(rule, x, hp), p))
+        return states
+
+    def _written(self, rule: AlgorithmSpec, params: list[torch.Tensor], states: list[dict[str, Any]]) -> None:
+        """After a group's step: ``states`` (from :meth:`_states`) hold the new state; here they are ``self.state``'s own."""
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; its own hyperparameters are validated like the constructor's."""
@@ -158,6 +188,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             returned = pre_hook(self, state_dict)
             if returned is not None:
                 state_dict = returned
+        state_dict = self._translated(state_dict)
         self._check_saved_by(state_dict)
         state_dict = {**state_dict, "param_groups": self._checked_groups(state_dict["param_groups"])}
         self._check_state_shapes(state_dict)
@@ -177,9 +208,9 @@ class RuleOptimizer(torch.optim.Optimizer):
         for post_hook in list(self._optimizer_load_state_dict_post_hooks.values()):
             post_hook(self)
 
-    def _owned(self) -> set[str]:
-        """The state entries this optimizer's rule and precision write."""
-        return {*self.algorithm.state_keys, COMPENSATION}
+    def _translated(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """A loaded state dict in this class's own names (after the pre-hooks; a face that reads others overrides it)."""
+        return state_dict
 
     def _check_saved_by(self, state_dict: dict[str, Any]) -> None:
         """Refuse a state dict saved by another algorithm: its ``"algorithm"``, its groups' keys, its state's keys."""
@@ -188,7 +219,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         if saved_by != self.algorithm.name:
             raise ValueError(f"{where}: the state was saved by a different optimizer "
                              f"({saved_by!r}, not {self.algorithm.name!r})")
-        expected_keys = set(self.algorithm.names)
+        expected_keys = self._group_keys()
         for group in state_dict.get("param_groups", []):
             missing = expected_keys - set(group)
             if missing:
@@ -196,7 +227,7 @@ class RuleOptimizer(torch.optim.Optimizer):
                                  "was the state saved by a different optimizer?")
         # an entry another registry rule keeps and this one does not ("v" in a Momentum state) means another
         # algorithm wrote it; any other unknown entry is a wrapper's (timm Lookahead's "lookahead_slow_buff"): kept
-        others = {key for spec in REGISTRY.values() for key in spec.state_keys} - self._owned()
+        others = self._other_algorithms_state_keys() - self._state_keys()
         for saved in state_dict.get("state", {}).values():
             theirs = others.intersection(saved)
             if theirs:
@@ -236,6 +267,19 @@ class RuleOptimizer(torch.optim.Optimizer):
                     RuntimeWarning, stacklevel=3,
                 )
 
+    def _group_keys(self) -> set[str]:
+        """The hyperparameter keys every saved group must hold."""
+        return set(self.algorithm.names)
+
+    def _state_keys(self) -> set[str]:
+        """The per-parameter state entries this optimizer's rule and precision write (others are a wrapper's)."""
+        return {*self.algorithm.state_keys, COMPENSATION}
+
+    def _other_algorithms_state_keys(self) -> set[str]:
+        """The state entries the other algorithms keep, as this class names them (one of them in a saved state
+        means another algorithm saved it)."""
+        return {key for spec in REGISTRY.values() for key in spec.state_keys}
+
     def _check_state_shapes(self, state_dict: dict[str, Any]) -> None:
         """Refuse saved state tensors whose shape is not their parameter's (they would broadcast silently)."""
         params = [p for group in self.param_groups for p in group["params"]]
@@ -243,7 +287,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         if len(saved_ids) != len(params):
             return  # torch's own load_state_dict refuses groups of other sizes, with its message
         param_of = dict(zip(saved_ids, params))
-        owned = self._owned()
+        owned = self._state_keys()
         for index, saved in state_dict.get("state", {}).items():
             p = param_of.get(index)
             for key, value in saved.items():
@@ -268,7 +312,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             return torch.tensor(float(value), dtype=torch.float64, device=param.device)
         if not isinstance(value, torch.Tensor):
             return value
-        if (key == "step" or key not in self._owned() or not (value.is_floating_point() or value.is_complex())
+        if (key == "step" or key not in self._state_keys() or not (value.is_floating_point() or value.is_complex())
                 or not (param.is_floating_point() or param.is_complex())):
             return value.to(device=param.device, copy=True)
         low = Precision.is_low(param.dtype) and key != COMPENSATION
@@ -299,41 +343,41 @@ class RuleOptimizer(torch.optim.Optimizer):
         if self.skip_nonfinite and not _all_finite([g for _, _, grads in groups for g in grads]):
             self.skipped_steps += 1
             return loss
-        rule, precision = self.algorithm, self.precision
+        precision = self.precision
         for group_index, (group, params, grads) in enumerate(groups):
             if not params:
                 continue
-            hp = {name: group[name] for name in rule.names}
-            states = list(map(self.state.__getitem__, params))  # (self.state is a defaultdict: a new one is {})
+            rule = self._rule(group)
+            hp = self._hyperparameters(rule, group)
+            states = self._states(rule, params, hp)
             probe = next((key for key in rule.state_keys if key != "step"), None)  # an entry shaped like p
             complex_params = False
             for p, state in zip(params, states):
                 dtype = p.dtype
-                if not state:
-                    state.update(init_state(lambda x: precision.init(rule, x, hp), p))
-                elif probe in state and state[probe].dtype != dtype:  # (the usual case costs one comparison)
+                if probe in state and state[probe].dtype != dtype:  # (the usual case costs one comparison)
                     if _state_dtype(state, rule.state_keys) not in (None, precision.work_dtype(p)):
                         raise self._changed_dtype(p, state)
                 complex_params = complex_params or dtype.is_complex
             if complex_params:  # as torch: the rule on view_as_real of x, g and the state
                 views = real_views(params, grads, states)
-                self._step_group(group_index, *views, hp)
+                self._step_group(group_index, rule, *views, hp)
                 write_back(params, states, views[2])
             else:
-                self._step_group(group_index, params, grads, states, hp)
+                self._step_group(group_index, rule, params, grads, states, hp)
+            self._written(rule, params, states)
         return loss
 
     def _step_group(
-        self, group_index: int, params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict[str, Any]],
-        hp: dict[str, Any],
+        self, group_index: int, rule: AlgorithmSpec, params: list[torch.Tensor], grads: list[torch.Tensor],
+        states: list[dict[str, Any]], hp: dict[str, Any],
     ) -> None:
         """One group's tensors (with their states made) through the chosen path."""
-        rule, precision = self.algorithm, self.precision
+        precision = self.precision
         if self.fused is False or torch.compiler.is_compiling():
             # (inside a caller's torch.compile the plain rule is compiled with the rest)
-            self._plain_step(params, grads, states, hp)
+            self._plain_step(rule, params, grads, states, hp)
         elif self.fused is True:
-            self._fast_step(params, grads, states, hp, group_index)
+            self._fast_step(params, grads, states, hp, group_index, rule)
         else:
             buckets = _buckets(params)
             if len(buckets) == 1 and not _plain_only(next(iter(buckets))):  # the usual case: no lists to pick
@@ -341,16 +385,17 @@ class RuleOptimizer(torch.optim.Optimizer):
                 step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind))
                 return
             for kind, indices in buckets.items():
-                step = self._plain_step if _plain_only(kind) else functools.partial(
+                step = functools.partial(self._plain_step, rule) if _plain_only(kind) else functools.partial(
                     step_in_batches, rule, precision=precision, cache=self._replays, site=(group_index, kind))
                 step([params[i] for i in indices], [grads[i] for i in indices], [states[i] for i in indices], hp)
 
     def _plain_step(
-        self, params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict[str, Any]], hp: dict[str, Any]
+        self, rule: AlgorithmSpec, params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict[str, Any]],
+        hp: dict[str, Any],
     ) -> None:
         """The rule tensor by tensor (``fused=False``; meta tensors on every path)."""
         for p, grad, state in zip(params, grads, states):
-            state.update(self.precision.step(self.algorithm, p, grad, state, hp))
+            state.update(self.precision.step(rule, p, grad, state, hp))
 
     def _changed_dtype(self, p: torch.Tensor, state: dict[str, Any]) -> TypeError:
         """The error for a parameter whose dtype changed after its state was made (``model.double()`` mid-run)."""
@@ -369,18 +414,20 @@ class RuleOptimizer(torch.optim.Optimizer):
         states: list[dict[str, torch.Tensor]],
         hp: dict[str, Any],
         group_index: int,
+        rule: AlgorithmSpec | None = None,
     ) -> None:
         """The compiled rule over all of a group's tensors, in one bucket per device and dtype."""
-        if self._compiled is None:
+        rule = rule or self.algorithm
+        if self._compiled is None or self._compiled.spec is not rule:  # (a face whose groups run two rules)
             _log.info(
                 "%s(fused=True): compiling the rule with torch.compile on the first step (a one-time cost of "
                 "seconds; fused=None, the default, never compiles)", type(self).__name__,
             )
-            self._compiled = CompiledRule(self.algorithm, self.precision)
+            self._compiled = CompiledRule(rule, self.precision)
         already_failed = self._compiled.failure is not None
         for kind, indices in _buckets(params).items():
             if _plain_only(kind):
-                self._plain_step([params[i] for i in indices], [grads[i] for i in indices],
+                self._plain_step(rule, [params[i] for i in indices], [grads[i] for i in indices],
                                  [states[i] for i in indices], hp)
                 continue
             self._compiled(
