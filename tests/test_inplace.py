@@ -126,13 +126,21 @@ def test_the_default_replay_makes_as_many_passes_as_torchs_loops(name: str, give
     assert len(exact.program) >= calls
 
 
-def test_a_difference_of_squares_is_never_fused() -> None:
-    """Centered RMSProp's s - a a can cancel: fused there, one rounding fewer could be far from the rule."""
+def test_a_difference_of_squares_is_fused_as_torch_does() -> None:
+    """Centered RMSProp's s - a a is one addcmul_(a, a, value=-1), as torch.optim.RMSprop's loops compute it."""
     spec = REGISTRY["rmsprop"]
     hp = dict(spec.setting({"lr": 0.1, "centered": True}).hyperparameters)
     plan = plan_for(spec, hp, torch.zeros(1), spec.init(torch.zeros(1), hp), fma=True)
     fused = [c for c in _calls(plan) if c.startswith("_foreach_addcmul")]
-    assert len(fused) == 1  # s <- gamma s + (1 - gamma) g g only
+    assert len(fused) == 2  # s <- gamma s + (1 - gamma) g g, and r = s - a a
+
+
+def test_a_scaled_term_is_the_fused_addend() -> None:
+    """g + wd x is g.add(x, alpha=wd) (one rounding, torch's), not round(wd x) + g."""
+    spec = REGISTRY["sgd"]
+    hp = dict(spec.setting({"lr": 0.1, "weight_decay": 0.5}).hyperparameters)
+    plan = plan_for(spec, hp, torch.zeros(1), spec.init(torch.zeros(1), hp), fma=True)
+    assert not any(c.startswith("_foreach_mul") for c in _calls(plan)), _calls(plan)
 
 
 def test_momentum_replays_as_three_in_place_passes() -> None:

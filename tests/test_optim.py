@@ -498,7 +498,7 @@ def test_signature_shows_the_registry_table(name: str) -> None:
 
 def test_adam_signature_text() -> None:
     text = str(inspect.signature(dl.Adam))
-    assert text.startswith("(params, lr, betas=(0.9, 0.999), eps=1e-06, amsgrad=False, weight_decay=0.0,")
+    assert text.startswith("(params, lr, *, betas=(0.9, 0.999), eps=1e-06, amsgrad=False, weight_decay=0.0,")
     assert "decoupled_weight_decay=False" in text and "maximize=False" in text
 
 
@@ -509,7 +509,7 @@ def test_positional_learning_rate() -> None:
     p.grad = torch.tensor([0.5], dtype=torch.float64)
     opt.step()
     assert p.item() == 0.95
-    m = dl.Momentum([torch.nn.Parameter(torch.ones(1))], 0.1, 0.9, "ema")
+    m = dl.Momentum([torch.nn.Parameter(torch.ones(1))], 0.1, momentum=0.9, form="ema")
     assert (m.defaults["lr"], m.defaults["momentum"], m.defaults["form"]) == (0.1, 0.9, "ema")
     with pytest.raises(TypeError, match="multiple values"):
         dl.SGD([p], 0.1, lr=0.2)

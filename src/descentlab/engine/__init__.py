@@ -11,6 +11,8 @@
   (:mod:`.state.checkpoints`).
 * :mod:`~descentlab.engine.torch_names`: the torch.optim class and names behind
   each algorithm.
+* :mod:`~descentlab.engine.torch_face`: the adapter storing torch.optim's names
+  (group keys, state keys), the base of :mod:`descentlab.torch_optim`'s classes.
 
 The public faces are :mod:`descentlab.optim` (the notes' conventions) and
 :mod:`descentlab.torch_optim` (torch.optim's names and signatures).

@@ -10,6 +10,7 @@ gradient, calls the algorithm's pure update through one of the paths of
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import warnings
@@ -18,11 +19,12 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..algorithms import AlgorithmSpec
+from ..algorithms import REGISTRY, AlgorithmSpec
 from ..algorithms.conventions import apply as apply_conventions
 from .paths.eager import step_in_batches
 from .paths.fast import CompiledRule
 from .state.precision import COMPENSATION, Precision
+from .state.realview import init_state, real_views, write_back
 
 _log = logging.getLogger("descentlab")
 
@@ -53,18 +55,29 @@ class RuleOptimizer(torch.optim.Optimizer):
     * ``conventions``: a preset of :mod:`descentlab.algorithms.conventions`
       (``"torch"``, ``"optax"``, ``"keras"``, ...): that library's defaults;
       hyperparameters given explicitly override it.
+
+    Groups and states hold the rule's own names here.  :meth:`_rule`,
+    :meth:`_hyperparameters`, :meth:`_states` and :meth:`_written` are where a step
+    reads them; a face that stores other names overrides those four
+    (:class:`descentlab.engine.torch_face.TorchFace`: torch.optim's).
     """
 
     algorithm: ClassVar[AlgorithmSpec]
     __signature__: ClassVar[inspect.Signature]
+    positional: ClassVar[tuple[str, ...] | None] = None
+    """The hyperparameters that may be given by position: ``None`` every one, in the table's order; else those of
+    the table's leading rows named here (``("lr",)``: only ``lr``, and only where the table starts with it)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if getattr(cls, "algorithm", None) is None:  # an intermediate base (one policy for several classes)
+            return
+        by_position = cls.positional_names()
         parameters = [inspect.Parameter("params", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         parameters += [
             inspect.Parameter(
                 h.name,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD if h.name in by_position else inspect.Parameter.KEYWORD_ONLY,
                 default=inspect.Parameter.empty if h.required else h.default,
             )
             for h in cls.algorithm.hyperparameters
@@ -73,6 +86,15 @@ class RuleOptimizer(torch.optim.Optimizer):
         cls.__signature__ = inspect.Signature(parameters)
         if cls.__doc__ is None:
             cls.__doc__ = cls.algorithm.doc
+
+    @classmethod
+    def positional_names(cls) -> tuple[str, ...]:
+        """The hyperparameters this class takes by position, in order (after ``params``)."""
+        names = cls.algorithm.names
+        if cls.positional is None:
+            return names
+        count = next((i for i, name in enumerate(names) if name not in cls.positional), len(names))
+        return names[:count]
 
     def __init__(self, params: Iterable[Any], *args: Any, **kwargs: Any) -> None:
         try:
@@ -91,13 +113,51 @@ class RuleOptimizer(torch.optim.Optimizer):
         hyperparameters = apply_conventions(options["conventions"], self.algorithm.name, hyperparameters)
         defaults = self.algorithm.resolve(hyperparameters)
         super().__init__(params, defaults)
-        self.fused: bool | None = options["fused"]
-        self.skip_nonfinite: bool = options["skip_nonfinite"]
-        self.precision = Precision(compensated=options["compensated"])
+        self._set_options(options["fused"], options["skip_nonfinite"], options["compensated"])
+
+    def _set_options(self, fused: bool | None, skip_nonfinite: bool, compensated: bool) -> None:
+        """The adapter's own state, after ``torch.optim.Optimizer.__init__`` (shared with other faces' constructors)."""
+        self.fused: bool | None = fused
+        self.skip_nonfinite: bool = skip_nonfinite
+        self.precision = Precision(compensated=compensated)
         self.skipped_steps = 0
         """Steps skipped because a gradient was not finite (``skip_nonfinite=True``)."""
         self._compiled: CompiledRule | None = None
         self._replays: dict[Any, Any] = {}  # the default path's kept replays, one per group and bucket
+
+    _KEPT: ClassVar[tuple[str, ...]] = ("fused", "skip_nonfinite", "precision", "skipped_steps", "_hidden_state")
+    """The adapter's own attributes that a copy or a pickle keeps (torch's ``__getstate__`` keeps only its three)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """torch's state plus the adapter's options; the compiled rule and the kept replays are caches, rebuilt."""
+        return {**super().__getstate__(), **{name: self.__dict__[name] for name in self._KEPT if name in self.__dict__}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a copy or a pickle (and torch's ``load_state_dict``, which passes only state and groups)."""
+        super().__setstate__(state)
+        self.__dict__.setdefault("_compiled", None)
+        self.__dict__.setdefault("_replays", {})
+
+    # -- how a group and a state are read: the names the rule uses are stored as they are here; a face that
+    # -- stores them under other names (descentlab.torch_optim: torch.optim's) overrides these four
+    def _rule(self, group: dict[str, Any]) -> AlgorithmSpec:
+        """The rule a group runs."""
+        return self.algorithm
+
+    def _hyperparameters(self, rule: AlgorithmSpec, group: dict[str, Any]) -> dict[str, Any]:
+        """The rule's keyword arguments, read from a group."""
+        return {name: group[name] for name in rule.names}
+
+    def _states(self, rule: AlgorithmSpec, params: list[torch.Tensor], hp: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rule's state of each parameter (a new one on the first step), as dicts the paths update in place."""
+        states = list(map(self.state.__getitem__, params))  # (self.state is a defaultdict: a new one is {})
+        for p, state in zip(params, states):
+            if not state:
+                state.update(init_state(lambda x: self.precision.init(rule, x, hp), p))
+        return states
+
+    def _written(self, rule: AlgorithmSpec, params: list[torch.Tensor], states: list[dict[str, Any]]) -> None:
+        """After a group's step: ``states`` (from :meth:`_states`) hold the new state; here they are ``self.state``'s own."""
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; its own hyperparameters are validated like the constructor's."""
@@ -112,37 +172,113 @@ class RuleOptimizer(torch.optim.Optimizer):
         return {**super().state_dict(), "algorithm": self.algorithm.name}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state saved by the same algorithm; a different one is a ``ValueError``."""
-        saved_by = state_dict.get("algorithm", self.algorithm.name)
-        if saved_by != self.algorithm.name:
-            raise ValueError(
-                f"{type(self).__name__}.load_state_dict: the state was saved by a different optimizer "
-                f"({saved_by!r}, not {self.algorithm.name!r})"
-            )
-        expected_keys = set(self.algorithm.names)
-        for group in state_dict.get("param_groups", []):
-            missing = expected_keys - set(group)
-            if missing:
-                raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: the saved parameter groups lack "
-                    f"{', '.join(sorted(missing))}; was the state saved by a different optimizer?"
-                )
-        allowed = {*self.algorithm.state_keys, COMPENSATION}
-        for saved in state_dict.get("state", {}).values():
-            foreign = set(saved) - allowed
-            if foreign:
-                raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: the saved state holds {', '.join(sorted(foreign))}, "
-                    f"which {self.algorithm.name} never keeps; was it saved by a different optimizer?"
-                )
+        """Load a state saved by the same algorithm; a different one is a ``ValueError``.
+
+        As torch does, the load-state-dict pre-hooks run first (each may return a
+        new state dict), then the saved groups are validated as the constructor
+        validates its arguments, the state is placed (always copied), and the
+        post-hooks run.  Per-parameter entries the rule does not own (a wrapper's
+        buffers, such as timm Lookahead's) are kept as they are.  For float16 and
+        bfloat16 parameters the rounding error (``"compensation"``) is kept, started
+        at zero when the checkpoint has none, or dropped with a warning when this
+        optimizer does not compensate (:meth:`_settle_compensation`).
+        """
+        state_dict = dict(state_dict)  # shallow, as torch's (the caller's dict is never changed)
+        for pre_hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
+            returned = pre_hook(self, state_dict)
+            if returned is not None:
+                state_dict = returned
+        state_dict = self._translated(state_dict)
+        self._check_saved_by(state_dict)
+        state_dict = {**state_dict, "param_groups": self._checked_groups(state_dict["param_groups"])}
         self._check_state_shapes(state_dict)
-        super().load_state_dict(state_dict)
+        hooks = self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks
+        self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks = {}, {}
+        try:  # torch's load without its hooks: they run here, once, around our placing of the state
+            super().load_state_dict(state_dict)
+        finally:
+            self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks = hooks
         # torch's load aliases the source's tensors and casts all state to the parameter's dtype: place them anew
         params = [p for group in self.param_groups for p in group["params"]]
         saved_ids = [i for group in state_dict["param_groups"] for i in group["params"]]
         for index, p in zip(saved_ids, params):
             if index in state_dict["state"]:
                 self.state[p] = {key: self._placed(p, key, v) for key, v in state_dict["state"][index].items()}
+                self._settle_compensation(p, self.state[p])
+        for post_hook in list(self._optimizer_load_state_dict_post_hooks.values()):
+            post_hook(self)
+
+    def _translated(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """A loaded state dict in this class's own names (after the pre-hooks; a face that reads others overrides it)."""
+        return state_dict
+
+    def _check_saved_by(self, state_dict: dict[str, Any]) -> None:
+        """Refuse a state dict saved by another algorithm: its ``"algorithm"``, its groups' keys, its state's keys."""
+        where = f"{type(self).__name__}.load_state_dict"
+        saved_by = state_dict.get("algorithm", self.algorithm.name)
+        if saved_by != self.algorithm.name:
+            raise ValueError(f"{where}: the state was saved by a different optimizer "
+                             f"({saved_by!r}, not {self.algorithm.name!r})")
+        expected_keys = self._group_keys()
+        for group in state_dict.get("param_groups", []):
+            missing = expected_keys - set(group)
+            if missing:
+                raise ValueError(f"{where}: the saved parameter groups lack {', '.join(sorted(missing))}; "
+                                 "was the state saved by a different optimizer?")
+        # an entry another registry rule keeps and this one does not ("v" in a Momentum state) means another
+        # algorithm wrote it; any other unknown entry is a wrapper's (timm Lookahead's "lookahead_slow_buff"): kept
+        others = self._other_algorithms_state_keys() - self._state_keys()
+        for saved in state_dict.get("state", {}).values():
+            theirs = others.intersection(saved)
+            if theirs:
+                raise ValueError(f"{where}: the saved state holds {', '.join(sorted(theirs))}, which "
+                                 f"{self.algorithm.name} never keeps; was it saved by a different optimizer?")
+
+    def _checked_groups(self, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The saved groups with their hyperparameters validated (and normalized) as the constructor does."""
+        checked_groups = []
+        for index, group in enumerate(groups):
+            own = {k: v for k, v in group.items() if k in self.algorithm.names}
+            try:
+                checked = self.algorithm.check(own)
+                self.algorithm.consistency({**self.defaults, **checked})
+            except (TypeError, ValueError) as error:
+                where = f"{type(self).__name__}.load_state_dict"
+                raise type(error)(f"{where}: saved parameter group {index}: {error}") from None
+            checked_groups.append({**group, **checked})
+        return checked_groups
+
+    def _settle_compensation(self, p: torch.Tensor, state: dict[str, Any]) -> None:
+        """After a load: a low-precision parameter of a compensating optimizer gets a ``"compensation"`` (zero when
+        the checkpoint had none: ``compensated=False``, or from torch); one that is not compensated here loses it,
+        with a warning if it held a rounding error."""
+        if not state:
+            return
+        keep = Precision.is_low(p.dtype) and self.precision.compensated
+        if keep and COMPENSATION not in state:
+            state[COMPENSATION] = torch.zeros_like(p)
+        elif not keep and COMPENSATION in state:
+            error = state.pop(COMPENSATION)
+            if isinstance(error, torch.Tensor) and error.device.type != "meta" and bool(error.ne(0).any()):
+                why = "compensated=False" if Precision.is_low(p.dtype) else f"the parameter is now {p.dtype}"
+                warnings.warn(
+                    f"{type(self).__name__}.load_state_dict: the saved rounding error (\"compensation\", up to "
+                    f"{error.abs().max().item():.3g}) of a parameter of shape {tuple(p.shape)} is dropped ({why})",
+                    RuntimeWarning, stacklevel=3,
+                )
+
+    def _group_keys(self) -> set[str]:
+        """The hyperparameter keys every saved group must hold."""
+        return set(self.algorithm.names)
+
+    def _state_keys(self) -> set[str]:
+        """The per-parameter state entries this optimizer's rule and precision write (others are a wrapper's)."""
+        return {*self.algorithm.state_keys, COMPENSATION}
+
+    def _other_algorithms_state_keys(self) -> set[str]:
+        """The state entries the other algorithms keep, as this class names them (one of them in a saved state
+        means another algorithm saved it)."""
+        return {key for spec in REGISTRY.values() for key in spec.state_keys}
 
     def _check_state_shapes(self, state_dict: dict[str, Any]) -> None:
         """Refuse saved state tensors whose shape is not their parameter's (they would broadcast silently)."""
@@ -151,27 +287,33 @@ class RuleOptimizer(torch.optim.Optimizer):
         if len(saved_ids) != len(params):
             return  # torch's own load_state_dict refuses groups of other sizes, with its message
         param_of = dict(zip(saved_ids, params))
+        owned = self._state_keys()
         for index, saved in state_dict.get("state", {}).items():
             p = param_of.get(index)
             for key, value in saved.items():
-                if p is not None and key != "step" and isinstance(value, torch.Tensor) and value.shape != p.shape:
+                if (p is not None and key != "step" and key in owned and isinstance(value, torch.Tensor)
+                        and value.shape != p.shape):
                     raise ValueError(
                         f"{type(self).__name__}.load_state_dict: the saved {key!r} of parameter {index} has shape "
                         f"{tuple(value.shape)}, but the parameter has shape {tuple(p.shape)}; "
                         "was the state saved for a different model?"
                     )
 
-    @staticmethod
-    def _placed(param: torch.Tensor, key: str, value: Any) -> Any:
+    def _placed(self, param: torch.Tensor, key: str, value: Any) -> Any:
         """How ``load_state_dict`` places a saved state entry: always a copy (never the source's storage).
 
-        The step counter keeps its dtype; the other floating entries take the
-        parameter's dtype, except that a float16/bfloat16 parameter's state stays
-        float32 (its ``"compensation"`` entry takes the parameter's dtype).
+        The step counter keeps its dtype (an old checkpoint's Python number becomes
+        a float64 0-dim tensor, as a fresh state's); the rule's other floating
+        entries take the parameter's dtype, except that a float16/bfloat16
+        parameter's state stays float32 (its ``"compensation"`` entry takes the
+        parameter's dtype).  Entries the rule does not own keep their dtype.
         """
+        if key == "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return torch.tensor(float(value), dtype=torch.float64, device=param.device)
         if not isinstance(value, torch.Tensor):
             return value
-        if key == "step" or not value.is_floating_point() or not param.is_floating_point():
+        if (key == "step" or key not in self._state_keys() or not (value.is_floating_point() or value.is_complex())
+                or not (param.is_floating_point() or param.is_complex())):
             return value.to(device=param.device, copy=True)
         low = Precision.is_low(param.dtype) and key != COMPENSATION
         return value.to(device=param.device, dtype=torch.float32 if low else param.dtype, copy=True)
@@ -201,31 +343,69 @@ class RuleOptimizer(torch.optim.Optimizer):
         if self.skip_nonfinite and not _all_finite([g for _, _, grads in groups for g in grads]):
             self.skipped_steps += 1
             return loss
-        rule, precision = self.algorithm, self.precision
+        precision = self.precision
         for group_index, (group, params, grads) in enumerate(groups):
             if not params:
                 continue
-            hp = {name: group[name] for name in rule.names}
-            states = list(map(self.state.__getitem__, params))  # (self.state is a defaultdict: a new one is {})
+            rule = self._rule(group)
+            hp = self._hyperparameters(rule, group)
+            states = self._states(rule, params, hp)
+            probe = next((key for key in rule.state_keys if key != "step"), None)  # an entry shaped like p
+            complex_params = False
             for p, state in zip(params, states):
-                if not state:
-                    state.update(precision.init(rule, p, hp))
-            if self.fused is False or torch.compiler.is_compiling():
-                # (inside a caller's torch.compile the plain rule is compiled with the rest)
-                for p, grad, state in zip(params, grads, states):
-                    state.update(precision.step(rule, p, grad, state, hp))
-            elif self.fused is True:
-                self._fast_step(params, grads, states, hp, group_index)
+                dtype = p.dtype
+                if probe in state and state[probe].dtype != dtype:  # (the usual case costs one comparison)
+                    if _state_dtype(state, rule.state_keys) not in (None, precision.work_dtype(p)):
+                        raise self._changed_dtype(p, state)
+                complex_params = complex_params or dtype.is_complex
+            if complex_params:  # as torch: the rule on view_as_real of x, g and the state
+                views = real_views(params, grads, states)
+                self._step_group(group_index, rule, *views, hp)
+                write_back(params, states, views[2])
             else:
-                buckets = _buckets(params)
-                if len(buckets) == 1:  # the usual case: no lists to pick
-                    ((kind, _),) = buckets.items()
-                    step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind))
-                    continue
-                for kind, indices in buckets.items():
-                    step_in_batches(rule, [params[i] for i in indices], [grads[i] for i in indices],
-                                    [states[i] for i in indices], hp, precision, self._replays, (group_index, kind))
+                self._step_group(group_index, rule, params, grads, states, hp)
+            self._written(rule, params, states)
         return loss
+
+    def _step_group(
+        self, group_index: int, rule: AlgorithmSpec, params: list[torch.Tensor], grads: list[torch.Tensor],
+        states: list[dict[str, Any]], hp: dict[str, Any],
+    ) -> None:
+        """One group's tensors (with their states made) through the chosen path."""
+        precision = self.precision
+        if self.fused is False or torch.compiler.is_compiling():
+            # (inside a caller's torch.compile the plain rule is compiled with the rest)
+            self._plain_step(rule, params, grads, states, hp)
+        elif self.fused is True:
+            self._fast_step(params, grads, states, hp, group_index, rule)
+        else:
+            buckets = _buckets(params)
+            if len(buckets) == 1 and not _plain_only(next(iter(buckets))):  # the usual case: no lists to pick
+                ((kind, _),) = buckets.items()
+                step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind))
+                return
+            for kind, indices in buckets.items():
+                step = functools.partial(self._plain_step, rule) if _plain_only(kind) else functools.partial(
+                    step_in_batches, rule, precision=precision, cache=self._replays, site=(group_index, kind))
+                step([params[i] for i in indices], [grads[i] for i in indices], [states[i] for i in indices], hp)
+
+    def _plain_step(
+        self, rule: AlgorithmSpec, params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict[str, Any]],
+        hp: dict[str, Any],
+    ) -> None:
+        """The rule tensor by tensor (``fused=False``; meta tensors on every path)."""
+        for p, grad, state in zip(params, grads, states):
+            state.update(self.precision.step(rule, p, grad, state, hp))
+
+    def _changed_dtype(self, p: torch.Tensor, state: dict[str, Any]) -> TypeError:
+        """The error for a parameter whose dtype changed after its state was made (``model.double()`` mid-run)."""
+        index = next(i for i, q in enumerate(q for group in self.param_groups for q in group["params"]) if q is p)
+        return TypeError(
+            f"{type(self).__name__}.step: parameter {index} is now {p.dtype} but its state is "
+            f"{_state_dtype(state, self.algorithm.state_keys)} "
+            "(the model's dtype changed after steps were taken); build a new optimizer, or call "
+            "opt.load_state_dict(opt.state_dict()) to cast the state to the parameters' dtypes"
+        )
 
     def _fast_step(
         self,
@@ -234,16 +414,22 @@ class RuleOptimizer(torch.optim.Optimizer):
         states: list[dict[str, torch.Tensor]],
         hp: dict[str, Any],
         group_index: int,
+        rule: AlgorithmSpec | None = None,
     ) -> None:
         """The compiled rule over all of a group's tensors, in one bucket per device and dtype."""
-        if self._compiled is None:
+        rule = rule or self.algorithm
+        if self._compiled is None or self._compiled.spec is not rule:  # (a face whose groups run two rules)
             _log.info(
                 "%s(fused=True): compiling the rule with torch.compile on the first step (a one-time cost of "
                 "seconds; fused=None, the default, never compiles)", type(self).__name__,
             )
-            self._compiled = CompiledRule(self.algorithm, self.precision)
+            self._compiled = CompiledRule(rule, self.precision)
         already_failed = self._compiled.failure is not None
         for kind, indices in _buckets(params).items():
+            if _plain_only(kind):
+                self._plain_step(rule, [params[i] for i in indices], [grads[i] for i in indices],
+                                 [states[i] for i in indices], hp)
+                continue
             self._compiled(
                 [params[i] for i in indices],
                 [grads[i] for i in indices],
@@ -268,8 +454,31 @@ def _buckets(params: list[torch.Tensor]) -> dict[tuple[torch.device, torch.dtype
     return buckets
 
 
+def _plain_only(kind: tuple[torch.device, torch.dtype]) -> bool:
+    """Whether a bucket's tensors take the plain rule on every path: meta tensors (no data to replay or compile)."""
+    return kind[0].type == "meta"
+
+
+def _state_dtype(state: dict[str, Any], keys: tuple[str, ...]) -> torch.dtype | None:
+    """The dtype of the first floating entry with elements among the rule's ``keys`` (``None``: none).
+
+    (0-dim entries are left out: the step counter, and on the compiled path a 0-dim parameter's entries, which
+    share the counters' float64 block.)
+    """
+    for key, value in state.items():
+        if key in keys and isinstance(value, torch.Tensor) and value.dim() > 0 and (
+                value.is_floating_point() or value.is_complex()):
+            return value.dtype
+    return None
+
+
 def _all_finite(tensors: list[torch.Tensor]) -> bool:
-    """Whether every value of every tensor is finite: one max-abs per device, one sync."""
+    """Whether every value of every tensor is finite: one max-abs per device, one sync.
+
+    Empty tensors (nothing to check; ``_foreach_norm`` refuses them) and meta
+    tensors (no values) count as finite.
+    """
+    tensors = [t for t in tensors if t.numel() > 0 and t.device.type != "meta"]
     if not tensors:
         return True
     worst = [norm.float() for norm in torch._foreach_norm(tensors, float("inf"))]

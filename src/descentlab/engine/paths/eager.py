@@ -277,13 +277,22 @@ def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp
           precision: Precision, exact: bool) -> Plan | None:
     """The rule's in-place plan (:mod:`descentlab.engine.paths.inplace`) for these tensors, else ``None``.
 
-    The plan is traced on the first tensor with elements (a 0-dim parameter's
-    state entries are 0-dim too, not counters).
+    The plan is traced on the first tensor with dimensions (a 0-dim parameter's
+    state entries are 0-dim too, not counters).  When every tensor is 0-dim, the
+    rule's fresh state of a 1-element tensor says which entries are counters, and
+    the plan is traced on 1-element views (the replay runs on the 0-dim tensors).
     """
     if not states or precision.is_low(xs[0].dtype):
         return None
-    model = 0 if xs[0].dim() > 0 else next((i for i, x in enumerate(xs) if x.dim() > 0), 0)
-    return plan_for(spec, hp, xs[model], states[model], fma=not exact)
+    model = next((i for i, x in enumerate(xs) if x.dim() > 0), None)
+    if model is not None:
+        return plan_for(spec, hp, xs[model], states[model], fma=not exact)
+    x = xs[0].reshape(1)
+    example = spec.init(x, hp)
+    if example.keys() != states[0].keys():
+        return None
+    state = {key: value.reshape(1) if example[key].dim() > 0 else value for key, value in states[0].items()}
+    return plan_for(spec, hp, x, state, fma=not exact)
 
 
 def _replayable(plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> bool:

@@ -93,12 +93,15 @@ def _apply_in_place(
         counters.copy_(torch.stack(new_counters))
 
 
-def _counter_keys(states: Sequence[State]) -> tuple[str, ...] | None:
-    """The names of the 0-dim entries, if every state has the same entries (else ``None``)."""
+def _counter_keys(states: Sequence[State], owned: Sequence[str]) -> tuple[str, ...] | None:
+    """The names of the rule's (``owned``) 0-dim entries, if every state has the same entries (else ``None``).
+
+    Entries the rule does not own (a wrapper's) are passed through untouched, never stacked into the block.
+    """
     first = states[0]
     if any(state.keys() != first.keys() for state in states):
         return None
-    keys = tuple(key for key, value in first.items() if value.dim() == 0)
+    keys = tuple(key for key, value in first.items() if key in owned and value.dim() == 0)
     if any(state[key].dim() != 0 for state in states for key in keys):
         return None
     return keys
@@ -145,7 +148,7 @@ class CompiledRule:
     ) -> None:
         binding = self._bindings.get(place)
         if binding is None or not binding.holds(states):
-            keys = _counter_keys(states)
+            keys = _counter_keys(states, self.spec.state_keys)
             if keys is None:  # states edited by hand into different kinds: one tensor at a time
                 self._bindings.pop(place, None)
                 for index, (x, g, state) in enumerate(zip(xs, gs, states)):

@@ -36,8 +36,10 @@ Two kinds of plan (``fma``):
   ``a ± c * b / d`` is ``addcdiv_`` and ``beta * m + (1 - beta) * g`` into ``m`` is
   ``lerp_``.  They round once where the rule rounds twice, so the result is a few
   ulp from the plain rule, with the passes over memory of torch's loops (Adam 7
-  calls instead of 11, AdaGrad 4 instead of 6).  A difference of products
-  (centered RMSProp's ``s - a * a``) is never fused: it can cancel.
+  calls instead of 11, AdaGrad 4 instead of 6).  A sum of a value and a product
+  fuses the product (``g + wd * x`` is ``g.add(x, alpha=wd)``), and centered
+  RMSProp's ``s - a * a`` is ``addcmul_(a, a, value=-1)``, as torch's loops compute
+  them: in float32 the result is bit for bit torch.optim's for-loop and foreach.
 
 Tensor hyperparameters (a 0-dim ``lr``, as torch.optim takes it) are traced as
 scalar leaves whose value is read at every step, so one plan serves every value.
@@ -183,7 +185,10 @@ class Plan:
         leaves = {"x": Sym("leaf", (), True, torch.zeros(1, dtype=x.dtype), "x"),
                   "g": Sym("leaf", (), True, torch.zeros(1, dtype=x.dtype), "g")}
         traced_state = {}
+        owned = getattr(spec, "state_keys", None)
         for key, value in state.items():
+            if owned is not None and key not in owned:  # a wrapper's entry (timm Lookahead's): never the rule's
+                continue
             full = value.dim() > 0
             if full and value.dtype != x.dtype:
                 raise Unsupported(f"state {key!r} is {value.dtype}, the parameter {x.dtype}")
@@ -365,7 +370,7 @@ class Plan:
             if _is_scalar(second):
                 self._apply(target, first, "add", (self._coefficient((sign, second)),))
                 return
-            if op == "add" and self._score(second, target) > self._score(first, target):
+            if op == "add" and self._swapped(first, second, target):
                 first, second = second, first
             lerp = self._lerp(first, second, sign, target)
             if lerp is not None:  # a * T + (1 - a) * B into T's own buffer: T.lerp_(B, 1 - a), one pass
@@ -410,6 +415,30 @@ class Plan:
             return
         raise Unsupported(f"{op} on parameter-shaped values")
 
+    def _swapped(self, first: Sym, second: Sym, target: str) -> bool:
+        """Whether ``first + second`` is better computed as ``second + first`` into ``target``.
+
+        The operand that holds the target buffer's old value goes first (it is updated in
+        place).  Otherwise an ``fma`` plan keeps a product (``c * b``, ``b * e``, ``b / d``)
+        as the addend, fused into the sum, as torch.optim's loops do (``g.add(x, alpha=wd)``,
+        ``g.add(buf, alpha=momentum)``: one rounding), rather than rounding it on its own first.
+        """
+        first_score, second_score = self._score(first, target), self._score(second, target)
+        if self.fma and max(first_score, second_score) < 2:
+            first_fused, second_fused = self._fusable(first), self._fusable(second)
+            if first_fused != second_fused:
+                return first_fused
+        return second_score > first_score
+
+    def _fusable(self, node: Sym) -> bool:
+        """Whether ``node`` as an addend is one fused call's product (not a plain value or ``±1 * b``)."""
+        kind, _, factors = self._addend(node, 1)
+        if kind == "value":
+            return False
+        if kind == "scaled" and not any(isinstance(f, Sym) for f in factors):
+            return functools.reduce(operator.mul, factors, 1) not in (1, -1)
+        return True
+
     def _addend(self, node: Sym, sign: int) -> tuple[str, tuple[Sym, ...], Coefficient]:
         """What ``target + sign * node`` adds, as one in-place call: ``value`` (``± b``), ``scaled`` (``c * b``),
         ``quotient`` (``c * b / d``; ``c = ±1`` unless ``fma``) or ``product`` (``c * b * e``, ``fma`` only)."""
@@ -432,9 +461,10 @@ class Plan:
         if op == "mul" and self.fma:
             (left, left_factors), (right, right_factors) = self._peeled(args[0]), self._peeled(args[1])
             factors = (sign, *left_factors, *right_factors)
-            if left is right and not any(isinstance(f, Sym) for f in factors) and functools.reduce(operator.mul, factors, 1) > 0:
-                # only a square added with a positive coefficient (v + c g g): a sum that cannot cancel, so
-                # the one rounding fewer stays a few ulp (s - a a, fused, could differ from the rule by far more)
+            if left is right and not any(isinstance(f, Sym) for f in factors):
+                # a square with a constant coefficient: v + c g g, and centered RMSProp's s - a a, which torch.optim
+                # also fuses (square_avg.addcmul(grad_avg, grad_avg, value=-1)); where s and a a nearly cancel, the
+                # fused result can be further from the plain rule than a few ulp, as torch's is
                 return "product", (left, right), factors
         return "value", (node,), (sign,)
 

@@ -15,6 +15,7 @@ so ``step`` is 1 then.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ import torch
 
 from ...algorithms import get as get_algorithm
 from ..torch_names import TORCH_STATE_KEYS, torch_counterpart
+from .precision import COMPENSATION
 
 
 def _copied(value: Any) -> Any:
@@ -71,6 +73,7 @@ def to_torch(state_dict: Mapping[str, Any]) -> dict[str, Any]:
         theirs = {counterpart.names[name]: _copied(group[name]) for name in spec.names if name in counterpart.names}
         groups.append({**fresh, **theirs, "params": list(group["params"])})
     torch_of = {ours: theirs for theirs, ours in TORCH_STATE_KEYS[algorithm].items()}
+    _warn_if_compensation_dropped(state_dict, counterpart.title)
     state: dict[Any, dict[str, Any]] = {}
     for index, saved in state_dict["state"].items():
         entry = {torch_of[name]: _copied(value) for name, value in saved.items() if name in torch_of}
@@ -78,6 +81,17 @@ def to_torch(state_dict: Mapping[str, Any]) -> dict[str, Any]:
             entry["step"] = saved["step"].detach().clone().to(torch.float32)
         state[index] = entry
     return {"state": state, "param_groups": groups}
+
+
+def _warn_if_compensation_dropped(state_dict: Mapping[str, Any], title: str) -> None:
+    """torch.optim keeps no rounding error: say so when the state dict holds a nonzero one (bfloat16/float16 runs)."""
+    errors = [saved[COMPENSATION] for saved in state_dict["state"].values()
+              if isinstance(saved.get(COMPENSATION), torch.Tensor) and saved[COMPENSATION].device.type != "meta"]
+    largest = max((e.abs().max().item() for e in errors if e.numel()), default=0.0)
+    if largest > 0:
+        warnings.warn(f"to_torch: {title} keeps no rounding error; the kept \"compensation\" of "
+                      f"{len(errors)} low-precision parameter(s) (up to {largest:.3g}) is dropped", RuntimeWarning,
+                      stacklevel=3)
 
 
 def _torch_required(algorithm: str) -> dict[str, Any]:
