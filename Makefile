@@ -36,7 +36,7 @@ test-all: setup-ci
 	$(MAKE) docs
 
 docs: setup-ci
-	$(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 # the README's and the docs' screenshots, from the browser tests' latest run (the tests write only test-artifacts/)
 screenshots: setup
