@@ -52,3 +52,15 @@ def explorer():
     from descentlab.explore import explore
 
     return explore()
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op thread for a module: elementwise steps give the same numbers, and on a loaded machine two
+    threads make each parallel region wait for a descheduled one (a slow tier took minutes instead of seconds)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -244,6 +244,14 @@ def test_quick_on_a_base_install_skips_what_needs_scikit_learn(tmp_path: Path, c
     assert "needs scikit-learn" in capsys.readouterr().err
 
 
+def test_a_tuple_searched_in_part_takes_its_other_elements_from_the_default(tmp_path: Path) -> None:
+    space = tmp_path / "space.toml"
+    space.write_text('["torch.optim.NAdam".search]\n"betas[0]" = { low = 1e-4, high = 0.5, scale = "log1m" }\n')
+    nadam = resolve("torch.optim.NAdam", str(space))
+    points = nadam.space.sample(4, 0)
+    assert all(len(p["betas"]) == 2 and p["betas"][1] == 0.999 and 0.5 <= p["betas"][0] < 1 for p in points)
+
+
 BAD = [
     (["--problems", "mnist"], "unknown problem 'mnist'"),
     (["--optimizer", "torch.optim.Nadam"], "module torch.optim has no attribute 'Nadam'"),

@@ -36,14 +36,7 @@ STATE_KEYS: dict[str, set[str]] = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the numbers are the same (every op is elementwise), and on a loaded machine two threads
-    make each parallel region wait for a descheduled one (the slow tier took 3.5 minutes instead of 30 s)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # (conftest.py)
 
 
 def _params(seed: int = 0) -> list[torch.nn.Parameter]:

@@ -196,8 +196,11 @@ def import_optimizer(path: str) -> type:
     return cls
 
 
-def _parse_space(owner: str, entry: Any, takes: list[str]) -> Space:
+def _parse_space(owner: str, entry: Any, defaults: Mapping[str, Any]) -> Space:
+    """The space of ``entry`` for ``owner``, whose arguments and their defaults are ``defaults``: a tuple argument
+    searched element by element (``betas[0]``) takes its other elements from ``fixed``, else from its default."""
     where = f"search space of {owner}"
+    takes = list(defaults)
     if not isinstance(entry, Mapping) or set(entry) - {"search", "fixed"}:
         raise SpaceError(f"{where}: expected a table with 'search' and optionally 'fixed', got {entry!r}"[:200])
     search, fixed = entry.get("search", {}), entry.get("fixed", {})
@@ -217,7 +220,12 @@ def _parse_space(owner: str, entry: Any, takes: list[str]) -> Space:
     for name in fixed:
         if name not in takes:
             raise SpaceError(f"{where}: {name!r} is not an argument of {owner} (it takes {', '.join(takes)})")
-    space = Space(tuple(dims), dict(fixed))
+    fixed = dict(fixed)
+    for dim in dims:
+        element = _ELEMENT.match(dim.name)
+        if element and element[1] not in fixed and isinstance(defaults.get(element[1]), (tuple, list)):
+            fixed[element[1]] = tuple(defaults[element[1]])
+    space = Space(tuple(dims), fixed)
     space.assemble([0.5] * len(dims))  # a tuple with a missing element fails here, before any run
     return space
 
@@ -260,14 +268,15 @@ def resolve(name: str, space_file: str | Path | None = None) -> OptimizerRef:
     if name in REGISTRY and name not in tables:
         return OptimizerRef(name, registry_space(REGISTRY[name]))
     if name in REGISTRY:
-        return OptimizerRef(name, _parse_space(name, tables[name], list(REGISTRY[name].names)))
+        spec = REGISTRY[name]
+        return OptimizerRef(name, _parse_space(name, tables[name], {h.name: h.default for h in spec.hyperparameters}))
     cls = import_optimizer(name)
     tables = {**bundled_spaces(), **tables}
     if name not in tables:
         raise SpaceError(f"no search space for {name}: give one with --space FILE "
                          f"(a JSON or TOML table named {name!r}; see descentlab benchmark --help)")
-    takes = [n for n in inspect.signature(cls.__init__).parameters if n not in ("self", "params")]
-    return OptimizerRef(name, _parse_space(name, tables[name], takes))
+    defaults = {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n not in ("self", "params")}
+    return OptimizerRef(name, _parse_space(name, tables[name], defaults))
 
 
 __all__ = ["DECAY_RANGE", "LR_RANGE", "Dimension", "OptimizerRef", "Space", "SpaceError", "bundled_spaces",
