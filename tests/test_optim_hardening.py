@@ -434,3 +434,34 @@ def test_a_dtype_change_after_steps_is_refused_in_one_line(name: str) -> None:
     opt.load_state_dict(opt.state_dict())  # the way out the message gives: the state cast to the new dtype
     _steps(opt, params, 1)
     assert all(v.dtype == torch.float64 for s in opt.state.values() for k, v in s.items() if v.dim() > 0)
+
+
+TORCH_SETTINGS = {"momentum": {"lr": 0.05, "momentum": 0.9}, "adagrad": {"lr": 0.05}, "rmsprop": {"lr": 0.01},
+                  "adadelta": {}, "adam": {"lr": 0.01}}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_SETTINGS))
+def test_a_torch_checkpoint_loads_unchanged_with_torch_conventions_and_resumes_bit_for_bit(name: str) -> None:
+    """``descentlab.optim.X(conventions="torch").load_state_dict(torch.optim.X(...).state_dict())``, float32."""
+    from descentlab.engine.torch_names import TORCH_COUNTERPARTS
+
+    torch.manual_seed(0)
+    theirs_p = [torch.nn.Parameter(torch.randn(5, 3)), torch.nn.Parameter(torch.randn(3))]
+    ours_p = [torch.nn.Parameter(q.detach().clone()) for q in theirs_p]
+    theirs = TORCH_COUNTERPARTS[name].optimizer(theirs_p, **TORCH_SETTINGS[name])
+
+    def steps(opt, params, n):
+        for _ in range(n):
+            opt.zero_grad()
+            sum((q.sin() * q).sum() for q in params).backward()
+            opt.step()
+
+    steps(theirs, theirs_p, 3)
+    ours = dl.CLASSES[name](ours_p, conventions="torch", **TORCH_SETTINGS[name])
+    ours.load_state_dict(theirs.state_dict())
+    with torch.no_grad():
+        for p, q in zip(ours_p, theirs_p):
+            p.copy_(q)
+    steps(theirs, theirs_p, 4)
+    steps(ours, ours_p, 4)
+    assert all(torch.equal(p, q) for p, q in zip(ours_p, theirs_p))

@@ -23,8 +23,10 @@ from ..algorithms import REGISTRY, AlgorithmSpec
 from ..algorithms.conventions import apply as apply_conventions
 from .paths.eager import step_in_batches
 from .paths.fast import CompiledRule
+from .state.checkpoints import from_torch
 from .state.precision import COMPENSATION, Precision
 from .state.realview import init_state, real_views, write_back
+from .torch_names import TORCH_COUNTERPARTS
 
 _log = logging.getLogger("descentlab")
 
@@ -209,8 +211,22 @@ class RuleOptimizer(torch.optim.Optimizer):
             post_hook(self)
 
     def _translated(self, state_dict: dict[str, Any]) -> dict[str, Any]:
-        """A loaded state dict in this class's own names (after the pre-hooks; a face that reads others overrides it)."""
-        return state_dict
+        """A loaded state dict in this class's own names (after the pre-hooks; a face that reads others overrides it).
+
+        A torch.optim state dict (no ``"algorithm"``, groups without the rule's
+        names) is translated by :func:`~descentlab.engine.state.checkpoints.from_torch`,
+        so ``Adam(params, conventions="torch").load_state_dict(torch_adam.state_dict())``
+        works as it is.
+        """
+        counterpart = TORCH_COUNTERPARTS.get(self.algorithm.name)
+        groups = state_dict.get("param_groups", [])
+        if "algorithm" in state_dict or counterpart is None or not groups:
+            return state_dict
+        ours, theirs = set(self.algorithm.names), set(counterpart.names.values())
+        if any(ours <= set(group) or not theirs <= set(group) for group in groups):
+            return state_dict  # ours (untagged, as older versions saved it), or neither: the checks below say why
+        return {**from_torch(state_dict, self.algorithm.name), **{k: v for k, v in state_dict.items()
+                                                                   if k not in ("state", "param_groups")}}
 
     def _check_saved_by(self, state_dict: dict[str, Any]) -> None:
         """Refuse a state dict saved by another algorithm: its ``"algorithm"``, its groups' keys, its state's keys."""
