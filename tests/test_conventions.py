@@ -93,10 +93,10 @@ OPTAX_CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
 
 
 def run_optax(alias: str, kwargs: dict[str, Any], shape: tuple[int, ...]) -> np.ndarray:
-    jax = pytest.importorskip("jax", reason="optax cases need jax (requirements-dev.txt installs it)")
+    jax = pytest.importorskip("jax", reason="optax cases need jax (requirements-ci.txt, make test-all)")
     jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_platforms", "cpu")
-    optax = pytest.importorskip("optax", reason="optax cases need optax (requirements-dev.txt installs it)")
+    optax = pytest.importorskip("optax", reason="optax cases need optax (requirements-ci.txt, make test-all)")
     import jax.numpy as jnp
 
     x0, noise = start(shape)
@@ -242,7 +242,7 @@ def keras_results() -> dict[tuple[int, tuple[int, ...]], np.ndarray]:
     import importlib.util
 
     if importlib.util.find_spec("keras") is None:  # not imported here: Keras picks its backend at import
-        pytest.skip("Keras cases need keras (requirements-dev.txt installs it)")
+        pytest.skip("Keras cases need keras (requirements-ci.txt, make test-all)")
     return run_keras_cases()
 
 
