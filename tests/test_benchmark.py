@@ -268,6 +268,11 @@ BAD = [
      "scale must be one of"),
     (["--space", "/nonexistent/space.json"], "cannot read search-space file"),
     (["--address", "127.0.0.1:6379"], "--address is for --engine ray"),
+    (["--trials", "100000000"], "at most 1000 trials, got 100000000"),
+    (["--seeds", "5000"], "at most 1000 seeds, got 5000"),
+    (["--space", "/dev/zero"], "use a .json or .toml file"),
+    (["--optimizer", "torch.optim.NAdam", "--space", "FIFO"], "is not a regular file"),
+    (["--optimizer", "torch.optim.NAdam", "--space", "BIG"], "is larger than 1048576 bytes"),
 ]
 
 
@@ -277,6 +282,12 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path: Path, capsys
     for i, w in enumerate(words):
         if w.startswith("SPACE:"):
             (tmp_path / "space.json").write_text(w[len("SPACE:"):])
+            words[i] = str(tmp_path / "space.json")
+        elif w == "FIFO":  # (would block a reader forever)
+            os.mkfifo(tmp_path / "space.json")
+            words[i] = str(tmp_path / "space.json")
+        elif w == "BIG":
+            (tmp_path / "space.json").write_text(" " * (1 << 20) + "{}")
             words[i] = str(tmp_path / "space.json")
     out = tmp_path / "report"
     assert main(["benchmark", "--quick", *words, "--out", str(out)]) == 2

@@ -33,6 +33,7 @@ import inspect
 import json
 import math
 import re
+import stat
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -230,11 +231,26 @@ def _parse_space(owner: str, entry: Any, defaults: Mapping[str, Any]) -> Space:
     return space
 
 
+MAX_SPACE_BYTES = 1 << 20
+"""A search-space file is a few tables: a larger one is refused before it is read."""
+
+
 def read_space_file(path: str | Path) -> dict[str, Any]:
-    """The tables of a JSON (``.json``) or TOML (``.toml``) search-space file; ``SpaceError`` for a bad one."""
+    """The tables of a JSON (``.json``) or TOML (``.toml``) search-space file; ``SpaceError`` for a bad one.
+
+    Only a regular file of at most :data:`MAX_SPACE_BYTES` is read (a FIFO would block, ``/dev/zero`` never ends).
+    """
     path = Path(path)
+    if path.suffix.lower() not in (".json", ".toml"):
+        raise SpaceError(f"search-space file {path}: use a .json or .toml file")
     try:
-        text = path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise SpaceError(f"search-space file {path} is not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SPACE_BYTES + 1)
+        if len(data) > MAX_SPACE_BYTES:
+            raise SpaceError(f"search-space file {path} is larger than {MAX_SPACE_BYTES} bytes")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise SpaceError(f"cannot read search-space file {path}: {getattr(error, 'strerror', None) or error}") from None
     try:
@@ -242,10 +258,8 @@ def read_space_file(path: str | Path) -> dict[str, Any]:
             import tomllib
 
             tables = tomllib.loads(text)
-        elif path.suffix.lower() == ".json":
-            tables = json.loads(text)
         else:
-            raise SpaceError(f"search-space file {path}: use a .json or .toml file")
+            tables = json.loads(text)
     except (ValueError, ImportError) as error:
         if isinstance(error, SpaceError):
             raise

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import CLIError, load_data, nonnegative_int, positive_int
+from .common import CLIError, at_most, load_data, nonnegative_int
 
 QUICK_PROBLEMS = ("breast_cancer", "wine", "rosenbrock")
 QUICK_WITHOUT_SKLEARN = ("quadratic_deep", "rosenbrock", "beale")  # --quick on a base install: no optional package
 DEFAULT_TRIALS, DEFAULT_SEEDS = 32, 10
+MAX_TRIALS, MAX_SEEDS = 1000, 1000  # every trial and seed of a study is one member of one batched computation
 QUICK_TRIALS, QUICK_SEEDS = 6, 3
 
 
@@ -34,10 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--optimizer", nargs="+", default=None, metavar="NAME",
                         help="registry names and/or import paths such as torch.optim.NAdam (default: the registry)")
     parser.add_argument("--space", default=None, metavar="FILE", help="search spaces (JSON or TOML) for --optimizer")
-    parser.add_argument("--trials", type=positive_int, default=None,
-                        help=f"trials per optimizer and problem (default {DEFAULT_TRIALS}; --quick {QUICK_TRIALS})")
-    parser.add_argument("--seeds", type=positive_int, default=None,
-                        help=f"fresh seeds for the best setting (default {DEFAULT_SEEDS}; --quick {QUICK_SEEDS})")
+    parser.add_argument("--trials", type=at_most(MAX_TRIALS, "trials"), default=None,
+                        help=f"trials per optimizer and problem, 1 to {MAX_TRIALS} (default {DEFAULT_TRIALS}; "
+                        f"--quick {QUICK_TRIALS})")
+    parser.add_argument("--seeds", type=at_most(MAX_SEEDS, "seeds"), default=None,
+                        help=f"fresh seeds for the best setting, 1 to {MAX_SEEDS} (default {DEFAULT_SEEDS}; "
+                        f"--quick {QUICK_SEEDS})")
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="the protocol's seed (default 0)")
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="local: this process; ray: Ray tasks (optional extra descentlab[ray])")

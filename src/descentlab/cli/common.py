@@ -196,6 +196,16 @@ def seed_count(value: str) -> int:
     return number
 
 
+def at_most(limit: int, what: str):
+    """An argparse type: an integer from 1 to ``limit`` (``what``: the plural noun of the message)."""
+    def parse(value: str) -> int:
+        number = positive_int(value)
+        if number > limit:
+            raise argparse.ArgumentTypeError(f"at most {limit} {what}, got {number}")
+        return number
+    return parse
+
+
 class DownloadProgress:
     """Download progress on stderr (stdout stays clean for --json).
 
