@@ -127,7 +127,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         self._compiled: CompiledRule | None = None
         self._replays: dict[Any, Any] = {}  # the default path's kept replays, one per group and bucket
 
-    _KEPT: ClassVar[tuple[str, ...]] = ("fused", "skip_nonfinite", "precision", "skipped_steps", "_hidden_state")
+    _KEPT: ClassVar[tuple[str, ...]] = ("fused", "skip_nonfinite", "precision", "skipped_steps")
     """The adapter's own attributes that a copy or a pickle keeps (torch's ``__getstate__`` keeps only its three)."""
 
     def __getstate__(self) -> dict[str, Any]:
@@ -163,11 +163,16 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; its own hyperparameters are validated like the constructor's."""
-        own = {k: v for k, v in param_group.items() if k in self.algorithm.names}
+        super().add_param_group({**param_group, **self._checked_values(param_group)})
+
+    def _checked_values(self, group: dict[str, Any]) -> dict[str, Any]:
+        """A group's hyperparameters checked (and normalized) from the rule's table, as the constructor checks
+        them; a face that stores other names overrides it."""
+        own = {k: v for k, v in group.items() if k in self.algorithm.names}
         checked = self.algorithm.check(own)
         if own:
             self.algorithm.consistency({**self.defaults, **checked})
-        super().add_param_group({**param_group, **checked})
+        return checked
 
     def state_dict(self) -> dict[str, Any]:
         """torch's state dict plus ``"algorithm"``: the registry name of the rule that wrote it."""
@@ -254,10 +259,8 @@ class RuleOptimizer(torch.optim.Optimizer):
         """The saved groups with their hyperparameters validated (and normalized) as the constructor does."""
         checked_groups = []
         for index, group in enumerate(groups):
-            own = {k: v for k, v in group.items() if k in self.algorithm.names}
             try:
-                checked = self.algorithm.check(own)
-                self.algorithm.consistency({**self.defaults, **checked})
+                checked = self._checked_values(group)
             except (TypeError, ValueError) as error:
                 where = f"{type(self).__name__}.load_state_dict"
                 raise type(error)(f"{where}: saved parameter group {index}: {error}") from None
@@ -292,8 +295,8 @@ class RuleOptimizer(torch.optim.Optimizer):
         return {*self.algorithm.state_keys, COMPENSATION}
 
     def _other_algorithms_state_keys(self) -> set[str]:
-        """The state entries the other algorithms keep, as this class names them (one of them in a saved state
-        means another algorithm saved it)."""
+        """Every algorithm's state entries, as this class names them: one that this algorithm does not keep, in a
+        saved state, means another algorithm saved it."""
         return {key for spec in REGISTRY.values() for key in spec.state_keys}
 
     def _check_state_shapes(self, state_dict: dict[str, Any]) -> None:

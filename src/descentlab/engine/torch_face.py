@@ -90,6 +90,8 @@ class TorchFace(RuleOptimizer):
     """Group keys torch's class sets without an argument (AdamW: ``decoupled_weight_decay=True``)."""
     hidden: ClassVar[tuple[str, ...]] = ()
     """The rule's state keys torch's class does not keep (SGD: ``step``)."""
+    _KEPT: ClassVar[tuple[str, ...]] = (*RuleOptimizer._KEPT, "_hidden_state")
+    """A copy or a pickle also keeps the entries torch's class does not keep (SGD's step counters)."""
     also_runs: ClassVar[tuple[str, ...]] = ()
     """Registry rules besides ``algorithm`` that a group may run (SGD without momentum: ``sgd``)."""
 
@@ -121,7 +123,8 @@ class TorchFace(RuleOptimizer):
         torch.optim.Optimizer.add_param_group(self, {**param_group, **{k: checked[k] for k in param_group if k in checked}})
 
     def _checked_values(self, group: Mapping[str, Any]) -> dict[str, Any]:
-        """A whole group's values (torch's keys) checked from the rule's table: the checked (normalized) ones."""
+        """A whole group's values (torch's keys, every one present) checked from the rule's table, with torch's
+        implementation flags: the checked (normalized) ones."""
         self._check_flags(group)
         names = self._names(self.algorithm)
         checked = {}
@@ -131,18 +134,6 @@ class TorchFace(RuleOptimizer):
                 checked[key] = h.check(key, group[key])
         self._check_group({**group, **checked})
         return checked
-
-    def _checked_groups(self, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The saved groups validated as the constructor validates its arguments (torch's keys)."""
-        checked_groups = []
-        for index, group in enumerate(groups):
-            try:
-                checked = self._checked_values(group)
-            except (TypeError, ValueError) as error:
-                raise type(error)(f"{type(self).__name__}.load_state_dict: saved parameter group {index}: {error}") \
-                    from None
-            checked_groups.append({**group, **checked})
-        return checked_groups
 
     def _check_flags(self, group: Mapping[str, Any]) -> None:
         """torch's implementation keywords: each accepted with its meaning here, or refused in one line."""
