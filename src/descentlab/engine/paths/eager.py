@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ...algorithms import AlgorithmSpec, State
+from ..state.precision import Precision
 from .counters import CounterBlock
 from .inplace import Plan, plan_for, run_plan
-from ..state.precision import Precision
 
 if TYPE_CHECKING:
     from torch import Tensor

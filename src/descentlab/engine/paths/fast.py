@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ...algorithms import AlgorithmSpec, State
-from .counters import CounterBlock
 from ..state.precision import Precision
+from .counters import CounterBlock
 
 if TYPE_CHECKING:
     from torch import Tensor
