@@ -7,7 +7,8 @@ one bracket or punctuation mark — and keeps those after which the cell parses.
 Edits giving the same program (the same syntax tree) are one repair; of the
 different repairs, the one whose edit comes last wins (a bracket left open is
 closed where the cell ends, so that everything written stays inside it), shown at
-its earliest position in that program (right after the last token written).
+its earliest position in that program (right after the last token written; after a run of
+the same character, inserting it before or after being the same text).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class Repair:
     def describe(self, original: str) -> str:
         """``')' inserted after 'labels' (line 2, column 27)``."""
         before = original[:self.offset].rstrip().split()
-        anchor = f" after {before[-1][-12:]!r}" if before else ""
+        word = before[-1] if before else ""
+        anchor = f" after {(word if len(word) <= 30 else '…' + word[-30:])!r}" if word else ""
         return f"{self.char!r} {self.action}{anchor} (line {self.line}, column {self.column})"
 
 
@@ -79,6 +81,8 @@ def one_character_repair(source: str) -> Repair | None:
         return None
     program = max(found.values(), key=lambda edits: max(edit[0] for edit in edits))
     offset, action, char, edited = min(program)
+    while action == "inserted" and offset < len(source) and source[offset] == char:
+        offset += 1  # the same text: say it after the run of equal characters (after "gd_2d)", not before its ")")
     line = source.count("\n", 0, offset) + 1
     column = offset - (source.rfind("\n", 0, offset) + 1) + 1
     where = f" (line {error.lineno})" if error.lineno else ""

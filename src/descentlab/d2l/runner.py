@@ -54,7 +54,7 @@ from torch import nn
 from .. import d2l
 from ..airfoil.data import Airfoil
 from ..airfoil.train import TrainingRun, train
-from ..chapter.rule import LEVEL, PredictionInterval, prediction_interval, rule_text
+from ..chapter.rule import PredictionInterval, prediction_interval, rule_text
 from ..engine.torch_names import TORCH_COUNTERPARTS
 from ..notes.loop import OwnCall, notes_states, own_calls
 from ..notes.reference import airfoil_label
@@ -441,12 +441,11 @@ def _airfoil_check(notes: str | None, ran: str | None, run: Any, intervals: _Int
                          f"no interval from {len(seeded.seeds)} seeds of {reference.label()}")
     losses = [_loss(line) for line in (notes, ran) if line is not None]
     passed = all(loss is not None and interval.contains(loss) for loss in losses)
-    return LineCheck("airfoil", notes, ran, f"{rule}, n = {interval.seeds}", passed, _interval_text(interval, reference))
+    return LineCheck("airfoil", notes, ran, rule, passed, _interval_text(interval, reference))
 
 
 def _interval_text(interval: PredictionInterval, reference: Reference) -> str:
-    return (f"{LEVEL:.0%} interval [{interval.low:.6f}, {interval.high:.6f}] of {interval.seeds} seeds of "
-            f"{reference.label()}")
+    return f"[{interval.low:.6f}, {interval.high:.6f}] from {interval.seeds} seeds of {reference.label()}"
 
 
 def _loss(line: str) -> float | None:
