@@ -19,6 +19,7 @@ import torch
 
 import descentlab.d2l as d2l
 import descentlab.optim as dl
+import descentlab.torch_optim
 from descentlab.cli import main
 from descentlab.d2l.cells import notebook_cells, read_notes, shape, text_cells
 from descentlab.d2l.repair import one_character_repair
@@ -30,7 +31,7 @@ SEED_NOTES = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_9ac8
 
 F_2D = "def f_2d(x1, x2):\n    return 0.1 * x1 ** 2 + 2 * x2 ** 2\n"
 GD_2D = "def gd_2d(x1, x2, s1, s2):\n    return (x1 - eta * 0.2 * x1, x2 - eta * 4 * x2, 0, 0)\n"
-FIRST_CELL = "%matplotlib inline\nimport d2lzh1981 as d2l\neta = 0.4\n" + F_2D + GD_2D + \
+FIRST_CELL = "%matplotlib inline\nimport sys\nsys.path.append('/home/kesci/input')\nimport d2lzh1981 as d2l\neta = 0.4\n" + F_2D + GD_2D + \
     "d2l.show_trace_2d(f_2d, d2l.train_2d(gd_2d))\n"
 
 
@@ -121,7 +122,9 @@ def test_a_notebook_runs_its_cells_in_one_namespace(tmp_path, capsys) -> None:
         ("x = np.arange(3)\nx * 2\n", ["array([0, 2, 4])"], False),  # np from the course's set-up; a displayed value
     ])
     out = tmp_path / "figs"
+    path_before, numpy_before = list(sys.path), np.random.get_state()[1].copy()
     assert main(["run-notes", str(path), "--out", str(out)]) == 0
+    assert sys.path == path_before and (np.random.get_state()[1] == numpy_before).all()  # the run's world is undone
     printed = capsys.readouterr().out
     assert "In [1]   skipped %matplotlib inline" in printed and "In [3]   uses np (import numpy as np)" in printed
     assert printed.count("  pass      same digits") == 2
@@ -192,8 +195,8 @@ def test_a_repaired_cell_runs_and_is_named_and_an_unrepairable_one_fails(tmp_pat
     ])
     assert main(["run-notes", str(path), "--out", str(tmp_path / "f")]) == 1
     printed = capsys.readouterr().out
-    assert "  repaired  the notes' cell does not parse ('(' was never closed (line 8)); ran it with ')' inserted " \
-           "after 'd2l.train_2d(gd_2d)' (line 8, column 44)" in printed
+    assert "  repaired  the notes' cell does not parse ('(' was never closed (line 10)); ran it with ')' inserted " \
+           "after 'd2l.train_2d(gd_2d)' (line 10, column 44)" in printed
     assert "  pass      same digits" in printed
     assert "  FAIL      raised SyntaxError: invalid syntax (line 1); no one-character repair parses" in printed
     assert "  FAIL      raised NameError: name 'undefined_name' is not defined (line 1)" in printed
@@ -236,6 +239,7 @@ def test_train_ch7_is_the_notes_loop_and_draws_the_loss(airfoil, capsys) -> None
     (dl.AdaDelta, {"rho": 0.9}, {"rho": 0.9}),
     (dl.Adam, {"lr": 0.01}, {"lr": 0.01}),
     (dl.Adam, {"lr": 0.01, "t": 1}, {"lr": 0.01}),  # the notes' own step counter, at its start
+    (descentlab.torch_optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, {"lr": 0.01, "alpha": 0.9}),  # torch's names, as given
 ])
 def test_descentlab_classes_take_the_notes_dicts(airfoil, capsys, cls, hp, ran_with) -> None:
     torch.manual_seed(0)

@@ -74,6 +74,8 @@ class _Out:
         self.stream = stream if stream is not None else sys.stdout
 
     def __call__(self, line: str = "") -> None:
+        if self.stream is None:  # no standard output at all (a windowless interpreter): the exit code still tells
+            return
         try:
             self.stream.write(line + "\n")
         except UnicodeEncodeError:

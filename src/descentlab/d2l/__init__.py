@@ -205,7 +205,7 @@ def fit_pytorch_ch7(optimizer_class: Callable[..., torch.optim.Optimizer], hyper
     for ``RMSProp`` as for ``torch.optim.RMSprop``.
     """
     given = dict(hyperparams)
-    ran_with = descentlab_hyperparameters(optimizer_class, given) if _is_descentlab_class(optimizer_class) else given
+    ran_with = descentlab_hyperparameters(optimizer_class, given) if is_descentlab_class(optimizer_class) else given
     losses, times = torch_loop(optimizer_class, ran_with, features, labels, batch_size=batch_size, epochs=num_epochs)
     return Ch7Run("class", optimizer_class, given, ran_with, None, features, labels, tuple(losses), tuple(times))
 
@@ -238,7 +238,7 @@ def _show(run: Ch7Run, epochs: int) -> None:
     draw_loss_curve(plt.figure(figsize=FIGSIZE).add_subplot(), run.losses, epochs)
 
 
-def _is_descentlab_class(cls: Any) -> bool:
+def is_descentlab_class(cls: Any) -> bool:
     """One of :mod:`descentlab.optim`'s classes (the notes' conventions and names), or a subclass."""
     return isinstance(cls, type) and any(issubclass(cls, ours) for ours in CLASSES.values())
 
@@ -312,6 +312,7 @@ __all__ = [
     "draw_trace_2d",
     "fit_ch7",
     "fit_pytorch_ch7",
+    "is_descentlab_class",
     "get_data_ch7",
     "linreg",
     "plt",

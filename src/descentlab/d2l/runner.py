@@ -343,7 +343,9 @@ class Reference:
         return self.algorithm, self.impl, self.init, tuple(sorted((k, repr(v)) for k, v in self.hyperparameters.items()))
 
     def label(self) -> str:
-        return airfoil_label(self.impl, self.algorithm, self.hyperparameters)
+        """``own adam lr=0.01`` as the report names its runs; ``, nn.Linear's start`` when the rule is ours but the start torch's."""
+        start = ", nn.Linear's start" if self.init != self.impl else ""
+        return airfoil_label(self.impl, self.algorithm, self.hyperparameters) + start
 
 
 def identify_function(function: Callable[..., Any], states: Any, hyperparameters: dict[str, Any],
@@ -392,7 +394,7 @@ def reference_of(run: d2l.Ch7Run) -> Reference | str:
         renamed = {notes: ours for ours, notes in call.keys.items()}
         return Reference(algorithm, "own", "own", {renamed[k]: v for k, v in hp.items() if k not in call.extra})
     cls = run.optimizer
-    if d2l._is_descentlab_class(cls):
+    if d2l.is_descentlab_class(cls):
         return Reference(cls.algorithm.name, "own", "torch", dict(run.ran_with))
     name = getattr(cls, "__name__", "")
     if getattr(torch.optim, name, None) is cls or getattr(cls, "__module__", "") == "descentlab.torch_optim":
