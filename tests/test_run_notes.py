@@ -356,6 +356,19 @@ def test_a_full_disk_while_writing_the_figures_is_one_line_and_leaves_nothing(tm
     assert "Errno" not in captured.err and list(work.iterdir()) == []
 
 
+def test_without_the_airfoil_data_the_2d_cells_still_run_and_the_exit_code_is_3(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("DESCENTLAB_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    reading = "data = np.genfromtxt('/home/kesci/input/airfoil4755/airfoil_self_noise.dat', delimiter='\\t')\n"
+    path = notebook(tmp_path / "n.ipynb", [(FIRST_CELL, ["epoch 20, x1 -0.943467, x2 -0.000073"], True),
+                                           (reading, [], False)])
+    assert main(["run-notes", str(path), "--no-download", "--out", str(tmp_path / "f")]) == 3
+    captured = capsys.readouterr()
+    assert "  pass      same digits" in captured.out and "raised FileNotFoundError" in captured.out
+    assert captured.err.startswith("descentlab run-notes: the airfoil data was not available: ")
+    assert captured.err.count("\n") == 1
+
+
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
