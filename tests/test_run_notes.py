@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import torch
 
-import descentlab.d2l as d2l
 import descentlab.optim as dl
 import descentlab.torch_optim
+from descentlab import d2l
 from descentlab.cli import main
 from descentlab.d2l.cells import notebook_cells, read_notes, shape, text_cells
 from descentlab.d2l.repair import one_character_repair
@@ -314,7 +314,7 @@ def test_an_airfoil_cell_through_a_notebook_with_few_seeds(tmp_path, airfoil_pat
     (lambda tmp: _write(tmp / "binary.txt", bytes(range(256))), "is not UTF-8 text"),
     (lambda tmp: _write(tmp / "broken.ipynb", b"{\"cells\": ["), "is not valid JSON"),
     (lambda tmp: _write(tmp / "old.ipynb", b'{"nbformat": 3, "worksheets": []}'), "nbformat 3"),
-    (lambda tmp: _write(tmp / "prose.md", "just prose, no cells\n".encode()), "has no code cells"),
+    (lambda tmp: _write(tmp / "prose.md", b"just prose, no cells\n"), "has no code cells"),
 ])
 def test_bad_notes_are_one_line_and_exit_2(tmp_path, capsys, make, message) -> None:
     path = make(tmp_path)

@@ -81,7 +81,7 @@ class Trace2D:
     @property
     def line(self) -> str:
         x1, x2 = self.points[-1]
-        return "epoch %d, x1 %f, x2 %f" % (len(self.points) - 1, x1, x2)
+        return "epoch %d, x1 %f, x2 %f" % (len(self.points) - 1, x1, x2)  # noqa: UP031 - the course's own %-format
 
 
 def trace_2d(trainer: Callable[..., Sequence[Any]], steps: int = STEPS_2D,
@@ -179,7 +179,7 @@ class Ch7Run:
 
     @property
     def line(self) -> str:
-        return "loss: %f, %f sec per epoch" % (self.final_loss, self.sec_per_epoch)
+        return "loss: %f, %f sec per epoch" % (self.final_loss, self.sec_per_epoch)  # noqa: UP031
 
 
 def fit_ch7(optimizer_fn: Callable[[list[torch.Tensor], Any, dict[str, Any]], None], states: Any,
@@ -312,8 +312,8 @@ __all__ = [
     "draw_trace_2d",
     "fit_ch7",
     "fit_pytorch_ch7",
-    "is_descentlab_class",
     "get_data_ch7",
+    "is_descentlab_class",
     "linreg",
     "plt",
     "session",

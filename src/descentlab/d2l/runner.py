@@ -307,10 +307,10 @@ def _exec_cell(tree: ast.Module, namespace: dict[str, Any], filename: str) -> tu
                 _no_input():
             exec(compile(ast.Module(body, type_ignores=[]), filename, "exec"), namespace)  # noqa: S102
             if last is not None:
-                value = eval(compile(last, filename, "eval"), namespace)  # noqa: S307
+                value = eval(compile(last, filename, "eval"), namespace)
                 if value is not None:
                     print(repr(value))
-    except Exception as problem:  # a cell's error is its record, as in a notebook
+    except Exception as problem:  # noqa: BLE001 - a cell's error is its record, as in a notebook
         error = _error_line(problem, filename)
     seconds = time.perf_counter() - started
     return tuple(out.getvalue().splitlines()), error, seconds
