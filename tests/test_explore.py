@@ -345,7 +345,7 @@ def test_the_saddle_opens_off_the_line_into_the_saddle(payload) -> None:
     is off that line, and there a path escapes to a minimum (±1, 0)."""
     saddle = [p for p in payload["problems"] if p["landscape"] == "saddle"]
     assert saddle[0]["start"][0] != 0 and [0.0, 1.0] in [p["start"] for p in saddle]
-    values, precise = decode_block(payload, "momentum", "saddle@0")
+    _, precise = decode_block(payload, "momentum", "saddle@0")
     row = _row(payload["algorithms"]["momentum"]["axes"], 0, payload["landscapes"]["saddle"]["initial_lr"]["momentum"])
     end = precise[row, payload["precise_steps"].index(200)]
     assert abs(abs(end[0]) - 1) < 1e-3 and abs(end[1]) < 1e-3  # escaped the saddle to a minimum
