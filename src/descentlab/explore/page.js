@@ -362,9 +362,16 @@ function mount(root, DATA, S, options) {
     return { ctx, width, height, ratio, labels };
   }
   const fontOf = (size, bold) => `${bold ? "bold " : ""}${size}px ${FONT}`;
+  const widths = new Map(); // a text's width by font: measured once (setting ctx.font is the costly part)
   function measure(g, str, size = 11, bold = false) {
-    g.ctx.font = fontOf(size, bold);
-    return g.ctx.measureText(str).width;
+    const key = `${size}${bold ? "b" : ""}|${str}`;
+    let width = widths.get(key);
+    if (width === undefined) {
+      g.ctx.font = fontOf(size, bold);
+      width = g.ctx.measureText(str).width;
+      widths.set(key, width);
+    }
+    return width;
   }
   function boxOf(g, str, x, y, o) {
     const size = o.size || 11;
