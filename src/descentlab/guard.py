@@ -174,8 +174,9 @@ def _forgiving(stream: object, fd: int, errors: str) -> object:
         _kept.append(stream)
     sink = _Sink(fd)
     tty = sink.isatty()
+    unbuffered = fd == 2 or bool(os.environ.get("PYTHONUNBUFFERED")) or sys.flags.unbuffered
     text = io.TextIOWrapper(io.BufferedWriter(sink), encoding=encoding, errors=errors,
-                            line_buffering=tty or fd == 2, write_through=fd == 2)
+                            line_buffering=tty or fd == 2, write_through=unbuffered)
     if (fd == 1 and sys.__stdout__ is stream) or (fd == 2 and sys.__stderr__ is stream):
         setattr(sys, "__stdout__" if fd == 1 else "__stderr__", text)
     return text

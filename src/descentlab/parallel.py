@@ -169,13 +169,14 @@ class _Worker(Executor):
         calls_read, self._calls = os.pipe()
         self._results, results_write = os.pipe()
         try:
-            flags = getattr(subprocess, "_args_from_interpreter_flags", lambda: [])()
+            flags = getattr(subprocess, "_args_from_interpreter_flags", list)()
             self._process = subprocess.Popen(
-                [sys.executable, *flags, "-c", _BOOT, json.dumps(sys.path), str(os.getpid()), str(calls_read),
-                 str(results_write), json.dumps(list(preload))],
+                [sys.executable, *flags, "-c", _BOOT, json.dumps([str(entry) for entry in sys.path]),
+                 str(os.getpid()), str(calls_read), str(results_write), json.dumps(list(preload))],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, pass_fds=(calls_read, results_write),
                 close_fds=True,
             )
+            _WORKERS.add(self)  # from now on stop_workers() (a signal handler, the exit) stops it
         except BaseException:
             for fd in (calls_read, self._calls, self._results, results_write):
                 os.close(fd)
@@ -186,7 +187,6 @@ class _Worker(Executor):
         self._pending: dict[int, Future] = {}
         self._next = 0
         self._broken = False
-        _WORKERS.add(self)
         self._reader = threading.Thread(target=self._read, daemon=True, name="descentlab-helper-results")
         self._reader.start()
 
