@@ -98,6 +98,7 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     check_parent(path)
     if mode is not None and not os.access(path, os.W_OK):
         raise WriteError(f"{path} exists and is write-protected; choose another file name")
+    _clean_stale(_real(path))  # what killed runs left beside it goes now, before this run's work
     return path
 
 
@@ -281,7 +282,8 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[Path], object]) -
 
 
 def check_directory(out_dir: Path, allowed: Collection[str]) -> None:
-    """Fail early, with a ``ValueError``, unless ``out_dir`` is new, empty, or holds only names in ``allowed`` (a previous report)."""
+    """Fail early, with a ``ValueError``, unless ``out_dir`` is new, empty, or holds only names in ``allowed`` (a
+    previous report).  Temporaries that killed runs left beside it are removed."""
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"{out_dir} exists and is not a directory; choose another --out")
     if out_dir.is_dir():
@@ -292,6 +294,8 @@ def check_directory(out_dir: Path, allowed: Collection[str]) -> None:
                 "choose an empty or new directory"
             )
     check_parent(out_dir.resolve())
+    real = _real(out_dir)
+    _clean_stale(real.parent.resolve() / real.name)  # what killed runs left beside it goes now, before the work
 
 
 def write_directory(out_dir: str | os.PathLike[str], allowed: Collection[str], fill: Callable[[Path], object]) -> Path:

@@ -113,7 +113,8 @@ def _no_missing_home() -> None:
     if home and not os.path.isdir(home) and "MPLCONFIGDIR" not in os.environ:
         import tempfile
 
-        os.environ["MPLCONFIGDIR"] = os.path.join(tempfile.gettempdir(), f"descentlab-matplotlib-{getattr(os, 'getuid', lambda: 0)()}")
+        uid = getattr(os, "getuid", lambda: 0)()
+        os.environ["MPLCONFIGDIR"] = os.path.join(tempfile.gettempdir(), f"descentlab-matplotlib-{uid}")
 
 
 def _open_missing_descriptors() -> None:
@@ -164,7 +165,7 @@ class _Sink(io.RawIOBase):
 
 
 def _forgiving(stream: object, fd: int, errors: str) -> object:
-    """A text stream on ``fd`` with ``stream``'s encoding, ``errors`` for what it cannot encode, and a :class:`_Sink`."""
+    """A text stream on ``fd``: ``stream``'s encoding, ``errors`` for what it cannot encode, a :class:`_Sink`."""
     encoding = getattr(stream, "encoding", None) or "utf-8"
     if stream is not None:
         try:
