@@ -16,8 +16,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "descentlab"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"algorithms", "files", "schedules", "_moved", "lang", "parallel"}),  # the rules and their registry;
-    # atomic writes; learning-rate schedules; the two languages; work shared with a helper process
+    frozenset({"algorithms", "files", "schedules", "_moved", "lang", "parallel", "guard"}),  # the rules and their
+    # registry; atomic writes; learning-rate schedules; the two languages; work shared with a helper process; the
+    # command's signal handlers and standard streams
     frozenset({"__init__", "engine"}),  # the optimizer engine: the adapter, its paths, state and checkpoints, torch names
     frozenset({"optim", "torch_optim"}),  # its public faces: the notes' classes and torch.optim's
     frozenset({"lab", "airfoil", "notes"}),  # the 2D lab; the airfoil experiment; the notes' own numbers and loop

@@ -7,9 +7,14 @@ classes.
 
 from __future__ import annotations
 
-from typing import Any
+from . import guard as _guard
 
-from . import _moved
+if _guard.is_the_command():  # first of all, before any heavy import: Ctrl-C exits 130 in one line, ...
+    _guard.install()
+
+from typing import Any  # noqa: E402 - after the signal handlers, as every import below
+
+from . import _moved  # noqa: E402
 
 __version__ = "0.1.0"
 

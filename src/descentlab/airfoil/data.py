@@ -95,10 +95,24 @@ class Airfoil:
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/descentlab``, or ``~/.cache/descentlab`` when that is unset."""
+    """``$XDG_CACHE_HOME/descentlab``, or ``~/.cache/descentlab`` when that is unset.
+
+    A home directory that does not exist (``HOME=/nonexistent``, a service account)
+    is never created: the cache is then ``descentlab-cache-<uid>`` in the system's
+    temporary directory.
+    """
     base = os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
-    return root / "descentlab"
+    if base and Path(base).is_absolute():
+        return Path(base) / "descentlab"
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):  # no HOME and no password entry
+        home = None
+    if home is None or not home.is_dir():
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / f"descentlab-cache-{getattr(os, 'getuid', lambda: 0)()}"
+    return home / ".cache" / "descentlab"
 
 
 def sha1_of(path: Path) -> str:

@@ -58,6 +58,7 @@ def _import_lazily(*names: str) -> None:
 _import_lazily("torch", "numpy", "matplotlib")
 
 from .. import __version__  # noqa: E402 - after the lazy imports above, as every import below
+from .. import guard as _guard  # noqa: E402
 from ..files import WriteError, reason  # noqa: E402
 from . import algorithms_cmd, lab_cmd  # noqa: E402
 from . import bench_cmd, reproduce_cmd, train_cmd  # noqa: E402
@@ -122,7 +123,10 @@ def script() -> None:
     leaves the objects that exist now out of it (nothing is left half-done: every
     file is written and closed, and exit handlers still run).  Only the command
     does this; :func:`main` called in a long-lived process (the tests) does not.
+    The signal handlers and forgiving streams of :mod:`descentlab.guard` are set
+    up (if importing the package has not done it already).
     """
+    _guard.install()
     code = main()
     gc.freeze()
     sys.exit(code)
