@@ -207,16 +207,14 @@ def at_most(limit: int, what: str):
     return parse
 
 
-MAX_SEED = 2**32 - 1
-"""The largest seed a command takes: every random generator it feeds (torch, NumPy, Sobol) takes it."""
-
-
-def seed_number(value: str) -> int:
-    """An argparse type: a seed, 0 to :data:`MAX_SEED`."""
-    number = nonnegative_int(value)
-    if number > MAX_SEED:
-        raise argparse.ArgumentTypeError(f"a seed is at most {MAX_SEED} (2**32 - 1), got {number}")
-    return number
+def seed_number(limit: int):
+    """An argparse type: a seed from 0 to ``limit`` (what the command's random generators take)."""
+    def parse(value: str) -> int:
+        number = nonnegative_int(value)
+        if number > limit:
+            raise argparse.ArgumentTypeError(f"a seed is at most {limit}, got {number}")
+        return number
+    return parse
 
 
 def nonnegative_float(value: str) -> float:

@@ -14,6 +14,9 @@ from ..algorithms.spec import OneOf, decay_pair, flag, format_hyperparameters
 from ..files import write_with
 from ..lab.objectives import OBJECTIVES, curvature, get_objective, quadratic_theory
 from ..lab.trajectory import MAX_STEPS, run_many
+
+MAX_RUNS = 100
+"""Runs in one compare figure at most (each its own colour and legend entry)."""
 from .common import (
     CLIError,
     add_hyperparameter_options,
@@ -49,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Each RUN is NAME or NAME:key=value,key=value (betas as B1/B2, flags as true/false). "
         "Example: descentlab compare sgd:lr=0.4 momentum:lr=0.4,momentum=0.5 adagrad:lr=2 --out paths.png",
     )
-    compare.add_argument("runs", nargs="+", metavar="RUN")
+    compare.add_argument("runs", nargs="+", metavar="RUN", help=f"1 to {MAX_RUNS} runs")
     _add_landscape_options(compare)
     compare.set_defaults(handler=run_compare)
 
@@ -174,6 +177,8 @@ def _parse_value(check: Any, key: str, value: str, text: str) -> Any:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    if len(args.runs) > MAX_RUNS:
+        raise CLIError(f"at most {MAX_RUNS} runs in one figure, got {len(args.runs)}")
     runs = [parse_run(text) for text in args.runs]
     objective, start = _landscape(args)
     trajectories = run_many(runs, objective, steps=args.steps, start=start)
