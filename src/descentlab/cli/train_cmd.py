@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     seeds.add_argument("--seed", type=seed_number(MAX_SEED), default=0, metavar="S",
                        help=f"the seed of a single run, 0 to {MAX_SEED} (default 0)")
     seeds.add_argument("--seeds", type=seed_count, metavar="N", help="run seeds 0..N-1 together; report mean, std, min, max")
-    parser.add_argument("--epochs", type=at_most(MAX_EPOCHS, "epochs"), default=2,
+    parser.add_argument("--epochs", type=positive_int, default=2,
                         help=f"passes over the data, at most {MAX_EPOCHS} (default 2); progress on stderr for long runs")
     parser.add_argument("--batch-size", type=at_most(TRAIN_ROWS, "rows per minibatch (the training rows)"), default=10,
                         help=f"minibatch size, 1 to {TRAIN_ROWS} (default 10)")
