@@ -58,6 +58,8 @@ ROWS = len(NOTES_AIRFOIL)
 """How many rows the table judges at once: the notes' twelve airfoil runs."""
 LEVEL = NOMINAL_FAMILY_LEVEL ** (1 / ROWS)
 """The per-row coverage (Šidák): a fresh draw of the same procedure passes one row with this probability."""
+PRINTED_ROUNDING = 5e-7
+"""Half the last digit of the notes' six printed decimals: a value this far below the optimum may still be a draw."""
 MIN_SEEDS = 5
 """Fewer seeds than this: the rule gives no verdict."""
 
@@ -145,6 +147,9 @@ class PredictionInterval:
         return self.multiplier * self.spread * math.sqrt(1 + 1 / self.seeds)
 
     def contains(self, loss: float) -> bool:
+        """Inside the interval, and not below the optimum (no run ends there) beyond the printed rounding."""
+        if loss < self.optimum - PRINTED_ROUNDING:
+            return False
         return abs(_cbrt(loss - self.optimum) - self.center) <= self.half_width
 
 
@@ -166,7 +171,7 @@ def prediction_interval(losses: Sequence[float], optimum: float, level: float = 
         center=center,
         spread=spread,
         multiplier=multiplier,
-        low=optimum + (center - half) ** 3,
+        low=max(optimum + (center - half) ** 3, optimum - PRINTED_ROUNDING),  # a wide interval stops at the optimum
         high=optimum + (center + half) ** 3,
     )
 
