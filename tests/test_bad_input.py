@@ -486,3 +486,33 @@ def test_the_library_refuses_bad_arguments_clearly(
     # raised by descentlab itself, not by torch deep inside a computation
     raised_in = traceback.extract_tb(caught.value.__traceback__)[-1].filename
     assert "/descentlab/" in raised_in.replace("\\", "/"), raised_in
+
+
+# --- issue 31: the environment and large figures --------------------------------------------------------------
+
+
+def test_an_invalid_mplbackend_does_not_fail_a_command(tmp_path: Path) -> None:
+    """``MPLBACKEND=x`` made matplotlib refuse to import: "error: sgd: Key backend ..."; the commands only write files."""
+    figure = tmp_path / "path.png"
+    done = subprocess.run([sys.executable, "-m", "descentlab", "trace", "sgd", "--lr", "0.4", "--out", str(figure)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "MPLBACKEND": "x"})
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert figure.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("count", [41, 100])
+def test_compare_with_many_runs_draws_them_all_without_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], count: int
+) -> None:
+    """40+ runs printed matplotlib's "constrained_layout not applied" UserWarning (the legend filled the axes)."""
+    import warnings
+
+    from descentlab.plotting.landscape import path_colors
+
+    figure = tmp_path / "paths.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code = main(["compare", *[f"sgd:lr=0.{i:03d}" for i in range(1, count + 1)], "--out", str(figure)])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == "" and figure.is_file()
+    assert len(set(path_colors(count))) == count  # every path its own colour

@@ -22,7 +22,7 @@ draws, so under normality all rows pass with probability ``LEVEL ** ROWS``.  The
 cube root leaves the ``z`` slightly right-skewed (skewness 0.1-0.5 over 6000
 seeds), so at such extreme levels a row misses two to three times as often as the
 normal model says; the nominal family level is therefore 99.8% (99.983% per row),
-which measures at 99.3% or more for every seed count (a 99% interval per row would
+which measures at 99.2% or more for every seed count from 5 to 100 (a 99% interval per row would
 leave one "differ" in about 12% of correct reproductions, and Šidák's 99% nominal
 about 2% at 20 seeds and more).  ``benchmarks/verdict_rule.py`` measures the
 whole-table false alarm and the power against wrong conventions per seed count
