@@ -220,6 +220,7 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["benchmark", "--quick", "--data", "/nonexistent/x.dat", "--out", "{tmp}/bm"], r"--data /nonexistent/x\.dat: no such file"),
     (["benchmark", "--quick", "--data", "{tmp}/fifo", "--out", "{tmp}/bm"], r"fifo is a named pipe \(FIFO\), not a regular file"),
     (["exercises", "adam-4", "--data", "missing"], r"--data missing: no such file"),
+    (["bench", "steps", "--data", "{tmp}/missing.dat"], r"--data .*missing\.dat: no such file"),
     (["exercises", "adam-4", "--data", "{tmp}/fifo"], r"is a named pipe \(FIFO\)"),
     # issue 31: every count and size a user can type is bounded, before any work
     (["benchmark", "--seed", str(2**70), "--out", "{tmp}/bm"], r"argument --seed: a seed is at most 4294967295, got 1180591620717411303424"),

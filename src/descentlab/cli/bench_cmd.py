@@ -77,6 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     measure, table = SUITES[args.suite]
+    if args.data is not None and args.suite != "airfoil":  # a named --data is checked even where it is not read
+        load_data(args)
     record = measure(args)
     if args.json:
         print(json.dumps(record.to_dict()))
