@@ -222,3 +222,14 @@ def test_reproduce_with_5_seeds_exits_0(airfoil_path, tmp_path) -> None:
                            "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "verdicts: 19 match, 0 differ, 0 not run" in done.stdout, done.stdout
+
+
+def test_the_report_states_the_per_row_and_the_whole_table_level_in_both_languages() -> None:
+    from descentlab.chapter.words import rule_explanation
+    from descentlab.lang import EN, ZH
+
+    for say in (EN, ZH):
+        text = rule_explanation(say)
+        assert "99.98%" in text and "99.8%" in text and "1/12" in text  # the per-row level, Šidák's for the nominal
+        assert "99%" in text and "12" in text and "benchmarks/verdict_rule.py" in text  # the whole table's, measured
+        assert "\n" not in text
