@@ -187,9 +187,9 @@ def test_the_installed_command(airfoil_path: Path) -> None:
 
 @pytest.fixture
 def altered(airfoil_path: Path, tmp_path: Path) -> Path:
-    """The airfoil file with one value changed to 1e30: it parses, trains, and is not the notes' data."""
+    """The airfoil file with one value changed (a frequency of 12345 Hz): it parses, trains, and is not the notes' data."""
     lines = airfoil_path.read_bytes().split(b"\n")
-    lines[5] = b"\t".join([b"1e30", *lines[5].split(b"\t")[1:]])
+    lines[5] = b"\t".join([b"12345", *lines[5].split(b"\t")[1:]])
     path = tmp_path / "altered.dat"
     path.write_bytes(b"\n".join(lines))
     return path
