@@ -30,7 +30,6 @@ from .common import (
     given_hyperparameters,
     given_schedule,
     load_data,
-    nonnegative_int,
     option_name,
     positive_int,
     seed_count,
