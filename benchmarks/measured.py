@@ -119,6 +119,29 @@ def _reproduce(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _verdict(result: dict[str, Any]) -> list[str]:
+    rows = result["false_alarm"]
+    counts = [r["seeds"] for r in rows]
+    lines = [f"A correct reproduction (the notes' value one more seed of the same run), {rows[0]['trials']} simulated "
+             f"tables per seed count from pools of {result['pool']} seeds per run; per-row level "
+             f"{100 * result['level']:.3f}% (Šidák over {result['rows']} rows for a nominal "
+             f"{100 * result['nominal_family_level']:g}%):", "",
+             "| seeds per run | " + " | ".join(str(n) for n in counts) + " |", "|---|" + "---|" * len(counts),
+             "| all twelve rows agree | " + " | ".join(f"{100 * r['all_agree']:.2f}%" for r in rows) + " |",
+             "| false alarm (some row differs) | " + " | ".join(f"{100 * r['false_alarm']:.2f}%" for r in rows) + " |",
+             "| the former rule (99% per row): false alarm | "
+             + " | ".join(f"{100 * r['old_rule_false_alarm']:.1f}%" for r in rows) + " |", "",
+             f"A wrong convention (our seeds from it, the notes' value a fresh draw of the right one), "
+             f"{result['power'][0]['trials']} trials each: how often its row says \"differ\" (power)", "",
+             "| wrong convention | " + " | ".join(str(n) for n in counts) + " |", "|---|" + "---|" * len(counts)]
+    for wrong in dict.fromkeys(p["wrong"] for p in result["power"]):
+        cells = {p["seeds"]: p for p in result["power"] if p["wrong"] == wrong}
+        lines.append(f"| {wrong} | " + " | ".join(
+            f"{100 * cells[n]['caught']:.1f}% ({100 * cells[n]['caught_old_rule']:.1f}%)" for n in counts) + " |")
+    lines += ["", "In brackets: the former rule (99% per row). Written by `benchmarks/verdict_rule.py`."]
+    return lines
+
+
 def _suite(result: dict[str, Any]) -> list[str]:
     rows = result["rows"]
     optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
@@ -178,6 +201,8 @@ MEASUREMENTS: dict[str, tuple[list[str], Callable[[], dict[str, Any]], Callable[
                 _json_of(["env", "OMP_NUM_THREADS=1", *_script("batched_vs_loop.py", "--json")]), _batched),
     "reproduce": (["python", "benchmarks/reproduce_wall.py", "--runs", "5", "--json"],
                   _json_of(_script("reproduce_wall.py", "--runs", "5", "--data", str(DATA), "--json")), _reproduce),
+    "verdict": (["python", "benchmarks/verdict_rule.py", "--json"],
+                _json_of(_script("verdict_rule.py", "--data", str(DATA), "--json")), _verdict),
     "benchmark": (["OMP_NUM_THREADS=1", "descentlab", "benchmark"],
                   _suite_result([]), _suite),
 }

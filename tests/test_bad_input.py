@@ -62,6 +62,12 @@ FILES: dict[str, str | bytes | None] = {
     "nul.dat": rows(1503).replace("0.3048", "0.30\x0048", 1),
     "notes.ipynb": '{"nbformat": 4, "cells": [{"cell_type": "code", "source": '
                    '"open(\'/home/kesci/input/airfoil4755/airfoil_self_noise.dat\')", "outputs": []}]}',
+    # issue 31: values standardization cannot represent (first row, first column)
+    "big308.dat": "1e308" + rows(1503)[3:],
+    "big200.dat": "1e200" + rows(1503)[3:],
+    "big150.dat": "1e150" + rows(1503)[3:],
+    "space-huge.json": '{"torch.optim.SGD": {"search": {"lr": {"low": 1e-05, "high": 1e308, "scale": "log"}}}}',
+    "space-tiny.json": '{"torch.optim.SGD": {"search": {"lr": {"low": 1e-300, "high": 1, "scale": "log"}}}}',
 }
 # Made by the fixture: a named pipe (nothing ever writes into it: reading it would wait forever),
 # one with a figure's name, and a sparse file far larger than the airfoil file.
@@ -86,8 +92,10 @@ CLI_CASES: list[tuple[list[str], str]] = [
      r"nesterov requires dampening = 0"),
     (["trace", "adagrad", "--lr", "0.1", "--momentum", "0.9"], r"adagrad does not take --momentum; it takes: --lr"),
     (["trace", "sgd", "--lr", "0.1", "--eps", "1e-8"], r"sgd does not take --eps"),
-    (["trace", "sgd", "--lr", "0.1", "--objective", "quadratic", "--kappa", "0.5"], r"kappa must be >= 1, got 0.5"),
-    (["trace", "sgd", "--lr", "0.1", "--objective", "quadratic", "--angle", "inf"], r"angle must be finite"),
+    (["trace", "sgd", "--lr", "0.1", "--objective", "quadratic", "--kappa", "0.5"], r"--kappa must be a finite number from 1 to 1e\+12, got 0.5"),
+    (["trace", "sgd", "--lr", "0.1", "--objective", "quadratic", "--angle", "inf"], r"--angle must be a finite number from -360 to 360, got inf"),
+    (["trace", "sgd", "--lr", "0.1", "--objective", "quadratic", "--kappa", "1e308"], r"--kappa must be a finite number from 1 to 1e\+12"),
+    (["compare", "sgd:lr=0.1", "--objective", "quadratic", "--angle", "1e308"], r"--angle must be a finite number from -360 to 360"),
     (["trace", "sgd", "--lr", "0.1", "--start", "1"], r"--start: expected 2 arguments"),
     (["trace", "sgd", "--lr", "0.1", "--out", "{tmp}/figure-dir.png"], r"figure-dir\.png is a directory; give a file name"),
     (["trace", "sgd", "--lr", "0.1", "--out", "{tmp}/blocker/path.png"], r"blocker is a file, not a directory"),
@@ -106,9 +114,9 @@ CLI_CASES: list[tuple[list[str], str]] = [
     # train: sizes, conflicts, hyperparameters
     (["train", "adam", "--lr", "0.01", "--seeds", "1000000000000", "--data", "{A}"], rf"--seeds: at most {MAX_SEEDS} seeds run together"),
     (["train", "adam", "--lr", "0.01", "--seeds", "-5", "--data", "{A}"], r"--seeds: must be >= 1, got -5"),
-    (["train", "adam", "--lr", "0.01", "--seed", "99999999999999999999", "--data", "{A}"], r"a seed must be in \[0, 2\*\*63 - 1\]"),
+    (["train", "adam", "--lr", "0.01", "--seed", "99999999999999999999", "--data", "{A}"], r"--seed: a seed is at most 9223372036854775807, got 99999999999999999999"),
     (["train", "adam", "--lr", "0.01", "--epochs", "1000000000000", "--data", "{A}"], r"would record more than 10000000 losses; use fewer seeds or epochs"),
-    (["train", "adam", "--lr", "0.01", "--batch-size", "100000000000", "--data", "{A}"], r"--batch-size 100000000000 is larger than the 1500 training rows"),
+    (["train", "adam", "--lr", "0.01", "--batch-size", "100000000000", "--data", "{A}"], r"--batch-size: at most 1500 rows per minibatch \(the training rows\), got 100000000000"),
     (["train", "adam", "--lr", "abc", "--data", "{A}"], r"--lr: invalid float value: 'abc'"),
     (["train", "adam", "--lr", "0.01", "--seed", "3", "--seeds", "4", "--data", "{A}"], r"--seeds: not allowed with argument --seed"),
     (["train", "adagrad", "--lr", "0.1", "--impl", "torch", "--eps-in-sqrt", "--data", "{A}"],
@@ -122,7 +130,7 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/five-columns.dat"], r"line 1 has 5 tab-separated fields; expected 1503 rows of 6 .*--data PATH"),
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/words.dat"], r"line 1: 'frequency' is not a number"),
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/binary.dat"], r"binary\.dat is not a text file"),
-    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/nan.dat"], r"nan\.dat line 1 has a non-finite value"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/nan.dat"], r"nan\.dat line 1, column 3: 'nan' is not a finite number"),
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/long.dat"], r"long\.dat is too long: 1504 rows"),
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/constant.dat"], r"column 1 is constant and cannot be standardized"),
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/blocker/airfoil.dat"], r"no such file; expected airfoil_self_noise\.dat"),
@@ -213,6 +221,38 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["run-notes", "{tmp}/notes.ipynb", "--data", "{tmp}/truncated.dat", "--out", "{tmp}/nf"], r"truncated\.dat is truncated"),
     (["run-notes", "{tmp}/notes.ipynb", "--data", "{tmp}/missing.dat", "--out", "{tmp}/nf"], r"--data .*missing\.dat: no such file"),
     (["run-notes", "{tmp}/notes.ipynb", "--seeds", "0"], r"--seeds: must be >= 1, got 0"),
+    # issue 31: data values standardization cannot represent, refused by every command in one line naming line and column
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/big308.dat"], r"big308\.dat line 1, column 1: 1e\+308 is out of range: standardizing column 1 overflows"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/big200.dat"], r"big200\.dat line 1, column 1: 1e\+200 is out of range"),
+    (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/big150.dat"], r"line 1, column 1: 1e\+150 is out of range: after standardizing, the other values"),
+    (["reproduce", "--data", "{tmp}/big308.dat", "--out", "{tmp}/report"], r"big308\.dat line 1, column 1: 1e\+308 is out of range"),
+    (["benchmark", "--problems", "airfoil", "--data", "{tmp}/big308.dat", "--out", "{tmp}/bm"], r"line 1, column 1: 1e\+308 is out of range"),
+    (["bench", "airfoil", "--data", "{tmp}/big200.dat"], r"line 1, column 1: 1e\+200 is out of range"),
+    (["exercises", "momentum-4", "--data", "{tmp}/big200.dat"], r"line 1, column 1: 1e\+200 is out of range"),
+    (["diff", "adam:lr=0.1", "torch.optim.Adam", "--problem", "airfoil", "--data", "{tmp}/big308.dat"], r"1e\+308 is out of range"),
+    # issue 31: a --data the user named is checked by every command, even one that would not read it
+    (["benchmark", "--quick", "--data", "/nonexistent/x.dat", "--out", "{tmp}/bm"], r"--data /nonexistent/x\.dat: no such file"),
+    (["benchmark", "--quick", "--data", "{tmp}/fifo", "--out", "{tmp}/bm"], r"fifo is a named pipe \(FIFO\), not a regular file"),
+    (["exercises", "adam-4", "--data", "missing"], r"--data missing: no such file"),
+    (["bench", "steps", "--data", "{tmp}/missing.dat"], r"--data .*missing\.dat: no such file"),
+    (["exercises", "adam-4", "--data", "{tmp}/fifo"], r"is a named pipe \(FIFO\)"),
+    # issue 31: every count and size a user can type is bounded, before any work
+    (["benchmark", "--seed", str(2**70), "--out", "{tmp}/bm"], r"argument --seed: a seed is at most 4294967295, got 1180591620717411303424"),
+    (["benchmark", "--space", "{tmp}/space-huge.json", "--optimizer", "torch.optim.SGD", "--out", "{tmp}/bm"],
+     r"'lr': low and high must lie within ±1e\+06 .*got 1e\+308"),
+    (["benchmark", "--space", "{tmp}/space-tiny.json", "--optimizer", "torch.optim.SGD", "--out", "{tmp}/bm"],
+     r"'lr': a log scale needs low >= 1e-30"),
+    (["train", "sgd", "--lr", "0.1", "--seed", str(2**63), "--data", "{A}"], r"argument --seed: a seed is at most 9223372036854775807"),
+    (["train", "sgd", "--lr", "0.1", "--batch-size", "1501", "--data", "{A}"], r"--batch-size: at most 1500 rows per minibatch"),
+    (["bench", "--repeats", "1001"], r"--repeats: at most 1000 repeats, got 1001"),
+    (["bench", "airfoil", "--batch-repeats", "100000000"], r"--batch-repeats: at most 1000 repeats"),
+    (["compare", *[f"sgd:lr=0.{i:03d}" for i in range(1, 102)]], r"at most 100 runs in one figure, got 101"),
+    (["diff", "adam:lr=0.1", "torch.optim.Adam", "--steps", "100001"], r"--steps: at most 100000 steps"),
+    (["diff", "adam:lr=0.1", "torch.optim.Adam", "--rtol", "nan"], r"--rtol: expected a finite number >= 0, got nan"),
+    (["diff", "adam:lr=0.1", "torch.optim.Adam", "--rtol", "-1"], r"--rtol: expected a finite number >= 0, got -1"),
+    (["diff", "adam:lr=0.1", "torch.optim.Adam", "--rtol", "inf"], r"--rtol: expected a finite number >= 0, got inf"),
+    (["diff", "adam:lr=0.1", "torch.optim.LBFGS"], r"torch\.optim\.LBFGS cannot be compared: .*needs a closure"),
+    (["diff", "torch.optim.SparseAdam", "adam:lr=0.1"], r"torch\.optim\.SparseAdam cannot be compared: .*only sparse gradients"),
     # issue 16: --epochs is capped
     (["train", "sgd", "--lr", "0.1", "--epochs", "100000", "--data", "{A}"], r"--epochs must be at most 10000 \(the notes train for 2\), got 100000"),
     (["train", "sgd", "--lr", "0.1", "--epochs", "10001", "--seeds", "2", "--data", "{A}"], r"--epochs must be at most 10000"),
@@ -464,3 +504,33 @@ def test_the_library_refuses_bad_arguments_clearly(
     # raised by descentlab itself, not by torch deep inside a computation
     raised_in = traceback.extract_tb(caught.value.__traceback__)[-1].filename
     assert "/descentlab/" in raised_in.replace("\\", "/"), raised_in
+
+
+# --- issue 31: the environment and large figures --------------------------------------------------------------
+
+
+def test_an_invalid_mplbackend_does_not_fail_a_command(tmp_path: Path) -> None:
+    """``MPLBACKEND=x`` made matplotlib refuse to import: "error: sgd: Key backend ..."; the commands only write files."""
+    figure = tmp_path / "path.png"
+    done = subprocess.run([sys.executable, "-m", "descentlab", "trace", "sgd", "--lr", "0.4", "--out", str(figure)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "MPLBACKEND": "x"})
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert figure.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("count", [41, 100])
+def test_compare_with_many_runs_draws_them_all_without_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], count: int
+) -> None:
+    """40+ runs printed matplotlib's "constrained_layout not applied" UserWarning (the legend filled the axes)."""
+    import warnings
+
+    from descentlab.plotting.landscape import path_colors
+
+    figure = tmp_path / "paths.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code = main(["compare", *[f"sgd:lr=0.{i:03d}" for i in range(1, count + 1)], "--out", str(figure)])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == "" and figure.is_file()
+    assert len(set(path_colors(count))) == count  # every path its own colour

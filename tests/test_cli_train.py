@@ -120,7 +120,7 @@ ERRORS = [
     (["train", "adam", "--lr", "0.01", "--seed", "-1"], r"--seed: must be >= 0, got -1"),
     (["train", "adam", "--lr", "0.01", "--seeds", "0"], r"--seeds: must be >= 1, got 0"),
     (["train", "adam", "--lr", "0.01", "--seed", "1", "--seeds", "2"], r"not allowed with argument"),
-    (["train", "adam", "--lr", "0.01", "--batch-size", "1501"], r"--batch-size 1501 is larger than the 1500 training rows"),
+    (["train", "adam", "--lr", "0.01", "--batch-size", "1501"], r"--batch-size: at most 1500 rows per minibatch \(the training rows\), got 1501"),
     (["train", "adam", "--lr", "0.01", "--batch-size", "0"], r"--batch-size: must be >= 1"),
     (["train", "adam", "--lr", "0.01", "--epochs", "two"], r"--epochs: expected a whole number"),
     (["train", "adam", "--lr", "0.01", "--out", "loss.gif"], r"--out loss\.gif: use a file name ending in \.png"),
@@ -187,9 +187,9 @@ def test_the_installed_command(airfoil_path: Path) -> None:
 
 @pytest.fixture
 def altered(airfoil_path: Path, tmp_path: Path) -> Path:
-    """The airfoil file with one value changed to 1e30: it parses, trains, and is not the notes' data."""
+    """The airfoil file with one value changed (a frequency of 12345 Hz): it parses, trains, and is not the notes' data."""
     lines = airfoil_path.read_bytes().split(b"\n")
-    lines[5] = b"\t".join([b"1e30", *lines[5].split(b"\t")[1:]])
+    lines[5] = b"\t".join([b"12345", *lines[5].split(b"\t")[1:]])
     path = tmp_path / "altered.dat"
     path.write_bytes(b"\n".join(lines))
     return path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import math
 import http.server
 import os
 import socket
@@ -20,7 +21,7 @@ import pytest
 import torch
 
 from descentlab.airfoil import data
-from descentlab.airfoil.data import AIRFOIL_SHA1, DataError, download, find_airfoil, load_airfoil, read_table
+from descentlab.airfoil.data import AIRFOIL_SHA1, Airfoil, DataError, download, find_airfoil, load_airfoil, read_table
 
 
 @pytest.fixture(autouse=True)
@@ -178,7 +179,9 @@ def test_a_directory_is_not_the_file(tmp_path: Path) -> None:
         ("commas", lambda lines: "\n".join(l.replace("\t", ",") for l in lines), ("line 1 has 1 tab-separated fields",)),
         ("non-numeric", lambda lines: "\n".join(lines[:7] + ["800\t0\tabc\t71.3\t0.002\t126.2"] + lines[8:]), ("line 8: 'abc' is not a number",)),
         ("header", lambda lines: "\n".join(["f\ta\tc\tu\td\tsound"] + lines[1:]), ("line 1: 'f' is not a number",)),
-        ("nan", lambda lines: "\n".join(["nan\t0\t0.3\t71.3\t0.002\t126.2"] + lines[1:]), ("line 1 has a non-finite value",)),
+        ("nan", lambda lines: "\n".join(["nan\t0\t0.3\t71.3\t0.002\t126.2"] + lines[1:]), ("line 1, column 1: 'nan' is not a finite number",)),
+        ("inf", lambda lines: "\n".join(lines[:4] + ["800\t0\t0.3\t-inf\t0.002\t126.2"] + lines[5:]),
+         ("line 5, column 4: '-inf' is not a finite number",)),
         ("binary", None, ("is not a text file",)),
     ],
 )
@@ -387,10 +390,51 @@ def test_utf16_text_is_named(airfoil_bytes: bytes, tmp_path: Path) -> None:
 
 
 def test_the_checksum_is_of_the_file_as_read(airfoil_bytes: bytes, tmp_path: Path) -> None:
-    """One value changed to 1e30 still parses: the SHA-1 tells it from the published file."""
+    """One value changed (a frequency of 12345 Hz) still parses: the SHA-1 tells it from the published file."""
     lines = airfoil_bytes.split(b"\n")
     fields = lines[5].split(b"\t")
-    lines[5] = b"\t".join([b"1e30", *fields[1:]])
+    lines[5] = b"\t".join([b"12345", *fields[1:]])
     altered = load_airfoil(write(tmp_path / "altered.dat", b"\n".join(lines)))
     assert not altered.published
     assert altered.sha1 == hashlib.sha1(b"\n".join(lines)).hexdigest() != AIRFOIL_SHA1
+
+
+def _with_value(lines: list[str], row: int, column: int, value: str) -> str:
+    fields = lines[row].split("\t")
+    fields[column] = value
+    return "\n".join(lines[:row] + ["\t".join(fields)] + lines[row + 1:]) + "\n"
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("1e308", "standardizing column 3 overflows"),  # was: LinAlgError and LAPACK's DLASCL message on stdout
+    ("-1e308", "standardizing column 3 overflows"),
+    ("1e200", "standardizing column 3 overflows"),  # was: the column silently all zeros (optimum 0.390)
+    ("1e150", "the other values of column 3 become equal in float32"),  # the column a single spike
+    ("1e20", "the other values of column 3 become equal in float32"),
+])
+def test_a_value_standardization_cannot_represent_is_refused_naming_line_and_column(
+    value: str, why: str, airfoil_bytes: bytes, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "extreme.dat", _with_value(lines_of(airfoil_bytes), 10, 2, value))
+    with pytest.raises(DataError) as error:
+        load_airfoil(path)
+    assert_one_line(error, "extreme.dat line 11, column 3:", "is out of range", why, "--data PATH")
+
+
+def test_a_large_but_representable_value_is_accepted(airfoil_bytes: bytes, tmp_path: Path) -> None:
+    """An outlier that standardization still represents (1e5 in a column of 0.03-0.3) is data, not a mistake."""
+    data = load_airfoil(write(tmp_path / "outlier.dat", _with_value(lines_of(airfoil_bytes), 10, 2, "1e5")))
+    assert math.isfinite(data.optimum_loss) and torch.isfinite(data.features).all()
+    assert len(torch.unique(data.features[:, 2])) > 2  # the column's other values stay distinct
+
+
+def test_a_column_constant_in_the_training_rows_is_refused(airfoil_bytes: bytes, tmp_path: Path) -> None:
+    lines = lines_of(airfoil_bytes)
+    flat = ["\t".join(["1"] + line.split("\t")[1:]) for line in lines[:1500]] + lines[1500:]
+    with pytest.raises(DataError) as error:
+        load_airfoil(write(tmp_path / "flat-train.dat", "\n".join(flat) + "\n"))
+    assert_one_line(error, "column 1 is constant in the first 1500 rows")
+
+
+def test_the_published_file_passes_the_range_checks(airfoil: Airfoil) -> None:
+    assert airfoil.optimum_loss == pytest.approx(0.241688, abs=1e-6)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from descentlab.airfoil.data import Airfoil
 from descentlab.diff import diff
@@ -104,8 +105,69 @@ def test_cli_on_the_airfoil_problem(airfoil_path: Path) -> None:
     ["nope", "torch.optim.Adam", "--problem", "airfoil", "--data", "/nonexistent/airfoil.dat"],
     ["adam:lr=-1", "torch.optim.Adam"],
     ["yogi:conventions=torch", "torch.optim.Adam"],
+    # issue 31: tolerances and step counts bounded; optimizers that are not elementwise refused
+    ["adam:lr=0.1", "torch.optim.Adam", "--rtol", "nan"],
+    ["adam:lr=0.1", "torch.optim.Adam", "--rtol", "-1"],
+    ["adam:lr=0.1", "torch.optim.Adam", "--rtol", "inf"],
+    ["adam:lr=0.1", "torch.optim.Adam", "--steps", "100001"],
+    ["adam:lr=0.1", "torch.optim.LBFGS"],
+    ["torch.optim.SparseAdam", "adam:lr=0.1"],
+    ["adam:lr=0.1", "torch.optim.LBFGS:lr=1", "--problem", "airfoil", "--data", "/nonexistent/airfoil.dat"],
 ])
 def test_bad_input_is_one_line_and_exit_2(words: list[str]) -> None:
     done = cli(*words)
     assert done.returncode == 2, done
     assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("rtol", [float("nan"), -1.0, float("inf"), -0.0 - 1e-300])
+def test_a_tolerance_that_is_not_a_finite_number_at_least_0_is_refused(rtol: float) -> None:
+    """``--rtol nan`` used to print "equal: ... agree to nan" with exit 0 while the table showed 0.585."""
+    with pytest.raises(ValueError, match=r"rtol must be a finite number >= 0"):
+        diff("adam:conventions=keras", "torch.optim.Adam", steps=2, rtol=rtol)
+
+
+def test_a_difference_is_found_whatever_a_valid_tolerance() -> None:
+    assert not diff("adam:conventions=keras", "torch.optim.Adam", steps=3, rtol=0).equal
+    assert diff("adam:conventions=keras", "torch.optim.Adam", steps=3, rtol=10.0).equal
+
+
+@pytest.mark.parametrize(("optimizer", "why"), [
+    ("torch.optim.LBFGS", "needs a closure"),
+    ("torch.optim.SparseAdam", "only sparse gradients"),
+])
+def test_an_optimizer_that_is_not_elementwise_is_refused_in_one_line(optimizer: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why) as error:
+        diff("adam:lr=0.1", optimizer, steps=2)
+    assert "\n" not in str(error.value) and optimizer in str(error.value)
+
+
+class _NeedsClosure(torch.optim.SGD):
+    """An optimizer outside torch.optim whose step requires a closure."""
+
+    def step(self, closure):  # type: ignore[override]
+        return super().step(closure)
+
+
+class _FailsOnDense(torch.optim.SGD):
+    """An optimizer whose step refuses dense gradients at run time."""
+
+    def step(self, closure=None):  # type: ignore[override]
+        raise RuntimeError("this optimizer takes sparse gradients only\n(and a second line)")
+
+
+def test_any_optimizer_requiring_a_closure_or_failing_to_step_is_refused_in_one_line() -> None:
+    with pytest.raises(ValueError, match=r"_NeedsClosure cannot be compared: .*requires a closure"):
+        diff("sgd:lr=0.1", f"{__name__}._NeedsClosure:lr=0.1", steps=2)
+    with pytest.raises(ValueError, match=r"cannot be compared: its step\(\) .* failed at step 1: this optimizer takes "
+                                         r"sparse gradients only$"):
+        diff("sgd:lr=0.1", f"{__name__}._FailsOnDense:lr=0.1", steps=2)
+
+
+def test_the_command_and_the_library_share_the_step_limit() -> None:
+    from descentlab.cli.diff_cmd import MAX_STEPS as CLI_MAX_STEPS
+    from descentlab.diff import MAX_STEPS
+
+    assert CLI_MAX_STEPS == MAX_STEPS
+    with pytest.raises(ValueError, match=r"steps must be a whole number from 1 to"):
+        diff("sgd:lr=0.1", "torch.optim.SGD:lr=0.1", steps=MAX_STEPS + 1)

@@ -1,4 +1,5 @@
-"""The airfoil verdict's rule: its false-alarm rate does not depend on the seed count, and it catches wrong conventions.
+"""The airfoil verdict's rule: a correct reproduction shows all twelve rows agreeing at least 99% of the time,
+whatever the seed count, and wrong conventions are still caught.
 
 The simulation treats "the notes' value" as what it is, one more draw of the same
 procedure: for each of the notes' twelve runs it trains a pool of seeds as one
@@ -14,15 +15,19 @@ from __future__ import annotations
 
 import math
 import random
-import statistics
 
 import pytest
 
 from descentlab.airfoil import Airfoil, train
 from descentlab.chapter.rule import (
+    FAMILY_LEVEL,
     LEVEL,
     MIN_SEEDS,
+    NOMINAL_FAMILY_LEVEL,
+    ROWS,
+    percent,
     prediction_interval,
+    rule_text,
     student_t_coverage,
     student_t_multiplier,
 )
@@ -107,20 +112,38 @@ def test_interval_bounds_are_where_contains_changes() -> None:
 # --- the simulation --------------------------------------------------------------------------
 
 
+def test_the_per_row_level_is_sidaks_for_the_whole_table() -> None:
+    assert ROWS == len(NOTES_AIRFOIL) == 12
+    assert LEVEL ** ROWS == pytest.approx(NOMINAL_FAMILY_LEVEL, abs=1e-15)
+    assert FAMILY_LEVEL <= NOMINAL_FAMILY_LEVEL < 1 and LEVEL > 0.999
+    assert percent(LEVEL) == "99.98%" and percent(FAMILY_LEVEL) == "99%"
+    assert rule_text() == "inside the 99.98% prediction interval (∛ gap; 99% for all 12 rows)"
+
+
 @pytest.mark.slow  # (make test-all, CI)
-def test_a_fresh_draw_of_the_same_procedure_passes_at_least_98_percent_whatever_the_seed_count(
+def test_a_correct_reproduction_shows_all_twelve_rows_agreeing_at_least_99_percent_whatever_the_seed_count(
+    pools: dict[str, tuple[float, ...]], airfoil: Airfoil
+) -> None:
+    """Issue 31: with 99% per row, twelve rows showed a "differ" about 11% of the time (1 - 0.99**12)."""
+    generator = random.Random(20261207)
+    tables = 2 * TRIALS
+    for n in SEED_COUNTS:
+        agree = 0
+        for _ in range(tables):
+            agree += all(_pass_rate(pool, pool, airfoil.optimum_loss, n, 1, generator, same_pool=True) == 1.0
+                         for pool in pools.values())
+        assert agree / tables >= FAMILY_LEVEL, (n, agree / tables)
+
+
+@pytest.mark.slow  # (make test-all, CI)
+def test_every_row_passes_a_fresh_draw_at_least_99_5_percent_whatever_the_seed_count(
     pools: dict[str, tuple[float, ...]], airfoil: Airfoil
 ) -> None:
     generator = random.Random(20240611)
-    pooled = {}
     for n in SEED_COUNTS:
         rates = {label: _pass_rate(pool, pool, airfoil.optimum_loss, n, TRIALS, generator, same_pool=True)
                  for label, pool in pools.items()}
-        pooled[n] = statistics.fmean(rates.values())
-        assert pooled[n] >= 0.98, (n, pooled[n], rates)
-        assert min(rates.values()) >= 0.965, (n, rates)
-    # the false-alarm rate does not depend on n (the old min-max rule's did: 2/(n+1), 33% at n = 5, 10% at n = 20)
-    assert max(pooled.values()) - min(pooled.values()) < 0.006, pooled
+        assert min(rates.values()) >= 0.995, (n, rates)
 
 
 @pytest.mark.slow  # (make test-all, CI)
@@ -136,8 +159,9 @@ def test_the_old_min_max_rule_depended_on_the_seed_count(pools: dict[str, tuple[
         assert inside / 4000 == pytest.approx((n - 1) / (n + 1), abs=0.025)
 
 
-WRONG = [  # (the notes' convention, a wrong one, least failure rate at n = 5, 10, 20)
-    pytest.param(("adadelta", {"rho": 0.9}), ("adadelta", {"rho": 0.9, "eps": 1e-6}), (0.80, 0.95, 0.97),
+WRONG = [  # (the notes' convention, a wrong one, least failure rate at n = 5, 10, 20; measured 0.12, 0.73, 0.95)
+    # the price of the family-wise level: with 5 seeds the interval is wide (t = 16 with 4 degrees of freedom)
+    pytest.param(("adadelta", {"rho": 0.9}), ("adadelta", {"rho": 0.9, "eps": 1e-6}), (0.08, 0.65, 0.92),
                  id="adadelta-with-torch-eps"),
     pytest.param(("momentum", {"lr": 0.004, "momentum": 0.9}), ("momentum", {"lr": 0.0004, "momentum": 0.9}),
                  (0.99, 0.99, 0.99), id="ema-momentum-without-1/(1-beta)"),
@@ -174,3 +198,37 @@ def test_one_draw_cannot_tell_adam_lr_doubled(airfoil: Airfoil) -> None:
     theirs = train("adam", {"lr": 0.01}, data=airfoil, seeds=range(10_000, 10_400)).final_loss
     ours = train("adam", {"lr": 0.02}, data=airfoil, seeds=range(POOL)).final_loss
     assert _pass_rate(ours, theirs, airfoil.optimum_loss, 20, 1000, random.Random(5), same_pool=False) > 0.95
+
+
+@pytest.mark.parametrize("seeds", [5, 10, 20])
+def test_the_notes_twelve_values_agree_with_the_default_seeds(airfoil: Airfoil, seeds: int) -> None:
+    """Issue 31: with seeds 0-4, own Adam lr 0.01 (the notes' 0.242722) fell below the 99% interval [0.243211, ...]."""
+    outside = []
+    for r in NOTES_AIRFOIL:
+        run = train(r.algorithm, r.hyperparameters, data=airfoil, impl=r.impl, seeds=range(seeds))
+        interval = prediction_interval(run.final_loss, airfoil.optimum_loss)
+        if not interval.contains(r.final_loss):
+            outside.append((r.label(), r.final_loss, interval.low, interval.high))
+    assert not outside, outside
+
+
+@pytest.mark.slow  # (make test-all, CI): the whole chapter
+def test_reproduce_with_5_seeds_exits_0(airfoil_path, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "descentlab", "reproduce", "--seeds", "5", "--data", str(airfoil_path),
+                           "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "verdicts: 19 match, 0 differ, 0 not run" in done.stdout, done.stdout
+
+
+def test_the_report_states_the_per_row_and_the_whole_table_level_in_both_languages() -> None:
+    from descentlab.chapter.words import rule_explanation
+    from descentlab.lang import EN, ZH
+
+    for say in (EN, ZH):
+        text = rule_explanation(say)
+        assert "99.98%" in text and "99.8%" in text and "1/12" in text  # the per-row level, Šidák's for the nominal
+        assert "99%" in text and "12" in text and "benchmarks/verdict_rule.py" in text  # the whole table's, measured
+        assert "\n" not in text

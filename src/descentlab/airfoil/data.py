@@ -310,6 +310,7 @@ def _parse(raw: bytes, path: Path) -> np.ndarray:
         raise DataError(f"{path} is empty; {expected}; {_LEAVE_OUT}")
     text = _decode(raw, path, expected)
     rows: list[list[float]] = []
+    lines: list[int] = []  # the file's line number of each row
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line:
@@ -324,17 +325,69 @@ def _parse(raw: bytes, path: Path) -> np.ndarray:
         except ValueError:
             bad = next(f for f in fields if not _is_number(f))
             raise DataError(f"{path} line {number}: {bad[:20]!r} is not a number; {expected}; {_LEAVE_OUT}") from None
-        if not all(math.isfinite(v) for v in values):
-            raise DataError(f"{path} line {number} has a non-finite value; {expected}; {_LEAVE_OUT}")
+        for column, value in enumerate(values, start=1):
+            if not math.isfinite(value):
+                raise DataError(f"{path} line {number}, column {column}: {fields[column - 1][:20]!r} is not a finite "
+                                f"number; {expected}; {_LEAVE_OUT}")
         rows.append(values)
+        lines.append(number)
     if len(rows) != AIRFOIL_ROWS:
         kind = "truncated" if len(rows) < AIRFOIL_ROWS else "too long"
         raise DataError(f"{path} is {kind}: {len(rows)} rows, {expected}; {_LEAVE_OUT}")
     table = np.asarray(rows, dtype=np.float64)
-    constant = np.flatnonzero(table.std(axis=0) == 0)
-    if constant.size:
-        raise DataError(f"{path}: column {constant[0] + 1} is constant and cannot be standardized; {_LEAVE_OUT}")
+    check_standardizable(table, path, lines)
     return table
+
+
+def check_standardizable(table: np.ndarray, path: str | os.PathLike[str], lines: list[int] | None = None) -> None:
+    """Refuse (a :class:`DataError` naming the line and column) a table :func:`standardize` cannot represent.
+
+    Every value must be finite; each column's sum of squared deviations must be a
+    finite float64 (a value near 1e200 overflows it: the column's standard deviation
+    becomes inf and the column silently all zeros, or nan); no column may be constant,
+    in all rows or in the training rows; and no value may swamp its column: if,
+    after standardizing in float32 (the training precision), distinct values of a
+    column become equal, and they stay distinct once its most extreme value is left
+    out, that value is out of range (a 1e150 among values near 1000 turns the column
+    into a single spike).  ``lines[i]`` is the file's line number of row ``i``.
+    """
+    lines = lines if lines is not None else list(range(1, len(table) + 1))
+    hint = f"expected the airfoil table's values; {_LEAVE_OUT}"
+
+    def at(row: int, column: int) -> str:
+        return f"{path} line {lines[row]}, column {column + 1}"
+
+    bad = np.argwhere(~np.isfinite(table))
+    if bad.size:
+        row, column = bad[0]
+        raise DataError(f"{at(row, column)}: {table[row, column]!r} is not a finite number; {hint}")
+    for column in range(table.shape[1]):
+        values = table[:, column]
+        extreme = int(np.argmax(np.abs(values - np.median(values))))
+        with np.errstate(over="ignore", invalid="ignore"):
+            spread = float(np.std(values))
+        if not math.isfinite(spread):
+            raise DataError(f"{at(extreme, column)}: {values[extreme]:g} is out of range: standardizing column "
+                            f"{column + 1} overflows (its squared deviations exceed float64's {np.finfo(np.float64).max:.3g}); {hint}")
+        if spread == 0:
+            raise DataError(f"{path}: column {column + 1} is constant and cannot be standardized; {_LEAVE_OUT}")
+        if _merged(values) and not _merged(np.delete(values, extreme)):
+            raise DataError(f"{at(extreme, column)}: {values[extreme]:g} is out of range: after standardizing, the "
+                            f"other values of column {column + 1} become equal in float32; {hint}")
+        if np.ptp(_standardized32(values)[:TRAIN_ROWS]) == 0:
+            raise DataError(f"{path}: column {column + 1} is constant in the first {TRAIN_ROWS} rows (the training rows) "
+                            f"once standardized; {_LEAVE_OUT}")
+
+
+def _standardized32(values: np.ndarray) -> np.ndarray:
+    return ((values - values.mean()) / values.std()).astype(np.float32)
+
+
+def _merged(values: np.ndarray) -> bool:
+    """Whether standardizing ``values`` in float32 makes distinct values equal."""
+    if values.std() == 0:
+        return False
+    return len(np.unique(_standardized32(values))) < len(np.unique(values))
 
 
 def _is_number(text: str) -> bool:
@@ -387,6 +440,7 @@ __all__ = [
     "default_cache_dir",
     "download",
     "find_airfoil",
+    "check_standardizable",
     "least_squares_optimum",
     "load_airfoil",
     "read_table",

@@ -55,6 +55,12 @@ class SpaceError(ValueError):
     """A bad optimizer name or search-space file: one-line message."""
 
 
+MAX_BOUND = 1e6
+"""A searched value's magnitude at most (a learning rate, a decay, an epsilon: far inside this)."""
+MIN_LOG_BOUND = 1e-30
+"""A log scale's low at least (an epsilon of 1e-16 is well inside)."""
+
+
 @dataclass(frozen=True)
 class Dimension:
     """One searched hyperparameter: ``name`` (``betas[1]`` for a tuple element), its range and scale."""
@@ -71,10 +77,16 @@ class Dimension:
         for bound in (self.low, self.high):
             if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
                 raise SpaceError(f"{where}: low and high must be finite numbers, got {bound!r}")
+            if abs(bound) > MAX_BOUND:
+                raise SpaceError(f"{where}: low and high must lie within ±{MAX_BOUND:g} (what the sampler and the "
+                                 f"report's plots represent), got {bound!r}")
         if not self.low < self.high:
             raise SpaceError(f"{where}: low must be < high, got {self.low!r} and {self.high!r}")
         if self.scale != "linear" and self.low <= 0:
             raise SpaceError(f"{where}: a {self.scale} scale needs low > 0, got {self.low!r}")
+        if self.scale != "linear" and self.low < MIN_LOG_BOUND:
+            raise SpaceError(f"{where}: a {self.scale} scale needs low >= {MIN_LOG_BOUND:g} (what the sampler and "
+                             f"the report's plots represent), got {self.low!r}")
         if self.scale == "log1m" and self.high > 1:
             raise SpaceError(f"{where}: log1m bounds 1 - x, so high must be <= 1, got {self.high!r}")
 

@@ -8,7 +8,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 
 from ..lang import EN, Lang
-from .rule import LEVEL
+from .rule import LEVEL, percent
 from .sections import AirfoilCheck
 
 OWN_COLOR = "#1f77b4"
@@ -33,7 +33,7 @@ def draw_seed_distributions(ax: Axes, checks: Sequence[AirfoilCheck], optimum: f
         patch.set_facecolor(OWN_COLOR if check.reference.impl == "own" else TORCH_COLOR)
         patch.set_alpha(0.55)
     artists: list[Artist] = [*boxes["boxes"]]
-    level, best = f"{LEVEL:.0%}", f"{optimum:.6f}"
+    level, best = percent(LEVEL), f"{optimum:.6f}"
     judged = [(p, c.interval) for p, c in zip(positions, checks) if c.interval is not None]
     if judged:
         artists.append(ax.vlines([p + 0.36 for p, _ in judged], [i.low for _, i in judged], [i.high for _, i in judged],

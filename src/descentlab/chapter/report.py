@@ -49,7 +49,7 @@ from ..explore import notes_page, page_hash
 from ..notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_TRACES
 from .exercise_words import conclusion, title
 from .reproduce import STATUSES, ChapterResults, PlaneResults, Verdict, section_label
-from .rule import LEVEL, MIN_SEEDS, rule_text
+from .rule import FAMILY_LEVEL, LEVEL, MIN_SEEDS, percent, rule_text
 from .schedule_section import ALGORITHM as SCHEDULED_ALGORITHM
 from .schedule_section import HYPERPARAMETERS as SCHEDULED_HYPERPARAMETERS
 from .schedule_words import schedule_conclusion, schedule_label, schedule_title
@@ -61,6 +61,7 @@ from .words import (
     effective_lr_words,
     gap_sentence,
     number,
+    rule_explanation,
     settles_sentence,
     timing_sentence,
 )
@@ -448,7 +449,7 @@ def render_html(results: ChapterResults, say: Lang = EN) -> str:
     rmsprop_words = _e(say("; ", "；").join(f"{name} {words}" for name, _, words in described[1][1]))
     settles = _e(settles_sentence(long_rmsprop, say))
     windows = say.join(say(f"{1 / (1 - w):g} for β = {w:g}", f"β = {w:g} 时为 {1 / (1 - w):g}") for w in mom.betas)
-    few, level, miss, miss12 = MIN_SEEDS, f"{LEVEL:.0%}", f"{1 - LEVEL:.0%}", f"{1 - LEVEL ** 12:.0%}"
+    few = MIN_SEEDS
     rule_note = (say(f"Below {few} seeds an airfoil row gets no verdict (“too few seeds”): the interval would rest on too "
                      "few values to judge by.",
                      f"种子少于 {few} 个时，翼型噪声数据的行不给结论（“种子太少”）：区间所依据的数值太少，无法判定。")
@@ -501,22 +502,7 @@ def render_html(results: ChapterResults, say: Lang = EN) -> str:
               f"<span class=b-nr>{missing} 个未运行</span>")
         + few_badge + "</div>",
         say("<h2>Every number the notes printed, and ours</h2>", "<h2>笔记打印的每一个数字，以及我们的结果</h2>"),
-        say("<p>Deterministic numbers (the 2D runs) must match to every printed digit. Each airfoil run is one random draw "
-            f"in the notes; it agrees when it lies inside the <b>{level} prediction interval for one more of our seeds</b>, "
-            "taken on the cube root of the gap to the least-squares optimum: <code>z = ∛(loss − optimum)</code>, pass "
-            "when <code>|z_notes − m| ≤ t·s·√(1+1/n)</code>, with m and s the mean and standard deviation of our n seeds' "
-            "z and t the 99.5% quantile of Student's t with n − 1 degrees of freedom. A fresh seed of the same procedure "
-            f"falls outside about {miss} of the time whatever n (the README gives the rates measured by "
-            "tests/test_verdict_rule.py; the cube root of this sum-of-squares gap is close to normal; the raw losses are "
-            f"skewed), so a correct reproduction shows “differ” on at least one of the twelve rows about {miss12} of the "
-            f"time. {_e(rule_note)}</p>",
-            "<p>确定性的数字（二维实验）必须与打印出的每一位都相同。笔记中每个翼型噪声实验只是一次随机抽样；它落在"
-            f"<b>我们的种子再多取一个时的 {level} 预测区间</b>内即算一致，区间取在与最小二乘最优值之差的立方根上："
-            "<code>z = ∛(loss − optimum)</code>，当 <code>|z_notes − m| ≤ t·s·√(1+1/n)</code> 时通过，其中 m 和 s 是"
-            "我们 n 个种子的 z 的均值和标准差，t 是自由度为 n − 1 的 Student t 分布的 99.5% 分位数。同一过程再取一个"
-            f"新种子，无论 n 多大，大约有 {miss} 的概率落在区间外（README 给出了 tests/test_verdict_rule.py 测得的比率；"
-            "这种平方和形式的差距取立方根后接近正态分布，原始损失则是偏斜的），所以一次正确的复现在十二行中至少有一行"
-            f"显示“不一致”的概率约为 {miss12}。{_e(rule_note)}</p>"),
+        f"<p>{_e(rule_explanation(say))} {_e(rule_note)}</p>",
         _verdict_table(verdicts, say),
         say("<h2>1. Ill-conditioning</h2>", "<h2>1. 病态条件</h2>"),
         say(f"<p><code>f(x) = 0.1·x1² + 2·x2²</code> has Hessian <code>H = diag({h1}, {h2})</code>: condition number "
@@ -644,7 +630,7 @@ def _airfoil_html(results: ChapterResults, say: Lang) -> str:
     d = section.adadelta
     seeds, optimum = len(results.seeds), f"{section.optimum_loss:.6f}"
     gap = _e(gap_sentence(section.checks, section.optimum_loss, say))
-    torch_eps, notes_eps, level = number(d.torch_eps), number(d.notes_eps), f"{LEVEL:.0%}"
+    torch_eps, notes_eps, level = number(d.torch_eps), number(d.notes_eps), percent(LEVEL)
     loop_header = (say("<th>s/epoch, the notes' loop here (1 seed, 1 epoch)</th>",
                        "<th>秒/迭代周期，笔记的训练循环在本机（1 个种子，1 个迭代周期）</th>") if looped else "")
     loop_times = (say("the notes' own loop on this machine (one seed, one epoch), ",
@@ -730,7 +716,7 @@ def results_json(results: ChapterResults, say: Lang = EN) -> dict[str, Any]:
              "words": {name: words for name, _, words in coordinates}}
             for t, rates, (_, coordinates) in zip(ada.long_runs, ada.long_effective_lr, described)
         ],
-        "rule": {"text": rule_text(say), "level": LEVEL, "min_seeds": MIN_SEEDS},
+        "rule": {"text": rule_text(say), "level": LEVEL, "family_level": FAMILY_LEVEL, "min_seeds": MIN_SEEDS},
         "airfoil": None if section is None else {
             "optimum_loss": section.optimum_loss,
             "data": {"path": section.data_path, "sha1": section.data_sha1, "published": section.data_published,
@@ -785,7 +771,7 @@ def results_csv(results: ChapterResults) -> str:
             if c.notes_loop is not None:
                 writer.writerow(["airfoil", name, "sec per epoch, the notes' loop here", "", f"{c.notes_loop.epoch_times[-1]:.6f}", ""])
             if c.interval is not None:
-                writer.writerow(["airfoil", name, f"{c.interval.level:.0%} prediction interval", "",
+                writer.writerow(["airfoil", name, f"{percent(c.interval.level)} prediction interval", "",
                                  f"{c.interval.low:.6f} – {c.interval.high:.6f}", ""])
         writer.writerow(["airfoil", "least squares", "optimum loss", f"{LEAST_SQUARES_OPTIMUM:.6f}", f"{results.airfoil.optimum_loss:.6f}", ""])
     for key, seconds in results.seconds.items():

@@ -28,7 +28,7 @@ from ..notes.reference import NOTES_AIRFOIL, AirfoilResult
 from ..parallel import NO_HELPER, Helper
 from .exercises import Exercise, run_exercises
 from .schedule_section import ScheduleSection, schedule_section
-from .rule import MIN_SEEDS, rule_text
+from .rule import MIN_SEEDS, percent, rule_text
 
 Progress = Callable[[str, int, int], None]
 """``progress(label, done, total)``: called before each section and once at the end."""
@@ -115,7 +115,7 @@ def _airfoil_verdict(reference: AirfoilResult, check: chapter.AirfoilCheck | Non
         return Verdict(section, run, notes, say(f"{ours} ({seeds} seeds)", f"{ours}（{seeds} 个种子）"),
                        say(f"needs at least {MIN_SEEDS} seeds, got {seeds}", f"至少需要 {MIN_SEEDS} 个种子，只有 {seeds} 个"),
                        None, "too few seeds")
-    level, low, high = f"{interval.level:.0%}", f"{interval.low:.6f}", f"{interval.high:.6f}"
+    level, low, high = percent(interval.level), f"{interval.low:.6f}", f"{interval.high:.6f}"
     ours += say(f"; {level} interval [{low}, {high}]", f"；{level} 区间 [{low}, {high}]")
     return Verdict(section, run, notes, ours, f"{rule}, n = {seeds}", check.passed)
 

@@ -120,7 +120,7 @@ class AirfoilCheck:
 
     @property
     def interval(self) -> PredictionInterval | None:
-        """Where one more of our seeds would end, with probability 99%; None below MIN_SEEDS seeds (or if one diverged)."""
+        """Where one more of our seeds would end, with probability rule.LEVEL; None below MIN_SEEDS seeds (or one diverged)."""
         return prediction_interval(self.run.final_loss, self.run.optimum_loss)
 
     @property

@@ -18,6 +18,7 @@ from ..lang import EN, Lang
 from ..lab.trajectory import Trajectory
 from ..plotting.landscape import trajectory_label
 from .describe import SeriesShape, series_shape, shape_words
+from .rule import FAMILY_LEVEL, LEVEL, MIN_SEEDS, NOMINAL_FAMILY_LEVEL, ROWS, percent
 from .sections import AdaDeltaDecomposition, AirfoilCheck, AirfoilSection
 
 FAR = 0.005
@@ -40,6 +41,32 @@ def data_note(section: AirfoilSection, say: Lang = EN) -> str | None:
                "optimizers'.",
                f"这不是公开发布的数据：{path} 的 SHA-1 是 {sha1}，而不是笔记所用文件的 {AIRFOIL_SHA1}。笔记中的数字来自"
                "公开发布的文件，所以下面的差异可能出自数据，而不是优化算法。")
+
+
+def rule_explanation(say: Lang = EN) -> str:
+    """How the airfoil rows are judged: the per-row interval, its level, and the level of the whole table."""
+    level, family, nominal, rows = percent(LEVEL), percent(FAMILY_LEVEL), percent(NOMINAL_FAMILY_LEVEL), ROWS
+    quantile, miss, few = f"{100 * (1 + LEVEL) / 2:.4f}%", f"{100 * (1 - LEVEL):.3f}%", MIN_SEEDS
+    return say(
+        "Deterministic numbers (the 2D runs) must match to every printed digit. Each airfoil run is one random draw in "
+        f"the notes; it agrees when it lies inside the {level} prediction interval for one more of our seeds, taken on "
+        "the cube root of the gap to the least-squares optimum: z = ∛(loss − optimum), pass when "
+        "|z_notes − m| ≤ t·s·√(1+1/n), with m and s the mean and standard deviation of our n seeds' z and t the "
+        f"{quantile} quantile of Student's t with n − 1 degrees of freedom. The table judges {rows} rows at once, so "
+        f"the level of each row is set for the whole table (Šidák: {nominal} to the power 1/{rows}): under a normal z a "
+        f"fresh seed of the same procedure falls outside one row's interval {miss} of the time whatever n, and a "
+        f"correct reproduction shows all {rows} rows agreeing at least {family} of the time with {few} seeds or more "
+        f"(measured by simulation from 5 to 100 seeds: benchmarks/verdict_rule.py; the nominal {nominal} allows for the "
+        "cube root's slight right skew). The price of judging every row at once is a wider interval: with few seeds a wrong convention "
+        "is caught less often (the documentation gives the measured rates per seed count).",
+        "确定性的数字（二维实验）必须与打印出的每一位都相同。笔记中每个翼型噪声实验只是一次随机抽样；它落在"
+        f"我们的种子再多取一个时的 {level} 预测区间内即算一致，区间取在与最小二乘最优值之差的立方根上："
+        "z = ∛(loss − optimum)，当 |z_notes − m| ≤ t·s·√(1+1/n) 时通过，其中 m 和 s 是我们 n 个种子的 z 的均值和"
+        f"标准差，t 是自由度为 n − 1 的 Student t 分布的 {quantile} 分位数。表格同时判定 {rows} 行，所以每一行的"
+        f"水平按整张表设定（Šidák：{nominal} 的 1/{rows} 次方）：若 z 服从正态分布，同一过程再取一个新种子，无论 n 多大，"
+        f"落在某一行区间外的概率为 {miss}；一次正确的复现只要用 {few} 个或更多种子，{rows} 行全部一致的概率至少为 {family}"
+        f"（由 5 到 100 个种子的模拟测得：benchmarks/verdict_rule.py；名义水平取 {nominal} 是为了容纳立方根后仍略微右偏的分布）。"
+        "同时判定所有行的代价是区间更宽：种子较少时，错误的约定被发现的概率较低（文档给出了按种子数测得的比率）。")
 
 
 def gap_sentence(checks: Sequence[AirfoilCheck], optimum: float, say: Lang = EN) -> str:

@@ -56,6 +56,9 @@ def _import_lazily(*names: str) -> None:
 
 
 _import_lazily("torch", "numpy", "matplotlib")
+# every command draws on matplotlib Figures and writes files, never a window: the file backend is set here, so
+# that an invalid MPLBACKEND (matplotlib refuses it on import) or a GUI one cannot fail a command
+os.environ["MPLBACKEND"] = "agg"
 
 from .. import __version__  # noqa: E402 - after the lazy imports above, as every import below
 from .. import guard as _guard  # noqa: E402

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..bench.layouts import COUNTERPARTS, LAYOUTS, STEP_PATHS
 from ..notes.reference import NOTES_AIRFOIL, airfoil_label
-from .common import load_data, positive_int, seed_count
+from .common import at_most, load_data, seed_count
+
+MAX_REPEATS = 1000
 
 if TYPE_CHECKING:
     from ..bench.airfoil import AirfoilBench
@@ -50,13 +52,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("suite", nargs="?", default="airfoil", choices=tuple(SUITES), help="what to time (default airfoil)")
     parser.add_argument("--json", action="store_true", help="print the record as one JSON object")
-    parser.add_argument("--repeats", type=positive_int, default=None,
-                        help="timed repetitions: single-seed runs per side for airfoil (default 5), steps per path for steps (default 10)")
+    parser.add_argument("--repeats", type=at_most(MAX_REPEATS, "repeats"), default=None,
+                        help=f"timed repetitions, 1 to {MAX_REPEATS}: single-seed runs per side for airfoil (default 5), "
+                        "steps per path for steps (default 10)")
     airfoil = parser.add_argument_group("airfoil suite")
     airfoil.add_argument("--data", metavar="PATH", help="the airfoil file (default: $DESCENTLAB_DATA, the cache, else download)")
     airfoil.add_argument("--runs", type=_run_index, nargs="+", metavar="I", help=f"rows of the notes' table to time (default all): {rows}")
     airfoil.add_argument("--seeds", type=seed_count, default=20, help="seeds of the batch comparison (default 20)")
-    airfoil.add_argument("--batch-repeats", type=positive_int, default=3, help="timed repetitions of the batch comparison (default 3)")
+    airfoil.add_argument("--batch-repeats", type=at_most(MAX_REPEATS, "repeats"), default=3,
+                         help=f"timed repetitions of the batch comparison, 1 to {MAX_REPEATS} (default 3)")
     steps = parser.add_argument_group("steps suite")
     steps.add_argument("--algorithms", nargs="+", choices=tuple(COUNTERPARTS), metavar="NAME",
                        help=f"algorithms to time (default all: {', '.join(COUNTERPARTS)})")
@@ -73,6 +77,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     measure, table = SUITES[args.suite]
+    if args.data is not None and args.suite != "airfoil":  # a named --data is checked even where it is not read
+        load_data(args)
     record = measure(args)
     if args.json:
         print(json.dumps(record.to_dict()))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import CLIError, at_most, load_data, nonnegative_int
+from .common import CLIError, at_most, load_data, seed_number
 
 QUICK_PROBLEMS = ("breast_cancer", "wine", "rosenbrock")
 QUICK_WITHOUT_SKLEARN = ("quadratic_deep", "rosenbrock", "beale")  # --quick on a base install: no optional package
 DEFAULT_TRIALS, DEFAULT_SEEDS = 32, 10
+MAX_SEED = 2**32 - 1  # 1000 * seed + 1000 stays within torch's seeds, and Sobol's scrambling takes it
 MAX_TRIALS, MAX_SEEDS = 1000, 1000  # every trial and seed of a study is one member of one batched computation
 QUICK_TRIALS, QUICK_SEEDS = 6, 3
 
@@ -41,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", type=at_most(MAX_SEEDS, "seeds"), default=None,
                         help=f"fresh seeds for the best setting, 1 to {MAX_SEEDS} (default {DEFAULT_SEEDS}; "
                         f"--quick {QUICK_SEEDS})")
-    parser.add_argument("--seed", type=nonnegative_int, default=0, help="the protocol's seed (default 0)")
+    parser.add_argument("--seed", type=seed_number(MAX_SEED), default=0,
+                        help=f"the protocol's seed, 0 to {MAX_SEED} (default 0)")
     parser.add_argument("--engine", choices=("local", "ray"), default="local",
                         help="local: this process; ray: Ray tasks (optional extra descentlab[ray])")
     parser.add_argument("--address", default=None, metavar="ADDR",
@@ -87,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         check_destination(out)
     except ValueError as error:
         raise CLIError(f"--out {args.out}: {error}") from None
-    data = str(load_data(args).path) if "airfoil" in names else None
+    # a --data the user named is checked even when no airfoil problem runs: a mistake is refused, never ignored
+    data = str(load_data(args).path) if "airfoil" in names or args.data is not None else None
     problems = []
     for name in names:
         budget = quick(DEFAULT_BUDGETS[name]) if args.quick else DEFAULT_BUDGETS[name]

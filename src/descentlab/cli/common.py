@@ -8,6 +8,7 @@ algorithm's keyword arguments are options with the same names (``--lr``,
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -202,6 +203,40 @@ def at_most(limit: int, what: str):
         number = positive_int(value)
         if number > limit:
             raise argparse.ArgumentTypeError(f"at most {limit} {what}, got {number}")
+        return number
+    return parse
+
+
+def seed_number(limit: int):
+    """An argparse type: a seed from 0 to ``limit`` (what the command's random generators take)."""
+    def parse(value: str) -> int:
+        number = nonnegative_int(value)
+        if number > limit:
+            raise argparse.ArgumentTypeError(f"a seed is at most {limit}, got {number}")
+        return number
+    return parse
+
+
+def nonnegative_float(value: str) -> float:
+    """An argparse type: a finite number >= 0 (``nan``, ``inf`` and negatives refused)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {value}")
+    return number
+
+
+def finite_float(low: float, high: float, what: str):
+    """An argparse type: a number from ``low`` to ``high`` (``what``: the noun of the message)."""
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+        if not (math.isfinite(number) and low <= number <= high):
+            raise argparse.ArgumentTypeError(f"{what} must be a finite number from {low:g} to {high:g}, got {value}")
         return number
     return parse
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .common import positive_int
+from .common import at_most, nonnegative_float
+
+MAX_STEPS = 100_000  # descentlab.diff.MAX_STEPS (not imported here: building the parser does not import torch)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,14 +22,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("a", metavar="A")
     parser.add_argument("b", metavar="B")
-    parser.add_argument("--steps", type=positive_int, default=20, help="steps to run (default: 20)")
+    parser.add_argument("--steps", type=at_most(MAX_STEPS, "steps"), default=20,
+                        help=f"steps to run, 1 to {MAX_STEPS} (default: 20)")
     parser.add_argument("--problem", choices=("quadratic", "airfoil", "random"), default="quadratic",
                         help="where the gradients come from: quadratic (diag(0.5..4) x), airfoil (the notes' linear "
                         "regression, minibatches of 10) or random (seeded normal) (default: quadratic)")
     parser.add_argument("--data", metavar="PATH",
                         help="the airfoil file for --problem airfoil (default: $DESCENTLAB_DATA, the cache, else download)")
-    parser.add_argument("--rtol", type=float, default=1e-12,
-                        help="tolerance of max|a-b| / scale per tensor (see above; default: 1e-12)")
+    parser.add_argument("--rtol", type=nonnegative_float, default=1e-12,
+                        help="tolerance of max|a-b| / scale per tensor, a finite number >= 0 (see above; default: 1e-12)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
 

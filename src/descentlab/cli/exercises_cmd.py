@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.out)
     wants_data = only is None or only == ["momentum-4"]
     data = None
-    if wants_data and (args.data is not None or os.environ.get(ENV_VAR)):
+    if args.data is not None or (wants_data and os.environ.get(ENV_VAR)):  # a named --data is always checked
         data = load_data(args)
     if only == ["momentum-4"] and data is None:
         raise CLIError("momentum-4 trains on the airfoil data: give --data PATH or set $" + ENV_VAR)

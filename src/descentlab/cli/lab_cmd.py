@@ -19,6 +19,7 @@ from .common import (
     add_hyperparameter_options,
     add_schedule_option,
     figure_path,
+    finite_float,
     given_hyperparameters,
     given_schedule,
     positive_int,
@@ -27,6 +28,11 @@ from .common import (
 if TYPE_CHECKING:
     from ..lab.objectives import Objective
     from ..lab.trajectory import Trajectory
+
+MAX_RUNS = 100
+"""Runs in one compare figure at most (each its own colour and legend entry)."""
+MAX_KAPPA = 1e12
+"""The largest condition number: the other eigenvalue stays far inside float64 and its step sizes printable."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Each RUN is NAME or NAME:key=value,key=value (betas as B1/B2, flags as true/false). "
         "Example: descentlab compare sgd:lr=0.4 momentum:lr=0.4,momentum=0.5 adagrad:lr=2 --out paths.png",
     )
-    compare.add_argument("runs", nargs="+", metavar="RUN")
+    compare.add_argument("runs", nargs="+", metavar="RUN", help=f"1 to {MAX_RUNS} runs")
     _add_landscape_options(compare)
     compare.set_defaults(handler=run_compare)
 
@@ -60,8 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _add_landscape_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("landscape")
     group.add_argument("--objective", default="notes", choices=list(OBJECTIVES), help="default: notes (0.1 x1^2 + 2 x2^2)")
-    group.add_argument("--kappa", type=float, default=None, help="condition number of --objective quadratic (default 20)")
-    group.add_argument("--angle", type=float, default=None, help="rotation in degrees of --objective quadratic (default 0)")
+    group.add_argument("--kappa", type=finite_float(1, MAX_KAPPA, "--kappa"), default=None,
+                       help=f"condition number of --objective quadratic, 1 to {MAX_KAPPA:g} (default 20)")
+    group.add_argument("--angle", type=finite_float(-360, 360, "--angle"), default=None,
+                       help="rotation in degrees of --objective quadratic, -360 to 360 (default 0)")
     group.add_argument("--steps", type=_steps, default=20, help=f"number of steps, at most {MAX_STEPS} (default 20)")
     group.add_argument("--start", type=float, nargs=2, metavar=("X1", "X2"), default=None, help="start point (default: the objective's)")
     group.add_argument("--out", default=None, metavar="FILE", help="write the figure here (.png, .svg or .pdf)")
@@ -174,6 +182,8 @@ def _parse_value(check: Any, key: str, value: str, text: str) -> Any:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    if len(args.runs) > MAX_RUNS:
+        raise CLIError(f"at most {MAX_RUNS} runs in one figure, got {len(args.runs)}")
     runs = [parse_run(text) for text in args.runs]
     objective, start = _landscape(args)
     trajectories = run_many(runs, objective, steps=args.steps, start=start)

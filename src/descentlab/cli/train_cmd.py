@@ -16,10 +16,13 @@ from typing import Any
 from ..algorithms import REGISTRY
 from ..algorithms.spec import format_hyperparameters
 from ..files import write_with
-from ..airfoil.train import IMPLS, MAX_EPOCHS, TrainingRun, train
+from ..airfoil.data import TRAIN_ROWS
+from ..airfoil.train import IMPLS, MAX_EPOCHS, MAX_SEED, TrainingRun, train
 from ..engine.torch_names import torch_counterpart, torch_refusals
 from .common import (
     CLIError,
+    at_most,
+    seed_number,
     EpochProgress,
     add_hyperparameter_options,
     add_schedule_option,
@@ -27,7 +30,6 @@ from .common import (
     given_hyperparameters,
     given_schedule,
     load_data,
-    nonnegative_int,
     option_name,
     positive_int,
     seed_count,
@@ -49,11 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="own: descentlab's rule with the notes' defaults; torch: the torch.optim class the notes used",
     )
     seeds = parser.add_mutually_exclusive_group()
-    seeds.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="the seed of a single run (default 0)")
+    seeds.add_argument("--seed", type=seed_number(MAX_SEED), default=0, metavar="S",
+                       help=f"the seed of a single run, 0 to {MAX_SEED} (default 0)")
     seeds.add_argument("--seeds", type=seed_count, metavar="N", help="run seeds 0..N-1 together; report mean, std, min, max")
     parser.add_argument("--epochs", type=positive_int, default=2,
                         help=f"passes over the data, at most {MAX_EPOCHS} (default 2); progress on stderr for long runs")
-    parser.add_argument("--batch-size", type=positive_int, default=10, help="minibatch size (default 10)")
+    parser.add_argument("--batch-size", type=at_most(TRAIN_ROWS, "rows per minibatch (the training rows)"), default=10,
+                        help=f"minibatch size, 1 to {TRAIN_ROWS} (default 10)")
     parser.add_argument("--data", metavar="PATH", help="the airfoil file (default: $DESCENTLAB_DATA, the cache, else download)")
     parser.add_argument("--out", metavar="FILE", help="write the loss figure (.png, .svg or .pdf)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")

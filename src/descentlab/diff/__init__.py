@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import inspect
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,14 @@ from ..optim import RuleOptimizer, create
 from ..engine.torch_names import TORCH_COUNTERPARTS, TORCH_STATE_KEYS
 
 PROBLEMS = ("quadratic", "airfoil", "random")
+MAX_STEPS = 100_000
+"""The most steps one comparison runs (each step compares every tensor of both optimizers)."""
+NOT_ELEMENTWISE = {
+    "LBFGS": "it needs a closure that re-evaluates the loss, and its step depends on the whole history of "
+             "parameters and gradients, not entry by entry",
+    "SparseAdam": "it takes only sparse gradients (from nn.Embedding(sparse=True)); diff feeds dense ones",
+}
+"""torch.optim classes diff refuses by name: their step is not an elementwise rule on a given gradient."""
 SHAPES = ((4, 3), (5,))
 AIRFOIL_BATCH = 10
 
@@ -144,9 +154,25 @@ def parse(text: str) -> Side:
         raise ValueError(f"{name!r} is not a torch.optim.Optimizer class")
     if issubclass(cls, RuleOptimizer):
         return Side(text, lambda params: cls(params, **kwargs), cls.algorithm.name, False)
+    _check_elementwise(cls, name)
     algorithm = next((a for a, c in TORCH_COUNTERPARTS.items() if c.class_name == cls.__name__
                       and (a != "sgd" or not kwargs.get("momentum"))), None)
     return Side(text, lambda params: cls(params, **kwargs), algorithm, True)
+
+
+def _check_elementwise(cls: type, name: str) -> None:
+    """Refuse (``ValueError``, one line) an optimizer diff cannot drive: one that needs a closure or sparse gradients."""
+    why = NOT_ELEMENTWISE.get(cls.__name__) if cls.__module__.startswith("torch.optim") else None
+    if why is None:
+        try:
+            closure = inspect.signature(cls.step).parameters.get("closure")
+        except (TypeError, ValueError):
+            closure = None
+        if closure is not None and closure.default is inspect.Parameter.empty:
+            why = "its step() requires a closure that re-evaluates the loss"
+    if why is not None:
+        raise ValueError(f"{name} cannot be compared: diff feeds both optimizers the same dense gradient and steps "
+                         f"them without a closure, and {why}")
 
 
 def _split(rest: str) -> list[str]:
@@ -264,8 +290,10 @@ def diff(a: str, b: str, *, steps: int = 20, problem: str = "quadratic", rtol: f
     """
     if problem not in PROBLEMS:
         raise ValueError(f"unknown problem {problem!r}; choose one of: {', '.join(PROBLEMS)}")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not (math.isfinite(rtol) and rtol >= 0):
+        raise ValueError(f"rtol must be a finite number >= 0, got {rtol!r}")
     side_a, side_b = parse(a), parse(b)
     if problem == "airfoil" and not isinstance(data, Airfoil):
         data = load_airfoil(data)
@@ -287,8 +315,13 @@ def diff(a: str, b: str, *, steps: int = 20, problem: str = "quadratic", rtol: f
     for t in range(1, steps + 1):
         for x, y, g in zip(pa, pb, gradients([x.detach() for x in pa], t)):
             x.grad, y.grad = g.clone(), g.clone()
-        oa.step()
-        ob.step()
+        for side, optimizer in ((side_a, oa), (side_b, ob)):
+            try:
+                optimizer.step()
+            except (RuntimeError, TypeError, ValueError) as error:  # e.g. a closure or sparse gradients required
+                first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                raise ValueError(f"{side.text} cannot be compared: its step() on a dense gradient without a closure "
+                                 f"failed at step {t}: {first_line}") from None
         pairs = [(f"param{i}", x.detach(), y.detach()) for i, (x, y) in enumerate(zip(pa, pb))]
         for i, (x, y) in enumerate(zip(pa, pb)):
             sa, sb = _our_state(side_a, oa.state[x]), _our_state(side_b, ob.state[y])
@@ -306,4 +339,4 @@ def diff(a: str, b: str, *, steps: int = 20, problem: str = "quadratic", rtol: f
     return DiffResult(a, b, steps, problem, first, tensors, explanation)
 
 
-__all__ = ["PROBLEMS", "DiffResult", "TensorDiff", "diff", "parse"]
+__all__ = ["MAX_STEPS", "NOT_ELEMENTWISE", "PROBLEMS", "DiffResult", "TensorDiff", "diff", "parse"]

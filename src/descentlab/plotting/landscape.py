@@ -7,6 +7,8 @@ as orange ``-o``) for one or several trajectories, with the theory in the title.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 
 import numpy as np
@@ -134,8 +136,9 @@ def draw_landscape(ax: Axes, objective: Objective, trajectories: Sequence[Trajec
     (low1, high1), (low2, high2) = limits
     drawn: dict[str, list[Artist]] = {"contours": [draw_contours(ax, objective, window=limits)], "minima": draw_minima(ax, objective)}
     notes: list[Artist] = []
+    colors = path_colors(len(trajectories))
     for index, trajectory in enumerate(trajectories):
-        color = PATH_COLORS[index % len(PATH_COLORS)]
+        color = colors[index]
         drawn[f"path{index}"] = draw_trajectory(ax, trajectory, color=color, say=say)
         note = path_note(trajectory, limits, say)
         if note:
@@ -148,15 +151,40 @@ def draw_landscape(ax: Axes, objective: Objective, trajectories: Sequence[Trajec
     ax.set_ylim(low2, high2)
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
-    if len(trajectories) > 1:
+    if len(trajectories) > len(PATH_COLORS):  # many paths: the legend beside the axes, in columns
+        drawn["legend"] = [ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=6.5, framealpha=0.85,
+                                     ncols=legend_columns(len(trajectories)))]
+    elif len(trajectories) > 1:
         drawn["legend"] = [ax.legend(loc="best", fontsize=7.5, framealpha=0.85)]
     return drawn
+
+
+LEGEND_ROWS = 25
+"""Entries per legend column when the legend goes beside the axes."""
+
+
+def legend_columns(paths: int) -> int:
+    """How many columns the legend of ``paths`` paths takes beside the axes."""
+    return max(1, math.ceil(paths / LEGEND_ROWS))
+
+
+def path_colors(count: int) -> list[str]:
+    """One colour per path: the fixed palette, or for more paths than it holds, evenly spaced hues of 'turbo'."""
+    if count <= len(PATH_COLORS):
+        return list(PATH_COLORS[:count])
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps["turbo"]
+    return [to_hex(cmap(0.05 + 0.9 * i / (count - 1))) for i in range(count)]
 
 
 def landscape_figure(
     objective: Objective, trajectories: Sequence[Trajectory], *, title: str | None = None, size: tuple[float, float] = (6.4, 4.4)
 ) -> Figure:
     """The notes' picture for one or several trajectories, with the theory in the title."""
+    if len(trajectories) > len(PATH_COLORS):  # room for the legend's columns beside the axes
+        size = (size[0] + 2.2 * legend_columns(len(trajectories)), max(size[1], 0.16 * min(len(trajectories), LEGEND_ROWS)))
     figure = Figure(figsize=size, layout="constrained")
     ax = figure.add_subplot()
     draw_landscape(ax, objective, trajectories)
