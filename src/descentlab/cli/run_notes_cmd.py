@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the code cells of a notes file (a course .ipynb, or a text/Markdown export with 'In [n]:' "
         "cells) in one namespace where `import d2lzh1981` is descentlab.d2l and the course's airfoil path is the "
         "verified file; print, per cell, what the notes printed beside what ran, with the report's verdict (the same "
-        "digits for the 2D runs, the 99% prediction interval of seeded runs for the airfoil runs); save the figures "
+        "digits for the 2D runs, the report's prediction interval of seeded runs for the airfoil runs); save the figures "
         "as PNG. A cell that does not parse runs with its one-character repair, named. Exit code 0: every judged line "
         f"agrees; {EXIT_VERDICT_FAILED}: a line differs or a cell raised; "
         f"{EXIT_AIRFOIL_NOT_RUN}: the airfoil data was not available; 2: a mistake on the command line (a PATH that "

@@ -18,8 +18,9 @@
 Each printed line is then put beside the line the notes printed and judged by the
 report's rule (:mod:`descentlab.chapter.rule`): a 2D line (``epoch 20, x1 %f, x2 %f``)
 must have the same digits; an airfoil line (``loss: %f, %f sec per epoch``) must
-have its loss — the notes' and the one that ran — inside the 99% prediction
-interval of ``seeds`` seeded runs of the same optimizer and hyperparameters
+have its loss — the notes' and the one that ran — inside the report's prediction
+interval (99.98% per line: all twelve of the notes' lines pass together 99% of the
+time) of ``seeds`` seeded runs of the same optimizer and hyperparameters
 (:func:`descentlab.airfoil.train.train`).  Which optimizer ran is read from the
 call: a torch.optim class (or :mod:`descentlab.torch_optim`'s) by its name, a
 :mod:`descentlab.optim` class by its algorithm, and one of the notes' own functions
