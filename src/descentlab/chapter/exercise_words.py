@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 
 from ..lang import EN, Lang
+from ..plotting.exercises import coinciding, drawn_points
 from .exercises import (ADADELTA_RHOS, ADADELTA_SCALES, ADAM_LRS, AIRFOIL_MOMENTUM, MOMENTUM_BETAS, NOTES, Exercise,
                         start_text)
 
@@ -396,10 +397,55 @@ def conclusion(exercise: Exercise, say: Lang = EN) -> str:
     return WORDS[exercise.key](exercise, say)
 
 
+def _at(exercise: Exercise, x: float, say: Lang) -> str:
+    """Where on the x axis: ``at step 20``, ``at η = 0.4``."""
+    value = f"{x:g}"
+    if "η" in exercise.x_label:
+        return say(f"at η = {value}", f"η = {value} 处")
+    return say(f"at step {value}", f"第 {value} 步")
+
+
+def figure_caption(exercise: Exercise, say: Lang = EN) -> str:
+    """What the exercise's figure draws, computed from the points it draws (:func:`drawn_points`): the axes, and per
+    line where it starts, where it ends and its lowest point; the series left out or hidden under another."""
+    drawn = drawn_points(exercise)
+    hidden = coinciding(drawn)
+    y_name, x_name = exercise.text(exercise.y_label, say), exercise.text(exercise.x_label, say)
+    scale = say(" (log scale)", "（对数坐标）") if exercise.log_y else ""
+    lines = len(drawn)
+    parts = [say(f"{y_name}{scale} against {x_name}, {lines} lines.", f"{y_name}{scale}随{x_name}的变化，共 {lines} 条线。")]
+    each = []
+    for label, points in drawn.items():
+        name = exercise.text(label, say)
+        (x0, y0), (x1, y1) = points[0], points[-1]
+        xl, yl = min(points, key=lambda p: p[1])
+        first, last, low = f"{y0:.3g}", f"{y1:.3g}", f"{yl:.3g}"
+        a0, a1, al = (_at(exercise, x, say) for x in (x0, x1, xl))
+        if (xl, yl) in (points[0], points[-1]):
+            each.append(say(f"{name}: {first} {a0} to {last} {a1}", f"{name}：从{a0}的 {first} 到{a1}的 {last}"))
+        else:
+            each.append(say(f"{name}: {first} {a0} to {last} {a1}, lowest {low} {al}",
+                            f"{name}：从{a0}的 {first} 到{a1}的 {last}，最低 {low}（{al}）"))
+    parts.append(say("; ", "；").join(each) + say(".", "。"))
+    for label, under in hidden.items():
+        top, bottom = exercise.text(label, say), exercise.text(under, say)
+        parts.append(say(f"{top} lies on {bottom} at every point: drawn dashed with open circles over a wide pale "
+                         f"{bottom}.",
+                         f"{top} 在每一点上都与 {bottom} 重合：画成虚线加空心圆，叠在加宽变淡的 {bottom} 上。"))
+    missing = [exercise.text(label, say) for label, values in exercise.series.items()
+               if len(drawn.get(label, ())) < len(values)]
+    for name in missing:
+        kept = len(drawn.get(next(k for k in exercise.series if exercise.text(k, say) == name), ()))
+        total = len(exercise.x)
+        parts.append(say(f"{name}: {kept} of {total} points drawn (the others diverged or are not positive).",
+                         f"{name}：画出 {total} 个点中的 {kept} 个（其余发散或不为正）。"))
+    return say.sentences(*parts)
+
+
 def title(exercise: Exercise, say: Lang = EN) -> str:
     """``adam 4: Try to construct ...``; in Chinese ``Adam算法 练习 4：试着构造 ...``."""
     section, question = exercise.text(exercise.section, say), exercise.text(exercise.question, say)
     return say(f"{section} {exercise.number}: {question}", f"{section} 练习 {exercise.number}：{question}")
 
 
-__all__ = ["SKETCHES", "WORDS", "conclusion", "sketches", "title"]
+__all__ = ["SKETCHES", "WORDS", "conclusion", "figure_caption", "sketches", "title"]
