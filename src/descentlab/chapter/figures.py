@@ -67,8 +67,9 @@ def draw_seed_distributions(ax: Axes, checks: Sequence[AirfoilCheck], optimum: f
     handles, labels = ax.get_legend_handles_labels()
     kinds = [Patch(facecolor=OWN_COLOR, alpha=0.55, edgecolor="black", label=say("own (seeds: box)", "自己的实现（各种子：箱体）")),
              Patch(facecolor=TORCH_COLOR, alpha=0.55, edgecolor="black", label=say("torch.optim (seeds: box)", "torch.optim（各种子：箱体）"))]
-    artists.append(ax.legend(handles=kinds + handles, labels=[k.get_label() for k in kinds] + labels, fontsize=8,
-                             loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=5, frameon=False, borderaxespad=0.0))
+    artists.append(ax.legend(handles=kinds + handles, labels=[k.get_label() for k in kinds] + labels, fontsize=7.5,
+                             loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=5, frameon=False, borderaxespad=0.0,
+                             handlelength=1.6, columnspacing=1.0))
     return artists
 
 

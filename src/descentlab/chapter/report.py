@@ -75,7 +75,7 @@ EXERCISE = Margins(left=0.85, top=0.27)
 RUN_NAMES_BELOW = Margins(left=0.77, bottom=1.41)  # the run names, turned by 60°
 DISTRIBUTIONS = Margins(left=0.9, bottom=1.41, top=0.32)  # and the legend in one row above
 SCHEDULES = Margins(left=0.87, bottom=0.68)
-STABILITY = Margins(left=0.75, right=0.93, top=0.27, across=0.88)  # and a colorbar at the right
+STABILITY = Margins(left=0.75, right=1.08, top=0.27, across=0.88)  # and a colorbar at the right
 TWO_LINE_TITLES = Margins(top=0.47)  # the momentum traces' titles
 
 
@@ -797,18 +797,24 @@ def _airfoil_html(results: ChapterResults, say: Lang) -> str:
         + say(f"<th>s/epoch, ours here ({seeds} seeds)</th></tr>", f"<th>秒/迭代周期，我们在本机（{seeds} 个种子）</th></tr>")
         + f"{rows}</table></div>"
         + _figure("airfoil_curves", say(
-            "Loss against epoch, own implementation and torch.optim side by side (mean over seeds, band: min–max; "
-            "dashed: the least-squares optimum; each panel's y axis ends a little above its largest final loss, so the "
-            "first evaluations are off the top). Last panel: our AdaDelta rule with each ε and each initialization "
-            "(torch.optim.Adadelta gives the same curves).",
-            "损失随迭代周期的变化，自己的实现与 torch.optim 并排（各种子的均值，阴影：最小–最大；虚线：最小二乘最优值；"
-            "每个子图的纵轴止于略高于其最大最终损失处，所以最初几次评估在图外）。最后一个子图：我们的 AdaDelta算法"
-            "更新规则在每种 ε 和每种初始化下的结果（torch.optim.Adadelta 给出相同的曲线）。"), say=say)
+            "Loss against epoch, own implementation (blue) and torch.optim (orange) side by side in every panel (mean "
+            "over seeds, band: min–max; the notes' three own momentum settings told apart by line style; dashed grey: "
+            "the least-squares optimum; each panel's y axis ends a little above its largest final loss, so the first "
+            "evaluations are off the top). Last panel: our AdaDelta rule with each ε and each initialization: blue the "
+            "notes' pair, orange torch's, green and purple one of torch's differences alone (torch.optim.Adadelta "
+            "gives the same curves).",
+            "损失随迭代周期的变化，每个子图中自己的实现（蓝色）与 torch.optim（橙色）并排（各种子的均值，阴影：最小–最大；"
+            "笔记自己的三组动量设置用线型区分；灰色虚线：最小二乘最优值；每个子图的纵轴止于略高于其最大最终损失处，"
+            "所以最初几次评估在图外）。最后一个子图：我们的 AdaDelta算法更新规则在每种 ε 和每种初始化下的结果：蓝色是笔记"
+            "的组合，橙色是 torch 的，绿色和紫色各只取 torch 的一处不同（torch.optim.Adadelta 给出相同的曲线）。"), say=say)
         + _figure("airfoil_distributions", say(
-            "Final loss over seeds per run (box: quartiles, whiskers: min–max); red diamond: the notes' single printed "
-            f"value; black bar: the {level} prediction interval it is judged by.",
-            "每组实验各种子的最终损失（箱体：四分位数，须线：最小–最大）；红色菱形：笔记打印的那一个值；"
-            f"黑色竖条：判定所依据的 {level} 预测区间。"), say=say)
+            "Final loss − least-squares optimum over seeds per run, on a log scale so that every run's spread shows "
+            "(box: quartiles, whiskers: min–max; blue: own, orange: torch.optim); red diamond: the notes' single "
+            f"printed value; black bar: the {level} prediction interval it is judged by (▼: it reaches below the "
+            "axis, towards the optimum).",
+            "每组实验各种子的最终损失 − 最小二乘最优值，用对数坐标，使每组的散布都看得清（箱体：四分位数，须线：最小–最大；"
+            "蓝色：自己的实现，橙色：torch.optim）；红色菱形：笔记打印的那一个值；"
+            f"黑色竖条：判定所依据的 {level} 预测区间（▼：区间延伸到坐标轴以下，朝向最优值）。"), say=say)
         + say(f"<p><b>The AdaDelta puzzle.</b> The notes' own AdaDelta ended at {own_notes}, their torch.optim.Adadelta "
               f"run at {torch_notes}. torch's run differs in two things: ε ({torch_eps} against the notes' {notes_eps}) "
               "and the initialization (nn.Linear(5, 1)'s default against the notes' N(0, 0.01²)). ",
