@@ -26,7 +26,7 @@ from descentlab.cli import main
 from descentlab.files import write_with
 
 EXCERPT = (1200, 800)
-PHONE_EXCERPT = (420, 860)
+PHONE_EXCERPT = (420, 1100)
 EXCERPT_MAX_BYTES = 150_000
 
 REPO = Path(__file__).resolve().parents[1]

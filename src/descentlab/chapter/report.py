@@ -427,8 +427,8 @@ def _verdict_table(verdicts: list[Verdict], say: Lang) -> str:
     for section, members in groups.items():
         rules = [v.rule for v in members]
         common = max(dict.fromkeys(rules), key=rules.count)
-        rule_label = say("rule", "判定规则")
-        rows.append(f"<tr class=group><th colspan=4>{_e(section)} <span class=rule>— {rule_label}: {_e(common)}</span>"
+        rule_label = say("— rule: ", "——判定规则：")
+        rows.append(f"<tr class=group><th colspan=4>{_e(section)} <span class=rule>{rule_label}{_e(common)}</span>"
                     "</th></tr>")
         for v in members:
             own = f"<span class=rule>{_e(v.rule)}</span>" if v.rule != common else ""
