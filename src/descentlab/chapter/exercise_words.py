@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 
 from ..lang import EN, Lang
-from ..plotting.exercises import coinciding, drawn_points
+from ..plotting.series import coinciding, drawn_points
 from .exercises import (ADADELTA_RHOS, ADADELTA_SCALES, ADAM_LRS, AIRFOIL_MOMENTUM, MOMENTUM_BETAS, NOTES, Exercise,
                         start_text)
 

@@ -9,45 +9,16 @@ functions (:func:`descentlab.chapter.exercise_words.figure_caption`).
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
-from matplotlib.artist import Artist
-from matplotlib.axes import Axes
+from typing import TYPE_CHECKING, Any
 
 from ..lang import EN, Lang
+from .series import coinciding, drawn_points
 
-SAME = 1e-9
-"""Two drawn values coincide when they differ by less than this, relative."""
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
-
-
-def drawn_points(exercise: Any) -> dict[str, list[tuple[float, float]]]:
-    """Each series' points as drawn: finite values, and only positive ones on a log y axis (diverged runs leave
-    their line; a series with nothing to draw is left out)."""
-    drawn = {}
-    for label, values in exercise.series.items():
-        points = [(x, y) for x, y in zip(exercise.x, values) if math.isfinite(y) and (y > 0 or not exercise.log_y)]
-        if points:
-            drawn[label] = points
-    return drawn
-
-
-def _same(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> bool:
-    return len(a) == len(b) and all(xa == xb and abs(ya - yb) <= SAME * max(abs(ya), abs(yb))
-                                    for (xa, ya), (xb, yb) in zip(a, b))
-
-
-def coinciding(drawn: dict[str, list[tuple[float, float]]]) -> dict[str, str]:
-    """``{label: earlier label}`` for each series that lies on an earlier one at every drawn point."""
-    hidden: dict[str, str] = {}
-    labels = list(drawn)
-    for index, label in enumerate(labels):
-        for earlier in labels[:index]:
-            if earlier not in hidden and _same(drawn[label], drawn[earlier]):
-                hidden[label] = earlier
-                break
-    return hidden
 
 
 def draw_exercise(ax: Axes, exercise: Any, say: Lang = EN) -> list[Artist]:
@@ -86,4 +57,4 @@ def draw_exercise(ax: Axes, exercise: Any, say: Lang = EN) -> list[Artist]:
     return artists
 
 
-__all__ = ["SAME", "coinciding", "draw_exercise", "drawn_points"]
+__all__ = ["draw_exercise"]
