@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import warnings
@@ -117,12 +118,13 @@ def test_adam_fails_where_yogi_converges(answered) -> None:
 def test_conclusions_follow_the_numbers_not_fixed_text(answered) -> None:
     """The same sentence function says the opposite when the numbers say the opposite."""
     e = answered["adam-4"]
-    swapped = ex.Exercise(e.key, e.section, e.question, True, {**e.numbers, "adam_gap": 1.0, "yogi_gap": 1e6},
-                          e.series, e.x)
+    swapped = dataclasses.replace(e, numbers={**e.numbers, "adam_gap": 1.0, "yogi_gap": 1e6})
     assert "do not part" in conclusion(swapped)
     r = answered["adagrad-2"]
-    same = ex.Exercise(r.key, r.section, r.question, True, {**r.numbers, "rotated_f": r.numbers["aligned_f"]})
+    same = dataclasses.replace(r, numbers={**r.numbers, "rotated_f": r.numbers["aligned_f"]})
     assert "little difference" in conclusion(same)
+    other = dataclasses.replace(r, numbers={**r.numbers, "rotated_lmax": 2 * r.numbers["rotated_lmax"]})
+    assert "not the same problem turned" in conclusion(other)
 
 
 def test_command_runs_one_and_writes_its_figure(tmp_path, capsys) -> None:
@@ -164,7 +166,7 @@ def test_chinese_conclusions_hold_the_numbers_of_the_english_ones(answered) -> N
 
 def test_chinese_conclusions_follow_the_numbers_too(answered) -> None:
     e = answered["adam-4"]
-    swapped = ex.Exercise(e.key, e.section, e.question, True, {**e.numbers, "adam_gap": 1.0, "yogi_gap": 1e6})
+    swapped = dataclasses.replace(e, numbers={**e.numbers, "adam_gap": 1.0, "yogi_gap": 1e6})
     assert "没有像构造预期的那样分开" in conclusion(swapped, ZH)
     assert "Adam算法的损失上升了" in conclusion(e, ZH)
     assert "并非真的不需要学习率" in conclusion(answered["adadelta-3"], ZH)
@@ -221,3 +223,227 @@ def test_command_without_a_cjk_font_says_so_in_one_line_before_the_run(tmp_path,
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and "--lang zh: no CJK font found" in err
     assert list(tmp_path.iterdir()) == []
+
+
+# --- every exercise's stated quantity, recomputed from the formula it prints --------------------------------
+#
+# Each experimental exercise prints the function it ran.  The tests below read that printed text (a parser
+# written here, with sympy, not the package's formula objects), check that it is in the words the user reads,
+# rebuild the function from it, and recompute the numbers the exercise states: a text that differs from
+# the function that was run (adagrad-2 once printed 0.1 x1² + 2 x2² for a run on 0.2 x1² + 4 x2²) fails.
+
+import sympy  # noqa: E402  (torch's own dependency)
+import torch  # noqa: E402
+from sympy.parsing.sympy_parser import (  # noqa: E402
+    convert_xor,
+    implicit_multiplication_application,
+    parse_expr,
+    standard_transformations,
+)
+
+from descentlab.lab.objectives import Objective  # noqa: E402
+from descentlab.lab.trajectory import run_batch  # noqa: E402
+
+X1, X2, X = sympy.symbols("x1 x2 x")
+SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+
+
+def parsed(text: str) -> sympy.Expr:
+    """A printed formula (``0.1 (x1 + x2)² + 2 (x1 − x2)²``, ``8/3·x + 0.005·x²``) as a sympy expression."""
+    plain = text.replace("−", "-").replace("·", "*").replace("²", "**2")
+    return parse_expr(plain, {"x1": X1, "x2": X2, "x": X},
+                      transformations=standard_transformations + (implicit_multiplication_application, convert_xor))
+
+
+def stated(e: ex.Exercise, role: str, say=EN) -> sympy.Expr:
+    """The function the exercise states for ``role``: its text must be in the question or the conclusion."""
+    text = e.formulas[role]
+    assert text in title(e, say) or text in conclusion(e, say), (e.key, text)
+    return parsed(text)
+
+
+def run_on(expr: sympy.Expr, algorithm: str, settings: list[dict], steps: int, start: tuple[float, float]):
+    """The registry's rule on the function ``expr`` (rebuilt from its text), from ``start``."""
+    function = sympy.lambdify((X1, X2), expr, "math")
+    objective = Objective(name="stated", formula=str(expr), f=lambda x: function(x[..., 0], x[..., 1]),
+                          window=((-6.0, 2.0), (-3.0, 3.0)), start=start, minima=((0.0, 0.0),))
+    return run_batch(algorithm, objective, settings, steps=steps)
+
+
+def at(expr: sympy.Expr, x1: float, x2: float) -> float:
+    return float(expr.subs({X1: x1, X2: x2}))
+
+
+def shown(value: float, words: str, digits: int = 3) -> None:
+    """``value`` (recomputed) is printed in ``words`` to ``digits`` significant digits."""
+    assert f"{value:.{digits}g}" in words, (f"{value:.{digits}g}", words)
+
+
+def _start(n: dict, key: str = "") -> tuple[float, float]:
+    return n[f"start_x1{key}"], n[f"start_x2{key}"]
+
+
+def test_momentum_1_states_the_function_it_ran(answered) -> None:
+    e = answered["momentum-1"]
+    n, words = e.numbers, conclusion(e)
+    f = stated(e, "f")
+    lmax = max(float(v) for v in sympy.hessian(f, (X1, X2)).eigenvals())
+    assert n["lmax"] == pytest.approx(lmax, rel=1e-12)
+    for b in ex.MOMENTUM_BETAS:
+        assert n[f"bound[{b:g}]"] == pytest.approx((2 + 2 * b) / lmax, rel=1e-12)
+        (run,) = run_on(f, "momentum", [{"lr": n[f"best_lr[{b:g}]"], "momentum": b}], int(n["steps"]), _start(n))
+        assert run.values[-1] == pytest.approx(n[f"best_f[{b:g}]"], rel=1e-9)
+        assert at(f, *run.final) == pytest.approx(n[f"best_f[{b:g}]"], rel=1e-9)
+    best = min(ex.MOMENTUM_BETAS, key=lambda b: n[f"best_f[{b:g}]"])
+    shown(n[f"best_f[{best:g}]"], words)
+    shown(n["best_f[0]"], words)
+
+
+def test_momentum_2_states_the_function_it_ran(answered) -> None:
+    import re
+
+    e = answered["momentum-2"]
+    n, words = e.numbers, conclusion(e)
+    text = e.formulas["f"]
+    assert text in words
+    match = re.fullmatch(r"½ \(2⁻¹ x₁² \+ 2⁻² x₂² \+ … \+ 2⁻(\S+) x\S+²\)", text)
+    d = int(match.group(1).translate(SUPERSCRIPT))
+    lam = [2.0**-i for i in range(1, d + 1)]
+    lr, beta, steps = n["lr"], n["beta"], int(n["steps"])
+    gd = [(1 - lr * l) ** steps for l in lam]  # each coordinate of GD from 1: (1 − ηλ)^T
+    x, v = [1.0] * d, [0.0] * d  # heavy ball, velocity form, by hand
+    for _ in range(steps):
+        v = [beta * vi + lr * l * xi for vi, l, xi in zip(v, lam, x)]
+        x = [xi - vi for xi, vi in zip(x, v)]
+    gd_f = 0.5 * sum(l * c * c for l, c in zip(lam, gd))
+    momentum_f = 0.5 * sum(l * c * c for l, c in zip(lam, x))
+    assert (n["gd_f"], n["momentum_f"]) == pytest.approx((gd_f, momentum_f), rel=1e-9)
+    assert (n["lmax"], n["lmin"], n["dimensions"]) == (max(lam), min(lam), d)
+    for value in (gd_f, momentum_f, gd[-1], abs(x[-1])):
+        shown(value, words)
+
+
+def test_momentum_4_states_the_loss_it_ran(answered, airfoil) -> None:
+    import re
+
+    e = answered["momentum-4"]
+    n, words = e.numbers, conclusion(e)
+    assert e.formulas["loss"] == "mean((Xw + b − y)²)/2" and e.formulas["loss"] in words
+    features = torch.cat([airfoil.features.double(), torch.ones(airfoil.rows, 1, dtype=torch.float64)], dim=1)
+    labels = airfoil.labels.double()
+    solution = torch.linalg.lstsq(features, labels.unsqueeze(1)).solution
+    optimum = float(((features @ solution).squeeze(1) - labels).pow(2).mean() / 2)
+    assert n["optimum"] == pytest.approx(optimum, abs=1e-8)
+    assert f"least-squares optimum {optimum:.6f}" in words
+    best = min(((lr, b) for lr, b in ex.AIRFOIL_MOMENTUM), key=lambda p: n[f"mean[{p[0]:g}/{p[1]:g}]"])
+    mean = n[f"mean[{best[0]:g}/{best[1]:g}]"]
+    assert f"({mean:.6f}, {mean - optimum:+.4f} above the optimum)" in words
+    for label in e.series:  # "η 0.01, β 0.9 (η/(1−β) = 0.1)": the stated ratio from the stated η and β
+        lr, beta, ratio = map(float, re.fullmatch(r"η (\S+), β (\S+) \(η/\(1−β\) = (\S+)\)", label).groups())
+        assert f"{lr / (1 - beta):.3g}" == f"{ratio:g}"
+
+
+@pytest.mark.parametrize("key, algorithm, hyperparameters", [
+    ("adagrad-2", "adagrad", {"lr": 0.4}), ("rmsprop-2", "rmsprop", {"lr": 0.4, "gamma": 0.9})])
+def test_rotated_exercises_state_the_functions_they_ran(answered, key, algorithm, hyperparameters) -> None:
+    e = answered[key]
+    n, words = e.numbers, conclusion(e)
+    aligned, rotated = stated(e, "aligned"), stated(e, "rotated")
+    # d2l's rotated form and the axis-aligned one: one spectrum (what the words claim), printed
+    spectra = [sorted(float(v) for v in sympy.hessian(g, (X1, X2)).eigenvals()) for g in (aligned, rotated)]
+    assert spectra[0] == pytest.approx(spectra[1], rel=1e-12)
+    assert f"same Hessian eigenvalues, {spectra[0][0]:.3g} and {spectra[0][1]:.3g}" in words
+    start = _start(n)
+    for g, name in ((aligned, "aligned"), (rotated, "rotated")):
+        (run,) = run_on(g, algorithm, [hyperparameters], int(n["steps"]), start)
+        assert at(g, *start) == pytest.approx(n[f"{name}_start_f"], rel=1e-12)
+        assert run.values[-1] == pytest.approx(n[f"{name}_f"], rel=1e-9)
+        assert at(g, n[f"x1[{name}]"], n[f"x2[{name}]"]) == pytest.approx(n[f"{name}_f"], rel=1e-9)
+        shown(run.values[-1], words)
+        shown(at(g, *start), words)
+        shown(math.hypot(*run.final), words)
+
+
+def test_adagrad_6_states_the_function_it_ran(answered) -> None:
+    e = answered["adagrad-6"]
+    n, words = e.numbers, conclusion(e)
+    f = stated(e, "f")
+    runs = [("adagrad", {"lr": n["lr"]}, "adagrad"), ("rmsprop", {"lr": n["lr"], "gamma": 0.99}, "rmsprop0.99"),
+            ("rmsprop", {"lr": n["lr"], "gamma": 0.9}, "rmsprop0.9")]
+    for algorithm, hp, key in runs:
+        (run,) = run_on(f, algorithm, [hp], int(n["steps"]), ex.NOTES.start)
+        assert run.values[-1] == pytest.approx(n[f"f[{key}]"], rel=1e-9)
+        shown(run.values[-1], words)
+    shown(n["x1[adagrad]"], words)
+
+
+def test_rmsprop_1_states_the_function_it_ran(answered) -> None:
+    e = answered["rmsprop-1"]
+    n, words = e.numbers, conclusion(e)
+    f = stated(e, "f")
+    lmax = max(float(v) for v in sympy.hessian(f, (X1, X2)).eigenvals())
+    assert f"2/λmax = {2 / lmax:g}" in words
+    start = _start(n)
+    assert f"f goes from {at(f, *start):g}" in words
+    # γ = 1 is gradient descent at η/√ε: that GD on the stated function, by hand, gives the printed f
+    gradient = sympy.lambdify((X1, X2), [sympy.diff(f, X1), sympy.diff(f, X2)], "math")
+    lr, (x1, x2) = n["lr"] / math.sqrt(n["eps"]), start
+    for _ in range(int(n["steps"])):
+        g1, g2 = gradient(x1, x2)
+        x1, x2 = x1 - lr * g1, x2 - lr * g2
+    assert at(f, x1, x2) == pytest.approx(n["gamma1_f"], rel=1e-9)
+    shown(at(f, x1, x2), words)
+
+
+def test_adadelta_1_states_the_function_it_ran(answered) -> None:
+    e = answered["adadelta-1"]
+    n, words = e.numbers, conclusion(e)
+    f = stated(e, "f")
+    runs = run_on(f, "adadelta", [{"rho": r} for r in ex.ADADELTA_RHOS], int(n["steps"]), ex.NOTES.start)
+    for r, run in zip(ex.ADADELTA_RHOS, runs):
+        assert run.values[-1] == pytest.approx(n[f"f[{r:g}]"], rel=1e-9)
+        assert f"ρ = {r:g}: f = {run.values[-1]:.3g}" in words
+
+
+def test_adadelta_3_states_the_functions_it_ran(answered) -> None:
+    e = answered["adadelta-3"]
+    n, words = e.numbers, conclusion(e)
+    functions = {s: stated(e, f"{s:g}") for s in ex.ADADELTA_SCALES}
+    first = functions[ex.ADADELTA_SCALES[0]]
+    for s, g in functions.items():  # the same problem in other units: g(s·x) = f(x)
+        assert sympy.simplify(g.subs({X1: s * X1, X2: s * X2}, simultaneous=True) - first) == 0
+        start = _start(n, f"[{s:g}]")
+        assert start == pytest.approx((s * ex.NOTES.start[0], s * ex.NOTES.start[1]))
+        (run,) = run_on(g, "adadelta", [{}], int(n["steps"]), start)
+        left = math.hypot(*run.final) / math.hypot(*start)
+        assert left == pytest.approx(n[f"remaining[{s:g}]"], rel=1e-6)
+        assert f"{left:.3g} for a start {s:g} times as far" in words
+
+
+def test_adam_1_states_the_functions_it_ran(answered) -> None:
+    e = answered["adam-1"]
+    n, words = e.numbers, conclusion(e)
+    for name in ("notes", "rosenbrock"):
+        f = stated(e, name)
+        runs = run_on(f, "adam", [{"lr": lr} for lr in ex.ADAM_LRS], int(n["steps"]), _start(n, f"[{name}]"))
+        finals = {lr: run.values[-1] for lr, run in zip(ex.ADAM_LRS, runs)}
+        assert list(finals.values()) == pytest.approx([n[f"{name}[{lr:g}]"] for lr in ex.ADAM_LRS], rel=1e-9)
+        best = min(finals, key=finals.get)
+        assert f"is {best:g} (f = {finals[best]:.3g}; η = {ex.ADAM_LRS[0]:g} leaves f = {finals[ex.ADAM_LRS[0]]:.3g})" in words
+
+
+def test_adam_4_states_the_function_it_ran(answered) -> None:
+    e = answered["adam-4"]
+    n, words = e.numbers, conclusion(e)
+    average = stated(e, "F")
+    # the stated gradients (C + μx once, −1 + μx twice, every three steps) average to the stated F's derivative
+    c, mu = n["C"], n["mu"]
+    assert sympy.simplify(sympy.diff(average, X) - ((c + 2 * -1) / 3 + mu * X)) == pytest.approx(0, abs=1e-12)
+    (x_star,) = sympy.solve(sympy.diff(average, X), X)
+    f_star = float(average.subs(X, x_star))
+    assert f"x* = {float(x_star):.4g}" in words
+    for name in ("adam", "yogi"):
+        gap = float(average.subs(X, n[f"{name}_x"])) - f_star
+        assert gap == pytest.approx(n[f"{name}_gap"], rel=1e-9)
+        assert f"F − F* = {gap:.4g}" in words
+    assert f"the start has {float(average.subs(X, 0)) - f_star:.4g}" in words

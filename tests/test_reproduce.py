@@ -78,6 +78,18 @@ def test_verdict_table_holds_every_printed_number_of_the_notes(report: Path) -> 
     assert len(results["airfoil"]["adadelta_decomposition"]["cells"]) == 8
 
 
+def test_the_page_states_each_rule_once_and_the_command_that_wrote_it(report: Path, airfoil_path: Path) -> None:
+    page = (report / "index.html").read_text(encoding="utf-8")
+    results = json.loads((report / "results.json").read_text())
+    airfoil_rule = results["verdicts"][7]["rule"]
+    assert page.count(airfoil_rule) == 1 and page.count("same digits") == 1  # in each section's heading row
+    assert page.count("<tr class=group>") == 2 and "<th>rule</th>" not in page
+    command = f"descentlab reproduce --out {report} --seeds 20 --data {airfoil_path}"
+    assert f"<code id=command>{command}</code>" in page and results["command"] == command
+    assert "make reproduce" not in page  # not the default command: --out and --data differ
+    assert "20 seeds per airfoil run" in page and "airfoil: twelve runs x 20 seeds" in page
+
+
 def test_results_csv_matches_the_json(report: Path) -> None:
     rows = list(csv.DictReader((report / "results.csv").open(encoding="utf-8")))
     printed = [row for row in rows if row["quantity"] == "printed result"]
@@ -96,6 +108,8 @@ def test_offline_without_data_writes_the_rest_and_exits_3(tmp_path: Path, monkey
     assert len(err_lines) == 1 and "--data PATH" in err_lines[0]
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "Not run:" in page and "--data" in page
+    assert "seeds per airfoil run" not in page and "airfoil: twelve runs" not in page  # nothing claimed of it
+    assert f"<code id=command>descentlab reproduce --out {out} --seeds 2 --no-download</code>" in page
     results = json.loads((out / "results.json").read_text())
     assert [v["status"] for v in results["verdicts"]].count("not run") == 12
     assert [v["status"] for v in results["verdicts"]].count("pass") == 7
@@ -188,3 +202,13 @@ def test_the_airfoil_figures_handed_out_before_the_loops_are_timed_are_the_final
 
     for stem in stems:
         assert without_ids(drawn_figure("trained", first, stem, "en")) == without_ids(drawn_figure("trained", final, stem, "en"))
+
+
+def test_the_command_names_every_option_as_used() -> None:
+    from descentlab.chapter.report import reproduce_command
+
+    assert reproduce_command() == "descentlab reproduce --out report --seeds 20"  # what make reproduce runs
+    assert reproduce_command("my report", seeds=5, first_seed=3, language="zh", exercises=True, schedules=True,
+                             data="/d/a b.dat", no_download=True) == (
+        "descentlab reproduce --out 'my report' --seeds 5 --first-seed 3 --data '/d/a b.dat' --no-download "
+        "--exercises --schedules --lang zh")

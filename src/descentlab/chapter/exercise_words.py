@@ -12,7 +12,9 @@ import math
 from collections.abc import Callable
 
 from ..lang import EN, Lang
-from .exercises import ADADELTA_RHOS, ADADELTA_SCALES, ADAM_LRS, AIRFOIL_MOMENTUM, MOMENTUM_BETAS, Exercise
+from ..plotting.series import coinciding, drawn_points
+from .exercises import (ADADELTA_RHOS, ADADELTA_SCALES, ADAM_LRS, AIRFOIL_MOMENTUM, MOMENTUM_BETAS, NOTES, Exercise,
+                        start_text)
 
 DIFFERENT = 1.5
 """Two final values "differ" when one is more than this factor larger than the other."""
@@ -30,6 +32,11 @@ def _ratio(a: float, b: float) -> float:
     return math.inf if b == 0 else a / b
 
 
+def _point(x1: float, x2: float) -> str:
+    """``(−5, −2)``: a start as the sentences print it."""
+    return start_text((x1, x2))
+
+
 def momentum_grid_words(e: Exercise, say: Lang = EN) -> str:
     n = e.numbers
     best_beta = min(MOMENTUM_BETAS, key=lambda b: n[f"best_f[{b:g}]"])
@@ -39,11 +46,12 @@ def momentum_grid_words(e: Exercise, say: Lang = EN) -> str:
     best_lr, best_f = n[f"best_lr[{best_beta:g}]"], _g(n[f"best_f[{best_beta:g}]"], say)
     gd_best_lr, gd_best_f = n["best_lr[0]"], _g(n["best_f[0]"], say)
     momentum_values = len(MOMENTUM_BETAS) - 1
+    f, start = e.formulas["f"], _point(n["start_x1"], n["start_x2"])
     parts = [
-        say(f"After {n['steps']:g} steps the best pair is β = {best_beta:g} with η = {best_lr:g} (f = {best_f}); "
-            f"without momentum the best is η = {gd_best_lr:g} (f = {gd_best_f}).",
-            f"{n['steps']:g} 步之后，最好的组合是 β = {best_beta:g}、η = {best_lr:g}（f = {best_f}）；"
-            f"不用动量时最好的是 η = {gd_best_lr:g}（f = {gd_best_f}）。"),
+        say(f"On f = {f} from {start}, after {n['steps']:g} steps the best pair is β = {best_beta:g} with "
+            f"η = {best_lr:g} (f = {best_f}); without momentum the best is η = {gd_best_lr:g} (f = {gd_best_f}).",
+            f"在 f = {f} 上从 {start} 出发，{n['steps']:g} 步之后，最好的组合是 β = {best_beta:g}、η = {best_lr:g}"
+            f"（f = {best_f}）；不用动量时最好的是 η = {gd_best_lr:g}（f = {gd_best_f}）。"),
         say(f"The largest η of the grid that still lowers f grows with β for {len(grew)} of the {momentum_values} "
             f"momentum values, and it stays below the bound (2+2β)/λmax for {len(within)} of {len(MOMENTUM_BETAS)} β.",
             f"网格中仍能使 f 下降的最大 η 随 β 增大：{momentum_values} 个动量取值中有 {len(grew)} 个超过了"
@@ -67,13 +75,14 @@ def many_eigenvalues_words(e: Exercise, say: Lang = EN) -> str:
     better = n["momentum_f"] < n["gd_f"]
     ratio = _ratio(n["gd_f"], n["momentum_f"])
     less = say("less", "更小") if better else say("more", "反而更大")
+    f = e.formulas["f"]
     parts = [
-        say(f"With {n['dimensions']:g} eigenvalues from {n['lmax']:g} down to {n['lmin']:.3g} and η = {n['lr']:g}, after "
-            f"{n['steps']:g} steps gradient descent leaves f = {n['gd_f']:.3g} and momentum (β = {n['beta']:g}) "
-            f"f = {n['momentum_f']:.3g}, {ratio:.3g} times {less}.",
-            f"{n['dimensions']:g} 个特征值从 {n['lmax']:g} 降到 {n['lmin']:.3g}，η = {n['lr']:g}：{n['steps']:g} 步之后，"
-            f"梯度下降剩下 f = {n['gd_f']:.3g}，动量法（β = {n['beta']:g}）剩下 f = {n['momentum_f']:.3g}，{less}："
-            f"梯度下降的 f 是它的 {ratio:.3g} 倍。"),
+        say(f"On f(x) = {f} from every xᵢ = 1: {n['dimensions']:g} eigenvalues from {n['lmax']:g} down to "
+            f"{n['lmin']:.3g}. With η = {n['lr']:g}, after {n['steps']:g} steps gradient descent leaves "
+            f"f = {n['gd_f']:.3g} and momentum (β = {n['beta']:g}) f = {n['momentum_f']:.3g}, {ratio:.3g} times {less}.",
+            f"在 f(x) = {f} 上从所有 xᵢ = 1 出发：{n['dimensions']:g} 个特征值从 {n['lmax']:g} 降到 {n['lmin']:.3g}。"
+            f"η = {n['lr']:g}：{n['steps']:g} 步之后，梯度下降剩下 f = {n['gd_f']:.3g}，动量法（β = {n['beta']:g}）剩下 "
+            f"f = {n['momentum_f']:.3g}，{less}：梯度下降的 f 是它的 {ratio:.3g} 倍。"),
         say(f"The coordinate with the smallest λ is still at {n['gd_slowest']:.3g} under GD (it shrinks by 1 − ηλ per "
             f"step) and at {n['momentum_slowest']:.3g} under momentum; the steepest coordinate is at "
             f"{n['gd_fastest']:.2g} and {n['momentum_fastest']:.2g}.",
@@ -99,7 +108,10 @@ def minibatch_momentum_words(e: Exercise, say: Lang = EN) -> str:
                 and t != tags[0]]
     best_mean, worst_mean, worst_std = n[f"mean[{best}]"], n[f"mean[{worst}]"], n[f"std[{worst}]"]
     gap = best_mean - n["optimum"]
-    parts = [say(f"Over {n['seeds']:g} seeds, the lowest mean final loss is η/β = {best} ({best_mean:.6f}, "
+    loss, optimum = e.formulas["loss"], f"{n['optimum']:.6f}"
+    parts = [say(f"The loss is {loss}, least-squares optimum {optimum}.",
+                 f"损失为 {loss}，最小二乘最优值为 {optimum}。"),
+             say(f"Over {n['seeds']:g} seeds, the lowest mean final loss is η/β = {best} ({best_mean:.6f}, "
                  f"{gap:+.4f} above the optimum) and the highest {worst} ({worst_mean:.6f} ± {worst_std:.4f}).",
                  f"在 {n['seeds']:g} 个随机种子上，平均最终损失最低的是 η/β = {best}（{best_mean:.6f}，与最优值相差 "
                  f"{gap:+.4f}），最高的是 {worst}（{worst_mean:.6f} ± {worst_std:.4f}）。")]
@@ -130,14 +142,27 @@ def rotated_words(e: Exercise, say: Lang = EN) -> str:
     differs = ratio > DIFFERENT or ratio < 1 / DIFFERENT
     name = {"adagrad": "AdaGrad", "rmsprop": "RMSProp"}[e.section]
     aligned, rotated = _g(n["aligned_f"], say), _g(n["rotated_f"], say)
+    flat, turned = e.formulas["aligned"], e.formulas["rotated"]
+    low, high, rotated_low, rotated_high = n["lmin"], n["lmax"], n["rotated_lmin"], n["rotated_lmax"]
+    start = _point(n["start_x1"], n["start_x2"])
+    same = math.isclose(low, rotated_low, rel_tol=1e-9) and math.isclose(high, rotated_high, rel_tol=1e-9)
     parts = [
-        say("The two problems have the same eigenvalues; only the axes differ.",
-            "两个问题的特征值相同，只是主轴方向不同。"),
-        say(f"After {n['steps']:g} steps at η = {n['lr']:g}, {name} reaches f = {aligned} (distance "
-            f"{n['aligned_distance']:.3g} from the minimum) on the axis-aligned one and f = {rotated} (distance "
-            f"{n['rotated_distance']:.3g}) on the rotated one, {ratio:.3g} times as much.",
-            f"η = {n['lr']:g} 下运行 {n['steps']:g} 步后，{name}算法在与坐标轴对齐的问题上到达 f = {aligned}（与最小值点"
-            f"相距 {n['aligned_distance']:.3g}），在旋转后的问题上到达 f = {rotated}（相距 {n['rotated_distance']:.3g}），"
+        say(f"f = {turned} and f = {flat} have the same Hessian eigenvalues, {low:.3g} and {high:.3g}; only the axes "
+            "differ.",
+            f"f = {turned} 与 f = {flat} 的 Hessian 特征值相同，都是 {low:.3g} 和 {high:.3g}，只是主轴方向不同。")
+        if same else
+        say(f"f = {turned} has Hessian eigenvalues {rotated_low:.3g} and {rotated_high:.3g}, f = {flat} {low:.3g} and "
+            f"{high:.3g}: not the same problem turned.",
+            f"f = {turned} 的 Hessian 特征值为 {rotated_low:.3g} 和 {rotated_high:.3g}，f = {flat} 的为 {low:.3g} 和 "
+            f"{high:.3g}：并不是同一个问题转了方向。"),
+        say(f"From {start} (f = {n['aligned_start_f']:.3g} on the axis-aligned one, {n['rotated_start_f']:.3g} on the "
+            f"rotated one), after {n['steps']:g} steps at η = {n['lr']:g}, {name} reaches f = {aligned} (distance {n['aligned_distance']:.3g} from the minimum) "
+            f"on the axis-aligned one and f = {rotated} (distance {n['rotated_distance']:.3g}) on the rotated one, "
+            f"{ratio:.3g} times as much.",
+            f"从 {start} 出发（与坐标轴对齐的问题上 f = {n['aligned_start_f']:.3g}，旋转后的问题上 "
+            f"f = {n['rotated_start_f']:.3g}），η = {n['lr']:g} 下运行 "
+            f"{n['steps']:g} 步后，{name}算法在与坐标轴对齐的问题上到达 f = {aligned}（与最小值点相距 "
+            f"{n['aligned_distance']:.3g}），在旋转后的问题上到达 f = {rotated}（相距 {n['rotated_distance']:.3g}），"
             f"是前者的 {ratio:.3g} 倍。"),
         say("Its per-coordinate scaling is a diagonal preconditioner: it fits the curvature only when the curvature's "
             "axes are the coordinates, so the rotation costs it.",
@@ -154,15 +179,18 @@ def adagrad_decay_words(e: Exercise, say: Lang = EN) -> str:
     labels = (say("AdaGrad", "AdaGrad算法"), say("RMSProp γ = 0.99", "γ = 0.99 的RMSProp算法"),
               say("RMSProp γ = 0.9", "γ = 0.9 的RMSProp算法"))
     best = labels[min(range(3), key=lambda i: (f_ada, f99, f9)[i])]
+    f, start = e.formulas["f"], _point(NOTES.start[0], NOTES.start[1])
     parts = [
         say("Replacing AdaGrad's growing sum by a leaky average (RMSProp) stops the decay: its effective learning rate "
             "η/√s recovers as the gradients shrink.",
             "把AdaGrad算法中只增不减的累加和换成指数加权移动平均（即RMSProp算法），学习率就不再一直衰减："
             "梯度变小时，有效学习率 η/√s 会回升。"),
-        say(f"At η = {n['lr']:g} over {n['steps']:g} steps AdaGrad ends at f = {f_ada:.3g} (x1 = {n['x1[adagrad]']:.3g}), "
-            f"RMSProp with γ = 0.99 at f = {f99:.3g} and with γ = 0.9 at f = {f9:.3g}; the lowest is {best}.",
-            f"η = {n['lr']:g}、{n['steps']:g} 步后，AdaGrad算法停在 f = {f_ada:.3g}（x1 = {n['x1[adagrad]']:.3g}），"
-            f"γ = 0.99 的RMSProp算法停在 f = {f99:.3g}，γ = 0.9 的停在 f = {f9:.3g}；最低的是 {best}。"),
+        say(f"On f = {f} from {start}, at η = {n['lr']:g} over {n['steps']:g} steps AdaGrad ends at f = {f_ada:.3g} "
+            f"(x1 = {n['x1[adagrad]']:.3g}), RMSProp with γ = 0.99 at f = {f99:.3g} and with γ = 0.9 at f = {f9:.3g}; "
+            f"the lowest is {best}.",
+            f"在 f = {f} 上从 {start} 出发，η = {n['lr']:g}、{n['steps']:g} 步后，AdaGrad算法停在 f = {f_ada:.3g}"
+            f"（x1 = {n['x1[adagrad]']:.3g}），γ = 0.99 的RMSProp算法停在 f = {f99:.3g}，γ = 0.9 的停在 f = {f9:.3g}；"
+            f"最低的是 {best}。"),
         say("A short memory (γ = 0.9) ends higher than γ = 0.99: it keeps η/√s large near the minimum and hops around "
             "it.",
             "记忆较短的 γ = 0.9 比 γ = 0.99 停得更高：它在最小值点附近仍保持较大的 η/√s，在最优解周围来回跳动。")
@@ -177,6 +205,7 @@ def rmsprop_gamma_one_words(e: Exercise, say: Lang = EN) -> str:
     diverged = not math.isfinite(n["gamma1_f"]) or n["gamma1_f"] > n["start_f"]
     same = say(", the same path", "，即同一条路径") if n["max_gd_relative"] <= SAME_PATH else ""
     one, usual = _g(n["gamma1_f"], say), _g(n["gamma09_f"], say)
+    f, start = e.formulas["f"], _point(n["start_x1"], n["start_x2"])
     parts = [
         say(f"With γ = 1 the average s ← 1·s + 0·g² never leaves its start: its largest entry after {n['steps']:g} "
             f"steps is {n['s_max']:g}.",
@@ -187,12 +216,13 @@ def rmsprop_gamma_one_words(e: Exercise, say: Lang = EN) -> str:
             f"相对差至多为 {n['max_gd_relative']:.2g}{same}。"),
     ]
     if diverged and n["effective_lr"] > n["gd_bound"]:
-        parts.append(say(f"That is above GD's limit 2/λmax = {n['gd_bound']:g}, so f goes from {n['start_f']:g} to "
-                         f"{one}, where γ = 0.9 reaches {usual}.",
-                         f"这超过了梯度下降的上限 2/λmax = {n['gd_bound']:g}，所以 f 从 {n['start_f']:g} 变为 {one}，"
-                         f"而 γ = 0.9 时为 {usual}。"))
+        parts.append(say(f"That is above GD's limit 2/λmax = {n['gd_bound']:g} on f = {f}, so from {start} f goes from "
+                         f"{n['start_f']:g} to {one}, where γ = 0.9 reaches {usual}.",
+                         f"这超过了梯度下降在 f = {f} 上的上限 2/λmax = {n['gd_bound']:g}，所以从 {start} 出发，f 从 "
+                         f"{n['start_f']:g} 变为 {one}，而 γ = 0.9 时为 {usual}。"))
     else:
-        parts.append(say(f"f ends at {one} against {usual} for γ = 0.9.", f"最终 f = {one}，γ = 0.9 时为 {usual}。"))
+        parts.append(say(f"On f = {f} from {start}, f ends at {one} against {usual} for γ = 0.9.",
+                         f"在 f = {f} 上从 {start} 出发，最终 f = {one}，γ = 0.9 时为 {usual}。"))
     return say.sentences(*parts)
 
 
@@ -203,8 +233,10 @@ def adadelta_rho_words(e: Exercise, say: Lang = EN) -> str:
     worst = max(finals, key=finals.get)
     monotone = all(finals[a] >= finals[b] for a, b in zip(ADADELTA_RHOS, ADADELTA_RHOS[1:]))
     each = say.join(say(f"ρ = {r:g}: f = {_g(f, say)}", f"ρ = {r:g} 时 f = {_g(f, say)}") for r, f in finals.items())
+    formula, start = e.formulas["f"], _point(NOTES.start[0], NOTES.start[1])
     parts = [
-        say(f"After {n['steps']:g} steps: {each}.", f"{n['steps']:g} 步后：{each}。"),
+        say(f"On f = {formula} from {start}, after {n['steps']:g} steps: {each}.",
+            f"在 f = {formula} 上从 {start} 出发，{n['steps']:g} 步后：{each}。"),
         say(f"The best is ρ = {best:g}, the worst ρ = {worst:g}.", f"最好的是 ρ = {best:g}，最差的是 ρ = {worst:g}。"),
         say("A longer memory is better at every step of the grid here.", "这里在网格的每一档上，记忆越长越好。")
         if monotone else
@@ -222,7 +254,11 @@ def adadelta_scale_words(e: Exercise, say: Lang = EN) -> str:
     broken = left[large] > 0.5 and left[small] < 0.5
     each = say.join(say(f"{left[s]:.3g} for a start {s:g} times as far", f"起点距离为原来的 {s:g} 倍时为 {left[s]:.3g}")
                     for s in ADADELTA_SCALES)
+    problems = say.join(say(f"f = {e.formulas[f'{s:g}']} from {_point(n[f'start_x1[{s:g}]'], n[f'start_x2[{s:g}]'])}",
+                            f"从 {_point(n[f'start_x1[{s:g}]'], n[f'start_x2[{s:g}]'])} 出发的 f = {e.formulas[f'{s:g}']}")
+                        for s in ADADELTA_SCALES)
     parts = [
+        say(f"One problem in three units: {problems}.", f"同一个问题的三种单位：{problems}。"),
         say("Changing the units of x changes nothing for the problem, but AdaDelta's first steps have length about √ε "
             "whatever the gradient.",
             "换一种 x 的单位，问题本身并没有变，但AdaDelta算法最初几步的步长约为 √ε，与梯度大小无关。"),
@@ -244,10 +280,11 @@ def adam_lr_words(e: Exercise, say: Lang = EN) -> str:
         finals = {lr: n[f"{objective}[{lr:g}]"] for lr in ADAM_LRS}
         best = min(finals, key=finals.get)
         best_f, first_f = _g(finals[best], say), _g(finals[ADAM_LRS[0]], say)
-        parts.append(say(f"on the {name} the best η after {n['steps']:g} steps is {best:g} (f = {best_f}; "
-                         f"η = {ADAM_LRS[0]:g} leaves f = {first_f})",
-                         f"在{name}上，{n['steps']:g} 步后最好的 η 是 {best:g}（f = {best_f}；η = {ADAM_LRS[0]:g} 时 "
-                         f"f = {first_f}）"))
+        f, start = e.formulas[objective], _point(n[f"start_x1[{objective}]"], n[f"start_x2[{objective}]"])
+        parts.append(say(f"on the {name} f = {f} from {start} the best η after {n['steps']:g} steps is {best:g} "
+                         f"(f = {best_f}; η = {ADAM_LRS[0]:g} leaves f = {first_f})",
+                         f"在{name} f = {f} 上从 {start} 出发，{n['steps']:g} 步后最好的 η 是 {best:g}（f = {best_f}；"
+                         f"η = {ADAM_LRS[0]:g} 时 f = {first_f}）"))
     joined = say("; ", "；").join(parts)
     opening = joined[:1].upper() + joined[1:]  # "On the ..."; the Chinese has no case
     diverged = [lr for lr in ADAM_LRS if not math.isfinite(n[f"notes[{lr:g}]"])]
@@ -267,9 +304,9 @@ def adam_yogi_words(e: Exercise, say: Lang = EN) -> str:
     yogi_better = n["yogi_gap"] < n["start_f"] - n["f_star"]
     parts = [
         say(f"Gradients C + μx on every third step and −1 + μx otherwise (C = {n['C']:g}, μ = {n['mu']:g}) average to "
-            f"F(x) = (C−2)/3·x + μ/2·x², minimum at x* = {n['x_star']:.4g}.",
+            f"F(x) = (C−2)/3·x + μ/2·x² = {e.formulas['F']}, minimum at x* = {n['x_star']:.4g}.",
             f"每三个时间步中有一步梯度为 C + μx，其余为 −1 + μx（C = {n['C']:g}，μ = {n['mu']:g}），平均起来是 "
-            f"F(x) = (C−2)/3·x + μ/2·x²，最优解 x* = {n['x_star']:.4g}。"),
+            f"F(x) = (C−2)/3·x + μ/2·x² = {e.formulas['F']}，最优解 x* = {n['x_star']:.4g}。"),
         say(f"With β1 = 0, β2 = {n['beta2']:g} and η = {n['lr']:g}, after {n['steps']:g} steps Adam is at "
             f"x = {n['adam_x']:.4g} with F − F* = {n['adam_gap']:.4g}, and Yogi at x = {n['yogi_x']:.4g} with "
             f"F − F* = {n['yogi_gap']:.4g} (the start has {n['start_f'] - n['f_star']:.4g}).",
@@ -360,10 +397,55 @@ def conclusion(exercise: Exercise, say: Lang = EN) -> str:
     return WORDS[exercise.key](exercise, say)
 
 
+def _at(exercise: Exercise, x: float, say: Lang) -> str:
+    """Where on the x axis: ``at step 20``, ``at η = 0.4``."""
+    value = f"{x:g}"
+    if "η" in exercise.x_label:
+        return say(f"at η = {value}", f"η = {value} 处")
+    return say(f"at step {value}", f"第 {value} 步")
+
+
+def figure_caption(exercise: Exercise, say: Lang = EN) -> str:
+    """What the exercise's figure draws, computed from the points it draws (:func:`drawn_points`): the axes, and per
+    line where it starts, where it ends and its lowest point; the series left out or hidden under another."""
+    drawn = drawn_points(exercise)
+    hidden = coinciding(drawn)
+    y_name, x_name = exercise.text(exercise.y_label, say), exercise.text(exercise.x_label, say)
+    scale = say(" (log scale)", "（对数坐标）") if exercise.log_y else ""
+    lines = len(drawn)
+    parts = [say(f"{y_name}{scale} against {x_name}, {lines} lines.", f"{y_name}{scale}随{x_name}的变化，共 {lines} 条线。")]
+    each = []
+    for label, points in drawn.items():
+        name = exercise.text(label, say)
+        (x0, y0), (x1, y1) = points[0], points[-1]
+        xl, yl = min(points, key=lambda p: p[1])
+        first, last, low = f"{y0:.3g}", f"{y1:.3g}", f"{yl:.3g}"
+        a0, a1, al = (_at(exercise, x, say) for x in (x0, x1, xl))
+        if (xl, yl) in (points[0], points[-1]):
+            each.append(say(f"{name}: {first} {a0} to {last} {a1}", f"{name}：从{a0}的 {first} 到{a1}的 {last}"))
+        else:
+            each.append(say(f"{name}: {first} {a0} to {last} {a1}, lowest {low} {al}",
+                            f"{name}：从{a0}的 {first} 到{a1}的 {last}，最低 {low}（{al}）"))
+    parts.append(say("; ", "；").join(each) + say(".", "。"))
+    for label, under in hidden.items():
+        top, bottom = exercise.text(label, say), exercise.text(under, say)
+        parts.append(say(f"{top} lies on {bottom} at every point: drawn dashed with open circles over a wide pale "
+                         f"{bottom}.",
+                         f"{top} 在每一点上都与 {bottom} 重合：画成虚线加空心圆，叠在加宽变淡的 {bottom} 上。"))
+    missing = [exercise.text(label, say) for label, values in exercise.series.items()
+               if len(drawn.get(label, ())) < len(values)]
+    for name in missing:
+        kept = len(drawn.get(next(k for k in exercise.series if exercise.text(k, say) == name), ()))
+        total = len(exercise.x)
+        parts.append(say(f"{name}: {kept} of {total} points drawn (the others diverged or are not positive).",
+                         f"{name}：画出 {total} 个点中的 {kept} 个（其余发散或不为正）。"))
+    return say.sentences(*parts)
+
+
 def title(exercise: Exercise, say: Lang = EN) -> str:
     """``adam 4: Try to construct ...``; in Chinese ``Adam算法 练习 4：试着构造 ...``."""
     section, question = exercise.text(exercise.section, say), exercise.text(exercise.question, say)
     return say(f"{section} {exercise.number}: {question}", f"{section} 练习 {exercise.number}：{question}")
 
 
-__all__ = ["SKETCHES", "WORDS", "conclusion", "sketches", "title"]
+__all__ = ["SKETCHES", "WORDS", "conclusion", "figure_caption", "sketches", "title"]

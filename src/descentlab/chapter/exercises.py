@@ -25,9 +25,10 @@ import torch
 from ..airfoil.data import Airfoil
 from ..airfoil.train import train
 from ..algorithms import REGISTRY
-from ..lab.objectives import OBJECTIVES, Objective, quadratic
+from ..lab.objectives import OBJECTIVES, Objective
 from ..lab.trajectory import run_batch
 from ..lang import EN, ZH, Lang
+from .formulas import NOTES_FORM, SumOfSquares
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -62,6 +63,7 @@ class Exercise:
     y_label: str = ""
     log_y: bool = True
     chinese: dict[str, str] = field(default_factory=dict)  # English text -> its Chinese
+    formulas: dict[str, str] = field(default_factory=dict)  # the functions it states, by role, as printed
 
     @property
     def number(self) -> int:
@@ -73,11 +75,13 @@ class Exercise:
 
 
 def _exercise(key: str, question: Pair, numbers: dict[str, float], series: dict[Pair, tuple[float, ...]],
-              x: Sequence[float], x_label: Pair, y_label: Pair, log_y: bool = True) -> Exercise:
+              x: Sequence[float], x_label: Pair, y_label: Pair, log_y: bool = True,
+              formulas: dict[str, str] | None = None) -> Exercise:
     """An experimental exercise's record from its texts in both languages."""
     section = key.split("-")[0]
     return Exercise(key, section, question[0], True, numbers, {en: v for (en, _), v in series.items()}, tuple(x),
-                    x_label[0], y_label[0], log_y, _chinese([SECTIONS[section], question, x_label, y_label, *series]))
+                    x_label[0], y_label[0], log_y, _chinese([SECTIONS[section], question, x_label, y_label, *series]),
+                    dict(formulas or {}))
 
 
 SECTIONS: dict[str, Pair] = {
@@ -99,11 +103,18 @@ F_OF_X = both(lambda say: say("f(x_t)", "f(x_t)"))
 LEARNING_RATE = both(lambda say: say("learning rate η", "学习率 η"))
 
 
-NOTES = OBJECTIVES["notes"]
-ROTATED = quadratic(kappa=20.0, angle=45.0, lmin=0.4)
-"""d2l's rotated problem ``0.1 (x1 + x2)^2 + 2 (x1 - x2)^2``: eigenvalues 0.4 and 8, axes at 45 degrees."""
-ALIGNED = quadratic(kappa=20.0, angle=0.0, lmin=0.4)
-"""The same eigenvalues on the coordinate axes: ``0.2 x1^2 + 4 x2^2``."""
+NOTES = NOTES_FORM.objective("notes")
+"""The notes' quadratic, built from the coefficients its formula is printed from."""
+ROTATED_FORM = SumOfSquares.of((0.1, (1, 1)), (2, (1, -1)))
+"""d2l's rotated problem ``0.1 (x1 + x2)² + 2 (x1 − x2)²``: eigenvalues 0.4 and 8, axes at 45 degrees."""
+ALIGNED_FORM = SumOfSquares.of((0.2, (1, 0)), (4, (0, 1)))
+"""The same eigenvalues on the coordinate axes: ``0.2 x1² + 4 x2²``."""
+ROTATED, ALIGNED = ROTATED_FORM.objective(), ALIGNED_FORM.objective()
+
+
+def start_text(point: Sequence[float]) -> str:
+    """``(−5, −2)``."""
+    return "(" + ", ".join(f"{v:g}".replace("-", "−") for v in point) + ")"
 
 
 def _vector_run(name: str, hp: dict, gradient: Callable[[Tensor, int], Tensor], start: Tensor, steps: int) -> list[Tensor]:
@@ -122,6 +133,15 @@ def _final_f(objective: Objective, trajectories) -> list[float]:
     return [math.inf if t.diverged else t.values[-1] for t in trajectories]
 
 
+def _ends(numbers: dict[str, float], key: str, trajectory) -> None:
+    """The run's last point as ``x1[key]``, ``x2[key]`` (nan where it diverged): what its printed f is f of."""
+    x1, x2 = (math.nan, math.nan) if trajectory.diverged else trajectory.final
+    numbers[f"x1[{key}]"], numbers[f"x2[{key}]"] = x1, x2
+
+
+NOTES_FORMULAS = {"f": NOTES_FORM.text()}
+
+
 # ---------------------------------------------------------------------------
 # Momentum
 # ---------------------------------------------------------------------------
@@ -133,17 +153,20 @@ MOMENTUM_BETAS = (0.0, 0.25, 0.5, 0.75, 0.9)
 def momentum_grid(steps: int = 20) -> Exercise:
     """Exercise 1: other (eta, beta) on the notes' quadratic, the notes' 20 steps; one batch."""
     grid = [{"lr": lr, "momentum": b} for b in MOMENTUM_BETAS for lr in MOMENTUM_LRS]
-    final = _final_f(NOTES, run_batch("momentum", NOTES, grid, steps=steps))
+    runs = run_batch("momentum", NOTES, grid, steps=steps)
+    final = _final_f(NOTES, runs)
     n = len(MOMENTUM_LRS)
     series = {both(lambda say: say(f"β = {b:g}", f"β = {b:g}")): tuple(final[i * n:(i + 1) * n])
               for i, b in enumerate(MOMENTUM_BETAS)}
-    lmax = 4.0
-    numbers: dict[str, float] = {"steps": steps, "lmax": lmax, "settings": len(grid)}
+    lmax = NOTES_FORM.eigenvalues()[1]
+    numbers: dict[str, float] = {"steps": steps, "lmax": lmax, "settings": len(grid),
+                                 "start_x1": NOTES.start[0], "start_x2": NOTES.start[1]}
     for i, b in enumerate(MOMENTUM_BETAS):
         row = final[i * n:(i + 1) * n]
         best = min(range(n), key=lambda j: row[j])
         numbers[f"best_lr[{b:g}]"] = MOMENTUM_LRS[best]
         numbers[f"best_f[{b:g}]"] = row[best]
+        _ends(numbers, f"best {b:g}", runs[i * n + best])
         numbers[f"bound[{b:g}]"] = (2 + 2 * b) / lmax
         numbers[f"largest_stable_lr[{b:g}]"] = max((lr for lr, f in zip(MOMENTUM_LRS, row) if f < final_start(NOTES)),
                                                    default=0.0)
@@ -151,11 +174,26 @@ def momentum_grid(steps: int = 20) -> Exercise:
                                     "and analyze the results.",
                                     "换用其他的动量超参数与学习率组合，观察并分析实验结果。"))
     return _exercise("momentum-1", question, numbers, series, MOMENTUM_LRS, LEARNING_RATE,
-                     both(lambda say: say(f"f after {steps} steps", f"{steps} 步后的 f")))
+                     both(lambda say: say(f"f after {steps} steps", f"{steps} 步后的 f")), formulas=NOTES_FORMULAS)
 
 
 def final_start(objective: Objective) -> float:
     return float(objective.f(torch.tensor(objective.start, dtype=torch.float64)))
+
+
+def eigenvalue_sum_text(dimensions: int) -> str:
+    """``½ (2⁻¹ x₁² + 2⁻² x₂² + … + 2⁻¹⁰ x₁₀²)``: the function of exercise momentum-2, from its number of dimensions."""
+    up, down = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"), str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+    def term(i: int) -> str:
+        return f"2⁻{str(i).translate(up)} x{str(i).translate(down)}²"
+
+    shown = [term(i) for i in range(1, min(dimensions, 2) + 1)]
+    if dimensions > 3:
+        shown.append("…")
+    if dimensions > 2:
+        shown.append(term(dimensions))
+    return "½ (" + " + ".join(shown) + ")"
 
 
 def many_eigenvalues(dimensions: int = 10, steps: int = 100, lr: float = 1.0, beta: float = 0.9) -> Exercise:
@@ -182,9 +220,12 @@ def many_eigenvalues(dimensions: int = 10, steps: int = 100, lr: float = 1.0, be
                                     "decreases.",
                                     "在有多个特征值的二次函数 f(x) = ½ Σ λᵢ xᵢ²（λᵢ = 2⁻ⁱ）上，从 xᵢ = 1 出发，"
                                     "比较梯度下降与动量法，画出 x 如何减小。"))
-    return _exercise("momentum-2", question, numbers, series, range(steps + 1), STEP, F_OF_X)
+    return _exercise("momentum-2", question, numbers, series, range(steps + 1), STEP, F_OF_X,
+                     formulas={"f": eigenvalue_sum_text(dimensions)})
 
 
+AIRFOIL_LOSS_TEXT = "mean((Xw + b − y)²)/2"
+"""The airfoil runs' loss, as the exercise states it (descentlab.airfoil.train minimises it)."""
 AIRFOIL_MOMENTUM = ((0.02, 0.0), (0.02, 0.5), (0.01, 0.9), (0.005, 0.9), (0.002, 0.9))
 
 
@@ -206,7 +247,8 @@ def minibatch_momentum(data: Airfoil, seeds: Sequence[int] = tuple(range(10))) -
                                     "把动量法用于小批量随机梯度下降时有什么变化？调整参数做实验。"))
     return _exercise("momentum-4", question, numbers, series, x,
                      both(lambda say: say("step (minibatches of 10)", "迭代步数（小批量大小 10）")),
-                     both(lambda say: say("mean loss − optimum", "平均损失 − 最优值")))
+                     both(lambda say: say("mean loss − optimum", "平均损失 − 最优值")),
+                     formulas={"loss": AIRFOIL_LOSS_TEXT})
 
 
 # ---------------------------------------------------------------------------
@@ -214,20 +256,30 @@ def minibatch_momentum(data: Airfoil, seeds: Sequence[int] = tuple(range(10))) -
 # ---------------------------------------------------------------------------
 
 def rotated(algorithm: str, key: str, hp: dict, steps: int = 20) -> Exercise:
-    """AdaGrad/RMSProp on 0.1(x1+x2)^2 + 2(x1-x2)^2 against the same eigenvalues on the axes."""
+    """AdaGrad/RMSProp on d2l's rotated 0.1 (x1 + x2)² + 2 (x1 − x2)² against the same eigenvalues on the axes,
+    0.2 x1² + 4 x2² (both functions, their texts and their eigenvalues from :data:`ROTATED_FORM`, :data:`ALIGNED_FORM`)."""
     aligned = run_batch(algorithm, ALIGNED, [hp], steps=steps)[0]
     turned = run_batch(algorithm, ROTATED, [hp], steps=steps)[0]
+    low, high = ALIGNED_FORM.eigenvalues()
     numbers = {"steps": steps, "lr": hp["lr"], "aligned_f": _final_f(ALIGNED, [aligned])[0],
-               "rotated_f": _final_f(ROTATED, [turned])[0],
+               "rotated_f": _final_f(ROTATED, [turned])[0], "start_x1": ALIGNED.start[0], "start_x2": ALIGNED.start[1],
+               "aligned_start_f": aligned.values[0], "rotated_start_f": turned.values[0],
+               "lmin": low, "lmax": high, "rotated_lmin": ROTATED_FORM.eigenvalues()[0],
+               "rotated_lmax": ROTATED_FORM.eigenvalues()[1],
                "aligned_distance": math.hypot(*aligned.final), "rotated_distance": math.hypot(*turned.final)}
-    series = {both(lambda say: say("axis-aligned 0.2x1² + 4x2²", "与坐标轴对齐 0.2x1² + 4x2²")): aligned.values,
-              both(lambda say: say("rotated 0.1(x1+x2)² + 2(x1−x2)²", "旋转后 0.1(x1+x2)² + 2(x1−x2)²")): turned.values}
+    _ends(numbers, "aligned", aligned)
+    _ends(numbers, "rotated", turned)
+    flat, turned_text = ALIGNED_FORM.text(), ROTATED_FORM.text()
+    series = {both(lambda say: say(f"axis-aligned {flat}", f"与坐标轴对齐 {flat}")): aligned.values,
+              both(lambda say: say(f"rotated {turned_text}", f"旋转后 {turned_text}")): turned.values}
     title = REGISTRY[algorithm].title
-    question = both(lambda say: say(f"{title} on f = 0.1 x1² + 2 x2² and on it rotated by 45°, "
-                                    "f = 0.1 (x1+x2)² + 2 (x1−x2)². Does it behave differently?",
-                                    f"在 f = 0.1 x1² + 2 x2² 和把它旋转 45° 后的 f = 0.1 (x1+x2)² + 2 (x1−x2)² 上"
-                                    f"分别运行{title}算法，表现有什么不同？"))
-    return _exercise(key, question, numbers, series, range(steps + 1), STEP, F_OF_X)
+    question = both(lambda say: say(f"{title} on f = {turned_text} (d2l's rotated problem) and on f = {flat}, the "
+                                    "same function with its axes turned back onto x1 and x2. Does it behave "
+                                    "differently?",
+                                    f"在 f = {turned_text}（d2l 的旋转问题）和 f = {flat}（同一个函数，主轴转回到 x1 和 x2 "
+                                    f"上）上分别运行{title}算法，表现有什么不同？"))
+    return _exercise(key, question, numbers, series, range(steps + 1), STEP, F_OF_X,
+                     formulas={"aligned": flat, "rotated": turned_text})
 
 
 def adagrad_decay(steps: int = 200, lr: float = 0.4) -> Exercise:
@@ -240,12 +292,12 @@ def adagrad_decay(steps: int = 200, lr: float = 0.4) -> Exercise:
     numbers: dict[str, float] = {"steps": steps, "lr": lr}
     for label, key, run in zip(labels, ("adagrad", "rmsprop0.99", "rmsprop0.9"), runs):
         numbers[f"f[{key}]"] = _final_f(NOTES, [run])[0]
-        numbers[f"x1[{key}]"] = run.final[0]
+        _ends(numbers, key, run)
     question = both(lambda say: say("How would you modify AdaGrad to achieve a less aggressive decay in the learning "
                                     "rate?",
                                     "怎样修改AdaGrad算法，才能让学习率衰减得不那么激进？"))
     return _exercise("adagrad-6", question, numbers, {label: run.values for label, run in zip(labels, runs)},
-                     range(steps + 1), STEP, F_OF_X)
+                     range(steps + 1), STEP, F_OF_X, formulas=NOTES_FORMULAS)
 
 
 def rmsprop_gamma_one(steps: int = 20, lr: float = 0.01) -> Exercise:
@@ -273,7 +325,8 @@ def rmsprop_gamma_one(steps: int = 20, lr: float = 0.01) -> Exercise:
     one_f, usual_f, gd_f = values(one), values(usual), values(gd)
     finite = [v for v in one_f if math.isfinite(v)]
     numbers = {"steps": steps, "lr": lr, "eps": eps, "s_max": float(s_one.abs().max()),
-               "effective_lr": lr / math.sqrt(eps), "gd_bound": 2 / 4.0,
+               "effective_lr": lr / math.sqrt(eps), "gd_bound": 2 / NOTES_FORM.eigenvalues()[1],
+               "start_x1": NOTES.start[0], "start_x2": NOTES.start[1],
                "gamma1_f": one_f[-1], "gamma09_f": usual_f[-1], "gd_f": gd_f[-1],
                "max_gd_relative": max(float(((a - b).abs() / b.abs().clamp(min=1.0)).max()) for a, b in zip(one, gd)),
                "start_f": one_f[0], "finite_steps": len(finite) - 1}
@@ -282,7 +335,7 @@ def rmsprop_gamma_one(steps: int = 20, lr: float = 0.01) -> Exercise:
                   tuple(gd_f)}
     question = both(lambda say: say("What happens experimentally if we set γ = 1? Why?",
                                     "令 γ = 1，实验中会发生什么？为什么？"))
-    return _exercise("rmsprop-1", question, numbers, series, range(steps + 1), STEP, F_OF_X)
+    return _exercise("rmsprop-1", question, numbers, series, range(steps + 1), STEP, F_OF_X, formulas=NOTES_FORMULAS)
 
 
 # ---------------------------------------------------------------------------
@@ -298,12 +351,18 @@ def adadelta_rho(steps: int = 500) -> Exercise:
     numbers: dict[str, float] = {"steps": steps}
     for r, run in zip(ADADELTA_RHOS, runs):
         numbers[f"f[{r:g}]"] = _final_f(NOTES, [run])[0]
+        _ends(numbers, f"{r:g}", run)
     question = both(lambda say: say("Adjust the value of ρ. What happens?", "调整 ρ 的值，会发生什么？"))
     series = {both(lambda say: say(f"ρ = {r:g}", f"ρ = {r:g}")): run.values for r, run in zip(ADADELTA_RHOS, runs)}
-    return _exercise("adadelta-1", question, numbers, series, range(steps + 1), STEP, F_OF_X)
+    return _exercise("adadelta-1", question, numbers, series, range(steps + 1), STEP, F_OF_X, formulas=NOTES_FORMULAS)
 
 
 ADADELTA_SCALES = (1.0, 100.0, 10000.0)
+
+
+def scaled(form: SumOfSquares, scale: float) -> SumOfSquares:
+    """``form`` in units ``scale`` times smaller: ``f(x / scale)`` (the minimum stays at 0, the start moves out)."""
+    return SumOfSquares.of(*((t.coefficient, (t.weights[0] / scale, t.weights[1] / scale)) for t in form.terms))
 
 
 def adadelta_scale(steps: int = 500) -> Exercise:
@@ -311,23 +370,33 @@ def adadelta_scale(steps: int = 500) -> Exercise:
     problem, its start s times farther; the share of the distance to the minimum covered in ``steps`` steps."""
     numbers: dict[str, float] = {"steps": steps}
     series = {}
+    formulas = {}
     for scale in ADADELTA_SCALES:
-        lam = torch.tensor([0.2, 4.0], dtype=torch.float64) / scale**2
-        start = torch.tensor(NOTES.start, dtype=torch.float64) * scale
-        path = _vector_run("adadelta", {}, lambda x, t: lam * x, start, steps)
-        remaining = [float(x.norm() / start.norm()) for x in path]
+        form = scaled(NOTES_FORM, scale)
+        start = (NOTES.start[0] * scale, NOTES.start[1] * scale)
+        path = run_batch("adadelta", form.objective("scaled", start), [{}], steps=steps)[0]
+        distance = math.hypot(*start)
+        remaining = [math.hypot(*p) / distance for p in path.points]
         numbers[f"remaining[{scale:g}]"] = remaining[-1]
+        numbers[f"start_x1[{scale:g}]"], numbers[f"start_x2[{scale:g}]"] = start
+        formulas[f"{scale:g}"] = form.text()
         series[both(lambda say: say(f"start × {scale:g}", f"起点 × {scale:g}"))] = tuple(remaining)
     question = both(lambda say: say("Is AdaDelta really learning-rate free? Could you find optimization problems that "
                                     "break it?",
                                     "AdaDelta算法真的不需要学习率吗？能否找到让它失效的优化问题？"))
     return _exercise("adadelta-3", question, numbers, series, range(steps + 1), STEP,
-                     both(lambda say: say("|x_t| / |x_0| (share of the distance left)", "|x_t| / |x_0|（剩余距离的比例）")))
+                     both(lambda say: say("|x_t| / |x_0| (share of the distance left)", "|x_t| / |x_0|（剩余距离的比例）")),
+                     formulas=formulas)
 
 
 # ---------------------------------------------------------------------------
 # Adam
 # ---------------------------------------------------------------------------
+
+def printed(formula: str) -> str:
+    """An objective's formula as the sentences print it: ``^2`` as ², ``-`` as −."""
+    return formula.replace("^2", "²").replace(" - ", " − ")
+
 
 ADAM_LRS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 OBJECTIVE_NAMES: dict[str, Pair] = {
@@ -341,14 +410,18 @@ def adam_lr(steps: int = 100) -> Exercise:
     numbers: dict[str, float] = {"steps": steps}
     series = {}
     for objective in (NOTES, OBJECTIVES["rosenbrock"]):
-        final = _final_f(objective, run_batch("adam", objective, [{"lr": lr} for lr in ADAM_LRS], steps=steps))
-        for lr, f in zip(ADAM_LRS, final):
+        runs = run_batch("adam", objective, [{"lr": lr} for lr in ADAM_LRS], steps=steps)
+        final = _final_f(objective, runs)
+        for lr, f, run in zip(ADAM_LRS, final, runs):
             numbers[f"{objective.name}[{lr:g}]"] = f
+            _ends(numbers, f"{objective.name} {lr:g}", run)
+        numbers[f"start_x1[{objective.name}]"], numbers[f"start_x2[{objective.name}]"] = objective.start
         series[OBJECTIVE_NAMES[objective.name]] = tuple(final)
     question = both(lambda say: say("Adjust the learning rate and observe and analyze the experimental results.",
                                     "调整学习率，观察并分析实验结果。"))
     return _exercise("adam-1", question, numbers, series, ADAM_LRS, LEARNING_RATE,
-                     both(lambda say: say(f"f after {steps} steps", f"{steps} 步后的 f")))
+                     both(lambda say: say(f"f after {steps} steps", f"{steps} 步后的 f")),
+                     formulas={"notes": NOTES_FORM.text(), "rosenbrock": printed(OBJECTIVES["rosenbrock"].formula)})
 
 
 YOGI_CASE = {"C": 10.0, "mu": 0.01, "beta2": 0.01, "lr": 1.0}
@@ -372,7 +445,8 @@ def adam_against_yogi(steps: int = 3000) -> Exercise:
     x_star = -(c - 2) / (3 * mu)
     f_star = (c - 2) / 3 * x_star + mu / 2 * x_star**2
     every = max(steps // 300, 1)
-    numbers: dict[str, float] = {"steps": steps, "x_star": x_star, "f_star": f_star, "start_f": 0.0, **YOGI_CASE}
+    numbers: dict[str, float] = {"steps": steps, "x_star": x_star, "f_star": f_star, "start_f": average(start),
+                                 **YOGI_CASE}
     series = {}
     for name in ("adam", "yogi"):
         path = _vector_run(name, {"lr": lr, "betas": (0.0, beta2)}, gradient, start, steps)
@@ -383,7 +457,8 @@ def adam_against_yogi(steps: int = 3000) -> Exercise:
     question = both(lambda say: say("Try to construct a case for which Adam diverges and Yogi converges.",
                                     "试着构造一个Adam算法发散而Yogi收敛的例子。"))
     return _exercise("adam-4", question, numbers, series, [float(t) for t in range(0, steps + 1, every)], STEP,
-                     both(lambda say: say("F(x_t) − F(x*) (the average objective)", "F(x_t) − F(x*)（平均目标函数）")))
+                     both(lambda say: say("F(x_t) − F(x*) (the average objective)", "F(x_t) − F(x*)（平均目标函数）")),
+                     formulas={"F": f"{c - 2:g}/3·x + {mu / 2:g}·x²"})
 
 
 # ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import html
 import io
 import json
 import math
+import shlex
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ from ..parallel import NO_HELPER, Helper, Task, collect
 from ..plotting.fonts import figure_fonts
 from ..plotting.layout import TITLED, Margins, colorbar_axes, fixed_grid
 from ..lab.objectives import OBJECTIVES
-from .figures import draw_epoch_times, draw_seed_distributions
+from .figures import OWN_COLOR, TORCH_COLOR, draw_epoch_times, draw_seed_distributions
 from ..plotting.landscape import draw_landscape, trajectory_label
 from ..plotting.theory import (
     draw_bias_correction,
@@ -43,16 +44,16 @@ from ..plotting.theory import (
 )
 from ..plotting.exercises import draw_exercise
 from ..plotting.schedules import draw_final_gaps, draw_lr_schedules
-from ..plotting.stability import draw_stability_map
+from ..plotting.stability import decades, draw_stability_map, stability_colorbar, stability_scale
 from ..plotting.training import plot_losses
 from ..explore import notes_page, page_hash
 from ..notes.reference import LEAST_SQUARES_OPTIMUM, NOTES_TRACES
-from .exercise_words import conclusion, title
+from .exercise_words import conclusion, figure_caption, title
 from .reproduce import STATUSES, ChapterResults, PlaneResults, Verdict, section_label
 from .rule import FAMILY_LEVEL, LEVEL, MIN_SEEDS, percent, rule_text
 from .schedule_section import ALGORITHM as SCHEDULED_ALGORITHM
 from .schedule_section import HYPERPARAMETERS as SCHEDULED_HYPERPARAMETERS
-from .schedule_words import schedule_conclusion, schedule_label, schedule_title
+from .schedule_words import coincidence_words, schedule_conclusion, schedule_label, schedule_title
 from .words import (
     adadelta_explanation,
     adadelta_headline,
@@ -70,11 +71,12 @@ from ..lab.trajectory import Trajectory
 NOTES = OBJECTIVES["notes"]
 
 # the margins of each kind of figure (see descentlab.plotting.layout), in inches
-AIRFOIL_CURVES = Margins(top=0.27, across=0.87)
+AIRFOIL_CURVES = Margins(top=0.7, across=0.87, down=1.12)  # each panel's legend between its title and its axes
 EXERCISE = Margins(left=0.85, top=0.27)
 RUN_NAMES_BELOW = Margins(left=0.77, bottom=1.41)  # the run names, turned by 60°
+DISTRIBUTIONS = Margins(left=0.9, bottom=1.41, top=0.32)  # and the legend in one row above
 SCHEDULES = Margins(left=0.87, bottom=0.68)
-STABILITY = Margins(left=0.75, right=0.93, top=0.27, across=0.88)  # and a colorbar at the right
+STABILITY = Margins(left=0.75, right=1.08, top=0.27, across=0.88)  # and a colorbar at the right
 TWO_LINE_TITLES = Margins(top=0.47)  # the momentum traces' titles
 
 
@@ -154,7 +156,8 @@ def _later_builders(results: ChapterResults, say: Lang) -> Builders:
         builders |= _airfoil_builders(results.airfoil, say)
     for algorithm in dict.fromkeys(m.algorithm for m in results.stability):
         maps = [m for m in results.stability if m.algorithm == algorithm]
-        builders[f"stability_{algorithm}"] = functools.partial(_stability_figure, maps, say)
+        builders[f"stability_{algorithm}"] = functools.partial(_stability_figure, maps, say,
+                                                               stability_scale(results.stability))
     for exercise in results.exercises or []:
         if exercise.experimental:
             builders[exercise_stem(exercise)] = functools.partial(exercise_figure, exercise, say)
@@ -189,6 +192,7 @@ def _schedules_html(results: ChapterResults, say: Lang) -> str:
     )
     run = f"{_e(SCHEDULED_ALGORITHM)} {_e(format_hyperparameters(SCHEDULED_HYPERPARAMETERS))}"
     words = _e(schedule_conclusion(section, say))
+    shared = coincidence_words(section, say)
     return "\n".join([
         heading,
         say(f"<p>d2l 11.11's schedules, each a <code>torch.optim.lr_scheduler</code> scheduler, on the notes' airfoil run "
@@ -197,22 +201,25 @@ def _schedules_html(results: ChapterResults, say: Lang) -> str:
             f"<p>d2l 11.11 节的各种学习率调度（每种都是一个 <code>torch.optim.lr_scheduler</code> 调度器），用在笔记的"
             f"翼型噪声实验 {run} 上（小批量大小 10，{steps} 步），每种调度 {seeds} 个种子，在一个批次中一起运行。"
             f"<span id=schedule-words>{words}</span></p>"),
-        say("<table><tr><th>schedule</th><th>first lr</th><th>largest lr</th><th>last lr</th>"
+        say("<div class=scroll><table><tr><th>schedule</th><th>first lr</th><th>largest lr</th><th>last lr</th>"
             "<th>median final loss − optimum</th><th>spread over seeds (max − min)</th></tr>",
-            "<table><tr><th>调度</th><th>最初的学习率</th><th>最大的学习率</th><th>最后的学习率</th>"
-            "<th>最终损失 − 最优值（中位数）</th><th>各种子的散布（最大 − 最小）</th></tr>") + rows + "</table>",
-        _figure("schedules", say(f"Left: the learning rate of each step. Right: final loss − least-squares optimum over "
-                                 f"{seeds} seeds per schedule (box: quartiles, whiskers: min–max; log scale).",
-                                 f"左：每一步的学习率。右：每种调度 {seeds} 个种子的最终损失 − 最小二乘最优值"
-                                 "（箱体：四分位数，须线：最小–最大；对数坐标）。"), say=say),
+            "<div class=scroll><table><tr><th>调度</th><th>最初的学习率</th><th>最大的学习率</th><th>最后的学习率</th>"
+            "<th>最终损失 − 最优值（中位数）</th><th>各种子的散布（最大 − 最小）</th></tr>") + rows + "</table></div>",
+        _figure("schedules", say.sentences(
+            say(f"Left: the learning rate of each step; {shared}", f"左：每一步的学习率；{shared}")
+            if shared else say("Left: the learning rate of each step.", "左：每一步的学习率。"),
+            say(f"Right: final loss − least-squares optimum over {seeds} seeds per schedule (box: quartiles, whiskers: "
+                "min–max; log scale).",
+                f"右：每种调度 {seeds} 个种子的最终损失 − 最小二乘最优值（箱体：四分位数，须线：最小–最大；对数坐标）。")),
+            say=say),
     ])
 
 
-def _stability_figure(maps: list[Any], say: Lang) -> Figure:
+def _stability_figure(maps: list[Any], say: Lang, scale: tuple[float, float]) -> Figure:
+    """A figure per algorithm, every map of the report on one colour ``scale`` (:func:`stability_scale`)."""
     figure, axes = fixed_grid((11.2, 3.9), 1, len(maps), STABILITY)
-    meshes = [draw_stability_map(ax, record, say=say)[0] for ax, record in zip(axes, maps)]
-    figure.colorbar(meshes[0], cax=colorbar_axes(figure, axes),  # one scale: 0 to CAP
-                    label=say("contraction per step (≥ 1: none)", "每步的收缩率（≥ 1：不收缩）"))
+    meshes = [draw_stability_map(ax, record, say=say, scale=scale)[0] for ax, record in zip(axes, maps)]
+    stability_colorbar(figure, meshes[0], colorbar_axes(figure, axes), scale, maps[0].steps, say)
     return figure
 
 
@@ -220,18 +227,25 @@ def _stability_html(results: ChapterResults, say: Lang) -> str:
     if not results.stability:
         return ""
     steps = results.stability[0].steps
+    gained = [q for m in results.stability for row in decades(m) for q in row if math.isfinite(q)]
+    low_ratio, high_ratio = f"{10 ** min(gained):.2g}", f"{10 ** max(gained):.2g}"
     shares = say.join(say(f"{m.algorithm} on {m.objective} {m.diverged_share:.0%}",
                           f"{m.algorithm} 在 {m.objective} 上 {m.diverged_share:.0%}") for m in results.stability)
     parts = [say("<h2>6b. Stability and rate maps of the adaptive methods</h2>", "<h2>6b. 自适应方法的稳定性与收敛速率图</h2>"),
              say(f"<p>Each map is one batched run per (algorithm, objective): every cell runs the registry's rule {steps} "
-                 "steps from the objective's start; the colour is the measured contraction of the distance to the "
-                 "minimum per step, and the black line the measured boundary where it stops contracting (rate 1). Runs "
-                 f"that left the finite numbers or passed 1e12: {shares}. Where the cells oscillate instead of "
-                 "diverging, the adaptive denominator grows with the gradients and holds the step size back.</p>",
+                 f"steps from the objective's start. The colour is how far it got: the distance to the minimum after "
+                 f"{steps} steps over the distance at the start, from {low_ratio} to {high_ratio} in these maps, on one "
+                 "scale for all of them (blue: it shrank, white: it barely moved, red: it grew, black: it diverged; the "
+                 "scale is logarithmic in the decades gained, so a tenth of a decade and a hundred both show). The black "
+                 f"line labelled “rate 1” is the measured boundary where the runs stop contracting. Runs that left the "
+                 f"finite numbers or passed 1e12: {shares}. Where the cells oscillate instead of diverging, the adaptive "
+                 "denominator grows with the gradients and holds the step size back.</p>",
                  f"<p>每张图对每个（算法，目标函数）只做一次批量运行：每个格子从目标函数的初始点出发，按注册表里的更新规则"
-                 f"迭代 {steps} 步；颜色是测得的每步到最小值距离的收缩率，黑线是测得的边界，即不再收缩的地方"
-                 f"（速率为 1）。离开有限数范围或超过 1e12 的运行：{shares}。格子振荡而不发散的地方，是自适应的分母随梯度"
-                 "一起变大，压住了步长。</p>")]
+                 f"迭代 {steps} 步。颜色表示走了多远：{steps} 步后到最小值的距离除以起点处的距离，这些图中从 {low_ratio} 到 "
+                 f"{high_ratio}，所有图共用一个色标（蓝：缩小，白：几乎没动，红：变大，黑：发散；色标按缩小的数量级取对数，"
+                 "所以十分之一个数量级和一百个数量级都看得出）。标有“速率 1”的黑线是测得的边界，即不再收缩的地方。"
+                 f"离开有限数范围或超过 1e12 的运行：{shares}。格子振荡而不发散的地方，是自适应的分母随梯度一起变大，"
+                 "压住了步长。</p>")]
     for algorithm in dict.fromkeys(m.algorithm for m in results.stability):
         maps = [m for m in results.stability if m.algorithm == algorithm]
         words = say("; ", "；").join(say(f"best rate on {m.objective} {b:.3g}", f"在 {m.objective} 上的最佳速率 {b:.3g}")
@@ -269,9 +283,7 @@ def _exercises_html(results: ChapterResults, say: Lang) -> str:
     for exercise in results.exercises:
         if exercise.experimental:
             parts.append(f"<h3>{_e(title(exercise, say))}</h3><p>{_e(conclusion(exercise, say))}</p>")
-            section, number_ = exercise.section, exercise.number
-            parts.append(_figure(exercise_stem(exercise), say(f"{section} exercise {number_}.",
-                                                              f"{section} 练习 {number_}。"), say=say))
+            parts.append(_figure(exercise_stem(exercise), figure_caption(exercise, say), say=say))
     proofs = [e for e in results.exercises if not e.experimental]
     if proofs:
         parts.append(say("<h3>Not experimental</h3>", "<h3>非实验题</h3>") + "<ul>" + "".join(
@@ -295,26 +307,64 @@ def _airfoil_builders(section: Any, say: Lang) -> Builders:
     return _trained_builders(section, say) | {"airfoil_times": functools.partial(_airfoil_times, section, say)}
 
 
+MIXED_COLORS = ("#2ca02c", "#9467bd")
+"""The AdaDelta panel's two mixed settings (one of torch's differences alone): colours no other panel uses."""
+SETTING_STYLES = ("-", "--", ":", "-.")
+"""Runs of one implementation in one panel (the notes' three momentum settings) differ by line style."""
+
+
+def _curve_legend(ax: Any, count: int) -> None:
+    """The panel's legend above its axes, the runs only (the dashed optimum is named by the caption): never over a
+    curve or a band."""
+    handles, labels = ax.get_legend_handles_labels()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.legend(handles[:count], labels[:count], fontsize=7.5, ncol=2, loc="lower left", bbox_to_anchor=(0.0, 1.01),
+              frameon=False, borderaxespad=0.0, handlelength=2.6, columnspacing=1.2)
+
+
 def _airfoil_curves(section: Any, say: Lang) -> Figure:
+    """One panel per algorithm; blue is always our implementation and orange torch.optim (the seed-distribution
+    figure's colours), the notes' other settings of one implementation are told apart by line style."""
     by_algorithm: dict[str, list[Any]] = {}
     for check in section.checks:
         by_algorithm.setdefault(check.reference.algorithm, []).append(check)
-    curves, axes = fixed_grid((16.8, 7.6), 2, 3, AIRFOIL_CURVES)
+    curves, axes = fixed_grid((16.8, 8.6), 2, 3, AIRFOIL_CURVES)
+    seeds = len(section.checks[0].run.seeds)
+    own_name, torch_name = say("own", "自己的实现"), "torch.optim"
     for ax, (algorithm, checks) in zip(axes, by_algorithm.items()):
-        plot_losses(ax, [c.run for c in checks], say=say)
-        ax.set_title(algorithm, fontsize=10)
+        settings = list(dict.fromkeys(format_hyperparameters(c.reference.hyperparameters) for c in checks))
+        colors, styles, labels = [], [], []
+        for c in checks:
+            setting = format_hyperparameters(c.reference.hyperparameters)
+            colors.append(OWN_COLOR if c.reference.impl == "own" else TORCH_COLOR)
+            own_settings = [format_hyperparameters(o.reference.hyperparameters) for o in checks if o.reference.impl == "own"]
+            styles.append(SETTING_STYLES[own_settings.index(setting) % len(SETTING_STYLES)] if setting in own_settings
+                          else "-")
+            name = own_name if c.reference.impl == "own" else torch_name
+            labels.append(f"{name}, {setting}" if len(settings) > 1 else name)
+        ax.set_prop_cycle(color=colors, linestyle=styles)
+        plot_losses(ax, [c.run for c in checks], labels=labels, band_alpha=0.15, say=say)
+        title = REGISTRY[algorithm].title if algorithm in REGISTRY else algorithm
+        ax.set_title(title if len(settings) > 1 else f"{title}, {settings[0]}", fontsize=10, pad=30)
         ax.set_ylim(*_loss_limits([c.run for c in checks], section.optimum_loss))
+        _curve_legend(ax, len(checks))
     d = section.adadelta
     cells = [d.cell("own", init, eps) for init in ("own", "torch") for eps in (d.notes_eps, d.torch_eps)]
     names = {"own": say("notes' start", "笔记的初始化"), "torch": say("nn.Linear start", "nn.Linear 的初始化")}
-    plot_losses(axes[5], [c.run for c in cells], labels=[f"eps {number(c.eps)}, {names[c.init]}" for c in cells], say=say)
-    axes[5].set_title(adadelta_headline(d, say), fontsize=10)
+    axes[5].set_prop_cycle(color=[OWN_COLOR, MIXED_COLORS[0], MIXED_COLORS[1], TORCH_COLOR])
+    plot_losses(axes[5], [c.run for c in cells], labels=[f"eps {number(c.eps)}, {names[c.init]}" for c in cells],
+                band_alpha=0.15, say=say)
+    axes[5].set_title(adadelta_headline(d, say), fontsize=10, pad=30)
     axes[5].set_ylim(*_loss_limits([c.run for c in cells], section.optimum_loss))
+    _curve_legend(axes[5], len(cells))
+    for ax in axes:
+        ax.set_ylabel(say(f"loss (mean of {seeds} seeds)", f"损失（{seeds} 个种子的均值）"))
     return curves
 
 
 def _airfoil_distributions(section: Any, say: Lang) -> Figure:
-    figure, (ax,) = fixed_grid((11.2, 4.6), margins=RUN_NAMES_BELOW)
+    figure, (ax,) = fixed_grid((11.2, 4.6), margins=DISTRIBUTIONS)
     draw_seed_distributions(ax, section.checks, section.optimum_loss, say=say)
     return figure
 
@@ -332,18 +382,24 @@ airfoil section whose runs are trained, ``later`` (every figure past the 2D sect
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1180px;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.5}
-h1{margin-bottom:.2rem} .sub{color:#666;margin-top:0}
-h2{border-bottom:2px solid #eee;padding-bottom:.2rem;margin-top:2.5rem}
+html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1180px;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.5;overflow-wrap:break-word}
+h1{margin-bottom:.2rem;line-height:1.2} .sub{color:#666;margin-top:0}
+h2{border-bottom:2px solid #eee;padding-bottom:.2rem;margin-top:2.5rem;line-height:1.25} h3{line-height:1.3}
+.scroll{overflow-x:auto;max-width:100%;margin:1rem 0} .scroll table{margin:0}
 table{border-collapse:collapse;font-size:.88rem;margin:1rem 0}
 th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:left;vertical-align:top}
 th{background:#f6f6f6} td:first-child,td:last-child{white-space:nowrap} td.num{font-family:ui-monospace,Menlo,monospace;white-space:nowrap}
+tr.group th{background:#eef3f8;font-weight:600;white-space:normal} tr.group .rule{font-weight:400;color:#444}
+td .rule{display:block;font-weight:400;color:#555;font-size:.8rem;white-space:normal}
 .pass{color:#116611;font-weight:600} .FAIL{color:#b00020;font-weight:700} .notrun,.few{color:#8a6d00;font-weight:600}
-.badges span{display:inline-block;padding:.2rem .7rem;border-radius:1rem;margin-right:.5rem;font-weight:600}
+.badges span{display:inline-block;padding:.2rem .7rem;border-radius:1rem;margin:0 .5rem .3rem 0;font-weight:600}
 .b-pass{background:#e3f4e3;color:#116611} .b-fail{background:#fde7ea;color:#b00020} .b-nr{background:#fff4cc;color:#8a6d00}
-figure{margin:1rem 0} figure img{max-width:100%;border:1px solid #eee} figcaption{color:#555;font-size:.9rem}
+figure{margin:1rem 0} figure img{display:block;max-width:100%;height:auto;border:1px solid #eee} figcaption{color:#555;font-size:.9rem}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5rem .8rem}
-code{background:#f4f4f4;padding:0 .25rem;border-radius:3px}
+code{background:#f4f4f4;padding:0 .25rem;border-radius:3px;overflow-wrap:anywhere}
+pre{overflow-x:auto;background:#f4f4f4;padding:.5rem .7rem;border-radius:3px} pre code{padding:0;overflow-wrap:normal}
+@media (max-width:600px){body{margin:1rem auto;padding:0 .6rem} h1{font-size:1.5rem} h2{font-size:1.25rem} table{font-size:.8rem}}
 """
 CSS_ZH = """
 body{font-family:system-ui,"Noto Sans CJK SC","Noto Sans SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",sans-serif}
@@ -362,17 +418,28 @@ def _status(status: str, say: Lang) -> str:
 
 
 def _verdict_table(verdicts: list[Verdict], say: Lang) -> str:
+    """The verdicts by section: each section's rule once, in its heading row (a row judged by another rule, such
+    as a diverged run's, names its own under its verdict); the table scrolls inside its box on a narrow screen."""
     css = {"pass": "pass", "FAIL": "FAIL", "not run": "notrun", "too few seeds": "few"}
-    rows = "".join(
-        f"<tr><td>{_e(v.section)}</td><td>{_e(v.run)}</td><td class=num>{_e(v.notes)}</td>"
-        f"<td class=num>{_e(v.ours).replace('; ', '<br>').replace('；', '<br>')}</td><td>{_e(v.rule)}</td>"
-        f"<td class={css[v.status]}>{_e(_status(v.status, say))}</td></tr>"
-        for v in verdicts
-    )
-    return say("<table><tr><th>section</th><th>run</th><th>the notes printed</th><th>ours</th><th>rule</th>"
-               "<th>verdict</th></tr>",
-               "<table><tr><th>小节</th><th>实验</th><th>笔记打印的结果</th><th>我们的结果</th><th>判定规则</th>"
-               "<th>结论</th></tr>") + rows + "</table>"
+    groups: dict[str, list[Verdict]] = {}
+    for v in verdicts:
+        groups.setdefault(v.section, []).append(v)
+    rows = []
+    for section, members in groups.items():
+        rules = [v.rule for v in members]
+        common = max(dict.fromkeys(rules), key=rules.count)
+        rule_label = say("— rule: ", "——判定规则：")
+        rows.append(f"<tr class=group><th colspan=4>{_e(section)} <span class=rule>{rule_label}{_e(common)}</span>"
+                    "</th></tr>")
+        for v in members:
+            own = f"<span class=rule>{_e(v.rule)}</span>" if v.rule != common else ""
+            rows.append(f"<tr><td>{_e(v.run)}</td><td class=num>{_e(v.notes)}</td>"
+                        f"<td class=num>{_e(v.ours).replace('; ', '<br>').replace('；', '<br>')}</td>"
+                        f"<td class={css[v.status]}>{_e(_status(v.status, say))}{own}</td></tr>")
+    return ("<div class=scroll id=verdicts><table>"
+            + say("<tr><th>run</th><th>the notes printed</th><th>ours</th><th>verdict</th></tr>",
+                  "<tr><th>实验</th><th>笔记打印的结果</th><th>我们的结果</th><th>结论</th></tr>")
+            + "".join(rows) + "</table></div>")
 
 
 def _figure(stem: str, caption: str, explore_runs: tuple[str, ...] = (), say: Lang = EN) -> str:
@@ -385,8 +452,9 @@ def _figure(stem: str, caption: str, explore_runs: tuple[str, ...] = (), say: La
                    "<code>descentlab explore</code> adds the lab's other objectives).",
                    f' <a class="explore" href="{where}">在交互页面中打开这些实验</a>（笔记的二次函数；'
                    "<code>descentlab explore</code> 还提供实验室的其他目标函数）。")
-    return (f'<figure><img src="figures/{stem}.svg" alt="{_e(caption)}"><figcaption>{_e(caption)}{link}'
-            '</figcaption></figure>')
+    full = say("full size", "原始大小")
+    return (f'<figure id="fig-{stem}"><img src="figures/{stem}.svg" alt="{_e(caption)}"><figcaption>'
+            f'{_e(caption)}{link} <a class=full href="figures/{stem}.svg">({full})</a></figcaption></figure>')
 
 
 def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
@@ -409,8 +477,54 @@ def verdict_line(counts: dict[str, int], say: Lang = EN) -> str:
     return line
 
 
-def render_html(results: ChapterResults, say: Lang = EN) -> str:
-    """The report page in ``say``'s language (figures are referenced as ``figures/<stem>.svg``)."""
+DEFAULT_SEEDS = 20
+"""``descentlab reproduce``'s default ``--seeds``."""
+
+
+def reproduce_command(out: str | Path = "report", *, seeds: int = DEFAULT_SEEDS, first_seed: int = 0,
+                      language: str = "en", exercises: bool = False, schedules: bool = False,
+                      data: str | None = None, no_download: bool = False) -> str:
+    """The ``descentlab reproduce`` command line that writes this report (shell-quoted): ``--out`` and ``--seeds``
+    always, every other option only as used."""
+    argv = ["descentlab", "reproduce", "--out", str(out), "--seeds", str(seeds)]
+    if first_seed:
+        argv += ["--first-seed", str(first_seed)]
+    if data is not None:
+        argv += ["--data", str(data)]
+    if no_download:
+        argv.append("--no-download")
+    if exercises:
+        argv.append("--exercises")
+    if schedules:
+        argv.append("--schedules")
+    if language != "en":
+        argv += ["--lang", language]
+    return shlex.join(argv)
+
+
+def results_command(results: ChapterResults, out: str | Path = "report", say: Lang = EN) -> str:
+    """The command that gives ``results`` (as far as they tell: not a ``--data`` path), writing into ``out``."""
+    return reproduce_command(out, seeds=len(results.seeds), first_seed=results.seeds[0] if results.seeds else 0,
+                             language=say.code, exercises=results.exercises is not None,
+                             schedules=results.schedules is not None or results.schedules_error is not None)
+
+
+def _how_to_reproduce(results: ChapterResults, say: Lang, command: str) -> str:
+    ran = {key: seconds for key, seconds in results.seconds.items()
+           if not (key == "airfoil" and results.airfoil is None) and not (key == "schedules" and results.schedules is None)}
+    section_times = say.join(f"{_e(section_label(k, len(results.seeds), say))} {v:.2f} s" for k, v in ran.items())
+    same = command == reproduce_command()
+    make = say("<code>make reproduce</code> runs the same command. ", "<code>make reproduce</code> 运行的是同一条命令。") if same else ""
+    return say(f"<h2>How to reproduce</h2><p>This report was written by</p><pre><code id=command>{_e(command)}</code></pre>"
+               f"<p>{make}Section times: {section_times}.</p>",
+               f"<h2>如何复现</h2><p>本报告由以下命令写出</p><pre><code id=command>{_e(command)}</code></pre>"
+               f"<p>{make}各部分用时：{section_times}。</p>")
+
+
+def render_html(results: ChapterResults, say: Lang = EN, command: str | None = None) -> str:
+    """The report page in ``say``'s language (figures are referenced as ``figures/<stem>.svg``); ``command`` is the
+    command line that wrote it (by default the one :func:`results_command` gives for ``--out report``)."""
+    command = results_command(results, say=say) if command is None else command
     verdicts = results.verdicts(say)
     counts = verdict_counts(verdicts)
     ill, pre, mom, ada, sweep = (results.ill_conditioning, results.preconditioning, results.momentum,
@@ -480,7 +594,6 @@ def render_html(results: ChapterResults, say: Lang = EN) -> str:
     m_lr, m_beta, m_rate = (f"{theory.momentum_best_lr:.4g}", f"{theory.momentum_best_beta:.4g}",
                             f"{theory.momentum_best_rate:.4g}")
     sweep_steps, sweep_lrs, sweep_pairs = sweep.steps, len(sweep.gd_lr), len(sweep.momentum_lr) * len(sweep.momentum_beta)
-    section_times = say.join(f"{_e(section_label(k, seeds, say))} {v:.2f} s" for k, v in results.seconds.items())
     few_badge = (say(f"<span class=b-nr>{unjudged} too few seeds</span>", f"<span class=b-nr>{unjudged} 个种子太少</span>")
                  if unjudged else "")
     parts = [
@@ -491,10 +604,15 @@ def render_html(results: ChapterResults, say: Lang = EN) -> str:
         f"<style>{CSS}{CSS_ZH if say.code == 'zh' else ''}</style></head><body>",
         say("<h1>Momentum, AdaGrad, RMSProp, AdaDelta, Adam — reproduced</h1>",
             "<h1>动量法、AdaGrad、RMSProp、AdaDelta、Adam——复现</h1>"),
-        say(f"<p class=sub>descentlab {version}, torch {torch_version}, {threads} threads; {seeds} seeds per airfoil run; "
-            f"experiments ran in {seconds} s (figures not counted) on {when} UTC.</p>",
-            f"<p class=sub>descentlab {version}，torch {torch_version}，{threads} 个线程；翼型噪声数据每组实验 {seeds} 个种子；"
-            f"实验用时 {seconds} 秒（不含作图），运行于 {when} UTC。</p>"),
+        (say(f"<p class=sub>descentlab {version}, torch {torch_version}, {threads} threads; {seeds} seeds per airfoil run; "
+             f"experiments ran in {seconds} s (figures not counted) on {when} UTC.</p>",
+             f"<p class=sub>descentlab {version}，torch {torch_version}，{threads} 个线程；翼型噪声数据每组实验 {seeds} 个种子；"
+             f"实验用时 {seconds} 秒（不含作图），运行于 {when} UTC。</p>")
+         if results.airfoil is not None else
+         say(f"<p class=sub>descentlab {version}, torch {torch_version}, {threads} threads; the airfoil section did not "
+             f"run (no data); experiments ran in {seconds} s (figures not counted) on {when} UTC.</p>",
+             f"<p class=sub>descentlab {version}，torch {torch_version}，{threads} 个线程；翼型噪声数据部分未运行（没有数据）；"
+             f"实验用时 {seconds} 秒（不含作图），运行于 {when} UTC。</p>")),
         "<div class=badges>"
         + say(f"<span class=b-pass>{passed} match</span><span class=b-fail>{failed} differ</span>"
               f"<span class=b-nr>{missing} not run</span>",
@@ -526,9 +644,9 @@ def render_html(results: ChapterResults, say: Lang = EN) -> str:
             "per-coordinate (diagonal) scaling learned from gradients.</p>",
             "<p>用 Hessian 矩阵的逆缩放梯度，<code>Δx = H⁻¹g</code>，就把问题变成 Hessian 为单位矩阵的问题："
             f"{newton_words}。下面的自适应方法用从梯度中学到的逐坐标（对角）缩放来近似这一点。</p>"),
-        _figure("preconditioning", say(f"Left: Newton's step against gradient descent (η = {pre_lr}). Right: f(x_t), "
-                                       "log scale.",
-                                       f"左：牛顿步与梯度下降（η = {pre_lr}）的对比。右：f(x_t)，对数坐标。"), say=say),
+        _figure("preconditioning", say.sentences(
+            say(f"Left: Newton's step against gradient descent (η = {pre_lr}). Right: f(x_t), log scale.",
+                f"左：牛顿步与梯度下降（η = {pre_lr}）的对比。右：f(x_t)，对数坐标。"), _zero_note(pre.newton, say)), say=say),
         say("<h2>3. Momentum</h2>", "<h2>3. 动量法</h2>"),
         say("<p>Momentum keeps a velocity <code>m ← βm + ηg; x ← x − m</code>. Along x2 the gradients flip sign and "
             "cancel in <code>m</code>; along x1 they agree and add up, so the step there grows towards η/(1−β) times the "
@@ -595,13 +713,25 @@ def render_html(results: ChapterResults, say: Lang = EN) -> str:
         _stability_html(results, say),
         _schedules_html(results, say),
         _exercises_html(results, say),
-        say("<h2>How to reproduce</h2><p><code>make reproduce</code> (or <code>descentlab reproduce --out report</code>). "
-            f"Section times: {section_times}.</p>",
-            "<h2>如何复现</h2><p><code>make reproduce</code>（或 <code>descentlab reproduce --lang zh --out report</code>）。"
-            f"各部分用时：{section_times}。</p>"),
+        _how_to_reproduce(results, say, command),
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _zero_note(trajectory: Trajectory, say: Lang) -> str:
+    """What the log-scale convergence plot cannot draw: the steps where f is exactly 0."""
+    zeros = [t for t, v in enumerate(trajectory.values) if v == 0]
+    if not zeros:
+        return ""
+    name, first, last = trajectory_label(trajectory, say), zeros[0], zeros[-1]
+    if len(zeros) == last - first + 1 and last == len(trajectory.values) - 1:
+        return say(f"{name}'s f is exactly 0 from step {first} to the last, step {last}: a log scale has no 0, so "
+                   "those steps are the ▼ on the bottom edge.",
+                   f"{name} 的 f 从第 {first} 步到最后一步（第 {last} 步）恰好为 0：对数坐标没有 0，所以这些步画成底边上的 ▼。")
+    steps = say.join(str(t) for t in zeros)
+    return say(f"{name}'s f is exactly 0 at steps {steps} (▼ on the bottom edge: a log scale has no 0).",
+               f"{name} 的 f 在第 {steps} 步恰好为 0（底边上的 ▼：对数坐标没有 0）。")
 
 
 def _airfoil_html(results: ChapterResults, say: Lang) -> str:
@@ -645,26 +775,32 @@ def _airfoil_html(results: ChapterResults, say: Lang) -> str:
               "小批量大小 10，训练 2 个迭代周期，每 100 个样本在全部数据上计算一次损失。下表每一行是这个实验在 "
               f"{seeds} 个种子上的结果（每个种子有自己的初始化和打乱顺序），所有种子在一个批次中一起运行。"
               f"这个损失的最小二乘最优值为 <b>{optimum}</b>。<span id=gap-sentence>{gap}</span></p>")
-        + say("<table><tr><th>impl</th><th>algorithm</th><th>hyperparameters</th><th>notes</th><th>our mean</th>"
+        + say("<div class=scroll><table><tr><th>impl</th><th>algorithm</th><th>hyperparameters</th><th>notes</th><th>our mean</th>"
               "<th>std</th><th>our min – max</th><th>mean − optimum</th><th>s/epoch printed in the notes (their machine)</th>",
-              "<table><tr><th>实现</th><th>算法</th><th>超参数</th><th>笔记</th><th>我们的均值</th>"
+              "<div class=scroll><table><tr><th>实现</th><th>算法</th><th>超参数</th><th>笔记</th><th>我们的均值</th>"
               "<th>标准差</th><th>我们的最小 – 最大</th><th>均值 − 最优值</th><th>笔记打印的秒/迭代周期（作者的机器）</th>")
         + loop_header
         + say(f"<th>s/epoch, ours here ({seeds} seeds)</th></tr>", f"<th>秒/迭代周期，我们在本机（{seeds} 个种子）</th></tr>")
-        + f"{rows}</table>"
+        + f"{rows}</table></div>"
         + _figure("airfoil_curves", say(
-            "Loss against epoch, own implementation and torch.optim side by side (mean over seeds, band: min–max; "
-            "dashed: the least-squares optimum; each panel's y axis ends a little above its largest final loss, so the "
-            "first evaluations are off the top). Last panel: our AdaDelta rule with each ε and each initialization "
-            "(torch.optim.Adadelta gives the same curves).",
-            "损失随迭代周期的变化，自己的实现与 torch.optim 并排（各种子的均值，阴影：最小–最大；虚线：最小二乘最优值；"
-            "每个子图的纵轴止于略高于其最大最终损失处，所以最初几次评估在图外）。最后一个子图：我们的 AdaDelta算法"
-            "更新规则在每种 ε 和每种初始化下的结果（torch.optim.Adadelta 给出相同的曲线）。"), say=say)
+            "Loss against epoch, own implementation (blue) and torch.optim (orange) side by side in every panel (mean "
+            "over seeds, band: min–max; the notes' three own momentum settings told apart by line style; dashed grey: "
+            "the least-squares optimum; each panel's y axis ends a little above its largest final loss, so the first "
+            "evaluations are off the top). Last panel: our AdaDelta rule with each ε and each initialization: blue the "
+            "notes' pair, orange torch's, green and purple one of torch's differences alone (torch.optim.Adadelta "
+            "gives the same curves).",
+            "损失随迭代周期的变化，每个子图中自己的实现（蓝色）与 torch.optim（橙色）并排（各种子的均值，阴影：最小–最大；"
+            "笔记自己的三组动量设置用线型区分；灰色虚线：最小二乘最优值；每个子图的纵轴止于略高于其最大最终损失处，"
+            "所以最初几次评估在图外）。最后一个子图：我们的 AdaDelta算法更新规则在每种 ε 和每种初始化下的结果：蓝色是笔记"
+            "的组合，橙色是 torch 的，绿色和紫色各只取 torch 的一处不同（torch.optim.Adadelta 给出相同的曲线）。"), say=say)
         + _figure("airfoil_distributions", say(
-            "Final loss over seeds per run (box: quartiles, whiskers: min–max); red diamond: the notes' single printed "
-            f"value; black bar: the {level} prediction interval it is judged by.",
-            "每组实验各种子的最终损失（箱体：四分位数，须线：最小–最大）；红色菱形：笔记打印的那一个值；"
-            f"黑色竖条：判定所依据的 {level} 预测区间。"), say=say)
+            "Final loss − least-squares optimum over seeds per run, on a log scale so that every run's spread shows "
+            "(box: quartiles, whiskers: min–max; blue: own, orange: torch.optim); red diamond: the notes' single "
+            f"printed value; black bar: the {level} prediction interval it is judged by (▼: it reaches below the "
+            "axis, towards the optimum).",
+            "每组实验各种子的最终损失 − 最小二乘最优值，用对数坐标，使每组的散布都看得清（箱体：四分位数，须线：最小–最大；"
+            "蓝色：自己的实现，橙色：torch.optim）；红色菱形：笔记打印的那一个值；"
+            f"黑色竖条：判定所依据的 {level} 预测区间（▼：区间延伸到坐标轴以下，朝向最优值）。"), say=say)
         + say(f"<p><b>The AdaDelta puzzle.</b> The notes' own AdaDelta ended at {own_notes}, their torch.optim.Adadelta "
               f"run at {torch_notes}. torch's run differs in two things: ε ({torch_eps} against the notes' {notes_eps}) "
               "and the initialization (nn.Linear(5, 1)'s default against the notes' N(0, 0.01²)). ",
@@ -685,7 +821,7 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def results_json(results: ChapterResults, say: Lang = EN) -> dict[str, Any]:
+def results_json(results: ChapterResults, say: Lang = EN, command: str | None = None) -> dict[str, Any]:
     """Every number of the report, JSON-ready; its sentences in ``say``'s language."""
     theory = results.ill_conditioning.theory
     section, ada = results.airfoil, results.adaptive
@@ -693,6 +829,7 @@ def results_json(results: ChapterResults, say: Lang = EN) -> dict[str, Any]:
     described = effective_lr_words(ada.long_runs, ada.long_effective_lr, [hessian[0][0], hessian[1][1]], say)
     data: dict[str, Any] = {
         "language": say.code,
+        "command": command if command is not None else results_command(results, say=say),
         "environment": results.environment,
         "seeds": list(results.seeds),
         "seconds": results.seconds,
@@ -807,14 +944,18 @@ def start_figures(kind: str, record: Any, say: Lang = EN, helper: Helper = NO_HE
 
 
 def write_report(results: ChapterResults, out_dir: str | Path, explorer: Task | None = None, say: Lang = EN,
-                 helper: Helper = NO_HELPER, started: Mapping[str, Task] | None = None) -> Path:
+                 helper: Helper = NO_HELPER, started: Mapping[str, Task] | None = None,
+                 command: str | None = None) -> Path:
     """Write the report into ``out_dir`` (atomically, as a whole) in ``say``'s language; returns ``index.html``'s path.
 
     ``explorer`` is the page written beside it (``notes_page(say)``, computed here if not given;
     it does not depend on the results, so the CLI hands it to the helper process as a :class:`Task`).
     ``helper`` draws figures meanwhile (see :mod:`descentlab.parallel`); ``started`` are figures
     already handed out (by :func:`start_figures`, by stem); the others are handed out here.
+    ``command`` is the command line the page names as the one that wrote it (the CLI gives its own; by
+    default :func:`results_command` for ``out_dir``).
     """
+    command = results_command(results, out_dir, say) if command is None else command
 
     def fill(staging: Path) -> None:
         (staging / "figures").mkdir()
@@ -823,14 +964,15 @@ def write_report(results: ChapterResults, out_dir: str | Path, explorer: Task | 
             tasks |= start_figures(kind, results, say, helper, skip=tasks)
         for stem, svg in zip(tasks, collect(list(tasks.values()))):  # the last figures here, as the helper works
             (staging / "figures" / f"{stem}.svg").write_text(svg, encoding="utf-8")
-        (staging / "index.html").write_text(render_html(results, say), encoding="utf-8")
+        (staging / "index.html").write_text(render_html(results, say, command), encoding="utf-8")
         (staging / EXPLORER).write_text(notes_page(say) if explorer is None else explorer.result(), encoding="utf-8")
-        (staging / "results.json").write_text(json.dumps(results_json(results, say), indent=1, default=str),
+        (staging / "results.json").write_text(json.dumps(results_json(results, say, command), indent=1, default=str),
                                               encoding="utf-8")
         (staging / "results.csv").write_text(results_csv(results), encoding="utf-8")
 
     return write_directory(out_dir, REPORT_FILES, fill) / "index.html"
 
 
-__all__ = ["FIGURE_SETS", "build_figures", "check_destination", "drawn_figure", "render_html",
-           "results_csv", "results_json", "start_figures", "verdict_counts", "verdict_line", "write_report"]
+__all__ = ["FIGURE_SETS", "build_figures", "check_destination", "drawn_figure", "render_html", "reproduce_command",
+           "results_command", "results_csv", "results_json", "start_figures", "verdict_counts", "verdict_line",
+           "write_report"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..lang import EN, Lang
 from ..schedules import Schedule
 from .schedule_section import ScheduleSection, decaying, ranking
@@ -25,6 +27,42 @@ def schedule_label(plan: Schedule, say: Lang = EN) -> str:
     """``cosine with warm-up (warmup 10, warmup_start 0.1, final_lr 0)`` in the report's language."""
     given = plan.label()[len(plan.spec.title):]
     return schedule_title(plan.name, say) + given
+
+
+SHARED = 5
+"""Two schedules' lines "coincide" over a stretch of at least this many steps with equal rates."""
+
+
+def shared_stretches(a: tuple[float, ...], b: tuple[float, ...]) -> list[tuple[int, int]]:
+    """The stretches of steps (counted from 1, both ends included) of at least :data:`SHARED` steps where ``a`` and
+    ``b`` give the same rate (to rounding, 1e-9 relative): where one line lies on the other."""
+    stretches, start = [], None
+    for step, (x, y) in enumerate(zip(a, b), start=1):
+        same = math.isclose(x, y, rel_tol=1e-9, abs_tol=0.0)
+        if same and start is None:
+            start = step
+        elif not same and start is not None:
+            stretches.append((start, step - 1))
+            start = None
+    if start is not None:
+        stretches.append((start, min(len(a), len(b))))
+    return [(s, e) for s, e in stretches if e - s + 1 >= SHARED]
+
+
+def coincidence_words(section: ScheduleSection, say: Lang = EN) -> str:
+    """Which schedules' lines lie on each other, and over which steps (from the rates drawn)."""
+    parts = []
+    runs = section.runs
+    for i, a in enumerate(runs):
+        for b in runs[i + 1:]:
+            for start, end in shared_stretches(a.rates, b.rates):
+                first, second = schedule_title(a.plan.name, say), schedule_title(b.plan.name, say)
+                parts.append(say(f"{second} lies on {first} from step {start} to {end}",
+                                 f"{second} 在第 {start} 到 {end} 步与{first}重合"))
+    if not parts:
+        return ""
+    return say("; ", "；").join(parts) + say(" (line styles and staggered markers tell them apart).",
+                                            "（用不同线型和错开的标记区分）。")
 
 
 def schedule_conclusion(section: ScheduleSection, say: Lang = EN) -> str:
@@ -67,4 +105,4 @@ def schedule_conclusion(section: ScheduleSection, say: Lang = EN) -> str:
     return say.sentences(*parts)
 
 
-__all__ = ["SAME", "schedule_conclusion", "schedule_label", "schedule_title"]
+__all__ = ["SAME", "SHARED", "coincidence_words", "schedule_conclusion", "shared_stretches", "schedule_label", "schedule_title"]

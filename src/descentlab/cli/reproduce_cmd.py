@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         explorer = helper.task(call, "descentlab.explore:notes_page", say)  # it does not depend on the results
         # a file the user named (--data or $DESCENTLAB_DATA) must be readable before any work, and is checked once
         data = load_data(args) if args.data is not None or os.environ.get(ENV_VAR) else None
-        from ..chapter.report import start_figures, verdict_counts, verdict_line, write_report
+        from ..chapter.report import reproduce_command, start_figures, verdict_counts, verdict_line, write_report
         from ..chapter.reproduce import run_chapter
 
         # figures handed out as soon as their records exist: the 2D ones while the airfoil runs, two airfoil ones
@@ -105,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
                 on_trained=lambda airfoil: started.update(start_figures("trained", airfoil, say, helper, first=True)),
             )
         try:  # staged in a temporary directory: a failure leaves no partial report
-            index = write_report(results, out, explorer, say, helper, started)
+            command = reproduce_command(args.out, seeds=args.seeds, first_seed=args.first_seed, language=say.code,
+                                        exercises=args.exercises, schedules=args.schedules, data=args.data,
+                                        no_download=args.no_download)
+            index = write_report(results, out, explorer, say, helper, started, command)
         except ValueError as error:
             raise CLIError(f"--out {out}: {error}") from None
         except OSError as error:  # a full disk, ...: the staging path in the error would only confuse

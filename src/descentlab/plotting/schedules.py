@@ -10,11 +10,20 @@ from matplotlib.axes import Axes
 from ..lang import EN, Lang
 
 
+STYLES = ("-", (0, (5, 2)), (0, (1.5, 1.5)), (0, (6, 2, 1.5, 2)), (0, (3, 1.5)))
+MARKERS = ("o", "s", "^", "D", "v")
+
+
 def draw_lr_schedules(ax: Axes, labels: Sequence[str], rates: Sequence[Sequence[float]], say: Lang = EN) -> list[Artist]:
     """One line per schedule: the rate of each step (step 1 first)."""
     artists: list[Artist] = []
-    for label, series in zip(labels, rates):
-        artists += ax.plot(range(1, len(series) + 1), series, label=label, linewidth=1.4)
+    for index, (label, series) in enumerate(zip(labels, rates)):
+        # schedules share stretches (warm-up then constant is the constant rate after warm-up): a line style and
+        # markers at staggered steps per schedule keep each visible where it lies on another
+        every = max(1, len(series) // 10)
+        artists += ax.plot(range(1, len(series) + 1), series, label=label, linewidth=1.6,
+                           linestyle=STYLES[index % len(STYLES)], marker=MARKERS[index % len(MARKERS)], markersize=5,
+                           markevery=(index * every // max(1, len(rates)), every), markerfacecolor="white")
     ax.set_xlabel(say("step", "步数"))
     ax.set_ylabel(say("learning rate", "学习率"))
     artists.append(ax.legend(fontsize=7))

@@ -65,13 +65,31 @@ def draw_effective_lr(
 
 
 def draw_convergence(ax: Axes, trajectories: Sequence[Trajectory], say: Lang = EN) -> list[Artist]:
-    """``f(x_t)`` against t on a log scale (a value of 0 is drawn at the floor 1e-32)."""
+    """``f(x_t)`` against t on a log scale.  A log scale has no 0: a path whose f reaches exactly 0 (Newton's step
+    on a quadratic) is drawn down to its last positive value, then as downward triangles on the axis' bottom edge
+    at every step where f is 0, with a note saying so."""
     artists: list[Artist] = []
+    positive = [v for t in trajectories for v in t.values if v > 0 and math.isfinite(v)]
+    floor = min(positive) / 1e3 if positive else 1e-3
     for index, trajectory in enumerate(trajectories):
-        values = [max(v, 1e-32) for v in trajectory.values]
-        artists += ax.plot(range(len(values)), values, "-o", markersize=3, color=PATH_COLORS[index % len(PATH_COLORS)],
-                           label=trajectory_label(trajectory, say))
+        color = PATH_COLORS[index % len(PATH_COLORS)]
+        values = trajectory.values
+        steps = range(len(values))
+        shown = [v if v > 0 else math.nan for v in values]
+        zeros = [t for t, v in zip(steps, values) if v == 0]
+        artists += ax.plot(steps, shown, "-o", markersize=3, color=color, label=trajectory_label(trajectory, say))
+        if zeros and zeros[0] > 0 and values[zeros[0] - 1] > 0:  # the drop to 0, down to the edge
+            artists += ax.plot([zeros[0] - 1, zeros[0]], [values[zeros[0] - 1], floor], "-", color=color)
+        if zeros:
+            artists += ax.plot(zeros, [floor] * len(zeros), "v", markersize=7, color=color, clip_on=False)
+            first, last = zeros[0], zeros[-1]
+            artists.append(ax.annotate(
+                say(f"f = 0 exactly at steps {first}–{last}\n(a log scale has no 0: ▼ on the axis)",
+                    f"第 {first}–{last} 步 f 恰好为 0\n（对数坐标没有 0：▼ 画在坐标轴上）"),
+                xy=(first, floor), xytext=(12, 14), textcoords="offset points", color=color, fontsize=8,
+                arrowprops={"arrowstyle": "-", "color": color, "linewidth": 0.8}))
     ax.set_yscale("log")
+    ax.set_ylim(bottom=floor)
     ax.set_xlabel(say("step t", "时间步 t"))
     ax.set_ylabel("f(x_t)")
     artists.append(ax.legend(fontsize=8))
