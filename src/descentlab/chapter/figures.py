@@ -28,7 +28,8 @@ def draw_seed_distributions(ax: Axes, checks: Sequence[AirfoilCheck], optimum: f
     notes' value as a red diamond, and beside each box the verdict's prediction interval as a black bar (none below
     the rule's minimum of seeds), on a log scale of the gap: a run whose seeds spread over ten times the others'
     (torch's AdaDelta) takes its own decade instead of squeezing the rest into a band.  An interval reaching below
-    the axis (down to the optimum or under it) ends in an arrow at the bottom."""
+    the axis (down to the optimum or under it) ends in an arrow at the bottom, and one reaching far above the seeds
+    (a wide interval from few seeds) in an arrow at the top."""
     gaps = [[max(v - optimum, 0.0) for v in check.run.final_loss] for check in checks]
     notes = [check.reference.final_loss - optimum for check in checks]
     positions = list(range(1, len(checks) + 1))
@@ -36,7 +37,9 @@ def draw_seed_distributions(ax: Axes, checks: Sequence[AirfoilCheck], optimum: f
     judged = [(p, c.interval) for p, c in zip(positions, checks) if c.interval is not None]
     highs = [i.high - optimum for _, i in judged]
     bottom = min(positive) / 4 if positive else 1e-6
-    top = max(positive + highs) * 1.6 if positive else 1.0
+    # the axis is the seeds' and the notes': an interval reaching far above them (few seeds give wide ones) is cut at
+    # the top and ends in an arrow there, as one reaching below does at the bottom
+    top = max(positive) * 4 if positive else max(highs + [1.0])
     ax.set_yscale("log")
     ax.set_ylim(bottom, top)
     boxes = ax.boxplot([[max(v, bottom) for v in g] for g in gaps], positions=positions, whis=(0, 100), widths=0.5,
@@ -49,12 +52,16 @@ def draw_seed_distributions(ax: Axes, checks: Sequence[AirfoilCheck], optimum: f
     if judged:
         lows = [i.low - optimum for _, i in judged]
         artists.append(ax.vlines([p + 0.36 for p, _ in judged], [max(low, bottom) for low in lows],
-                                 [i.high - optimum for _, i in judged], color=INTERVAL_COLOR, linewidth=2.5,
+                                 [min(high, top) for high in highs], color=INTERVAL_COLOR, linewidth=2.5,
                                  label=say(f"{level} prediction interval (the verdict's rule)", f"{level} 预测区间（判定规则）")))
         clipped = [p + 0.36 for (p, _), low in zip(judged, lows) if low <= bottom]
         if clipped:
             artists += ax.plot(clipped, [bottom] * len(clipped), "v", color=INTERVAL_COLOR, markersize=6, clip_on=False,
                                label=say("interval reaches below the axis", "区间延伸到坐标轴以下"))
+        above = [p + 0.36 for (p, _), high in zip(judged, highs) if high > top]
+        if above:
+            artists += ax.plot(above, [top] * len(above), "^", color=INTERVAL_COLOR, markersize=6, clip_on=False,
+                               label=say("interval reaches above the axis", "区间延伸到坐标轴以上"))
     artists += ax.plot(positions, [max(v, bottom) for v in notes], "D", color=NOTES_COLOR, markersize=6,
                        label=say("the notes' printed value", "笔记打印的值"))
     ax.set_xticks(positions, [check_label(c) for c in checks], rotation=60, ha="right", fontsize=7)
