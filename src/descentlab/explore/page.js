@@ -1,10 +1,12 @@
 // descentlab explore: draws the precomputed grids embedded in this page. No update rule is written here:
 // every number comes from the library's registry rules (run_batch), the page only looks values up.
-(() => {
+// mount(root, DATA, S, host) draws into root: the page's document, or a Jupyter widget's shadow root (widget.js).
+// DATA is the grids, S every text the script shows in the page's language (built in Python: looked up, {name} filled
+// with a shown value); host says where the view's state is kept (the URL hash on the page, a model trait in Jupyter)
+// and which element carries the "loading" class. Returns the page's test API (window.explore on the page).
+export function mount(root, DATA, S, host) {
   "use strict";
-  const DATA = JSON.parse(document.getElementById("explore-data").textContent);
-  // every text the script shows, in the page's language (built in Python): looked up, {name} filled with a shown value
-  const S = JSON.parse(document.getElementById("explore-strings").textContent);
+  host = host || pageHost();
   const say = (key, values) => S[key].replace(/\{(\w+)\}/g, (whole, name) => String(values[name]));
   const titleOf = (alg) => S.titles[alg];
   const labelOf = (axis) => S.axis_labels[axis.label] || axis.label;
@@ -12,8 +14,8 @@
   const LEN = T + 1;
   const COLORS = ["#d95f02", "#1b9e77", "#7570b3"];
   const SLOTS = 3;
-  const api = (window.explore = { ready: false, timings: [], inputTimings: [], draws: 0 });
-  const $ = (id) => document.getElementById(id);
+  const api = { ready: false, timings: [], inputTimings: [], draws: 0 };
+  const $ = (id) => root.getElementById(id);
   const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
   // ---------- decoding (inverse of descentlab.explore.encode) ----------
@@ -805,13 +807,7 @@
     redraw();
     if (event && event.timeStamp) api.inputTimings.push(performance.now() - event.timeStamp);
     const hash = toHash();
-    if (location.hash !== hash) {
-      try {
-        history.replaceState(null, "", hash);
-      } catch (error) {
-        // a sandboxed frame (Jupyter's srcdoc) has no URL of its own to keep the state in
-      }
-    }
+    if (host.readHash() !== hash) host.writeHash(hash);
   }
   api.state = () => JSON.parse(JSON.stringify(state));
   api.hash = toHash;
@@ -820,18 +816,42 @@
   api.mapLayout = () => mapLayout;
 
   decodeAll().then(() => {
-    fromHash(location.hash);
+    fromHash(host.readHash());
     buildProblemControls();
     buildSlots();
     $("view-map").addEventListener("click", clickMap);
     $("view-paths").addEventListener("click", clickPaths);
-    window.addEventListener("hashchange", () => { fromHash(location.hash); buildSlots(); redraw(); });
+    host.onHash(() => { fromHash(host.readHash()); buildSlots(); redraw(); });
     changed();
-    document.body.classList.remove("loading");
+    host.frame.classList.remove("loading");
     $("status").textContent = "";
     api.ready = true;
   }).catch((error) => {
     $("status").textContent = say("decode_failed", { error });
     throw error;
   });
-})();
+  return api;
+}
+
+// the page's host: the state in the URL hash, the "loading" class on the body
+function pageHost() {
+  return {
+    frame: document.body,
+    readHash: () => location.hash,
+    writeHash: (hash) => {
+      try {
+        history.replaceState(null, "", hash);
+      } catch (error) {
+        // a sandboxed frame (Jupyter's srcdoc) has no URL of its own to keep the state in
+      }
+    },
+    onHash: (listen) => window.addEventListener("hashchange", listen),
+  };
+}
+
+// the offline page: mount on its own document and the data it embeds (a widget imports mount instead)
+const embedded = typeof document !== "undefined" && document.getElementById("explore-data");
+if (embedded) {
+  window.explore = mount(document, JSON.parse(embedded.textContent),
+                         JSON.parse(document.getElementById("explore-strings").textContent), pageHost());
+}
