@@ -24,7 +24,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"plotting", "bench", "explore", "diff"}),  # Axes-level figures of lab and airfoil records; benchmarks;
     # the explorer page; two optimizers in lockstep (on the airfoil problem too)
     frozenset({"chapter"}),  # the chapter's sections, verdicts and report
-    frozenset({"benchmark"}),  # the fair optimizer comparison: problems, spaces, engines, protocol, scoring, report
+    frozenset({"benchmark", "notebooks"}),  # the fair optimizer comparison: problems, spaces, engines, protocol,
+    # scoring, report; the chapter as Jupyter notebooks (built from the chapter's words, run in a kernel)
     frozenset({"cli"}),  # argument parsing only
     frozenset({"__main__"}),  # python -m descentlab
 )

@@ -67,9 +67,7 @@ def execute(notebook: Any, cwd: str | os.PathLike[str], timeout: int = CELL_TIME
     """
     from nbclient import NotebookClient
 
-    env = dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline")
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}},
-                            env=env)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
     client.execute(stderr=subprocess.DEVNULL)  # the kernel's own log lines (the cells' output is in the notebook)
     return notebook
 
