@@ -61,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
                              f"descentlab notebooks：没有翼型噪声数据（{error}）；笔记本中以说明代替相关单元格\n"))
 
     def done(name: str) -> None:
-        print(say(f"{'wrote' if args.no_execute else 'ran'} {name}", f"{'已写入' if args.no_execute else '已运行'} {name}"),
-              flush=True)
+        if args.no_execute:
+            print(say(f"wrote {name}", f"已写入 {name}"), flush=True)
+        else:
+            print(say(f"ran and wrote {name}", f"已运行并写入 {name}"), flush=True)
 
     from nbclient.exceptions import CellExecutionError
 
