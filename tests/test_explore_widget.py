@@ -85,26 +85,26 @@ def test_the_fallback_page_is_stored_with_the_first_output_only(jupyter, notes_d
     assert "srcdoc" in bundles[2]["text/html"] and "text/html" not in bundles[3]
 
 
-@pytest.mark.slow
-def test_the_fallback_frame_is_as_tall_as_its_page(explorer, tmp_path: Path) -> None:
-    host = tmp_path / "exported.html"
-    host.write_text(f"<!DOCTYPE html><html><body>{explorer._repr_html_()}</body></html>", encoding="utf-8")
+def _frame_fits_its_page(page: Path) -> None:
+    """Open ``page`` in Chromium: its explorer frame grows from FRAME_HEIGHT to the page's height, no scrollbar inside."""
     driver = _browser()
     try:
         driver.set_window_size(1400, 900)
-        driver.get(host.resolve().as_uri())
+        driver.set_page_load_timeout(60)
+        driver.get(page.resolve().as_uri())
         frame = driver.find_element("tag name", "iframe")
-        for _ in range(300):
-            height = driver.execute_script("return arguments[0].getBoundingClientRect().height", frame)
-            if height != FRAME_HEIGHT:
-                break
-            time.sleep(0.05)
         driver.switch_to.frame(frame)
-        for _ in range(300):
+        for _ in range(400):
             if driver.execute_script("return !!(window.explore && window.explore.ready)"):
                 break
             time.sleep(0.05)
+        driver.switch_to.default_content()
+        for _ in range(100):
+            if driver.execute_script("return arguments[0].getBoundingClientRect().height", frame) != FRAME_HEIGHT:
+                break
+            time.sleep(0.05)
         time.sleep(0.3)  # the last height the page posted
+        driver.switch_to.frame(frame)
         inner = driver.execute_script("return [document.documentElement.scrollHeight, window.innerHeight]")
         driver.switch_to.default_content()
         height = driver.execute_script("return arguments[0].getBoundingClientRect().height", frame)
@@ -112,3 +112,43 @@ def test_the_fallback_frame_is_as_tall_as_its_page(explorer, tmp_path: Path) -> 
         assert abs(height - inner[0]) <= 2
     finally:
         driver.quit()
+
+
+@pytest.mark.slow
+def test_the_fallback_frame_is_as_tall_as_its_page(explorer, tmp_path: Path) -> None:
+    host = tmp_path / "shown.html"
+    host.write_text(f"<!DOCTYPE html><html><body>{explorer._repr_html_()}</body></html>", encoding="utf-8")
+    _frame_fits_its_page(host)
+
+
+@pytest.mark.slow
+def test_an_html_export_shows_the_page_once_in_a_frame(jupyter, tmp_path: Path) -> None:
+    """nbconvert's HTML of a notebook with two explorers (widget state not saved, JupyterLab's default)."""
+    for name in ("nbformat", "nbclient", "nbconvert", "ipykernel"):
+        if importlib.util.find_spec(name) is None:
+            if os.environ.get("CI"):
+                pytest.fail(f"CI must install {name} (requirements-ci.txt)")
+            pytest.skip(f"needs {name}")
+    import nbformat.v4 as v4
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    notebook = v4.new_notebook(cells=[
+        v4.new_code_cell("import descentlab.explore as explore\nexplore.widget(['notes'])"),
+        v4.new_code_cell("explore.widget(['notes'], runs=[('adam', {'lr': 0.1})])"),
+    ])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(notebook, timeout=300, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in notebook.cells for o in c.outputs]
+    assert [o.output_type for o in outputs] == ["execute_result", "execute_result"]
+    assert all("application/vnd.jupyter.widget-view+json" in o.data for o in outputs)
+    exported, _ = HTMLExporter().from_notebook_node(notebook)
+    assert exported.count("<iframe") == 1 and exported.count('id=&quot;explore-data&quot;') == 1  # the grids once
+    assert "shown first in this notebook" in exported
+    page = re.search(r'<iframe [^>]*srcdoc="([^"]*)"[^>]*></iframe>\s*<script>(.*?)</script>', exported, flags=re.S)
+    assert page, exported[exported.index("<iframe") - 100:exported.index("<iframe") + 300]
+    assert embedded_data(html.unescape(page.group(1)))["steps"] > 0
+    assert "descentlabExploreHeight" in page.group(2)  # the script that sizes the frame to its page is kept
+    (tmp_path / "exported.html").write_text(exported, encoding="utf-8")
+    _frame_fits_its_page(tmp_path / "exported.html")
