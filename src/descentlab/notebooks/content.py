@@ -158,7 +158,7 @@ def plane(key: str, say: Lang) -> list[Cell]:
             _code(f"""
 from descentlab.lab import OBJECTIVES, quadratic_theory, run
 from descentlab.notes.reference import NOTES_TRACES
-from descentlab.plotting.landscape import draw_landscape
+from descentlab.plotting.landscape import draw_landscape, trajectory_label
 
 f = OBJECTIVES["notes"]
 theory = quadratic_theory(f)
@@ -170,6 +170,7 @@ for r, path in zip(notes, paths):
 fig, axes = plt.subplots(1, len(paths), figsize=(4.2 * len(paths), 3.4), layout="constrained", squeeze=False)
 for ax, path in zip(axes[0], paths):
     draw_landscape(ax, f, [path], say)
+    ax.set_title(trajectory_label(path, say), fontsize=9)
 plt.show()
 """),
         ]
