@@ -41,7 +41,8 @@ docs: setup-ci
 # the README's and the docs' screenshots, from the browser tests' latest run (the tests write only test-artifacts/)
 screenshots: setup
 	$(BIN)/python -m pytest -q tests/test_report_browser.py tests/test_explore_browser.py
-	cp test-artifacts/report-excerpt.png test-artifacts/report-zh.png test-artifacts/explore.png test-artifacts/explore-zh.png docs/
+	cp test-artifacts/report-excerpt.png test-artifacts/report-zh.png test-artifacts/explore.png test-artifacts/explore-zh.png \
+	   test-artifacts/explore-420.png test-artifacts/explore-zh-420.png docs/
 
 reproduce: setup
 	$(BIN)/descentlab reproduce || { code=$$?; echo "descentlab reproduce exited with code $$code (see its message above; make itself can only exit 2)"; exit $$code; }

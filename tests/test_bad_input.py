@@ -60,6 +60,8 @@ FILES: dict[str, str | bytes | None] = {
     "thesis": None,  # a directory holding someone's work, not a report
     "utf16.dat": rows(1503).encode("utf-16"),  # with its byte-order mark
     "nul.dat": rows(1503).replace("0.3048", "0.30\x0048", 1),
+    "notes.ipynb": '{"nbformat": 4, "cells": [{"cell_type": "code", "source": '
+                   '"open(\'/home/kesci/input/airfoil4755/airfoil_self_noise.dat\')", "outputs": []}]}',
 }
 # Made by the fixture: a named pipe (nothing ever writes into it: reading it would wait forever),
 # one with a figure's name, and a sparse file far larger than the airfoil file.
@@ -206,6 +208,18 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["reproduce", "--data", "{tmp}/fifo", "--out", "{tmp}/report"], r"is a named pipe \(FIFO\)"),
     (["reproduce", "--data", "/dev/zero", "--out", "{tmp}/report"], r"/dev/zero is a character device"),
     (["reproduce", "--data", "{tmp}/binary.dat", "--out", "{tmp}/report"], r"binary\.dat is not a text file"),
+    # run-notes: the notes, the figures' folder and the data, each refused before any cell runs
+    (["run-notes", "{tmp}/missing.ipynb", "--out", "{tmp}/nf"], r"cannot read .*missing\.ipynb: No such file"),
+    (["run-notes", "{tmp}/data-dir", "--out", "{tmp}/nf"], r"data-dir is a directory; give a notes file"),
+    (["run-notes", "{tmp}/fifo", "--out", "{tmp}/nf"], r"fifo is not a regular file"),
+    (["run-notes", "{tmp}/binary.dat", "--out", "{tmp}/nf"], r"binary\.dat is not UTF-8 text"),
+    (["run-notes", "{tmp}/huge.dat", "--out", "{tmp}/nf"], r"huge\.dat has no code cells"),
+    (["run-notes", "{tmp}/truncated.dat", "--out", "{tmp}/nf"], r"truncated\.dat has no code cells"),
+    (["run-notes", "{tmp}/notes.ipynb", "--out", "{tmp}/thesis"], r"holds files that are not a descentlab report"),
+    (["run-notes", "{tmp}/notes.ipynb", "--out", "{tmp}/blocker"], r"blocker exists and is not a directory"),
+    (["run-notes", "{tmp}/notes.ipynb", "--data", "{tmp}/truncated.dat", "--out", "{tmp}/nf"], r"truncated\.dat is truncated"),
+    (["run-notes", "{tmp}/notes.ipynb", "--data", "{tmp}/missing.dat", "--out", "{tmp}/nf"], r"--data .*missing\.dat: no such file"),
+    (["run-notes", "{tmp}/notes.ipynb", "--seeds", "0"], r"--seeds: must be >= 1, got 0"),
     # issue 16: --epochs is capped
     (["train", "sgd", "--lr", "0.1", "--epochs", "100000", "--data", "{A}"], r"--epochs must be at most 10000 \(the notes train for 2\), got 100000"),
     (["train", "sgd", "--lr", "0.1", "--epochs", "10001", "--seeds", "2", "--data", "{A}"], r"--epochs must be at most 10000"),
@@ -241,6 +255,7 @@ def workspace(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypa
     monkeypatch.setattr("descentlab.bench.airfoil.bench_airfoil", _work_started)  # the commands import them when they run
     monkeypatch.setattr("descentlab.chapter.reproduce.run_chapter", _work_started)
     monkeypatch.setattr("descentlab.benchmark.protocol.run_benchmark", _work_started)
+    monkeypatch.setattr("descentlab.d2l.runner.run_notes", _work_started)
     monkeypatch.setattr(descentlab.explore, "explore", _work_started)
     return tmp_path
 

@@ -188,7 +188,7 @@ def test_cli_writes_the_page_for_the_objectives_asked(tmp_path: Path, capsys: py
     out = tmp_path / "page.html"
     assert main(["explore", "--out", str(out), "--objective", "saddle"]) == 0
     written = embedded_data(out.read_text(encoding="utf-8"))
-    assert [p["key"] for p in written["problems"]] == ["saddle@0"]
+    assert [p["key"] for p in written["problems"]] == ["saddle@0", "saddle@1"]
     assert written["notes"] == []  # the notes' runs need the notes' problem
     assert "wrote" in capsys.readouterr().out
 
@@ -275,9 +275,9 @@ def test_the_chinese_page_holds_the_same_numbers_and_every_text_in_chinese(explo
         if re.search(r"[A-Za-z]{4,}", words):
             assert HAN.search(zh[where]), (where, zh[where])
     assert zh[".titles.momentum"] == "动量法" and zh[".notes_runs[2]"] == "动量法，η=0.4, β=0.5"
-    for key in ("problem", "objective", "caption_paths", "caption_theory", "notes_runs_label"):  # the static frame
-        assert f">{html.escape(english['.' + key])}<" in explorer.html
-        assert f">{html.escape(english['.' + key])}<" not in chinese and f">{html.escape(zh['.' + key])}<" in chinese
+    for key in ("quantization_label",):  # the static frame around the explorer (mount() builds the rest)
+        assert html.escape(english["." + key]) in explorer.html
+        assert html.escape(english["." + key]) not in chinese and html.escape(zh["." + key]) in chinese
 
 
 def test_the_notes_page_is_computed_once_for_both_languages() -> None:
@@ -306,3 +306,53 @@ def test_cli_writes_the_chinese_page(tmp_path: Path, capsys: pytest.CaptureFixtu
     page = out.read_text(encoding="utf-8")
     assert '<html lang="zh">' in page and "鞍点函数" in embedded_data(page, "explore-strings")["landscapes"]["saddle"]
     assert capsys.readouterr().out.startswith(f"已写入 {out}（")
+
+
+def test_each_objective_opens_at_an_lr_computed_from_its_runs(explorer, payload) -> None:
+    """The page's first lr on an objective: the grid lr (other settings at their first positions) that diverges
+    from no start, stays in the drawn window for 20 steps and lowers f the most by then (checked here against
+    fresh runs); on Rosenbrock and Himmelblau the middle of the lr grid (0.06) diverged for most rules."""
+    from descentlab.lab import run
+
+    for key, land in payload["landscapes"].items():
+        starts = [p for p in explore_data.problems() if p.key.split("@")[0] == key]
+        for name, entry in payload["algorithms"].items():
+            axes = entry["axes"]
+            lr_axis = next(i for i, a in enumerate(axes) if a["name"] == "lr")
+            index = land["initial_lr"][name]
+            assert 0 <= index < len(axes[lr_axis]["values"])
+            if key not in ("rosenbrock", "himmelblau", "saddle") or name not in ("sgd", "momentum", "adam"):
+                continue
+            setting = explore_data.grid_settings(REGISTRY[name])[_row(axes, lr_axis, index)]
+            drops = {}
+            for i, lr in enumerate(axes[lr_axis]["values"]):
+                trial = dict(setting)
+                trial["lr"] = lr
+                runs = [run(name, p.build(), trial, steps=explore_data.STEPS, start=p.start) for p in starts]
+                (a1, b1), (a2, b2) = land["window"]
+                inside = all(a1 <= x <= b1 and a2 <= y <= b2 for r in runs for x, y in r.points[:21])
+                if all(r.diverged_at is None for r in runs) and inside:
+                    drops[i] = np.mean([math.log10(max(r.values[20], 1e-300) / r.values[0]) for r in runs])
+            assert index in drops, (key, name)  # never a diverging default
+            assert drops[index] <= min(drops.values()) + 1e-6, (key, name, drops)
+
+
+def _row(axes: list[dict], position: int, index: int) -> int:
+    row = 0
+    for i, axis in enumerate(axes):
+        row = row * len(axis["values"]) + (index if i == position else axis["initial"])
+    return row
+
+
+def test_the_saddle_opens_off_the_line_into_the_saddle(payload) -> None:
+    """From (0, 1) every rule runs into the saddle point (0, 0) (no x1 gradient on x1 = 0); the page's first start
+    is off that line, and there a path escapes to a minimum (±1, 0)."""
+    saddle = [p for p in payload["problems"] if p["landscape"] == "saddle"]
+    assert saddle[0]["start"][0] != 0 and [0.0, 1.0] in [p["start"] for p in saddle]
+    _, precise = decode_block(payload, "momentum", "saddle@0")
+    row = _row(payload["algorithms"]["momentum"]["axes"], 0, payload["landscapes"]["saddle"]["initial_lr"]["momentum"])
+    end = precise[row, payload["precise_steps"].index(200)]
+    assert abs(abs(end[0]) - 1) < 1e-3 and abs(end[1]) < 1e-3  # escaped the saddle to a minimum
+    on_line = next(p["key"] for p in saddle if p["start"] == [0.0, 1.0])
+    _, stuck = decode_block(payload, "momentum", on_line)
+    assert abs(stuck[row, payload["precise_steps"].index(200)][0]) == 0.0  # x1 stays 0: into the saddle

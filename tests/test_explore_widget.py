@@ -3,13 +3,15 @@
 The widget's behaviour in a real JupyterLab is ``tests/test_widget_jupyterlab.py``;
 here: what the kernel side sends (one shared source per data and language, the
 page's own module, a fallback page stored once) and, in Chromium, that the
-fallback frame takes the page's whole height.  Needs anywidget (the ``jupyter``
+fallback frame takes the page's whole height and that ``mount`` in a shadow root
+(the widget's way) lays out by its element's width and, with no host, keeps no hash.  Needs anywidget (the ``jupyter``
 extra): skipped without it, except in CI.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import importlib.util
 import os
 import re
@@ -103,13 +105,22 @@ def _frame_fits_its_page(page: Path) -> None:
             if driver.execute_script("return arguments[0].getBoundingClientRect().height", frame) != FRAME_HEIGHT:
                 break
             time.sleep(0.05)
-        time.sleep(0.3)  # the last height the page posted
+        # the page redraws to the frame's width and posts its height again: wait for the last height it posts
+        for _ in range(100):
+            driver.switch_to.frame(frame)
+            inner = driver.execute_script("return [document.documentElement.scrollHeight, window.innerHeight]")
+            driver.switch_to.default_content()
+            height = driver.execute_script("return arguments[0].getBoundingClientRect().height", frame)
+            if abs(height - inner[0]) <= 2:
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)  # and it stays so (no loop of a scrollbar narrowing the page, the page then growing)
         driver.switch_to.frame(frame)
         inner = driver.execute_script("return [document.documentElement.scrollHeight, window.innerHeight]")
         driver.switch_to.default_content()
         height = driver.execute_script("return arguments[0].getBoundingClientRect().height", frame)
         assert height != FRAME_HEIGHT and inner[0] <= inner[1] + 1, (height, inner)  # no scrollbar in the frame
-        assert abs(height - inner[0]) <= 2
+        assert abs(height - inner[0]) <= 2, (height, inner)
     finally:
         driver.quit()
 
@@ -152,3 +163,69 @@ def test_an_html_export_shows_the_page_once_in_a_frame(jupyter, tmp_path: Path) 
     assert "descentlabExploreHeight" in page.group(2)  # the script that sizes the frame to its page is kept
     (tmp_path / "exported.html").write_text(exported, encoding="utf-8")
     _frame_fits_its_page(tmp_path / "exported.html")
+
+
+def _shadow_page(jupyter, data, tmp_path: Path) -> Path:
+    """A page that mounts two explorers the widget's way (page.css and the body in a shadow root), with no hash kept."""
+    from descentlab.explore.encode import dumps, script_safe
+    from descentlab.explore.page import body_html, strings_json
+
+    folder = Path(explore.__file__).parent
+    css = jupyter.shadow_css((folder / "page.css").read_text(encoding="utf-8"))
+    as_js = lambda text: script_safe(json.dumps(text))  # noqa: E731
+    page = tmp_path / "shadow.html"
+    page.write_text(f"""<!DOCTYPE html><html><body style="margin:0">
+<div id="narrow" style="width:600px"></div><div id="wide" style="width:1300px"></div>
+<script type="application/json" id="grids">{dumps(data)}</script>
+<script type="application/json" id="texts">{strings_json(data)}</script>
+<script type="module">
+{(folder / "page.js").read_text(encoding="utf-8")}
+const DATA = JSON.parse(document.getElementById("grids").textContent);
+const S = JSON.parse(document.getElementById("texts").textContent);
+window.mounted = ["narrow", "wide"].map((id) => {{
+  const shadow = document.getElementById(id).attachShadow({{ mode: "open" }});
+  const style = document.createElement("style");
+  style.textContent = {as_js(css)};
+  const frame = document.createElement("div");
+  frame.className = "explore-body";
+  frame.innerHTML = {as_js(body_html(data))};
+  shadow.append(style, frame);
+  return mount(frame.querySelector("#explorer"), DATA, S, null);
+}});
+</script></body></html>""", encoding="utf-8")
+    return page
+
+
+@pytest.mark.slow
+def test_mount_lays_out_by_its_own_width_in_a_shadow_root_and_a_host_may_keep_no_hash(
+        jupyter, notes_data, tmp_path: Path) -> None:
+    driver = _browser()
+    try:
+        driver.set_window_size(1400, 900)
+        driver.get(_shadow_page(jupyter, notes_data, tmp_path).resolve().as_uri())
+        for _ in range(400):
+            if driver.execute_script("return !!(window.mounted && window.mounted.every((api) => api.ready))"):
+                break
+            time.sleep(0.05)
+        layout = """
+            return ['narrow', 'wide'].map((id) => {
+              const root = document.getElementById(id).shadowRoot.getElementById('explorer');
+              const paths = root.querySelector('#view-paths').getBoundingClientRect();
+              return {columns: getComputedStyle(root.querySelector('.dlx')).gridTemplateColumns.split(' ').length,
+                      paths: paths.width, inside: paths.right <= root.getBoundingClientRect().right + 1,
+                      overflow: root.scrollWidth - root.clientWidth};
+            });"""
+        narrow, wide = driver.execute_script(layout)
+        assert (narrow["columns"], wide["columns"]) == (1, 2)  # the container query sees the element's own width
+        assert narrow["inside"] and wide["inside"] and narrow["overflow"] == wide["overflow"] == 0
+        assert not driver.execute_script("return 'explore' in window")  # the page's own mount: only with its data
+        slider = driver.find_element("id", "narrow").shadow_root.find_element("css selector", "#slot0-lr")
+        before = driver.execute_script("return window.mounted.map((api) => api.hash())")
+        driver.execute_script("arguments[0].focus()", slider)
+        slider.send_keys("\ue014")  # ArrowRight
+        after = driver.execute_script("return window.mounted.map((api) => api.hash())")
+        assert after[0] != before[0] and after[1] == before[1]  # the explorers are apart
+        assert driver.execute_script("return location.hash") == ""  # a host without readHash keeps no state
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+    finally:
+        driver.quit()

@@ -3,8 +3,9 @@
 Starts ``jupyter lab`` on a notebook that shows ``descentlab.explore.widget``, runs
 it, and checks what a person sees: the explorer drawn whole in its output cell
 (no scrollbar inside the output), a slider moved with the arrow keys redraws the
-path and updates the widget's ``hash`` in the kernel, and those arrow keys do not
-move JupyterLab's cell selection.  Needs jupyterlab, anywidget and ipykernel (the
+path and updates the widget's ``hash`` in the kernel, those arrow keys do not
+move JupyterLab's cell selection, and the layout follows the cell's width (the
+page's two columns in a wide cell, one in a narrow one, the canvases redrawn to it).  Needs jupyterlab, anywidget and ipykernel (the
 ``jupyter`` extra; CI installs them from requirements-ci.txt) and Debian's
 chromium: skipped without them, except in CI, where missing ones fail.
 """
@@ -62,6 +63,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     notebook = v4.new_notebook(cells=[v4.new_code_cell(c) for c in CELLS])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, home / "explore.ipynb")
+    news = home / ".settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false"}', encoding="utf-8")  # no news toast over the screenshots
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
                JUPYTER_CONFIG_DIR=str(home / ".config"), JUPYTER_RUNTIME_DIR=str(home / ".runtime"),
@@ -107,6 +111,21 @@ def _wait(driver, script: str, what: str, seconds: float = 120.0):
 
 
 BOX = "return document.querySelector('.descentlab-explore')"
+
+LAYOUT = """
+    const box = document.querySelector('.descentlab-explore');
+    const root = box.shadowRoot.getElementById('explorer');
+    const output = box.closest('.jp-OutputArea-output');
+    const edge = output.getBoundingClientRect().right;
+    const controls = root.querySelector('.dlx-controls').getBoundingClientRect();
+    const views = root.querySelector('.dlx-views').getBoundingClientRect();
+    const canvases = [...root.querySelectorAll('canvas')].map((c) => c.getBoundingClientRect());
+    return {width: root.clientWidth, draws: box.explore.draws,
+            columns: getComputedStyle(root.querySelector('.dlx')).gridTemplateColumns.split(' ').length,
+            sideBySide: views.left >= controls.right - 1 && views.top < controls.bottom,
+            canvasRight: Math.max(...canvases.map((r) => r.right)) - edge,
+            paths: canvases[0].width, overflow: [root.scrollWidth - root.clientWidth, output.scrollWidth - output.clientWidth]};
+"""
 
 
 def test_the_widget_renders_whole_in_jupyterlab_and_a_slider_moves_the_path(lab) -> None:
@@ -173,5 +192,20 @@ def test_the_widget_renders_whole_in_jupyterlab_and_a_slider_moves_the_path(lab)
         out.mkdir(exist_ok=True)
         driver.execute_script(BOX + ".scrollIntoView()")
         driver.save_screenshot(str(out / "explore-jupyterlab.png"))
+
+        # the page's layout in the cell: two columns in a wide cell; one in a narrow cell, canvases redrawn to it
+        wide = driver.execute_script(LAYOUT)
+        assert wide["width"] > 900 and wide["columns"] == 2 and wide["sideBySide"], wide
+        assert wide["canvasRight"] <= 1 and wide["overflow"] == [0, 0], wide
+        driver.set_window_size(800, 1000)
+        _wait(driver, f"const b = document.querySelector('.descentlab-explore');"
+                      f"return b.shadowRoot.getElementById('explorer').clientWidth < 900 && b.explore.draws > {wide['draws']}",
+              "the explorer to redraw at the narrower width", 30)
+        time.sleep(0.5)  # the last redraw of the resize
+        narrow = driver.execute_script(LAYOUT)
+        assert narrow["columns"] == 1 and not narrow["sideBySide"], narrow
+        assert narrow["paths"] < wide["paths"] and narrow["canvasRight"] <= 1 and narrow["overflow"] == [0, 0], narrow
+        driver.execute_script(BOX + ".shadowRoot.getElementById('view-paths').scrollIntoView()")
+        driver.save_screenshot(str(out / "explore-jupyterlab-narrow.png"))
     finally:
         driver.quit()

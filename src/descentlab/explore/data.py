@@ -54,6 +54,14 @@ EXTRA_STARTS: dict[str, tuple[tuple[float, float], ...]] = {
     "notes": ((-4.0, 0.8),),
 }
 """Starts besides each objective's own (an objective not listed gets only its own)."""
+PAGE_STARTS: dict[str, tuple[tuple[float, float], ...]] = {
+    "saddle": ((0.05, 1.2), (0.0, 1.0)),
+}
+"""Starts that replace an objective's own, first the page's default.  The saddle's own start (0, 1) lies on the
+line x1 = 0, where the gradient has no x1 part: every rule runs into the saddle point (0, 0) and stays; from
+(0.05, 1.2) a path has to escape it (the line's start is kept second, to show exactly that)."""
+INITIAL_LR_STEPS = 20
+"""An objective's first lr for an algorithm is the one that lowers f most in this many steps (see :func:`initial_lr`)."""
 THEORY_KINDS: dict[str, str] = {"sgd": "gd", "momentum": "heavy_ball"}
 """Algorithms whose quadratic theory the rate map draws: gradient descent's 2/λmax, heavy-ball's (2+2β)/λmax and (α*, β*)."""
 NOTES_PROBLEM = "notes@0"
@@ -190,7 +198,7 @@ def problems(objectives: Sequence[str] | None = None) -> list[Problem]:
         variants = QUADRATIC_VARIANTS if name == "quadratic" else ((None, None),)
         for kappa, angle in variants:
             base = OBJECTIVES[name] if kappa is None else get_objective(name, kappa=kappa, angle=angle)
-            starts = (base.start, *EXTRA_STARTS.get(name, ()))
+            starts = PAGE_STARTS.get(name, (base.start, *EXTRA_STARTS.get(name, ())))
             for index, start in enumerate(starts):
                 key = name if kappa is None else f"{name}-k{kappa:g}-a{angle:g}"
                 found.append(Problem(f"{key}@{index}", name, kappa, angle, (float(start[0]), float(start[1])), index))
@@ -344,6 +352,7 @@ class ExploreData:
     landscapes: dict[str, Landscape]
     blocks: dict[tuple[str, str], Block]  # (algorithm, problem key)
     notes: list[dict[str, Any]]  # the notes' 2D runs that the page holds, with the index of their grid point
+    initial_lr: dict[str, dict[str, int]]  # landscape key -> algorithm -> the lr axis' first position there
 
 
 def build(objectives: Sequence[str] | None = None, algorithms: Sequence[str] | None = None) -> ExploreData:
@@ -375,14 +384,54 @@ def _build(objectives: Sequence[str] | None, algorithms: Sequence[str] | None) -
             landscapes[key] = landscape(problem, objective)
         for name, found_block in zip(names, blocks([REGISTRY[name] for name in names], problem, objective)):
             computed[(name, problem.key)] = found_block
+    algorithm_axes = {name: axes(REGISTRY[name]) for name in names}
     return ExploreData(
-        algorithms={name: axes(REGISTRY[name]) for name in names},
+        algorithms=algorithm_axes,
         titles={name: REGISTRY[name].title for name in names},
         problems=tuple(found),
         landscapes=landscapes,
         blocks=computed,
         notes=notes_runs(names, found),
+        initial_lr={key: {name: initial_lr(algorithm_axes[name], [computed[(name, p.key)] for p in found
+                                                                    if p.key.split("@")[0] == key], land.window)
+                          for name in names}
+                    for key, land in landscapes.items()},
     )
+
+
+def initial_lr(found: Sequence[Axis], runs: Sequence[Block],
+               window: tuple[tuple[float, float], tuple[float, float]]) -> int:
+    """The lr position the page opens an objective with, for one algorithm: computed from its runs, not chosen.
+
+    The other hyperparameters at their first positions, it is the grid lr whose runs (one per start, ``runs``)
+    diverge from no start within :data:`STEPS`, stay in the drawn ``window`` for :data:`INITIAL_LR_STEPS` steps
+    and lower f the most in those steps (the mean over the starts of log10 f(x_t)/f(x_0)); among equals (f at 0
+    from several) the one nearest the registry's default.  If no lr qualifies, the smallest.
+    """
+    (a1, b1), (a2, b2) = window
+    position = next(i for i, a in enumerate(found) if a.name == "lr")
+    lr = found[position]
+    sizes = [len(a.values) for a in found]
+    best: tuple[float, float, int] | None = None
+    for i, value in enumerate(lr.values):
+        index = [a.initial for a in found]
+        index[position] = i
+        row = 0
+        for size, k in zip(sizes, index):
+            row = row * size + k
+        if any(b.diverged_at[row] is not None for b in runs):
+            continue
+        paths = [b.values[row, :2, : INITIAL_LR_STEPS + 1] for b in runs]
+        if not all(np.all((a1 <= p[0]) & (p[0] <= b1) & (a2 <= p[1]) & (p[1] <= b2)) for p in paths):
+            continue
+        drops = []
+        for b in runs:
+            f = b.values[row, b.channels.index("f")].astype(np.float64)
+            drops.append(math.log10(max(f[INITIAL_LR_STEPS], 1e-300) / f[0]) if f[0] > 0 else 0.0)
+        score = round(float(np.mean(drops)), 6)
+        key = (score, abs(math.log(value / lr.values[lr.initial])), i)
+        best = key if best is None or key < best else best
+    return 0 if best is None else best[2]
 
 
 def setting_index(spec: AlgorithmSpec, given: dict[str, Any]) -> int | None:
@@ -417,6 +466,7 @@ def notes_runs(algorithms: Sequence[str], found: Sequence[Problem]) -> list[dict
 
 
 __all__ = [
-    "CONTOUR_POINTS", "DECAY_GRID", "LR_GRID", "PRECISE_STEPS", "STEPS", "Axis", "Block", "ExploreData", "Landscape",
-    "Problem", "axes", "block", "blocks", "build", "grid_settings", "landscape", "problems", "theory_numbers",
+    "CONTOUR_POINTS", "DECAY_GRID", "INITIAL_LR_STEPS", "LR_GRID", "PAGE_STARTS", "PRECISE_STEPS", "STEPS", "Axis",
+    "Block", "ExploreData", "Landscape", "Problem", "axes", "block", "blocks", "build", "grid_settings", "initial_lr",
+    "landscape", "problems", "theory_numbers",
 ]

@@ -107,6 +107,7 @@ def to_json(data: ExploreData) -> dict[str, Any]:
                 "grid_points": int(land.grid.shape[0]),
                 "grid": _b64(land.grid.astype("<f4").tobytes()),
                 "theory": land.theory,
+                "initial_lr": data.initial_lr[key],
             }
             for key, land in data.landscapes.items()
         },

@@ -99,11 +99,19 @@ def page_strings(data: ExploreData, say: Lang = EN) -> dict[str, Any]:
         "start": say("start", "起点"),
         "steps": say("steps", "步数"),
         "notes_runs_label": say("the notes' runs", "笔记中的运行"),
-        "caption_paths": say("Contours of f with the paths (★ minima, ● starts: click one to start there).",
-                             "f 的等高线与迭代轨迹（★ 最小值点，● 起点：点击一个起点即从那里出发）。"),
+        "caption_paths": say("Contours of f with the paths (★ minima, ● starts: click one, or press Enter here, to start "
+                             "there).",
+                             "f 的等高线与迭代轨迹（★ 最小值点，● 起点：点击一个起点，或在此按回车键，即从那里出发）。"),
+        "caption_paths_diverged": say("✕ marks a run's last point before it diverged (at the step written).",
+                                      "✕ 标出运行发散前的最后位置（标注的是发散的时间步）。"),
         "caption_loss": say("f(x_t) against step t (log scale).", "f(x_t) 随时间步 t 的变化（对数坐标）。"),
         "caption_rates": say("Per-coordinate effective learning rate −Δx/g (solid x1, dashed x2; the 2–98% range is shown).",
                              "每个坐标的有效学习率 −Δx/g（实线 x1，虚线 x2；只显示 2–98% 的范围）。"),
+        "rates_velocity": say("{titles}: the step follows a running average of past gradients, not the current g, so "
+                              "−Δx/g turns negative and spikes wherever g passes through 0; it is a learning rate only "
+                              "for rules whose step is a multiple of the current gradient.",
+                              "{titles}：每一步沿过去梯度的滑动平均方向，而不是当前的 g，所以 g 经过 0 时 −Δx/g 会变为负值"
+                              "并出现尖峰；只有当一步是当前梯度的倍数时，它才是学习率。"),
         "caption_theory": say("Theory of the objective (descentlab.lab.theory).", "目标函数的理论值（descentlab.lab.theory）。"),
         # drawn by the script: {name} is filled with a number or a name the page shows
         "decode_failed": say("could not decode the embedded data: {error}", "无法解码嵌入的数据：{error}"),
@@ -111,19 +119,38 @@ def page_strings(data: ExploreData, say: Lang = EN) -> dict[str, Any]:
         "off": say("off", "关闭"),
         "map_and_state": say("map & state", "速率图与状态"),
         "log": say("{label} (log)", "{label}（对数）"),
-        "diverged_mark": say("✕ diverged at step {step}", "✕ 第 {step} 步发散"),
+        "diverged_mark": say("diverged at step {step}", "第 {step} 步发散"),
         "step_axis": say("step t", "时间步 t"),
         "state_caption": say("{title}'s state ({keys}); solid x1, dashed x2", "{title}的状态（{keys}）；实线 x1，虚线 x2"),
         "no_state": say("{title} keeps no state but its step counter", "{title}除了步数计数外没有状态"),
-        "map_caption": say("{title} over the grid: f(x_T)/f(x_0) after T = {steps} steps (dark: fast; yellow: stalled; "
-                           "dark red: grew; grey: diverged, at the step written). White dashes: the stability bound, ✚ "
-                           "the optimum (quadratics). Selected (outlined): {selected}. Click a cell to select it.",
-                           "{title}在超参数网格上的表现：T = {steps} 步后的 f(x_T)/f(x_0)（深色：下降快；黄色：停滞；"
-                           "深红：上升；灰色：发散，格中数字为发散的时间步）。白色虚线：稳定性边界，✚ 最优参数（二次函数）。"
-                           "选中的格（带边框）：{selected}。点击格子即可选中。"),
+        "alt_path": say("{title} after {steps} steps at ({x1}, {x2}), f = {f}", "{title} {steps} 步后位于 ({x1}, {x2})，f = {f}"),
+        "alt_diverged": say("{title} diverged at step {step}", "{title}在第 {step} 步发散"),
+        "alt_loss": say("{title}: f from {first} to {last} in {steps} steps", "{title}：{steps} 步内 f 从 {first} 变为 {last}"),
+        "alt_rates": say("{title} at step {steps}: x1 {x1}, x2 {x2}", "{title}在第 {steps} 步：x1 {x1}，x2 {x2}"),
+        "alt_state": say("At step {steps}: {values}.", "第 {steps} 步：{values}。"),
+        "map_caption": say("{title} over the grid, T = {steps} steps. Colour: the rate per step (f_T/f_0)^(1/2T) on one "
+                           "scale for every algorithm, objective and T, spaced by log(1 − rate) (dark: fast; yellow: "
+                           "0.999 or slower, stalled).",
+                           "{title}在超参数网格上的表现，T = {steps} 步。颜色：每步收敛率 (f_T/f_0)^(1/2T)，所有算法、"
+                           "目标函数和步数共用一个色标，按 1 − 收敛率 的对数分布（深色：快；黄色：0.999 或更慢，即停滞）。"),
+        "map_caption_grew": say("Dark red: f grew.", "深红：f 上升。"),
+        "map_caption_diverged": say("Grey: diverged.", "灰色：发散。"),
+        "map_caption_diverged_steps": say("Grey: diverged (at the step written where it fits).",
+                                          "灰色：发散（放得下时写出发散的时间步）。"),
+        "map_caption_gd_bound": say("White dashes: gradient descent's stability bound 2/λmax.",
+                                    "白色虚线：梯度下降的稳定性边界 2/λmax。"),
+        "map_caption_momentum_bound": say("White dashes: momentum's stability bound (2+2β)/λmax.",
+                                          "白色虚线：动量法的稳定性边界 (2+2β)/λmax。"),
+        "map_caption_optimum": say("✚: the optimal (α*, β*).", "✚：最优的 (α*, β*)。"),
+        "map_selected": say("Selected (outlined): {selected}. Click a cell, or use the arrow keys here, to select it.",
+                            "选中的格（带边框）：{selected}。点击格子，或在此使用方向键，即可选中。"),
         "map_diverged": say("diverged at step {step}", "第 {step} 步发散"),
-        "map_rate": say("f ratio 1e{decades}, rate (f_T/f_0)^(1/2T) = {rate}",
-                        "f 之比 1e{decades}，收敛率 (f_T/f_0)^(1/2T) = {rate}"),
+        "map_fell": say("f fell by 10^{decades}, rate {rate}", "f 下降到原来的 10^-{decades}，收敛率 {rate}"),
+        "map_grew": say("f grew by 10^{decades}, rate {rate}", "f 上升到原来的 10^{decades} 倍，收敛率 {rate}"),
+        "map_zero": say("f reached 0, rate {rate}", "f 降到 0，收敛率 {rate}"),
+        "map_bar": say("rate per step", "每步收敛率"),
+        "map_bar_grew": say("grew", "上升"),
+        "map_bar_diverged": say("diverged", "发散"),
         "theory_kappa": say("κ = λmax/λmin", "条件数 κ = λmax/λmin"),
         "theory_eigenvalues": say("λmin, λmax", "λmin、λmax"),
         "theory_gd_stable": say("GD stable for lr <", "梯度下降稳定需 η <"),

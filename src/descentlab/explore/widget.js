@@ -1,8 +1,10 @@
 // descentlab explore as a Jupyter widget (anywidget). Python sends this file right after page.js, as one ES module,
 // so `mount` below is page.js's own: the widget draws with the very code of the offline page.
 //
-// Each view puts the page's body in a shadow root (its ids and styles stay inside, several explorers can share a
-// notebook) sized by its content: the output cell grows to the explorer's height, nothing scrolls inside it. The grids
+// Each view puts the page's body (its header and <main id="explorer">) and page.css in a shadow root (its ids and
+// styles stay inside, several explorers can share a notebook) and mounts the explorer on that <main>: page.css's
+// container queries lay it out by the output cell's width (one column below 900 px), its canvases follow that width,
+// and it is sized by its content: the output cell grows to the explorer's height, nothing scrolls inside it. The grids
 // live once, in a shared "source" model that every explorer of the same data points to; they are parsed once per
 // browser page. The view's state (the page's URL hash) is the widget's `hash` trait, so Python can set and read it.
 
@@ -44,14 +46,13 @@ async function render({ model, el, host }) {
   const style = document.createElement("style");
   style.textContent = source.get("css");
   const frame = document.createElement("div");
-  frame.className = "explore-body loading";
+  frame.className = "explore-body";
   frame.lang = source.get("lang");
   frame.innerHTML = source.get("body");
   shadow.append(style, frame);
   let written = null;
   const listeners = [];
-  const api = mount(shadow, DATA, S, {
-    frame,
+  const api = mount(frame.querySelector("#explorer"), DATA, S, {
     readHash: () => model.get("hash") || "",
     writeHash: (hash) => {
       written = hash;

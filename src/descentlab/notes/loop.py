@@ -93,7 +93,7 @@ def notes_states(params: list[Tensor], copies: int) -> Any:
 
 
 @dataclass(frozen=True)
-class _OwnCall:
+class OwnCall:
     """How the notes called one of their functions: which keys, renamed from ours."""
 
     function: Callable[[list[Tensor], Any, dict[str, Any]], None]
@@ -102,14 +102,20 @@ class _OwnCall:
     extra: Mapping[str, Any]  # keys the notes added themselves (Adam's step counter)
 
 
-_OWN: dict[str, _OwnCall] = {
-    "sgd": _OwnCall(notes_sgd, 0, {"lr": "lr"}, {}),
-    "momentum": _OwnCall(notes_momentum, 1, {"lr": "lr", "momentum": "momentum"}, {}),
-    "adagrad": _OwnCall(notes_adagrad, 1, {"lr": "lr"}, {}),
-    "rmsprop": _OwnCall(notes_rmsprop, 1, {"lr": "lr", "gamma": "beta"}, {}),
-    "adadelta": _OwnCall(notes_adadelta, 2, {"rho": "rho"}, {}),
-    "adam": _OwnCall(notes_adam, 2, {"lr": "lr"}, {"t": 1}),
+_OWN: dict[str, OwnCall] = {
+    "sgd": OwnCall(notes_sgd, 0, {"lr": "lr"}, {}),
+    "momentum": OwnCall(notes_momentum, 1, {"lr": "lr", "momentum": "momentum"}, {}),
+    "adagrad": OwnCall(notes_adagrad, 1, {"lr": "lr"}, {}),
+    "rmsprop": OwnCall(notes_rmsprop, 1, {"lr": "lr", "gamma": "beta"}, {}),
+    "adadelta": OwnCall(notes_adadelta, 2, {"rho": "rho"}, {}),
+    "adam": OwnCall(notes_adam, 2, {"lr": "lr"}, {"t": 1}),
 }
+
+
+def own_calls() -> dict[str, OwnCall]:
+    """Each of the notes' own optimizer functions by algorithm: how they called it (a copy of the table)."""
+    return dict(_OWN)
+
 
 # The torch.optim classes the notes used, and the one name that differs from ours.  Written out here on
 # purpose, not taken from train.TORCH_COUNTERPARTS: this module is the oracle that table is checked against.
@@ -195,10 +201,39 @@ def _train_own(
     call = _OWN[algorithm]
     notes_hp = {call.keys[name]: value for name, value in hp.items()}
     notes_hp.update(call.extra)
-    w = nn.Parameter(torch.tensor(np.random.normal(0, 0.01, size=(features.shape[1], 1)), dtype=torch.float32))
+    w, b = notes_parameters(features.shape[1])
+    return own_loop(call.function, notes_states([w, b], call.state_copies), notes_hp, features, labels,
+                    batch_size=batch_size, epochs=epochs, params=(w, b))
+
+
+def notes_parameters(inputs: int) -> tuple[nn.Parameter, nn.Parameter]:
+    """``w ~ N(0, 0.01**2)`` (numpy's global generator, as the notes) of shape ``(inputs, 1)`` and ``b = 0``, float32."""
+    w = nn.Parameter(torch.tensor(np.random.normal(0, 0.01, size=(inputs, 1)), dtype=torch.float32))
     b = nn.Parameter(torch.zeros(1, dtype=torch.float32))
-    params = [w, b]
-    states = notes_states(params, call.state_copies)
+    return w, b
+
+
+def own_loop(
+    function: Callable[[list[Tensor], Any, dict[str, Any]], None],
+    states: Any,
+    hyperparameters: dict[str, Any],
+    features: Tensor,
+    labels: Tensor,
+    *,
+    batch_size: int = 10,
+    epochs: int = 2,
+    params: tuple[nn.Parameter, nn.Parameter] | None = None,
+) -> tuple[list[float], list[float]]:
+    """The notes' ``train_ch7`` loop with any optimizer function of theirs: ``(losses, epoch_times)``.
+
+    ``function(params, states, hyperparameters)`` updates ``[w, b]`` in place, as the
+    notes' functions do; ``states`` and ``hyperparameters`` are the caller's and are
+    handed to it as they are (the notes' Adam counts its step in ``hyperparameters``).
+    Randomness comes from numpy's and torch's global generators; ``params`` (default:
+    :func:`notes_parameters`) is the starting ``(w, b)``.
+    """
+    w, b = params if params is not None else notes_parameters(features.shape[1])
+    param_list = [w, b]
 
     def squared_loss(X: Tensor, y: Tensor) -> Tensor:
         y_hat = torch.mm(X, w) + b
@@ -215,7 +250,7 @@ def _train_own(
                 w.grad.data.zero_()
                 b.grad.data.zero_()
             loss.backward()
-            call.function(params, states, notes_hp)
+            function(param_list, states, hyperparameters)
             if (batch_index + 1) * batch_size % 100 == 0:
                 losses.append(squared_loss(features, labels).mean().item())
         times.append(time.perf_counter() - start)
@@ -227,9 +262,25 @@ def _train_torch(
 ) -> tuple[list[float], list[float]]:
     optimizer_class, renamed = _TORCH[algorithm]
     kwargs = {renamed.get(name, name): value for name, value in hp.items()}
+    return torch_loop(optimizer_class, kwargs, features, labels, batch_size=batch_size, epochs=epochs)
+
+
+def torch_loop(
+    optimizer_class: Callable[..., torch.optim.Optimizer],
+    hyperparameters: Mapping[str, Any],
+    features: Tensor,
+    labels: Tensor,
+    *,
+    batch_size: int = 10,
+    epochs: int = 2,
+) -> tuple[list[float], list[float]]:
+    """The notes' ``train_pytorch_ch7`` loop: ``nn.Linear`` trained by ``optimizer_class(params, **hyperparameters)``.
+
+    Returns ``(losses, epoch_times)``; randomness from torch's global generator.
+    """
     net = nn.Sequential(nn.Linear(features.shape[-1], 1))
     mse = nn.MSELoss()
-    optimizer = optimizer_class(net.parameters(), **kwargs)
+    optimizer = optimizer_class(net.parameters(), **hyperparameters)
 
     def half_mse(X: Tensor, y: Tensor) -> Tensor:
         return mse(net(X).view(-1), y) / 2
@@ -252,12 +303,17 @@ def _train_torch(
 
 __all__ = [
     "NotesRun",
+    "OwnCall",
     "notes_adadelta",
     "notes_adagrad",
     "notes_adam",
     "notes_momentum",
+    "notes_parameters",
     "notes_rmsprop",
     "notes_sgd",
     "notes_states",
     "notes_train",
+    "own_calls",
+    "own_loop",
+    "torch_loop",
 ]
