@@ -1133,7 +1133,7 @@ export function pageHost() {
   };
 }
 
-// the standalone page: its data and texts are embedded in it (a widget imports mount instead: no #explore-data there)
+// the standalone page: its data and texts are embedded in it (in a notebook the widget calls mount: widget.js)
 if (typeof document !== "undefined" && document.getElementById("explore-data") && document.getElementById("explorer")) {
   window.explore = mount(
     document.getElementById("explorer"),
