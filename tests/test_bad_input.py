@@ -204,6 +204,13 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/nul.dat"], r"nul\.dat is not a text file \(it holds NUL bytes\)"),
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/huge.dat"], r"huge\.dat is larger than 599840 bytes; expected the 59984-byte file"),
     (["train", "sgd", "--lr", "0.1", "--data", "{tmp}/empty.dat"], r"empty\.dat is empty"),
+    # notebooks (refused before any notebook is built or run)
+    (["notebooks"], r"the following arguments are required: --out"),
+    (["notebooks", "--out", "{tmp}/nb", "--section", "nope"], r"unknown section 'nope'; choose from: momentum, adagrad"),
+    (["notebooks", "--out", "{tmp}/thesis"], r"holds files that are not a descentlab report \(chapter1\.tex\)"),
+    (["notebooks", "--out", "{tmp}/blocker"], r"blocker exists and is not a directory; choose another --out"),
+    (["notebooks", "--out", "{tmp}/nb", "--data", "{tmp}/empty.dat"], r"empty\.dat is empty"),
+    (["notebooks", "--out", "{tmp}/nb", "--lang", "fr"], r"invalid choice: 'fr'"),
     (["bench", "--data", "{tmp}/fifo"], r"is a named pipe \(FIFO\)"),
     (["bench", "airfoil", "--data", "/dev/zero"], r"/dev/zero is a character device"),
     (["reproduce", "--data", "{tmp}/fifo", "--out", "{tmp}/report"], r"is a named pipe \(FIFO\)"),

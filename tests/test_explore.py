@@ -20,6 +20,7 @@ from descentlab.cli import main
 from descentlab.explore import data as explore_data
 from descentlab.explore import embedded_data, explore, page_hash
 from descentlab.explore.encode import RELATIVE_ERROR, decode_block, decode_values, encode_values
+from descentlab.explore.page import _REPORT_HEIGHT
 from descentlab.lab import OBJECTIVES, effective_learning_rates, run_batch
 from descentlab.notes.reference import NOTES_TRACES
 
@@ -175,8 +176,11 @@ def test_quantization_round_trip_keeps_nan_infinity_and_the_stated_error() -> No
 
 def test_jupyter_shows_the_same_page_and_data(explorer, payload) -> None:
     shown = explorer._repr_html_()
-    srcdoc = re.fullmatch(r'<iframe srcdoc="([^"]*)".*</iframe>', shown, flags=re.S)
-    assert srcdoc and html.unescape(srcdoc.group(1)) == explorer.html
+    srcdoc = re.match(r'<iframe id="[^"]+" srcdoc="([^"]*)".*</iframe>\n<script>.*</script>$', shown, flags=re.S)
+    assert srcdoc
+    inside = html.unescape(srcdoc.group(1))
+    assert inside.replace(_REPORT_HEIGHT, "") == explorer.html  # the page, and the script that posts its height
+    assert embedded_data(inside) == payload
     assert explorer.payload == payload
 
 

@@ -25,8 +25,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"plotting", "bench", "explore", "diff"}),  # Axes-level figures of lab and airfoil records; benchmarks;
     # the explorer page; two optimizers in lockstep (on the airfoil problem too)
     frozenset({"chapter"}),  # the chapter's sections, verdicts and report
-    frozenset({"benchmark", "d2l"}),  # the fair optimizer comparison: problems, spaces, engines, protocol, scoring,
-    # report; the course's d2lzh1981 helpers and the runner of the notes' cells (judged by the chapter's rule)
+    frozenset({"benchmark", "notebooks", "d2l"}),  # the fair optimizer comparison: problems, spaces, engines,
+    # protocol, scoring, report; the chapter as Jupyter notebooks (built from the chapter's words, run in a kernel);
+    # the course's d2lzh1981 helpers and the runner of the notes' cells (judged by the chapter's rule)
     frozenset({"cli"}),  # argument parsing only
     frozenset({"__main__"}),  # python -m descentlab
 )

@@ -67,12 +67,13 @@ from . import algorithms_cmd, lab_cmd  # noqa: E402
 from . import bench_cmd, reproduce_cmd, train_cmd  # noqa: E402
 from . import diff_cmd, exercises_cmd, explore_cmd  # noqa: E402
 from . import benchmark_cmd  # noqa: E402
+from . import notebooks_cmd  # noqa: E402
 from . import run_notes_cmd  # noqa: E402
 from .common import CLIError, Parser  # noqa: E402
 
 SUBCOMMANDS = (
     algorithms_cmd, lab_cmd, train_cmd, bench_cmd, reproduce_cmd, exercises_cmd, explore_cmd, benchmark_cmd, diff_cmd,
-    run_notes_cmd,
+    notebooks_cmd, run_notes_cmd,
 )
 
 

@@ -1,14 +1,18 @@
 // descentlab explore: draws the precomputed grids embedded in this page. No update rule is written here:
 // every number comes from the library's registry rules (run_batch), the page only looks values up.
 //
-// One entry point: mount(root, data, strings, options) builds the whole explorer inside the element `root`
-// (controls, views, read-out) from `data` (the JSON of descentlab.explore.encode.to_json) and `strings` (the
-// texts of descentlab.explore.strings.page_strings), and returns its API (ready, state(), redraw(), labels(), ...).
-// options.hash (default true): keep the state in location.hash (a page of its own; not in a notebook's frame).
-// The standalone page calls it on <div id="explorer"> at the end of this file.
-function mount(root, DATA, S, options) {
+// One entry point (this file is an ES module): mount(root, data, strings, host) builds the whole explorer inside the
+// element `root` (controls, views, read-out) from `data` (the JSON of descentlab.explore.encode.to_json) and `strings`
+// (the texts of descentlab.explore.strings.page_strings), and returns its API (ready, done, state(), redraw(),
+// labels(), ...). `root` may be in a document or in a shadow root (the Jupyter widget, widget.js).
+// `host` says where the view's state (the hash, "#obj=...&s0=...") is kept: {readHash(), writeHash(hash),
+// onHash(listen)}. pageHost() (the default) is the page's URL hash; the widget's host is its model's `hash` trait;
+// a host without readHash (null, {}) keeps no state (a page inside another page's frame).
+// The standalone page calls it on <main id="explorer"> at the end of this file.
+export function mount(root, DATA, S, host) {
   "use strict";
-  const useHash = !options || options.hash !== false;
+  if (host === undefined) host = pageHost();
+  const keepsHash = Boolean(host && host.readHash);
   const say = (key, values) => S[key].replace(/\{(\w+)\}/g, (whole, name) => String(values[name]));
   const titleOf = (alg) => S.titles[alg];
   const labelOf = (axis) => S.axis_labels[axis.label] || axis.label;
@@ -1077,15 +1081,9 @@ function mount(root, DATA, S, options) {
   function changed(event) {
     redraw();
     if (event && event.timeStamp) api.inputTimings.push(performance.now() - event.timeStamp);
-    if (!useHash) return;
+    if (!keepsHash) return;
     const hash = toHash();
-    if (location.hash !== hash) {
-      try {
-        history.replaceState(null, "", hash);
-      } catch (error) {
-        // a sandboxed frame (Jupyter's srcdoc) has no URL of its own to keep the state in
-      }
-    }
+    if (host.readHash() !== hash) host.writeHash(hash);
   }
   api.state = () => JSON.parse(JSON.stringify(state));
   api.hash = toHash;
@@ -1095,14 +1093,14 @@ function mount(root, DATA, S, options) {
   api.labels = () => JSON.parse(JSON.stringify(drawnLabels));
 
   api.done = decodeAll().then(() => {
-    if (useHash) fromHash(location.hash);
+    if (keepsHash) fromHash(host.readHash());
     buildProblemControls();
     buildSlots();
     $("view-map").addEventListener("click", clickMap);
     $("view-map").addEventListener("keydown", keyMap);
     $("view-paths").addEventListener("click", clickPaths);
     $("view-paths").addEventListener("keydown", keyPaths);
-    if (useHash) window.addEventListener("hashchange", () => { fromHash(location.hash); buildSlots(); redraw(); });
+    if (keepsHash && host.onHash) host.onHash(() => { fromHash(host.readHash()); buildSlots(); redraw(); });
     changed();
     // the canvases follow their column's width (a window resized, a phone turned, a notebook's cell)
     // (a scroll bar that appears because the drawn page grew narrows it too)
@@ -1120,11 +1118,27 @@ function mount(root, DATA, S, options) {
   return api;
 }
 
-// the standalone page: its data and texts are embedded in it
+// the page's host: the state in the URL hash
+export function pageHost() {
+  return {
+    readHash: () => location.hash,
+    writeHash: (hash) => {
+      try {
+        history.replaceState(null, "", hash);
+      } catch (error) {
+        // a sandboxed frame (Jupyter's srcdoc) has no URL of its own to keep the state in
+      }
+    },
+    onHash: (listen) => window.addEventListener("hashchange", listen),
+  };
+}
+
+// the standalone page: its data and texts are embedded in it (in a notebook the widget calls mount: widget.js)
 if (typeof document !== "undefined" && document.getElementById("explore-data") && document.getElementById("explorer")) {
   window.explore = mount(
     document.getElementById("explorer"),
     JSON.parse(document.getElementById("explore-data").textContent),
     JSON.parse(document.getElementById("explore-strings").textContent),
+    pageHost(),
   );
 }

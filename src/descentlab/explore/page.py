@@ -14,6 +14,8 @@ import functools
 import html
 import json
 import os
+import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -38,16 +40,28 @@ def _asset(name: str) -> str:
 
 def render(data: ExploreData, say: Lang = EN) -> str:
     """The page's HTML for ``data``, every text in ``say``'s language (the numbers are the same in each)."""
+    return _filled(data, say, style=_asset("page.css"), script=_asset("page.js"), embedded=dumps(data),
+                   strings=strings_json(data, say))
+
+
+def strings_json(data: ExploreData, say: Lang = EN) -> str:
+    """Every text the page's script shows, as the script-safe JSON the page embeds."""
+    return script_safe(json.dumps(page_strings(data, say), ensure_ascii=False, separators=(",", ":")))
+
+
+def _filled(data: ExploreData, say: Lang, *, embedded: str, **parts: str) -> str:
     strings = page_strings(data, say)
     static = {key: value if key in HTML_KEYS else html.escape(value)
               for key, value in strings.items() if isinstance(value, str)}
-    return Template(_asset("page.html")).substitute(
-        static,
-        style=_asset("page.css"),
-        script=_asset("page.js"),
-        data=dumps(data),
-        strings=script_safe(json.dumps(strings, ensure_ascii=False, separators=(",", ":"))),
-    )
+    return Template(_asset("page.html")).substitute(static, data=embedded, **parts)
+
+
+def body_html(data: ExploreData, say: Lang = EN) -> str:
+    """The page's ``<body>`` without its scripts: what a Jupyter widget puts in its shadow root."""
+    page = _filled(data, say, style="", script="", embedded="", strings="")
+    body = re.search(r"<body[^>]*>(.*)</body>", page, re.S)
+    assert body is not None, "page.html has a <body>"
+    return re.sub(r"<script\b[^>]*>.*?</script>", "", body.group(1), flags=re.S).strip()
 
 
 @dataclass(frozen=True)
@@ -68,10 +82,38 @@ class Explorer:
         return str(path)
 
     def _repr_html_(self) -> str:
-        return (
-            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" style="width:100%;height:1500px;border:0" '
-            'title="descentlab explore" sandbox="allow-scripts"></iframe>'
-        )
+        return framed(self.html)
+
+
+FRAME_HEIGHT = 2400
+"""The frame's height in px until the page inside reports its own (a viewer that runs no script keeps this one)."""
+
+_REPORT_HEIGHT = """<script>
+(() => {
+  const send = () => parent.postMessage({ descentlabExploreHeight: Math.ceil(document.documentElement.getBoundingClientRect().height) }, "*");
+  new ResizeObserver(send).observe(document.body);
+})();
+</script>
+"""
+
+
+def framed(page: str) -> str:
+    """The page in an ``<iframe srcdoc>`` as tall as the page: the notebook's fallback (nbconvert HTML, ``_repr_html_``).
+
+    The frame is sandboxed (scripts only, no access to the notebook); the page posts
+    its height to the notebook, whose small script sets the frame's height to it, so
+    the page shows whole, with no scrollbar of its own.
+    """
+    name = f"descentlab-explore-{uuid.uuid4().hex[:12]}"
+    inside = page.replace("</body>", _REPORT_HEIGHT + "</body>", 1)
+    return (
+        f'<iframe id="{name}" srcdoc="{html.escape(inside, quote=True)}" '
+        f'style="width:100%;height:{FRAME_HEIGHT}px;border:0;display:block" title="descentlab explore" '
+        'sandbox="allow-scripts"></iframe>\n'
+        f'<script>(() => {{ const frame = document.getElementById("{name}"); '
+        'window.addEventListener("message", (event) => { const height = event.data && event.data.descentlabExploreHeight; '
+        'if (event.source === frame.contentWindow && height > 0) frame.style.height = height + "px"; }); })();</script>'
+    )
 
 
 def explore(objectives: Sequence[str] | None = None, algorithms: Sequence[str] | None = None,
@@ -134,4 +176,4 @@ def page_hash(
     return "#" + "&".join(parts)
 
 
-__all__ = ["FILENAME", "Explorer", "embedded_data", "explore", "page_hash", "render"]
+__all__ = ["FILENAME", "Explorer", "body_html", "embedded_data", "explore", "framed", "page_hash", "render", "strings_json"]
