@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 WIDTHS = (1400, 420)
 
 TEXT_BOXES = """
-// one box per line of every visible text node, clipped to the boxes of its scrolling ancestors
+// one box per line of every visible text node (viewport coordinates), clipped to its scrolling ancestors
 const boxes = [];
 const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 let index = 0;
@@ -51,8 +51,7 @@ while (walker.nextNode()) {
   for (const r of range.getClientRects()) {
     const box = [Math.max(r.left, clip[0]), Math.max(r.top, clip[1]), Math.min(r.right, clip[2]), Math.min(r.bottom, clip[3])];
     if (box[2] - box[0] > 0.5 && box[3] - box[1] > 0.5)
-      boxes.push({node: index, text: node.textContent.trim().slice(0, 50),
-                  box: box.map(v => v + (v === box[0] || v === box[2] ? scrollX : scrollY))});
+      boxes.push({node: index, text: node.textContent.trim().slice(0, 50), box: box});
   }
 }
 return boxes;
@@ -71,9 +70,9 @@ def overlaps(boxes: list[dict], tolerance: float = 1.5) -> list[tuple[str, str]]
     found = []
     ordered = sorted(boxes, key=lambda b: b["box"][1])
     for i, a in enumerate(ordered):
-        ax0, ay0, ax1, ay1 = a["box"]
+        ax0, _, ax1, ay1 = a["box"]
         for b in ordered[i + 1:]:
-            bx0, by0, bx1, by1 = b["box"]
+            bx0, by0, bx1, _ = b["box"]
             if by0 >= ay1 - tolerance:
                 break  # sorted by top: no later box reaches up into a
             if a["node"] != b["node"] and min(ax1, bx1) - max(ax0, bx0) > tolerance:

@@ -25,8 +25,15 @@ from matplotlib.figure import Figure
 
 from ..algorithms.spec import format_hyperparameters
 from ..files import check_directory, write_directory
-from .figures import (draw_learning_curves, draw_lr_sensitivity, draw_profile, lr_series, profile_offsets, styles,
-                      zero_trials)
+from .figures import (
+    draw_learning_curves,
+    draw_lr_sensitivity,
+    draw_profile,
+    lr_series,
+    profile_offsets,
+    styles,
+    zero_trials,
+)
 from .problems import Problem
 from .protocol import Benchmark
 from .summary import TUNE_K, Profile, Row, coinciding, performance_profile, rows
