@@ -235,8 +235,10 @@ def lr_caption(bm: Benchmark, p: Problem) -> str:
 def curves_caption(bm: Benchmark, p: Problem) -> str:
     n = bm.protocol.seeds
     band = "" if n < 2 else f", and a band from the 10% to the 90% quantile over the {n} seeds"
+    gone = [o.name for o in bm.optimizers if any(run.diverged for run in bm.study(p.name, o.name).reruns)]
+    gap = f" Runs that diverged ({', '.join(gone)}) leave the line where they overflowed." if gone else ""
     return (f"Validation loss against step of each optimizer's chosen setting: the median over the fresh seeds{band}; "
-            f"dashed: the target {p.target:g}. A run that diverged leaves a gap.")
+            f"dashed: the target {p.target:g}.{gap}")
 
 
 def table_lines(bm: Benchmark, profile: Profile | None = None) -> list[str]:
