@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -226,8 +227,13 @@ def test_quick_benchmark_writes_every_output_with_the_protocol(tmp_path: Path, c
     assert len(results["studies"]) == 2 and set(results["profile"]["scores"]) == {"sgd", "adam"}
     csv = (out / "trials.csv").read_text().splitlines()
     assert csv[0].startswith("# Protocol") and len(csv) == 2 + 2 * (3 + 2)
-    assert results["protocol"] in (out / "index.html").read_text()
-    assert "Protocol (seed 0)" in (out / "figures" / "wine.svg").read_text()
+    page = (out / "index.html").read_text()
+    assert "<meta name='viewport' content='width=device-width, initial-scale=1'>" in page
+    assert "3 settings per optimizer from a scrambled Sobol sequence" in page  # the protocol as page text
+    assert sorted(p.name for p in (out / "figures").iterdir()) == ["profile.svg", "wine-curves.svg", "wine-lr.svg"]
+    for svg in (out / "figures").iterdir():  # in each file's description, never drawn on the plot
+        text = svg.read_text()
+        assert f"<dc:description>{results['protocol']}</dc:description>" in text and text.count("Protocol") == 1
 
 
 def test_quick_on_a_base_install_skips_what_needs_scikit_learn(tmp_path: Path, capsys, monkeypatch) -> None:
@@ -336,3 +342,152 @@ def test_the_best_setting_keeps_a_decay_rate_close_to_one_apart_from_one() -> No
 
     shown = _rounded({"betas": (0.9999, 0.99937), "gamma": 0.99999, "lr": 0.0012345, "eps": 1e-8})
     assert shown == {"betas": (0.9999, 0.999), "gamma": 0.99999, "lr": 0.00123, "eps": 1e-8}
+
+
+# ----- the report's page: every sentence computed from the records --------------------------------------------
+
+
+def _row(**fields):
+    from descentlab.benchmark.summary import Row
+
+    base = dict(problem="p", optimizer="adam", best={"lr": 0.1}, final_mean=1.0, final_sd=0.0, steps=INF, reached=0,
+                seeds=3, best_of_k=1.0, at_target=0.0, diverged=0.0, trials=6, final_median=1.0, final_low=1.0,
+                final_high=1.0, ended_below=0, seeds_diverged=0, tuning_final=1.0, finals=(1.0, 1.0, 1.0))
+    return Row(**{**base, **fields})
+
+
+def test_a_setting_whose_fresh_seeds_land_far_from_its_tuning_seed_is_explained() -> None:
+    from descentlab.benchmark.report import row_cells, row_notes
+
+    # wine / adam in the --quick run: 0.064 on the tuning seed, two of three fresh seeds far above (finite)
+    r = _row(finals=(6.2e-5, 13.97, 14.19), final_median=13.97, final_low=6.2e-5, final_high=14.19, tuning_final=0.064,
+             reached=1, ended_below=1)
+    assert row_cells(r)[1:3] == ("13.97 [6.2e-05 – 14.19]", "1/3")
+    (note,) = row_notes(r, target=0.1)
+    assert note.startswith("adam: the chosen setting ended at 0.064 on the tuning seed, but 2 of 3 fresh seeds ended "
+                           "above 0.128, at 13.97, 14.19") and "None diverged" in note
+    diverged = _row(finals=(INF, 0.5, 0.5), seeds_diverged=1, tuning_final=0.4)
+    assert row_notes(diverged, 0.1) == ["adam: 1 of 3 fresh seeds diverged (the loss overflowed), though the chosen "
+                                        "trial ended at 0.4 on the tuning seed."]
+    # "far": above twice the tuning seed's loss and above the target
+    assert "all 3 fresh seeds ended above 0.18" in row_notes(_row(finals=(0.19, 0.2, 0.21), tuning_final=0.09), 0.1)[0]
+    assert row_notes(_row(finals=(0.11, 0.12, 0.13), tuning_final=0.09), 0.1) == []
+    assert row_notes(_row(finals=(0.05, 0.06, 0.07), tuning_final=0.02), 0.1) == []
+
+
+def test_reaching_the_target_and_ending_above_it_are_two_columns_and_a_note() -> None:
+    from descentlab.benchmark.report import row_cells, row_notes
+
+    # breast_cancer / sgd in the --quick run: every seed got to 0.092 at step 90, every seed ended above it
+    r = _row(optimizer="sgd", steps=90.0, reached=3, ended_below=0, finals=(0.0921, 0.0924, 0.0927),
+             final_median=0.0924, final_low=0.0921, final_high=0.0927, tuning_final=0.0919)
+    assert row_cells(r)[2:4] == ("0/3", "90 (3/3)")
+    assert row_notes(r, 0.092) == ["sgd: all 3 fresh seeds reached the target 0.092 (first at step 90 in the median) "
+                                   "and ended above it again: the loss rose after reaching it."]
+
+
+def test_the_rows_of_a_real_benchmark_agree_with_its_runs_and_every_odd_row_has_a_note(small_benchmark) -> None:
+    from descentlab.benchmark.report import render_html, row_notes
+    from descentlab.benchmark.summary import performance_profile, rows
+
+    bm = small_benchmark
+    page = render_html(bm, performance_profile(bm))
+    for r in rows(bm):
+        study, problem = bm.study(r.problem, r.optimizer), next(p for p in bm.problems if p.name == r.problem)
+        finals = [run.final for run in study.reruns]
+        assert r.finals == tuple(finals) and r.ended_below == sum(f <= problem.target for f in finals)
+        assert r.ended_below <= r.reached  # the last evaluation is one of the evaluations
+        assert r.final_low == min(finals) and r.final_high == max(finals)
+        assert r.tuning_final == study.best_trial.final
+        notes = row_notes(r, problem.target)
+        if r.reached > r.ended_below:
+            assert any("ended above it again" in n for n in notes)
+        for note in notes:
+            assert html.escape(note, quote=True) in page
+
+
+def test_lr_curves_join_only_trials_that_differ_in_lr_alone(small_benchmark) -> None:
+    from matplotlib.figure import Figure
+
+    from descentlab.benchmark.engine import Run
+    from descentlab.benchmark.figures import draw_lr_sensitivity, lr_series
+    from descentlab.benchmark.report import lr_caption
+
+    runs = [Run({"lr": lr, "momentum": m}, 0, (1.0, f)) for lr, m, f in
+            [(0.1, 0.9, 0.5), (0.01, 0.9, 0.6), (0.1, 0.5, 0.7), (0.3, 0.9, 0.4)]]
+    groups = lr_series(runs)
+    assert [[t.hyperparameters["lr"] for t in g] for g in groups] == [[0.01, 0.1, 0.3], [0.1]]
+    bm = small_benchmark
+    assert all(len(g) == 1 for g in lr_series(bm.study("wine", "adam").trials))  # Sobol: every trial differs in all
+    assert [len(g) for g in lr_series(bm.study("wine", "sgd").trials)] == [5]  # lr is sgd's only searched value
+    caption = lr_caption(bm, bm.problems[0])
+    assert "Lines join trials that differ in lr alone (sgd)" in caption
+    assert "The trials of adam, adadelta differ in several hyperparameters at once" in caption
+    ax = Figure().subplots()
+    draw_lr_sensitivity(ax, bm.problems[0], [bm.study("wine", o.name) for o in bm.optimizers])
+    joined = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "--", (0, (5, 3)))
+              and len(line.get_xdata()) > 1 and line.get_label() != "_nolegend_"]
+    assert [line.get_label() for line in joined] == ["sgd"]
+
+
+def test_profiles_that_coincide_are_named_and_drawn_apart() -> None:
+    from matplotlib.figure import Figure
+
+    from descentlab.benchmark.figures import draw_profile
+    from descentlab.benchmark.report import profile_notes
+    from descentlab.benchmark.scoring import profile as rho
+    from descentlab.benchmark.summary import Profile, coinciding
+
+    r = {"a": {"p": 1.0, "q": INF}, "b": {"p": INF, "q": 1.0}, "c": {"p": INF, "q": INF}, "d": {"p": INF, "q": INF},
+         "e": {"p": 2.0, "q": 1.5}}
+    taus = tuple(1 + 3 * i / 30 for i in range(31))
+    prof = Profile(taus, {s: tuple(rho(row, taus)) for s, row in r.items()}, r, scores(
+        {"a": {"p": 1.0, "q": INF}, "b": {"p": INF, "q": 1.0}, "c": {"p": INF, "q": INF}, "d": {"p": INF, "q": INF},
+         "e": {"p": 2.0, "q": 1.5}}))
+    assert coinciding(prof) == [["a", "b"], ["c", "d"]]  # a and b: different problems, the same ratios
+    notes = profile_notes(prof)
+    assert notes[0] == "a and b draw the same line: their sorted ratios are the same (1, –), and ρ depends on nothing else."
+    assert notes[1].startswith("c and d draw the same line: neither reaches any target within r_max = 4")
+    assert "shifted up or down by at most 0.016" in notes[2]
+    ax = Figure().subplots()
+    draw_profile(ax, prof)
+    ys = [tuple(line.get_ydata()) for line in ax.get_lines()]
+    assert len(set(ys)) == len(ys) == 5  # no line hidden under another
+
+
+def _text_boxes(figure):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    return renderer
+
+
+def test_figures_keep_their_legend_off_the_data_and_their_text_readable(small_benchmark) -> None:
+    from matplotlib.text import Text
+
+    from descentlab.benchmark.report import build_figures, figure_names
+    from descentlab.benchmark.summary import performance_profile
+
+    bm = small_benchmark
+    figures = build_figures(bm, performance_profile(bm))
+    assert list(figures) == figure_names(bm)
+    for name, figure in figures.items():
+        renderer = _text_boxes(figure)
+        (ax,) = figure.axes
+        legend = ax.get_legend()
+        assert legend is not None, name
+        box, data = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert box.y1 < data.y0, f"{name}: the legend reaches into the axes"
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= figure.bbox.width, f"{name}: the legend leaves the figure"
+        texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        assert min(t.get_fontsize() for t in texts) >= 8, name
+        assert not any("Protocol" in t.get_text() for t in texts)  # the protocol is page text
+
+
+def test_a_two_dimensional_problem_says_what_its_data_are() -> None:
+    rosenbrock = cached_problem("rosenbrock", quick(DEFAULT_BUDGETS["rosenbrock"]), None)
+    assert "rows" not in rosenbrock.sizes and rosenbrock.sizes.startswith("2 parameters, no data set")
+    assert "validation loss is rosenbrock's f itself" in rosenbrock.sizes
+    wine = cached_problem("wine", quick(DEFAULT_BUDGETS["wine"]), None)
+    assert wine.sizes == "142 train / 36 validation rows, 13 features"

@@ -54,6 +54,7 @@ class Problem:
     init: Callable[[torch.Generator], Params]  # one member's initial parameters
     loss: Callable[[Params, Tensor, Tensor], Tensor]  # (B,) losses
     kappa: float | None = None  # condition number of the (regression) Hessian, measured
+    about_data: str | None = None  # what the data are, where "N train / M validation rows" would mislead
 
     @property
     def evaluations(self) -> tuple[int, ...]:
@@ -62,6 +63,8 @@ class Problem:
 
     @property
     def sizes(self) -> str:
+        if self.about_data is not None:
+            return self.about_data
         return f"{len(self.X_train)} train / {len(self.X_val)} validation rows, {self.X_train.shape[-1]} features"
 
     def order(self, generator: torch.Generator) -> Tensor:
@@ -254,7 +257,8 @@ def quadratic_deep(budget: Budget) -> Problem:
                    "ill-conditioned (κ = λmax/λmin over 90 small and 10 large eigenvalues) with gradient noise from the data",
                    budget.steps, budget.batch_size, budget.eval_every, budget.target,
                    data[:1000], zeros, data[1000:], zeros, _fixed({"theta": [1.0] * 100}), loss,
-                   kappa=float(eigenvalues.max() / eigenvalues.min()))
+                   kappa=float(eigenvalues.max() / eigenvalues.min()),
+                   about_data="100 parameters; 1000 training and 1000 validation points x ~ N(0, I) in 100-D")
 
 
 def rosenbrock(u: Tensor, v: Tensor) -> Tensor:
@@ -280,7 +284,10 @@ def noisy_2d(name: str, f: Callable[[Tensor, Tensor], Tensor], start: list[float
     return Problem(name, f"noisy {name} (DeepOBS), 2-D", f"a curved valley with additive gradient noise, from ({start[0]}, {start[1]})",
                    budget.steps, budget.batch_size, budget.eval_every, budget.target,
                    noise, torch.zeros(1000, dtype=DTYPE), torch.zeros(1, 2, dtype=DTYPE), torch.zeros(1, dtype=DTYPE),
-                   _fixed({"theta": start}), loss)
+                   _fixed({"theta": start}), loss,
+                   about_data=(f"2 parameters, no data set: each step adds the noise ε·θ averaged over a minibatch drawn "
+                               f"from {len(noise)} fixed pairs ε ~ N(0, I); the validation loss is {name}'s f itself, "
+                               "without noise"))
 
 
 BUILDERS: dict[str, Callable[..., Problem]] = {

@@ -2,10 +2,13 @@
 
 Per problem and optimizer (a :class:`Row`):
 
-- **final**: mean ± sd over the fresh seeds of the final validation loss of the
-  best setting (a diverged seed makes the mean ``inf``);
-- **speed**: the median over seeds of the steps to the problem's target (rule 1
-  of :mod:`.scoring`), and how many seeds reached it;
+- **final**: the final validation loss of the best setting on the fresh seeds:
+  mean ± sd (a diverged seed makes the mean ``inf``), median, lowest and highest,
+  how many seeds ended at or below the target and how many diverged, and the
+  chosen trial's own final loss on the tuning seed (to compare against);
+- **speed**: the median over seeds of the first evaluated step at which the
+  validation loss was at or below the problem's target (rule 1 of :mod:`.scoring`),
+  and how many seeds got there at some step (a run may get there and end above it);
 - **tuneability**: the expected best final loss of ``k = 4`` trials drawn
   without replacement from the ``N`` trials (how good a small tuning budget
   gets), and the share of trials that reach the target at all;
@@ -39,6 +42,14 @@ class Row:
     best_of_k: float  # expected best final loss of TUNE_K random trials
     at_target: float  # share of trials that reached the target
     diverged: float  # share of trials that diverged
+    trials: int = 0  # N, the number of tuning trials
+    final_median: float = math.nan  # median over the fresh seeds of the final loss
+    final_low: float = math.nan  # lowest and highest final loss over the fresh seeds (inf: one diverged)
+    final_high: float = math.nan
+    ended_below: int = 0  # fresh seeds whose final loss is at or below the target
+    seeds_diverged: int = 0  # fresh seeds whose run left the finite numbers
+    tuning_final: float = math.nan  # the chosen trial's final loss on the tuning seed
+    finals: tuple[float, ...] = ()  # each fresh seed's final loss (inf: diverged)
 
 
 def expected_best_of(values: Sequence[float], k: int) -> float:
@@ -65,6 +76,18 @@ def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
     return mean, sd
 
 
+def median(values: Sequence[float]) -> float:
+    """The middle value (the mean of the two middle ones for an even count); ``inf`` values sort last."""
+    v = sorted(values)
+    n = len(v)
+    if n == 0:
+        return math.nan
+    if n % 2:
+        return v[n // 2]
+    low, high = v[n // 2 - 1], v[n // 2]
+    return high if math.isinf(high) else (low + high) / 2
+
+
 def row(bm: Benchmark, study: Study) -> Row:
     problem = next(p for p in bm.problems if p.name == study.problem)
     evaluations, target = problem.evaluations, problem.target
@@ -78,6 +101,9 @@ def row(bm: Benchmark, study: Study) -> Row:
         expected_best_of([t.final for t in trials], TUNE_K),
         sum(math.isfinite(t.steps_to(target, evaluations)) for t in trials) / len(trials),
         sum(t.diverged for t in trials) / len(trials),
+        len(trials), median(finals), min(finals), max(finals),
+        sum(value <= target for value in finals), sum(run.diverged for run in study.reruns),
+        study.best_trial.final, tuple(finals),
     )
 
 
@@ -102,6 +128,15 @@ class Profile:
     r_max: float = R_MAX
 
 
+def coinciding(profile: Profile) -> list[list[str]]:
+    """Groups (two or more, in the profile's order) of optimizers whose profiles ρ(τ) are the same function:
+    ρ depends only on the multiset of an optimizer's ratios, so equal sorted ratios draw one line."""
+    groups: dict[tuple[float, ...], list[str]] = {}
+    for name, row_ in profile.ratios.items():
+        groups.setdefault(tuple(sorted(row_.values())), []).append(name)
+    return [g for g in groups.values() if len(g) > 1]
+
+
 def performance_profile(bm: Benchmark, points: int = 301) -> Profile:
     from .scoring import profile
 
@@ -111,4 +146,4 @@ def performance_profile(bm: Benchmark, points: int = 301) -> Profile:
     return Profile(taus, {s: tuple(profile(row_, taus)) for s, row_ in r.items()}, r, scores(t))
 
 
-__all__ = ["TUNE_K", "Profile", "Row", "expected_best_of", "performance_profile", "row", "rows", "times"]
+__all__ = ["TUNE_K", "Profile", "Row", "coinciding", "expected_best_of", "median", "performance_profile", "row", "rows", "times"]
