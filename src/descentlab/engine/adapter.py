@@ -66,6 +66,9 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     algorithm: ClassVar[AlgorithmSpec]
     __signature__: ClassVar[inspect.Signature]
+    torch_roots: ClassVar[bool] = False
+    """Whether the default path's compiled loop takes torch's square root (torch's bits, as the replay's)
+    rather than IEEE's (faster; :mod:`descentlab.engine.paths.native`)."""
     positional: ClassVar[tuple[str, ...] | None] = None
     """The hyperparameters that may be given by position: ``None`` every one, in the table's order; else those of
     the table's leading rows named here (``("lr",)``: only ``lr``, and only where the table starts with it)."""
@@ -401,11 +404,13 @@ class RuleOptimizer(torch.optim.Optimizer):
             buckets = _buckets(params)
             if len(buckets) == 1 and not _plain_only(next(iter(buckets))):  # the usual case: no lists to pick
                 ((kind, _),) = buckets.items()
-                step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind))
+                step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind),
+                                torch_roots=self.torch_roots)
                 return
             for kind, indices in buckets.items():
                 step = functools.partial(self._plain_step, rule) if _plain_only(kind) else functools.partial(
-                    step_in_batches, rule, precision=precision, cache=self._replays, site=(group_index, kind))
+                    step_in_batches, rule, precision=precision, cache=self._replays, site=(group_index, kind),
+                    torch_roots=self.torch_roots)
                 step([params[i] for i in indices], [grads[i] for i in indices], [states[i] for i in indices], hp)
 
     def _plain_step(

@@ -42,6 +42,7 @@ import torch
 
 from ...algorithms import AlgorithmSpec, State
 from ..state.precision import Precision
+from . import native
 from .counters import CounterBlock
 from .inplace import Plan, plan_for, run_plan
 
@@ -215,6 +216,7 @@ def step_in_batches(
     cache: dict[Hashable, Replay | None] | None = None,
     site: Hashable = None,
     exact: bool = False,
+    torch_roots: bool = True,
 ) -> None:
     """One step of ``spec`` over every tensor: ``x`` and its state updated in place, batch by batch.
 
@@ -237,7 +239,7 @@ def step_in_batches(
             if cache is not None:
                 cache[site] = replay
         if replay is not None:
-            replay.step(plan, gs, hp)
+            replay.step(plan, gs, hp, torch_roots)
             return
     # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
     counter_keys = [key for key in states[0] if all(key in s and s[key].dim() == 0 for s in states)] if states else []
@@ -343,6 +345,11 @@ class Replay:
                 tensors.extend([t] if parts == [slice(None)] else [_view(t, part) for part in parts])
             owner.extend([index] * len(parts))
             sizes.extend([x.numel()] if parts == [slice(None)] else [part.stop - part.start for part in parts])
+        # the native kernel (paths/native.py) takes whole contiguous CPU tensors of float32/float64
+        self.whole = {"x": self.xs, **{key: [state[key] for state in states] for key in keys}}
+        self.native = (xs[0].device.type == "cpu" and self.dtype in (torch.float32, torch.float64)
+                       and all(t.is_contiguous() and t.numel() == x.numel()
+                               for tensors in self.whole.values() for t, x in zip(tensors, xs)))
         self.batches: list[tuple[int, int, dict[str, list[Tensor]], list[int]]] = []
         start = size = 0
         for end, piece_size in enumerate(sizes, start=1):
@@ -358,9 +365,11 @@ class Replay:
                 and len(xs) == len(self.xs) and all(map(operator.is_, xs, self.xs)) and xs[0].dtype == self.dtype
                 and self.block.holds(states))
 
-    def step(self, plan: Plan, gs: Sequence[Tensor], hp: dict[str, Any]) -> None:
+    def step(self, plan: Plan, gs: Sequence[Tensor], hp: dict[str, Any], torch_roots: bool = True) -> None:
         """One step by ``plan``: the counters once for all tensors, then the foreach calls batch by batch."""
         scalars = plan.advance(self.columns, hp)
+        if self.native and self._native_step(plan, gs, scalars, torch_roots):
+            return
         if self.cut:
             g = [piece for grad, parts in zip(gs, self.parts)
                  for piece in ([grad] if parts == [slice(None)] else [grad.reshape(-1)[part] for part in parts])]
@@ -369,6 +378,23 @@ class Replay:
         for start, end, lists, owner in self.batches:
             env = {**lists, "g": g[start:end]}
             run_plan(plan, env, [v if not isinstance(v, list) else [v[i] for i in owner] for v in scalars])
+
+
+    def _native_step(self, plan: Plan, gs: Sequence[Tensor], scalars: list, torch_roots: bool) -> bool:
+        """The step by the plan's native kernel (:mod:`descentlab.engine.paths.native`), if it has one that runs here."""
+        kernel = native.kernel_for(plan, self.dtype, torch_roots=torch_roots or not plan.fma)
+        if kernel is None:
+            return False
+        if not (all(map(torch.Tensor.is_contiguous, gs)) and all(map(torch.Tensor.is_contiguous, self.xs))):
+            return False  # (a non-contiguous gradient, or a parameter given new data by ``p.data = ...``)
+        tensors = {**self.whole, "g": list(gs)}
+        if not kernel.checked:
+            if not native.agrees_with_replay(kernel, plan, run_plan, tensors, scalars):
+                native.refuse(plan, kernel, f"its {self.dtype} results differ from the replay's on this machine")
+                return False
+            kernel.checked = True
+        kernel(tensors, scalars, len(self.xs))
+        return True
 
 
 class _Written:

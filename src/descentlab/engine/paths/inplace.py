@@ -592,11 +592,15 @@ def _call(name: str, target: str, source: str | None, args: tuple, alpha: Any = 
                 result = function(first, *values, alpha=factor)
         if source is not None:
             env[target] = result
+    run.call = (name, target, source, args, alpha)  # what it does, for code made from the plan (paths/native.py)
     return run
 
 
 def _copy(target: str, source: str) -> Callable:
-    return lambda env, scalars: torch._foreach_copy_(env[target], env[source])
+    def run(env: dict[str, list], scalars: list) -> None:
+        torch._foreach_copy_(env[target], env[source])
+    run.call = ("copy", target, source, (), None)
+    return run
 
 
 def _key(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, fma: bool) -> tuple | None:
