@@ -42,9 +42,10 @@ class RuleOptimizer(torch.optim.Optimizer):
     options of the adapter:
 
     * ``fused``: which path evaluates the rule.  ``None`` (default) the eager path
-      of :mod:`descentlab.engine.paths.eager` (the rule traced once and replayed as in-place
-      foreach calls with torch.optim's fused multiply-adds, a few ulp from the
-      plain rule; it never compiles); ``True`` the compiled in-place path of
+      of :mod:`descentlab.engine.paths.eager` (the rule traced once into in-place
+      calls with torch.optim's fused multiply-adds, a few ulp from the plain rule,
+      run as one C loop compiled once per machine and cached on disk,
+      :mod:`descentlab.engine.paths.native`, or replayed as foreach calls); ``True`` the compiled in-place path of
       :mod:`descentlab.engine.paths.fast` (the same rule fused by ``torch.compile``; the first
       step compiles, seconds); ``False`` the rule tensor by tensor (the
       reference).  All three agree to a few ulp (float64: 1e-12 relative).

@@ -44,7 +44,7 @@ from ...algorithms import AlgorithmSpec, State
 from ..state.precision import Precision
 from . import native
 from .counters import CounterBlock
-from .inplace import Plan, plan_for, run_plan
+from .inplace import Plan, plan_for, run_plan, varying_numbers
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -231,7 +231,8 @@ def step_in_batches(
     (:mod:`descentlab.engine.paths.inplace`), a few ulp from the plain rule.
     """
     precision = precision or Precision()
-    plan = _plan(spec, xs, states, hp, precision, exact)
+    varying = varying_numbers(cache.setdefault(("numbers", site), {}), hp) if cache is not None else frozenset()
+    plan = _plan(spec, xs, states, hp, precision, exact, varying)
     if plan is not None:
         replay = cache.get(site) if cache is not None else None
         if replay is None or not replay.holds(plan, xs, states):
@@ -276,25 +277,35 @@ def _batches(xs: Sequence[Tensor]) -> Iterator[list[tuple[int, slice]]]:
 
 
 def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any],
-          precision: Precision, exact: bool) -> Plan | None:
+          precision: Precision, exact: bool, varying: frozenset[str] = frozenset()) -> Plan | None:
     """The rule's in-place plan (:mod:`descentlab.engine.paths.inplace`) for these tensors, else ``None``.
 
     The plan is traced on the first tensor with dimensions (a 0-dim parameter's
     state entries are 0-dim too, not counters).  When every tensor is 0-dim, the
     rule's fresh state of a 1-element tensor says which entries are counters, and
-    the plan is traced on 1-element views (the replay runs on the 0-dim tensors).
+    the plan is traced on 1-element views (the replay runs on the 0-dim tensors).  Numbers named in ``varying``
+    (a scheduler's) are read at every step, if the rule allows (else they are part of the plan's key).
     """
     if not states or precision.is_low(xs[0].dtype):
         return None
+    if varying:
+        plan = _traced(spec, xs, states, hp, exact, varying)
+        if plan is not None:
+            return plan
+    return _traced(spec, xs, states, hp, exact, frozenset())
+
+
+def _traced(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any], exact: bool,
+            varying: frozenset[str]) -> Plan | None:
     model = next((i for i, x in enumerate(xs) if x.dim() > 0), None)
     if model is not None:
-        return plan_for(spec, hp, xs[model], states[model], fma=not exact)
+        return plan_for(spec, hp, xs[model], states[model], fma=not exact, varying=varying)
     x = xs[0].reshape(1)
     example = spec.init(x, hp)
     if example.keys() != states[0].keys():
         return None
     state = {key: value.reshape(1) if example[key].dim() > 0 else value for key, value in states[0].items()}
-    return plan_for(spec, hp, x, state, fma=not exact)
+    return plan_for(spec, hp, x, state, fma=not exact, varying=varying)
 
 
 def _replayable(plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> bool:

@@ -44,6 +44,7 @@ results back once.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import logging
@@ -51,7 +52,7 @@ import numbers
 import os
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,9 +76,24 @@ class NativeUnsupported(Exception):
     """The plan has an op the C writer does not write."""
 
 
+_OFF = threading.local()
+
+
 def enabled() -> bool:
-    """Whether the native kernels may be used (``DESCENTLAB_NATIVE=0`` turns them off)."""
+    """Whether the native kernels may be used (``DESCENTLAB_NATIVE=0`` turns them off, as :func:`switched_off`)."""
+    if getattr(_OFF, "depth", 0):
+        return False
     return os.environ.get("DESCENTLAB_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+@contextlib.contextmanager
+def switched_off() -> Iterator[None]:
+    """Within the block (in this thread), the default path replays its plan: no compiled loop."""
+    _OFF.depth = getattr(_OFF, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _OFF.depth -= 1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -583,7 +599,8 @@ class _Program:
 def _ieee_sqrt(tensors: list[Tensor]) -> list[Tensor]:
     import numpy
 
-    return [torch.from_numpy(numpy.sqrt(t.numpy())) for t in tensors]  # (NumPy's root is the processor's: IEEE's)
+    with numpy.errstate(invalid="ignore"):  # (a negative probe value's root is nan, as torch's)
+        return [torch.from_numpy(numpy.sqrt(t.numpy())) for t in tensors]  # (NumPy's root is the processor's: IEEE's)
 
 
 def _ieee_sqrt_(tensors: list[Tensor]) -> None:
@@ -619,5 +636,5 @@ def _root_call(target: str, source: str | None) -> Any:
 _INTS = {torch.float32: torch.int32, torch.float64: torch.int64}
 
 
-__all__ = ["Kernel", "NativeUnsupported", "Source", "THREADED_VALUES", "build", "cache_dir", "compiler", "enabled",
+__all__ = ["switched_off", "Kernel", "NativeUnsupported", "Source", "THREADED_VALUES", "build", "cache_dir", "compiler", "enabled",
            "kernel_for", "refuse"]
