@@ -86,7 +86,6 @@ class TorchFace(RuleOptimizer):
     """
 
     torch_class: ClassVar[str]
-    torch_roots: ClassVar[bool] = True  # (the default path keeps torch.optim's bits, float32 square roots included)
     group_constants: ClassVar[dict[str, Any]] = {}
     """Group keys torch's class sets without an argument (AdamW: ``decoupled_weight_decay=True``)."""
     hidden: ClassVar[tuple[str, ...]] = ()

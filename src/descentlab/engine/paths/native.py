@@ -50,6 +50,7 @@ import hashlib
 import logging
 import numbers
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
@@ -205,8 +206,7 @@ class Source:
                               f" : ({first} {compare} {other} ? {first} : {other}))")
             else:
                 raise NativeUnsupported(f"{name} is not written in C")
-            uses = {token for token in expression.replace("(", " ").replace(")", " ").replace(",", " ").split()
-                    if token[:1] in ("b", "r") and token[1:].isdigit()}
+            uses = set(re.findall(r"\b[br][0-9]+\b", expression))
             statements.append((stage if expression != "ROOT" else stage, variable, expression, uses))
             names[target] = variable
             if not target.startswith("~") and target not in self.written:
