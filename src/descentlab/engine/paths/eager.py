@@ -44,7 +44,7 @@ from ...algorithms import AlgorithmSpec, State
 from ..state.precision import Precision
 from . import native
 from .counters import CounterBlock
-from .inplace import Plan, plan_for, run_plan, varying_numbers
+from .inplace import Plan, _One, plan_for, run_plan, varying_numbers
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -291,8 +291,26 @@ def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp
     if varying:
         plan = _traced(spec, xs, states, hp, exact, varying)
         if plan is not None:
-            return plan
+            # used only if it makes the very calls the plan of these numbers makes (a number read at every step can
+            # change which call fuses, e.g. a square's coefficient: then each value is traced, as before)
+            same = plan.__dict__.get("_same_calls")
+            if same is None:
+                fixed = _traced(spec, xs, states, hp, exact, frozenset())
+                same = plan.__dict__["_same_calls"] = fixed is not None and _calls(plan) == _calls(fixed)
+            if same:
+                return plan
     return _traced(spec, xs, states, hp, exact, frozenset())
+
+
+def _calls(plan: Plan) -> tuple:
+    """A plan's calls with their scalars (numbers or per-tensor values) left out."""
+    def kind(value: Any) -> Any:
+        if isinstance(value, str) or value is None:
+            return value
+        return "one" if isinstance(value, _One) else "scalar"
+
+    return tuple((name, target, source, tuple(map(kind, args)), kind(alpha))
+                 for name, target, source, args, alpha in (instruction.call for instruction in plan.program))
 
 
 def _traced(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any], exact: bool,
