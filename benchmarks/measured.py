@@ -74,8 +74,9 @@ def _steps(result: dict[str, Any]) -> list[str]:
     lines = []
     for layout in layouts:
         lines += [f"**{LAYOUT_TITLES.get(layout, layout)}**: median ms per step (GB/s; share of the triad)", "",
-                  "| algorithm | " + " | ".join(paths) + " | torch default ÷ ours default (> 1: ours faster) |",
-                  "|---|" + "---|" * (len(paths) + 1)]
+                  "| algorithm | " + " | ".join(paths) + " | ours default against torch default / foreach / fused "
+                  "(× faster) | ours default's first step in a new process, cold / warm cache (s) |",
+                  "|---|" + "---|" * (len(paths) + 2)]
         for algorithm in dict.fromkeys(r["algorithm"] for r in rows if r["layout"] == layout):
             cells = {r["path"]: r for r in rows if r["layout"] == layout and r["algorithm"] == algorithm}
             out = [algorithm]
@@ -83,13 +84,17 @@ def _steps(result: dict[str, Any]) -> list[str]:
                 r = cells.get(path)
                 out.append("—" if r is None else
                            f"{r['median_ms']:.3g} ({r['gb_per_s']:.3g}; {r['triad_share']:.0%})")
-            ours, theirs = cells.get("ours default"), cells.get("torch default")
-            out.append(f"{theirs['median_ms'] / ours['median_ms']:.2f}" if ours and theirs else "—")
+            ours = cells.get("ours default")
+            ratios = [ours.get(f"speedup_vs_torch_{kind}") if ours else None for kind in ("default", "foreach", "fused")]
+            out.append(" / ".join("—" if r is None else f"{r:.2f}" for r in ratios))
+            cold, warm = (ours.get("fresh_first_step_cold_s"), ours.get("fresh_first_step_warm_s")) if ours else (None, None)
+            out.append(f"{cold:.2f} / {warm:.2f}" if cold is not None and warm is not None else "—")
             lines.append("| " + " | ".join(out) + " |")
         lines.append("")
     lines.append(f"{result['dtype']}, torch {result['torch_version']}, {result['torch_threads']} threads, medians of "
                  f"{result['repeats']} steps after a warm-up; STREAM-like triad measured in the same run: "
-                 f"{result['triad_gb_per_s']:.3g} GB/s. '—': torch has no such path for the rule.")
+                 f"{result['triad_gb_per_s']:.3g} GB/s. '—': torch has no such path for the rule. Paths take turns "
+                 "in rounds, so the ratios compare steps timed under the same load.")
     return lines
 
 
@@ -189,14 +194,14 @@ def _json_of(command: list[str]) -> Callable[[], dict[str, Any]]:
     return measure
 
 
-STEPS_PATHS = ["ours default", "ours plain", "torch default", "torch foreach", "torch fused"]
+STEPS_PATHS = ["ours default", "ours replay", "ours plain", "torch default", "torch foreach", "torch fused"]
 
 MEASUREMENTS: dict[str, tuple[list[str], Callable[[], dict[str, Any]], Callable[[dict[str, Any]], list[str]]]] = {
     # name: (the command as the docs show it, how to run it, how to render its record)
     "airfoil": (["descentlab", "bench", "airfoil", "--json"],
                 _json_of(_descentlab("bench", "airfoil", "--json", "--data", str(DATA))), _airfoil),
-    "steps": (["descentlab", "bench", "steps", "--json", "--paths", *STEPS_PATHS],
-              _json_of(_descentlab("bench", "steps", "--json", "--paths", *STEPS_PATHS)), _steps),
+    "steps": (["descentlab", "bench", "steps", "--json", "--first-step", "--paths", *STEPS_PATHS],
+              _json_of(_descentlab("bench", "steps", "--json", "--first-step", "--paths", *STEPS_PATHS)), _steps),
     "batched": (["OMP_NUM_THREADS=1", "python", "benchmarks/batched_vs_loop.py", "--json"],
                 _json_of(["env", "OMP_NUM_THREADS=1", *_script("batched_vs_loop.py", "--json")]), _batched),
     "reproduce": (["python", "benchmarks/reproduce_wall.py", "--runs", "5", "--json"],

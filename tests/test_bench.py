@@ -60,8 +60,11 @@ def test_steps_suite_record_and_table(monkeypatch, capsys) -> None:
     assert main(["bench", "steps", "--algorithms", "rmsprop", "--layouts", "resnet18", "--repeats", "2", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     paths = [row["path"] for row in record["rows"]]
-    assert paths == ["ours default", "ours plain", "ours fast", "torch default", "torch foreach"]  # no fused RMSprop
+    assert paths == ["ours default", "ours replay", "ours plain", "ours fast", "torch default", "torch foreach"]  # no fused RMSprop
+    foreach = next(r for r in record["rows"] if r["path"] == "torch foreach")
     for row in record["rows"]:
+        assert row["speedup_vs_torch_foreach"] == pytest.approx(foreach["median_ms"] / row["median_ms"])
+        assert row["speedup_vs_torch_fused"] is None and row["fresh_first_step_cold_s"] is None
         assert row["min_bytes"] == (64 * 3 + 64) * 4 * (3 + 2)  # read x, g, s; write x, s
         assert row["gb_per_s"] == pytest.approx(row["min_bytes"] / (row["median_ms"] / 1e3) / 1e9)
         assert row["triad_share"] == pytest.approx(row["gb_per_s"] / 10.0)
@@ -104,5 +107,20 @@ def test_steps_suite_peak_memory_column(monkeypatch, capsys) -> None:
     monkeypatch.setattr(bench_steps, "triad_bandwidth", lambda: 10.0)
     assert main(["bench", "steps", "--algorithms", "sgd", "--layouts", "resnet18", "--repeats", "1", "--peak-memory"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split()[-2:] == ["peak", "MiB"]
-    assert all(float(line.split()[-1]) >= 0 for line in lines[2:])
+    header = lines[1].split()
+    assert header[header.index("peak") + 1] == "MiB"
+    assert all(float(line.split()[-2]) >= 0 for line in lines[2:])
+
+
+def test_steps_suite_first_step_in_new_processes(monkeypatch, capsys) -> None:
+    """--first-step: the default path's first step in new processes, with an empty kernel cache and a warm one."""
+    import descentlab.bench.steps as bench_steps
+
+    monkeypatch.setitem(bench_steps.LAYOUTS, "resnet18", ((64, 3), (5,)))
+    monkeypatch.setattr(bench_steps, "triad_bandwidth", lambda: 10.0)
+    assert main(["bench", "steps", "--algorithms", "adam", "--layouts", "resnet18", "--repeats", "1", "--json",
+                 "--first-step", "--paths", "ours default", "torch default"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    ours = next(r for r in record["rows"] if r["path"] == "ours default")
+    assert 0 < ours["fresh_first_step_cold_s"] < 60 and 0 < ours["fresh_first_step_warm_s"] < 60
+    assert all(r["fresh_first_step_cold_s"] is None for r in record["rows"] if r["path"] != "ours default")

@@ -43,5 +43,6 @@ COUNTERPARTS: dict[str, dict[str, Any]] = {
 """The settings timed, in our names: torch.optim's defaults (lr 0.01 where it needs one).  Both sides run
 the same update through :data:`descentlab.engine.torch_names.TORCH_COUNTERPARTS`, the one table of conventions."""
 
-STEP_PATHS = ("ours default", "ours plain", "ours fast", "torch default", "torch foreach", "torch fused")
-"""The paths ``bench steps`` times ("torch fused" where torch has a fused kernel)."""
+STEP_PATHS = ("ours default", "ours replay", "ours plain", "ours fast", "torch default", "torch foreach", "torch fused")
+"""The paths ``bench steps`` times ("torch fused" where torch has a fused kernel; "ours replay": the default path with
+its compiled loop switched off, the plan replayed as foreach calls)."""

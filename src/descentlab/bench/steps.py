@@ -53,6 +53,10 @@ class StepRow:
     speedup_vs_torch_default: float  # torch's default path time / this path's time
     allocated_mib: float  # memory allocated during one step (temporaries), by the profiler
     peak_extra_mib: float | None = None  # the most memory in use during a step beyond its start (--peak-memory)
+    speedup_vs_torch_foreach: float | None = None  # torch's foreach time / this path's (None: not timed)
+    speedup_vs_torch_fused: float | None = None  # torch's fused time / this path's (None: torch has none)
+    fresh_first_step_cold_s: float | None = None  # "ours default": a new process's first step, empty kernel cache
+    fresh_first_step_warm_s: float | None = None  # ... and with the kernel cache the cold one left (--first-step)
 
 
 @dataclass(frozen=True)
@@ -116,12 +120,71 @@ def _parameters(layout: Layout, dtype: torch.dtype) -> list[torch.Tensor]:
     return params
 
 
+class _Replayed:
+    """An optimizer of the default path whose steps run with the compiled loop off (the plan replayed)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer = optimizer
+
+    def step(self) -> Any:
+        from ..engine.paths import native
+
+        with native.switched_off():
+            return self.optimizer.step()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.optimizer, name)
+
+
+_FRESH = """
+import json, sys, time
+import torch
+from descentlab.optim import create
+algorithm, shapes, hyperparameters, dtype = json.loads(sys.argv[1])
+generator = torch.Generator().manual_seed(0)
+params = []
+for shape in shapes:
+    p = torch.randn(shape, generator=generator, dtype=getattr(torch, dtype)).requires_grad_()
+    p.grad = torch.randn(shape, generator=generator, dtype=p.dtype)
+    params.append(p)
+optimizer = create(algorithm, params, **hyperparameters)
+start = time.perf_counter()
+optimizer.step()
+print(time.perf_counter() - start)
+"""
+
+
+def fresh_first_steps(algorithm: str, layout: Layout, dtype: torch.dtype) -> tuple[float, float]:
+    """Seconds of the first default step in a new process: with an empty kernel cache (cold), then with the one
+    that process left (warm).  Imports and the model's construction are not counted."""
+    import json
+    import subprocess
+    import tempfile
+
+    import descentlab
+
+    counterpart = TORCH_COUNTERPARTS[algorithm]
+    hyperparameters = {**counterpart.fixed, **COUNTERPARTS[algorithm]}
+    argument = json.dumps([algorithm, [list(shape) for shape in layout], hyperparameters, str(dtype).replace("torch.", "")])
+    source = os.path.dirname(os.path.dirname(descentlab.__file__))
+    times = []
+    with tempfile.TemporaryDirectory() as cache:
+        environment = {**os.environ, "DESCENTLAB_CACHE": cache,
+                       "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+        for _ in range(2):
+            done = subprocess.run([sys.executable, "-c", _FRESH, argument], capture_output=True, text=True,
+                                  env=environment, check=True, timeout=600)
+            times.append(float(done.stdout.strip().splitlines()[-1]))
+    return times[0], times[1]
+
+
 def _optimizers(algorithm: str, params: list[torch.Tensor], paths: Sequence[str] | None = None) -> dict[str, torch.optim.Optimizer]:
     given, counterpart = COUNTERPARTS[algorithm], TORCH_COUNTERPARTS[algorithm]
     ours = {**counterpart.fixed, **given}
     theirs = {counterpart.names[name]: value for name, value in given.items()}
     found: dict[str, Callable[[], torch.optim.Optimizer]] = {
         "ours default": lambda: create(algorithm, params, **ours),
+        "ours replay": lambda: _Replayed(create(algorithm, params, **ours)),
         "ours plain": lambda: create(algorithm, params, fused=False, **ours),
         "ours fast": lambda: create(algorithm, params, fused=True, **ours),
         "torch default": lambda: counterpart.optimizer(params, **theirs),
@@ -203,12 +266,14 @@ def bench_steps(
     dtype: torch.dtype = torch.float32,
     paths: Sequence[str] | None = None,
     peak_memory: bool = False,
+    first_step: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> StepBench:
     """Time every path of every algorithm on every layout; one triad measurement for the run.
 
     ``paths`` picks the paths (default all; "ours plain" and "torch default" are always
     timed: the rows' ratios refer to them).  ``peak_memory`` adds each step's peak memory beyond its start (:func:`peak_during_step`; slow).
+    ``first_step`` adds the default path's first step in new processes, cold and warm (:func:`fresh_first_steps`).
     """
     triad = triad_bandwidth()
     rows: list[StepRow] = []
@@ -221,12 +286,18 @@ def bench_steps(
             seconds = _medians_in_rounds(optimizers, repeats, warmup)
             torch_best = min(time for path, time in seconds.items() if path.startswith("torch"))
             torch_default = seconds["torch default"]
+            foreach, fused = seconds.get("torch foreach"), seconds.get("torch fused")
             minimum = _min_bytes(optimizers["ours plain"])
+            fresh = (fresh_first_steps(algorithm, LAYOUTS[layout], dtype)
+                     if first_step and "ours default" in optimizers else (None, None))
             for path, optimizer in optimizers.items():
                 bandwidth = minimum / seconds[path] / 1e9
                 rows.append(StepRow(algorithm, layout, path, seconds[path] * 1e3, first[path], minimum, bandwidth,
                                     bandwidth / triad, torch_best / seconds[path], torch_default / seconds[path],
                                     allocated_during_step(optimizer) / 2**20,
-                                    peak_during_step(optimizer) if peak_memory else None))
+                                    peak_during_step(optimizer) if peak_memory else None,
+                                    foreach / seconds[path] if foreach else None,
+                                    fused / seconds[path] if fused else None,
+                                    *(fresh if path == "ours default" else (None, None))))
     return StepBench(tuple(rows), triad, TRIAD_VALUES, repeats, str(dtype).replace("torch.", ""),
                      torch.__version__, torch.get_num_threads())

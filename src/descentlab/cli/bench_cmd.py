@@ -69,9 +69,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "ResNet-18's 62 shapes, many = 2000 tensors of 1000 values")
     steps.add_argument("--paths", nargs="+", choices=STEP_PATHS, metavar="PATH",
                        help="paths to time (default all: " + ", ".join(STEP_PATHS) + "; quote names with spaces; "
-                       "without 'ours fast' nothing compiles)")
+                       "without 'ours fast' nothing compiles with torch.compile)")
     steps.add_argument("--peak-memory", action="store_true",
                        help="also measure each step's peak memory beyond its start (torch profiler; seconds per row)")
+    steps.add_argument("--first-step", action="store_true",
+                       help="also time the default path's first step in new processes, with an empty kernel cache "
+                       "(cold) and with the one it left (warm)")
     parser.set_defaults(handler=run)
 
 
@@ -129,7 +132,8 @@ def _measure_steps(args: argparse.Namespace) -> StepBench:
     from ..bench.steps import bench_steps
 
     return bench_steps(args.algorithms or tuple(COUNTERPARTS), args.layouts or tuple(LAYOUTS), repeats=args.repeats or 10,
-                       paths=args.paths, peak_memory=args.peak_memory, progress=progress)
+                       paths=args.paths, peak_memory=args.peak_memory, first_step=args.first_step,
+                       progress=progress)
 
 
 def steps_table(record: StepBench) -> list[str]:
@@ -139,14 +143,23 @@ def steps_table(record: StepBench) -> list[str]:
         f"(torch {record.torch_version}, {record.torch_threads} threads); triad c = a + 2b on "
         f"{record.triad_values} values: {record.triad_gb_per_s:.1f} GB/s",
         f"{'algorithm':<10} {'layout':<9} {'path':<14} {'ms':>8} {'first s':>8} {'GB/s':>7} {'of triad':>9} "
-        f"{'vs torch best':>14} {'vs default':>11} {'alloc MiB':>10} {'peak MiB':>9}",
+        f"{'vs torch best':>14} {'vs default':>11} {'vs foreach':>11} {'vs fused':>9} {'alloc MiB':>10} "
+        f"{'peak MiB':>9} {'new process cold/warm s':>24}",
     ]
+
+    def ratio(value: float | None, width: int) -> str:
+        return f"{value:{width - 1}.2f}x" if value is not None else f"{'-':>{width}}"
+
     for row in record.rows:
+        fresh = (f"{row.fresh_first_step_cold_s:.2f}/{row.fresh_first_step_warm_s:.2f}"
+                 if row.fresh_first_step_cold_s is not None else "-")
         lines.append(
             f"{row.algorithm:<10} {row.layout:<9} {row.path:<14} {row.median_ms:8.2f} {row.first_step_s:8.2f} "
             f"{row.gb_per_s:7.1f} {row.triad_share:8.0%} {row.speedup_vs_torch_best:13.2f}x "
-            f"{row.speedup_vs_torch_default:10.2f}x {row.allocated_mib:10.1f} "
+            f"{row.speedup_vs_torch_default:10.2f}x {ratio(row.speedup_vs_torch_foreach, 11)} "
+            f"{ratio(row.speedup_vs_torch_fused, 9)} {row.allocated_mib:10.1f} "
             + (f"{row.peak_extra_mib:9.1f}" if row.peak_extra_mib is not None else f"{'-':>9}")
+            + f" {fresh:>24}"
         )
     return lines
 

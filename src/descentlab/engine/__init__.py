@@ -3,7 +3,8 @@
 * :mod:`~descentlab.engine.adapter`: :class:`RuleOptimizer`, the one adapter
   (validation, param groups, ``step``, ``state_dict``/``load_state_dict``).
 * :mod:`~descentlab.engine.paths`: how a step evaluates the rule: ``eager`` (the
-  default: the rule traced once and replayed in place, :mod:`.paths.inplace`),
+  default: the rule traced once and replayed in place, :mod:`.paths.inplace`, or run
+  as one compiled C loop, :mod:`.paths.native`),
   ``fast`` (compiled with ``torch.compile``), and the step counters of a batch
   (:mod:`.paths.counters`).
 * :mod:`~descentlab.engine.state`: low-precision state and compensation

@@ -42,9 +42,10 @@ class RuleOptimizer(torch.optim.Optimizer):
     options of the adapter:
 
     * ``fused``: which path evaluates the rule.  ``None`` (default) the eager path
-      of :mod:`descentlab.engine.paths.eager` (the rule traced once and replayed as in-place
-      foreach calls with torch.optim's fused multiply-adds, a few ulp from the
-      plain rule; it never compiles); ``True`` the compiled in-place path of
+      of :mod:`descentlab.engine.paths.eager` (the rule traced once into in-place
+      calls with torch.optim's fused multiply-adds, a few ulp from the plain rule,
+      run as one C loop compiled once per machine and cached on disk,
+      :mod:`descentlab.engine.paths.native`, or replayed as foreach calls); ``True`` the compiled in-place path of
       :mod:`descentlab.engine.paths.fast` (the same rule fused by ``torch.compile``; the first
       step compiles, seconds); ``False`` the rule tensor by tensor (the
       reference).  All three agree to a few ulp (float64: 1e-12 relative).
@@ -66,6 +67,10 @@ class RuleOptimizer(torch.optim.Optimizer):
 
     algorithm: ClassVar[AlgorithmSpec]
     __signature__: ClassVar[inspect.Signature]
+    torch_roots: ClassVar[bool] = True
+    """Whether the default path's compiled loop takes torch's square root (torch's bits, as the replay's: the
+    notes' classes with torch's hyperparameters are torch.optim bit for bit) rather than IEEE's (faster by about a
+    quarter for a float32 rule with a root, a root 1 ulp off at times; :mod:`descentlab.engine.paths.native`)."""
     positional: ClassVar[tuple[str, ...] | None] = None
     """The hyperparameters that may be given by position: ``None`` every one, in the table's order; else those of
     the table's leading rows named here (``("lr",)``: only ``lr``, and only where the table starts with it)."""
@@ -401,11 +406,13 @@ class RuleOptimizer(torch.optim.Optimizer):
             buckets = _buckets(params)
             if len(buckets) == 1 and not _plain_only(next(iter(buckets))):  # the usual case: no lists to pick
                 ((kind, _),) = buckets.items()
-                step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind))
+                step_in_batches(rule, params, grads, states, hp, precision, self._replays, (group_index, kind),
+                                torch_roots=self.torch_roots)
                 return
             for kind, indices in buckets.items():
                 step = functools.partial(self._plain_step, rule) if _plain_only(kind) else functools.partial(
-                    step_in_batches, rule, precision=precision, cache=self._replays, site=(group_index, kind))
+                    step_in_batches, rule, precision=precision, cache=self._replays, site=(group_index, kind),
+                    torch_roots=self.torch_roots)
                 step([params[i] for i in indices], [grads[i] for i in indices], [states[i] for i in indices], hp)
 
     def _plain_step(

@@ -42,8 +42,9 @@ import torch
 
 from ...algorithms import AlgorithmSpec, State
 from ..state.precision import Precision
+from . import native
 from .counters import CounterBlock
-from .inplace import Plan, plan_for, run_plan
+from .inplace import Plan, _One, plan_for, run_plan, varying_numbers
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -215,6 +216,7 @@ def step_in_batches(
     cache: dict[Hashable, Replay | None] | None = None,
     site: Hashable = None,
     exact: bool = False,
+    torch_roots: bool = True,
 ) -> None:
     """One step of ``spec`` over every tensor: ``x`` and its state updated in place, batch by batch.
 
@@ -229,7 +231,8 @@ def step_in_batches(
     (:mod:`descentlab.engine.paths.inplace`), a few ulp from the plain rule.
     """
     precision = precision or Precision()
-    plan = _plan(spec, xs, states, hp, precision, exact)
+    varying = varying_numbers(cache.setdefault(("numbers", site), {}), hp) if cache is not None else frozenset()
+    plan = _plan(spec, xs, states, hp, precision, exact, varying)
     if plan is not None:
         replay = cache.get(site) if cache is not None else None
         if replay is None or not replay.holds(plan, xs, states):
@@ -237,7 +240,7 @@ def step_in_batches(
             if cache is not None:
                 cache[site] = replay
         if replay is not None:
-            replay.step(plan, gs, hp)
+            replay.step(plan, gs, hp, torch_roots)
             return
     # the 0-dim entries of every state (the step counter): shared by a tensor's pieces, written back at the end
     counter_keys = [key for key in states[0] if all(key in s and s[key].dim() == 0 for s in states)] if states else []
@@ -274,25 +277,53 @@ def _batches(xs: Sequence[Tensor]) -> Iterator[list[tuple[int, slice]]]:
 
 
 def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any],
-          precision: Precision, exact: bool) -> Plan | None:
+          precision: Precision, exact: bool, varying: frozenset[str] = frozenset()) -> Plan | None:
     """The rule's in-place plan (:mod:`descentlab.engine.paths.inplace`) for these tensors, else ``None``.
 
     The plan is traced on the first tensor with dimensions (a 0-dim parameter's
     state entries are 0-dim too, not counters).  When every tensor is 0-dim, the
     rule's fresh state of a 1-element tensor says which entries are counters, and
-    the plan is traced on 1-element views (the replay runs on the 0-dim tensors).
+    the plan is traced on 1-element views (the replay runs on the 0-dim tensors).  Numbers named in ``varying``
+    (a scheduler's) are read at every step, if the rule allows (else they are part of the plan's key).
     """
     if not states or precision.is_low(xs[0].dtype):
         return None
+    if varying:
+        plan = _traced(spec, xs, states, hp, exact, varying)
+        if plan is not None:
+            # used only if it makes the very calls the plan of these numbers makes (a number read at every step can
+            # change which call fuses, e.g. a square's coefficient: then each value is traced, as before)
+            same = plan.__dict__.get("_same_calls")
+            if same is None:
+                fixed = _traced(spec, xs, states, hp, exact, frozenset())
+                same = plan.__dict__["_same_calls"] = fixed is not None and _calls(plan) == _calls(fixed)
+            if same:
+                return plan
+    return _traced(spec, xs, states, hp, exact, frozenset())
+
+
+def _calls(plan: Plan) -> tuple:
+    """A plan's calls with their scalars (numbers or per-tensor values) left out."""
+    def kind(value: Any) -> Any:
+        if isinstance(value, str) or value is None:
+            return value
+        return "one" if isinstance(value, _One) else "scalar"
+
+    return tuple((name, target, source, tuple(map(kind, args)), kind(alpha))
+                 for name, target, source, args, alpha in (instruction.call for instruction in plan.program))
+
+
+def _traced(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any], exact: bool,
+            varying: frozenset[str]) -> Plan | None:
     model = next((i for i, x in enumerate(xs) if x.dim() > 0), None)
     if model is not None:
-        return plan_for(spec, hp, xs[model], states[model], fma=not exact)
+        return plan_for(spec, hp, xs[model], states[model], fma=not exact, varying=varying)
     x = xs[0].reshape(1)
     example = spec.init(x, hp)
     if example.keys() != states[0].keys():
         return None
     state = {key: value.reshape(1) if example[key].dim() > 0 else value for key, value in states[0].items()}
-    return plan_for(spec, hp, x, state, fma=not exact)
+    return plan_for(spec, hp, x, state, fma=not exact, varying=varying)
 
 
 def _replayable(plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> bool:
@@ -343,6 +374,11 @@ class Replay:
                 tensors.extend([t] if parts == [slice(None)] else [_view(t, part) for part in parts])
             owner.extend([index] * len(parts))
             sizes.extend([x.numel()] if parts == [slice(None)] else [part.stop - part.start for part in parts])
+        # the native kernel (paths/native.py) takes whole contiguous CPU tensors of float32/float64
+        self.whole = {"x": self.xs, **{key: [state[key] for state in states] for key in keys}}
+        self.native = (xs[0].device.type == "cpu" and self.dtype in (torch.float32, torch.float64)
+                       and all(t.is_contiguous() and t.numel() == x.numel()
+                               for tensors in self.whole.values() for t, x in zip(tensors, xs)))
         self.batches: list[tuple[int, int, dict[str, list[Tensor]], list[int]]] = []
         start = size = 0
         for end, piece_size in enumerate(sizes, start=1):
@@ -358,9 +394,11 @@ class Replay:
                 and len(xs) == len(self.xs) and all(map(operator.is_, xs, self.xs)) and xs[0].dtype == self.dtype
                 and self.block.holds(states))
 
-    def step(self, plan: Plan, gs: Sequence[Tensor], hp: dict[str, Any]) -> None:
+    def step(self, plan: Plan, gs: Sequence[Tensor], hp: dict[str, Any], torch_roots: bool = True) -> None:
         """One step by ``plan``: the counters once for all tensors, then the foreach calls batch by batch."""
         scalars = plan.advance(self.columns, hp)
+        if self.native and self._native_step(plan, gs, scalars, torch_roots):
+            return
         if self.cut:
             g = [piece for grad, parts in zip(gs, self.parts)
                  for piece in ([grad] if parts == [slice(None)] else [grad.reshape(-1)[part] for part in parts])]
@@ -369,6 +407,23 @@ class Replay:
         for start, end, lists, owner in self.batches:
             env = {**lists, "g": g[start:end]}
             run_plan(plan, env, [v if not isinstance(v, list) else [v[i] for i in owner] for v in scalars])
+
+
+    def _native_step(self, plan: Plan, gs: Sequence[Tensor], scalars: list, torch_roots: bool) -> bool:
+        """The step by the plan's native kernel (:mod:`descentlab.engine.paths.native`), if it has one that runs here."""
+        kernel = native.kernel_for(plan, self.dtype, torch_roots=torch_roots or not plan.fma)
+        if kernel is None:
+            return False
+        if not (all(map(torch.Tensor.is_contiguous, gs)) and all(map(torch.Tensor.is_contiguous, self.xs))):
+            return False  # (a non-contiguous gradient, or a parameter given new data by ``p.data = ...``)
+        tensors = {**self.whole, "g": list(gs)}
+        if not kernel.checked:
+            if not native.agrees_with_replay(kernel, plan, run_plan, tensors, scalars):
+                native.refuse(plan, kernel, f"its {self.dtype} results differ from the replay's on this machine")
+                return False
+            kernel.checked = True
+        kernel(tensors, scalars, len(self.xs))
+        return True
 
 
 class _Written:

@@ -180,8 +180,10 @@ Coefficient = tuple  # a product of factors: numbers and counter Syms
 class Plan:
     """What one step does: counter ops on stacked counters, then foreach calls per batch of pieces."""
 
-    def __init__(self, spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, fma: bool = False) -> None:
+    def __init__(self, spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, fma: bool = False,
+                 varying: frozenset[str] = frozenset()) -> None:
         self.fma = fma
+        self.varying = varying
         leaves = {"x": Sym("leaf", (), True, torch.zeros(1, dtype=x.dtype), "x"),
                   "g": Sym("leaf", (), True, torch.zeros(1, dtype=x.dtype), "g")}
         traced_state = {}
@@ -223,11 +225,15 @@ class Plan:
     def _hp_leaf(self, name: str, value: Any, index: int | None = None) -> Any:
         if isinstance(value, tuple) and index is None:
             return tuple(self._hp_leaf(name, v, i) for i, v in enumerate(value))
-        if not isinstance(value, torch.Tensor):
+        if isinstance(value, torch.Tensor):
+            dtype = value.dtype
+        elif name in self.varying and _is_real(value):  # a number a scheduler changes: read at every step, as a tensor
+            dtype = torch.float64
+        else:
             return value
         leaf = f"{name}[{index}]" if index is not None else name
         self.hp_leaves[leaf] = (name, index)
-        return Sym("leaf", (), False, torch.zeros((), dtype=value.dtype), leaf)
+        return Sym("leaf", (), False, torch.zeros((), dtype=dtype), leaf)
 
     # -- reading the graph ---------------------------------------------------------------------
     def _uses(self) -> dict[Sym, int]:
@@ -523,7 +529,12 @@ class Plan:
                 return node
             if node not in values:
                 if node.op != "leaf":
-                    values[node] = _EVAL[node.op](*[value(a) for a in node.args])
+                    args = [value(a) for a in node.args]
+                    try:
+                        values[node] = _EVAL[node.op](*args)
+                    except TypeError:  # a torch function of numbers alone (a number hyperparameter read as a leaf)
+                        values[node] = _EVAL[node.op](*[torch.tensor(a, dtype=torch.float64) if _is_real(a) else a
+                                                        for a in args])
                 elif node.leaf in self.hp_leaves:
                     name, index = self.hp_leaves[node.leaf]
                     values[node] = hp[name] if index is None else hp[name][index]
@@ -533,7 +544,7 @@ class Plan:
 
         scalars: list[list[float] | float] = []
         for factors in self.scalars:
-            lists = [value(f).tolist() if isinstance(f, Sym) else f for f in factors]
+            lists = [_plain(value(f)) if isinstance(f, Sym) else f for f in factors]
             count = max((len(v) for v in lists if isinstance(v, list)), default=1)
             columns_of = [v if isinstance(v, list) else [v] * count for v in lists]
             product = [functools.reduce(operator.mul, column, 1) for column in zip(*columns_of)]
@@ -542,6 +553,15 @@ class Plan:
         for key, column in new.items():
             columns[key].copy_(column)
         return scalars
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _plain(value: Any) -> Any:
+    """A counter column or a 0-dim tensor as Python numbers (a list or a number); a number as it is."""
+    return value.tolist() if isinstance(value, torch.Tensor) else value
 
 
 class _PerTensor:
@@ -592,16 +612,22 @@ def _call(name: str, target: str, source: str | None, args: tuple, alpha: Any = 
                 result = function(first, *values, alpha=factor)
         if source is not None:
             env[target] = result
+    run.call = (name, target, source, args, alpha)  # what it does, for code made from the plan (paths/native.py)
     return run
 
 
 def _copy(target: str, source: str) -> Callable:
-    return lambda env, scalars: torch._foreach_copy_(env[target], env[source])
+    def run(env: dict[str, list], scalars: list) -> None:
+        torch._foreach_copy_(env[target], env[source])
+    run.call = ("copy", target, source, (), None)
+    return run
 
 
-def _key(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, fma: bool) -> tuple | None:
-    """What a plan depends on: the rule, the numbers among the hyperparameters, the dtypes and the state's layout."""
-    items = [(name, _marker(value)) for name, value in sorted(hp.items())]
+def _key(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, fma: bool,
+         varying: frozenset[str] = frozenset()) -> tuple | None:
+    """What a plan depends on: the rule, the numbers among the hyperparameters (but those ``varying``), the dtypes
+    and the state's layout."""
+    items = [(name, "varying" if name in varying else _marker(value)) for name, value in sorted(hp.items())]
     layout = tuple((k, v.dim() > 0, v.dtype) for k, v in state.items())
     return (spec.name, id(spec.update), tuple(items), x.dtype, x.device.type, layout, fma)
 
@@ -617,13 +643,19 @@ _PLANS: dict[tuple, Plan | None] = {}
 _MAX_PLANS = 256
 
 
-def plan_for(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, fma: bool = False) -> Plan | None:
+def plan_for(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, fma: bool = False,
+             varying: frozenset[str] = frozenset()) -> Plan | None:
     """The in-place plan of ``spec`` for a parameter like ``x`` with ``state``, or ``None`` if it has none.
 
-    Plans are kept per key (at most 256, the oldest dropped first): a learning rate
-    that changes every step traces the rule again (0.08 ms for Momentum, 0.19 ms for Adam here).
+    Plans are kept per key (at most 256, the oldest dropped first).  A number
+    hyperparameter is part of the key, so a new value traces the rule again
+    (0.08 ms for Momentum, 0.19 ms for Adam here), unless it is named in
+    ``varying`` (numbers a scheduler changes, :func:`varying_numbers`): it is then
+    traced as a leaf read at every step, as a tensor hyperparameter is, and one plan
+    serves every value.  A rule that branches on such a value has no such plan
+    (``None``; the caller asks again without ``varying``).
     """
-    key = _key(spec, hp, x, state, fma)
+    key = _key(spec, hp, x, state, fma, varying)
     try:
         return _PLANS[key]
     except KeyError:
@@ -631,7 +663,7 @@ def plan_for(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, f
     except TypeError:  # an unhashable hyperparameter value
         return None
     try:
-        plan = Plan(spec, hp, x, state, fma)
+        plan = Plan(spec, hp, x, state, fma, varying)
     except Unsupported:
         plan = None
     if len(_PLANS) >= _MAX_PLANS:
@@ -640,10 +672,28 @@ def plan_for(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, f
     return plan
 
 
+def varying_numbers(memory: dict, hp: dict[str, Any]) -> frozenset[str]:
+    """The number hyperparameters that changed since an earlier step, by ``memory`` (the caller's, kept between
+    steps): a scheduler's learning rate.  A name stays varying once it has changed; it is left out of a step where
+    its value is 0 (so a rule that skips a zero term still skips it)."""
+    numbers_now = {name: value for name, value in hp.items() if _is_real(value)
+                   or (isinstance(value, tuple) and value and all(map(_is_real, value)))}
+    last = memory.get("numbers")
+    seen = memory.get("varying", frozenset())
+    if last is not None:
+        changed = {name for name, value in numbers_now.items() if name in last and last[name] != value}
+        if changed - seen:
+            seen = memory["varying"] = seen | changed
+    memory["numbers"] = numbers_now
+    return frozenset(name for name in seen if name in numbers_now
+                     and all(v != 0 for v in (numbers_now[name] if isinstance(numbers_now[name], tuple)
+                                              else (numbers_now[name],))))
+
+
 def run_plan(plan: Plan, env: dict[str, list], scalars: list) -> None:
     """One batch: ``env`` maps ``x``, ``g`` and the full state keys to lists of tensors (views), written in place."""
     for instruction in plan.program:
         instruction(env, scalars)
 
 
-__all__ = ["Plan", "Sym", "Unsupported", "plan_for", "run_plan"]
+__all__ = ["Plan", "Sym", "Unsupported", "plan_for", "run_plan", "varying_numbers"]

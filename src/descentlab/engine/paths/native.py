@@ -1,0 +1,640 @@
+"""The in-place plan as one C loop: every value of a step read once and written once.
+
+The default path traces the registry rule into a plan of in-place foreach calls
+(:mod:`descentlab.engine.paths.inplace`).  Each call is a pass over memory: Adam's
+plan makes seven, where one would do, since an optimizer step is bound by memory
+traffic.  This module writes the same plan as C: one function whose loop runs
+the plan's calls on each element in registers, in the plan's order, and writes the
+results back once.
+
+* **Same numbers as the replay.**  Every call of the plan becomes the expression
+  that rounds as torch's CPU kernel of that call does (checked by testing torch,
+  in ``tests/test_native.py``): ``add_(b, alpha=c)`` is one fused multiply-add
+  ``fma(b, c, a)``; ``addcmul_(b, e, value=c)`` is ``fma(c * b, e, a)``;
+  ``addcdiv_(b, d, value=c)`` is ``a + (c * b) / d``; ``lerp_(e, w)`` is
+  ``fma(w, e - a, a)`` for ``|w| < 0.5`` and ``fma(-(e - a), 1 - w, e)`` otherwise;
+  scalars are cast to the parameter's dtype first, as torch casts them.  The C is
+  compiled with ``-ffp-contract=off`` and without ``-ffast-math``, so the compiler
+  adds no rounding of its own.  Before a kernel is used, it runs beside the replay
+  on a probe (the step's own leading values and random ones) and must agree bit
+  for bit; otherwise the replay is used and the log says why.  So the default path
+  gives the same bits whichever runs, and the torch-compatible classes keep their
+  bit-identity with torch.optim's default.
+* **No value baked in.**  The generated source depends only on the plan's
+  shape: hyperparameters, step-derived scalars (Adam's ``lr / (1 - beta1^t)``)
+  and the plan's constants are arguments, so a learning rate changed every step
+  reuses the same kernel.
+* **Compiled once per machine.**  The source is compiled by the system C compiler
+  (``cc``, or ``$CC``) with ``-O3 -march=native`` into a shared library kept in
+  the user's cache (``$DESCENTLAB_CACHE``, else ``$XDG_CACHE_HOME/descentlab/kernels``,
+  else ``~/.cache/descentlab/kernels``), named by a hash of the source, the flags,
+  the compiler (path, size, time) and the CPU's flags, and written atomically (a
+  concurrent process writing the same kernel renames the same bytes).  The first
+  build of a kernel is said once on the log; later processes load the file.
+* **Threads.**  A step over many values is split into equal contiguous ranges,
+  one per thread (``torch.get_num_threads()``), by POSIX threads in the kernel.
+  Every element is independent, so the result is the same for any split: the
+  step is deterministic, also when several Python threads step their own
+  optimizers at once (ctypes releases the GIL during the call).
+* **Where it does not run**: no C compiler (the log says so once), a device other
+  than the CPU, dtypes other than float32/float64, tensors that are not
+  contiguous, or a plan with an op it does not write (``pow``): the replay runs.
+  ``DESCENTLAB_NATIVE=0`` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import logging
+import numbers
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ...files import atomic_path
+from .inplace import Plan, _One, _PerTensor
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+_log = logging.getLogger("descentlab")
+
+_CTYPES = {torch.float32: "float", torch.float64: "double"}
+_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared", "-pthread")
+THREADED_VALUES = 1 << 16
+"""A step over fewer values than this runs in the calling thread (starting threads costs more than it saves)."""
+
+
+class NativeUnsupported(Exception):
+    """The plan has an op the C writer does not write."""
+
+
+_OFF = threading.local()
+
+
+def enabled() -> bool:
+    """Whether the native kernels may be used (``DESCENTLAB_NATIVE=0`` turns them off, as :func:`switched_off`)."""
+    if getattr(_OFF, "depth", 0):
+        return False
+    return os.environ.get("DESCENTLAB_NATIVE", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+@contextlib.contextmanager
+def switched_off() -> Iterator[None]:
+    """Within the block (in this thread), the default path replays its plan: no compiled loop."""
+    _OFF.depth = getattr(_OFF, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _OFF.depth -= 1
+
+
+# ------------------------------------------------------------------------------------------------
+# the C source of a plan
+# ------------------------------------------------------------------------------------------------
+
+class Source:
+    """A plan written as C: the text, the buffers it reads or writes (in the kernel's order) and its constants.
+
+    ``buffers``: the plan's parameter-shaped names (``"x"``, ``"g"``, state keys) the
+    loop touches; ``written``: those it stores; ``per_tensor``: how many per-tensor
+    scalars (the plan's ``advance`` gives them); ``constants``: the numbers of the
+    plan's calls, passed to the kernel (never part of the text).
+
+    A square root is where torch's rounding is not IEEE's: torch computes a float32
+    ``sqrt`` with MKL's vector routine, which is 1 ulp below the correctly rounded
+    root for about 0.7% of values here (and float64's, rarely).  With ``torch_roots`` (torch's bits), a
+    plan with square roots runs in blocks of :data:`BLOCK` values, in stages: each
+    stage's loop leaves the values the next needs in small arrays (in the L1 cache),
+    and the kernel is given MKL's routine (``vsSqrt``, the one torch calls) to take
+    the roots between them (about 25% slower than one loop).  Without it, the root
+    is IEEE's ``sqrt`` in the one loop.
+    """
+
+    def __init__(self, plan: Plan, dtype: torch.dtype, torch_roots: bool = True) -> None:
+        if dtype not in _CTYPES:
+            raise NativeUnsupported(f"dtype {dtype}")
+        self.ctype = real = _CTYPES[dtype]
+        suffix = "f" if real == "float" else ""
+        self.constants: list[float] = []
+        self.per_tensor = len(plan.scalars)
+        self.buffers: list[str] = []
+        self.written: list[str] = []
+        names: dict[str, str] = {}  # a location -> the C variable holding its current value
+        # statements: (stage, variable, expression, the variables it reads); a load's expression is "LOAD j"
+        statements: list[tuple[int, str, str, set[str]]] = []
+        stage = 0
+        roots: list[tuple[int, str, str]] = []  # (stage it ends, input variable, output variable)
+
+        def buffer(name: str) -> int:
+            if name not in self.buffers:
+                self.buffers.append(name)
+            return self.buffers.index(name)
+
+        def read(location: str) -> str:
+            if location not in names:
+                if location.startswith("~"):
+                    raise NativeUnsupported(f"temporary {location} read before it is written")
+                index = buffer(location)
+                names[location] = f"b{index}"
+                statements.append((stage, f"b{index}", f"LOAD {index}", set()))
+            return names[location]
+
+        def scalar(value: Any) -> str:
+            if isinstance(value, _PerTensor):
+                return f"s{value.index}"
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise NativeUnsupported(f"a coefficient {value!r}")
+            self.constants.append(float(value))
+            return f"k{len(self.constants) - 1}"
+
+        def operand(value: Any) -> str:
+            if isinstance(value, str):
+                return read(value)
+            if isinstance(value, _One):
+                return f"(({real})1)"
+            return scalar(value)
+
+        fma = f"fma{suffix}"
+        for instruction in plan.program:
+            call = getattr(instruction, "call", None)
+            if call is None:
+                raise NativeUnsupported("an instruction without a description")
+            name, target, source, args, alpha = call
+            first = read(target if source is None else source)
+            values = [operand(a) for a in args]
+            variable = f"r{len(statements)}"
+            if name == "copy":
+                expression = first
+            elif name == "add" and alpha is not None:
+                expression = f"{fma}({values[0]}, {scalar(alpha)}, {first})"  # torch's add(b, alpha=c): one rounding
+            elif name in ("add", "sub", "mul", "div") and alpha is None and len(values) == 1:
+                expression = f"{first} {'+-*/'[('add', 'sub', 'mul', 'div').index(name)]} {values[0]}"
+            elif name == "addcmul" and alpha is None:
+                expression = f"{fma}({values[2]} * {values[0]}, {values[1]}, {first})"
+            elif name == "addcdiv" and alpha is None:
+                expression = f"{first} + ({values[2]} * {values[0]}) / {values[1]}"
+            elif name == "lerp" and alpha is None:
+                end, weight = values
+                expression = (f"(fabs{suffix}({weight}) < ({real})0.5 ? {fma}({weight}, {end} - {first}, {first})"
+                              f" : {fma}(-({end} - {first}), ({real})1 - {weight}, {end}))")
+            elif name == "sqrt" and not values and not torch_roots:
+                expression = f"sqrt{suffix}({first})"  # IEEE's root
+            elif name == "sqrt" and not values:
+                expression = "ROOT"
+                roots.append((stage, first, variable))
+                stage += 1
+            elif name == "reciprocal" and not values:
+                expression = f"({real})1 / {first}"
+            elif name == "neg" and not values:
+                expression = f"-{first}"
+            elif name == "abs" and not values:
+                expression = f"fabs{suffix}({first})"
+            elif name == "sign" and not values:
+                expression = f"({real})(({first} > 0) - ({first} < 0))"
+            elif name in ("maximum", "minimum") and alpha is None and len(values) == 1:
+                other, compare = values[0], ">" if name == "maximum" else "<"
+                expression = (f"(({first} != {first}) || ({other} != {other}) ? {first} + {other}"
+                              f" : ({first} {compare} {other} ? {first} : {other}))")
+            else:
+                raise NativeUnsupported(f"{name} is not written in C")
+            uses = set(re.findall(r"\b[br][0-9]+\b", expression))
+            statements.append((stage if expression != "ROOT" else stage, variable, expression, uses))
+            names[target] = variable
+            if not target.startswith("~") and target not in self.written:
+                buffer(target)
+                self.written.append(target)
+        self.stages = stage + 1
+        self.roots = any(getattr(i, "call", ("",))[0] == "sqrt" for i in plan.program)
+        stores = [(names[key], self.buffers.index(key)) for key in self.written]
+        self.text = self._text(real, statements, roots, stores)
+
+    def _text(self, real: str, statements: list, roots: list, stores: list) -> str:
+        loads = {variable: int(expression.split()[1]) for _, variable, expression, _ in statements
+                 if expression.startswith("LOAD")}
+        computed = [(s, v, e, uses) for s, v, e, uses in statements if not e.startswith("LOAD")]
+        defined = {v: s for s, v, _, _ in computed}
+        outputs = {output for _, _, output in roots}
+        sources = {source for _, source, _ in roots}
+        last = self.stages - 1
+        needed: list[set[str]] = [set() for _ in range(self.stages)]
+        for s, v, e, uses in computed:
+            if e != "ROOT":
+                needed[s] |= uses
+        for s, source, _ in roots:
+            needed[s].add(source)
+        # a result is stored as soon as it is computed, unless a later stage still reads the buffer's old value;
+        # a later stage then reads it back from the buffer (in the cache), not from an array
+        reloaded = {loads[v] for stage in range(self.stages) for v in needed[stage] if v in loads
+                    and any(v in needed[t] for t in range(stage + 1))}
+        store_at = {}
+        for v, j in stores:
+            early = defined.get(v, 0)
+            later_reads = any(loads.get(u) == j for t in range(early + 1, self.stages) for u in needed[t])
+            store_at[v, j] = early if not later_reads and v not in outputs else last
+        home = {v: j for (v, j), stage in store_at.items() if stage < last}
+        for v, j in stores:
+            if store_at[v, j] == last:
+                needed[last].add(v)
+        arrays = {v for v in defined if v not in home and any(v in needed[t] for t in range(defined[v] + 1, self.stages))}
+        arrays |= sources | outputs
+        del reloaded
+        loops = []
+        for stage in range(self.stages):
+            own = [(v, e) for s, v, e, _ in computed if s == stage and e != "ROOT"]
+            names = {v for v, _ in own}
+            body = []
+            for v in sorted(needed[stage] - names, key=lambda v: (v[0], int(v[1:]))):
+                if v in loads:
+                    body.append(f"{real} {v} = p{loads[v]}[i];")
+                elif v in home:
+                    body.append(f"{real} {v} = p{home[v]}[i];")
+                else:
+                    body.append(f"{real} {v} = a{v}[i];")
+            body += [f"{real} {v} = {e};" for v, e in own]
+            body += [f"a{v}[i] = {v};" for v in sorted((names | (needed[stage] & sources)) & arrays - outputs,
+                                                      key=lambda v: (v[0], int(v[1:])))]
+            body += [f"p{j}[i] = {v};" for (v, j), at in store_at.items() if at == stage]
+            loops.append(body)
+        arrays = sorted(arrays, key=lambda v: (v[0], int(v[1:])))
+        root_calls = []
+        for s, source, output in roots:
+            root_calls.append(f"if (root) root((int)m, a{source}, a{output}); "
+                              f"else for (long i = 0; i < m; ++i) a{output}[i] = sqrt{'f' if real == 'float' else ''}(a{source}[i]);")
+        if self.stages == 1:
+            inner = "for (long i = 0; i < n; ++i) {\n            " + "\n            ".join(loops[0]) + "\n        }"
+            blocked = f"long m = n; (void)m; (void)root;\n        {inner}"
+        else:
+            parts = [f"{real} {' '.join('')}"]
+            parts = [f"{real} " + ", ".join(f"a{v}[{BLOCK}]" for v in arrays) + ";"]
+            parts.append(f"for (long base = 0; base < n; base += {BLOCK}) {{")
+            parts.append(f"    long m = n - base < {BLOCK} ? n - base : {BLOCK};")
+            parts += [f"    {real} *p{j} = q{j} + base;" for j in range(len(self.buffers))]
+            for stage, body in enumerate(loops):
+                parts.append("    for (long i = 0; i < m; ++i) {")
+                parts += [f"        {line}" for line in body]
+                parts.append("    }")
+                if stage < len(roots):
+                    parts.append(f"    {root_calls[stage]}")
+            parts.append("}")
+            blocked = "\n        ".join(parts)
+        pointers = ", ".join(f"{real} *{'q' if self.stages > 1 else 'p'}{j}" for j in range(len(self.buffers)))
+        return _C_TEMPLATE.format(
+            real=real,
+            pointers=pointers,
+            unpack_pointers="\n".join(f"        {real} *p{j} = ({real} *)ptrs[t * {len(self.buffers)} + {j}] + lo;"
+                                      for j in range(len(self.buffers))),
+            pass_pointers=", ".join(f"p{j}" for j in range(len(self.buffers))),
+            scalar_parameters="".join(f", {real} s{j}" for j in range(self.per_tensor)),
+            unpack_scalars="\n".join(f"        {real} s{j} = ({real})pt[t * {max(self.per_tensor, 1)} + {j}];"
+                                     for j in range(self.per_tensor)),
+            pass_scalars="".join(f", s{j}" for j in range(self.per_tensor)),
+            constant_parameters="".join(f", {real} k{j}" for j in range(len(self.constants))),
+            unpack_constants="\n".join(f"    {real} k{j} = ({real})w->cs[{j}];" for j in range(len(self.constants))),
+            pass_constants="".join(f", k{j}" for j in range(len(self.constants))),
+            body=blocked,
+        )
+
+
+BLOCK = 512
+"""Values per block of a plan with square roots (its stages' arrays stay in the L1 cache)."""
+
+
+_C_TEMPLATE = """\
+/* generated by descentlab.engine.paths.native from a traced update rule: one pass over every value */
+#include <math.h>
+#include <pthread.h>
+
+typedef void (*root_fn)(int, const {real} *, {real} *);
+
+static void loop(long n, root_fn root, {pointers}{scalar_parameters}{constant_parameters})
+{{
+        {body}
+}}
+
+struct work {{ long count; const long *sizes; void *const *ptrs; const double *pt; const double *cs; root_fn root; long lo, hi; }};
+
+/* values lo..hi of the tensors laid end to end */
+static void *range(void *arg)
+{{
+    const struct work *w = (const struct work *)arg;
+{unpack_constants}
+    long start = 0;
+    for (long t = 0; t < w->count && start < w->hi; start += w->sizes[t], ++t) {{
+        long end = start + w->sizes[t];
+        if (end <= w->lo) continue;
+        long lo = w->lo > start ? w->lo - start : 0;
+        long hi = (w->hi < end ? w->hi : end) - start;
+        const double *pt = w->pt;
+        void *const *ptrs = w->ptrs;
+{unpack_pointers}
+{unpack_scalars}
+        loop(hi - lo, w->root, {pass_pointers}{pass_scalars}{pass_constants});
+    }}
+    return 0;
+}}
+
+int descentlab_step(long count, const long *sizes, void *const *ptrs, const double *pt, const double *cs, long threads,
+                    void *root)
+{{
+    long total = 0;
+    for (long t = 0; t < count; ++t) total += sizes[t];
+    if (threads < 1) threads = 1;
+    if (threads > 64) threads = 64;
+    struct work parts[64];
+    pthread_t ids[64];
+    long made = 0;
+    for (long k = 0; k < threads; ++k) {{
+        /* equal contiguous ranges, cut at multiples of 64 values (whole cache lines) */
+        long lo = k == 0 ? 0 : (long)(((__int128)total * k / threads) & ~63L);
+        long hi = k + 1 == threads ? total : (long)(((__int128)total * (k + 1) / threads) & ~63L);
+        struct work one = {{count, sizes, ptrs, pt, cs, (root_fn)root, lo, hi}};
+        parts[k] = one;
+    }}
+    for (long k = 1; k < threads; ++k) {{
+        if (pthread_create(&ids[k], 0, range, &parts[k]) != 0) break;
+        made = k;
+    }}
+    range(&parts[0]);
+    for (long k = made + 1; k < threads; ++k) range(&parts[k]);  /* a thread that could not start: here */
+    for (long k = 1; k <= made; ++k) pthread_join(ids[k], 0);
+    return 0;
+}}
+"""
+
+
+# ------------------------------------------------------------------------------------------------
+# compiling and loading
+# ------------------------------------------------------------------------------------------------
+
+def cache_dir() -> Path:
+    """Where compiled kernels are kept: ``$DESCENTLAB_CACHE``, ``$XDG_CACHE_HOME/descentlab/kernels`` or
+    ``~/.cache/descentlab/kernels``."""
+    own = os.environ.get("DESCENTLAB_CACHE")
+    if own:
+        return Path(own)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "descentlab" / "kernels"
+
+
+def compiler() -> str | None:
+    """The C compiler's path (``$CC``, else ``cc``, ``gcc``, ``clang``), or ``None``."""
+    for name in (os.environ.get("CC", ""), "cc", "gcc", "clang"):
+        if name:
+            found = shutil.which(name)
+            if found:
+                return found
+    return None
+
+
+def _cpu_flags() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            for line in info:
+                if line.startswith(("flags", "Features")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return f"{platform.machine()} {platform.processor()}"
+
+
+_LOCK = threading.Lock()
+_LOADED: dict[str, Any] = {}  # the library's name -> its function
+_SAID: set[str] = set()
+
+
+def _say_once(key: str, message: str, *args: Any, level: int = logging.INFO) -> None:
+    if key not in _SAID:
+        _SAID.add(key)
+        _log.log(level, message, *args)
+
+
+def build(text: str) -> Any:
+    """The ``descentlab_step`` function of ``text``, compiled once per machine (``None`` if it cannot be)."""
+    cc = compiler()
+    if cc is None:
+        _say_once("no compiler", "descentlab: no C compiler found (cc, gcc, clang or $CC): the default optimizer "
+                  "step replays its plan with torch's foreach calls (slower on large tensors)", level=logging.WARNING)
+        return None
+    try:
+        stat = os.stat(os.path.realpath(cc))
+    except OSError:
+        stat = None
+    identity = f"{text}\n{_FLAGS}\n{os.path.realpath(cc)} {stat and stat.st_size} {stat and stat.st_mtime_ns}\n{_cpu_flags()}"
+    name = f"step-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.so"
+    with _LOCK:
+        if name in _LOADED:
+            return _LOADED[name]
+        directory = cache_dir()
+        library = directory / name
+        function = None
+        try:
+            if not library.is_file():
+                function = _compile(cc, text, directory, library)
+            if library.is_file():
+                function = _load(library)
+        except (OSError, ValueError, RuntimeError) as error:
+            _say_once(f"failed {name}", "descentlab: could not build a native optimizer kernel (%s): the default step "
+                      "replays its plan with torch's foreach calls", str(error).splitlines()[0] if str(error) else
+                      type(error).__name__, level=logging.WARNING)
+            function = None
+        _LOADED[name] = function
+        return function
+
+
+def _compile(cc: str, text: str, directory: Path, library: Path) -> None:
+    import subprocess
+    import time
+
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with atomic_path(library.with_suffix(".c")) as source:
+        source.write_text(text, encoding="utf-8")
+    with atomic_path(library) as out:
+        done = subprocess.run([cc, *_FLAGS, "-o", str(out), str(library.with_suffix(".c")), "-lm"],
+                              capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{os.path.basename(cc)} exited with {done.returncode}: {done.stderr.strip()[:300]}")
+    _say_once(f"built {library.name}", "descentlab: compiled a native optimizer kernel with %s in %.2f s "
+              "(once per machine; kept in %s)", os.path.basename(cc), time.perf_counter() - started, directory)
+
+
+def _load(library: Path) -> Any:
+    function = ctypes.CDLL(str(library)).descentlab_step
+    function.restype = ctypes.c_int
+    function.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                         ctypes.c_long, ctypes.c_void_p]
+    return function
+
+
+# ------------------------------------------------------------------------------------------------
+# a plan's kernel
+# ------------------------------------------------------------------------------------------------
+
+class Kernel:
+    """A plan's compiled loop for one dtype: :meth:`__call__` runs a step over whole contiguous tensors."""
+
+    def __init__(self, source: Source, function: Any) -> None:
+        self.source = source
+        self.function = function
+        self.buffers = tuple(source.buffers)
+        self.constants = torch.tensor(source.constants or [0.0], dtype=torch.float64)
+        self.checked = False
+        self.root = torch_root(source.ctype) if source.stages > 1 else None
+        self.ieee_roots = source.stages == 1 and source.roots
+
+    def __call__(self, tensors: dict[str, Sequence[Tensor]], scalars: Sequence[Any], count: int,
+                 threads: int | None = None) -> None:
+        """One step: ``tensors[name][i]`` is tensor ``i``'s buffer ``name`` (contiguous, all of one numel per ``i``);
+        ``scalars`` the plan's per-tensor scalars (a number for all, or one per tensor)."""
+        columns = [tensors[name] for name in self.buffers]
+        pointers = torch.tensor([t.data_ptr() for row in zip(*columns) for t in row], dtype=torch.int64)
+        sizes_list = [t.numel() for t in columns[0]] if columns else [0] * count
+        sizes = torch.tensor(sizes_list, dtype=torch.int64)
+        per = self.source.per_tensor
+        if per:
+            rows = [value if isinstance(value, list) else [value] * count for value in scalars]
+            table = torch.tensor(list(zip(*rows)), dtype=torch.float64)
+        else:
+            table = torch.zeros(1, dtype=torch.float64)
+        if threads is None:
+            threads = torch.get_num_threads() if sum(sizes_list) >= THREADED_VALUES else 1
+        self.function(count, sizes.data_ptr(), pointers.data_ptr(), table.data_ptr(), self.constants.data_ptr(),
+                      threads, self.root)
+
+
+_ROOTS: dict[str, int | None] = {}
+
+
+def torch_root(ctype: str) -> int | None:
+    """The address of the vector square root torch's CPU ``sqrt`` calls for ``ctype`` (MKL's ``vsSqrt``/``vdSqrt``,
+    in torch's own library), or ``None`` (the kernel then takes C's ``sqrt``; the check against the replay decides)."""
+    if ctype not in _ROOTS:
+        address = None
+        try:
+            library = ctypes.CDLL(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so"))
+            address = ctypes.cast(getattr(library, "vsSqrt" if ctype == "float" else "vdSqrt"), ctypes.c_void_p).value
+        except (OSError, AttributeError):
+            address = None
+        _ROOTS[ctype] = address
+    return _ROOTS[ctype]
+
+
+def kernel_for(plan: Plan, dtype: torch.dtype, torch_roots: bool = True) -> Kernel | None:
+    """``plan``'s kernel for ``dtype`` (built or loaded on first use), or ``None`` where the replay must run.
+
+    Kept on the plan (plans are kept by :func:`~descentlab.engine.paths.inplace.plan_for`); plans of one shape
+    share the compiled function, whatever their numbers.
+    """
+    if not enabled():
+        return None
+    kept = plan.__dict__.setdefault("_native", {})
+    key = (dtype, torch_roots)
+    if key in kept:
+        return kept[key]
+    kernel = None
+    if True:
+        try:
+            source = Source(plan, dtype, torch_roots)
+        except NativeUnsupported:
+            source = None
+        if source is not None:
+            function = build(source.text)
+            if function is not None:
+                kernel = Kernel(source, function)
+    kept[key] = kernel
+    return kernel
+
+
+def refuse(plan: Plan, kernel: Kernel, why: str) -> None:
+    """Never use ``kernel`` for ``plan`` again in this process (the replay runs), said once on the log."""
+    kept = plan.__dict__.setdefault("_native", {})
+    for key, value in list(kept.items()):
+        if value is kernel:
+            kept[key] = None
+    _say_once(f"refused {why}", "descentlab: a native optimizer kernel was not used (%s); the replay runs instead",
+              why, level=logging.WARNING)
+
+
+def agrees_with_replay(kernel: Kernel, plan: Plan, run: Any, tensors: dict[str, list[Tensor]],
+                       scalars: list[Any]) -> bool:
+    """Whether ``kernel`` gives the replay's bits on a probe: the leading values of the step's first tensor (its
+    real state) and random ones, with the step's own scalars.  Nothing of the real tensors is written."""
+    first = {name: tensors[name][0].reshape(-1)[:256] for name in tensors}
+    generator = torch.Generator().manual_seed(0)
+    dtype = first["x"].dtype
+    probes = [first, {name: (torch.randn(997, generator=generator, dtype=dtype).abs() + 0.01) if name not in ("x", "g")
+                      else torch.randn(997, generator=generator, dtype=dtype) for name in tensors}]
+    one = [value[0] if isinstance(value, list) else value for value in scalars]
+    reference = _with_ieee_roots(plan) if kernel.ieee_roots else plan
+    for probe in probes:
+        native = {name: [value.clone()] for name, value in probe.items()}
+        replayed = {name: [value.clone()] for name, value in probe.items()}
+        run(reference, replayed, one)
+        kernel(native, one, 1, threads=1)
+        for name in tensors:
+            a, b = native[name][0], replayed[name][0]
+            if not torch.equal(a.view(_INTS[dtype]), b.view(_INTS[dtype])):
+                return False
+    return True
+
+
+class _Program:
+    __slots__ = ("program",)
+
+    def __init__(self, program: list) -> None:
+        self.program = program
+
+
+def _ieee_sqrt(tensors: list[Tensor]) -> list[Tensor]:
+    import numpy
+
+    with numpy.errstate(invalid="ignore"):  # (a negative probe value's root is nan, as torch's)
+        return [torch.from_numpy(numpy.sqrt(t.numpy())) for t in tensors]  # (NumPy's root is the processor's: IEEE's)
+
+
+def _ieee_sqrt_(tensors: list[Tensor]) -> None:
+    for t, root in zip(tensors, _ieee_sqrt(tensors)):
+        t.copy_(root)
+
+
+def _with_ieee_roots(plan: Plan) -> _Program:
+    """``plan``'s calls with IEEE's square root in place of torch's (the reference of a kernel that takes it)."""
+    from . import inplace
+
+    program = []
+    for instruction in plan.program:
+        name, target, source, args, alpha = instruction.call
+        if name == "copy":
+            program.append(instruction)
+        elif name == "sqrt":
+            program.append(_root_call(target, source))
+        else:
+            program.append(inplace._call(name, target, source, args, alpha))
+    return _Program(program)
+
+
+def _root_call(target: str, source: str | None) -> Any:
+    def run(env: dict[str, list], scalars: list) -> None:
+        if source is None:
+            _ieee_sqrt_(env[target])
+        else:
+            env[target] = _ieee_sqrt(env[source])
+    return run
+
+
+_INTS = {torch.float32: torch.int32, torch.float64: torch.int64}
+
+
+__all__ = ["switched_off", "Kernel", "NativeUnsupported", "Source", "THREADED_VALUES", "build", "cache_dir", "compiler", "enabled",
+           "kernel_for", "refuse"]

@@ -1,0 +1,311 @@
+"""The default step's compiled loop (engine/paths/native.py): the replay's numbers, one pass, no retrace.
+
+The loop is written from the same traced plan the replay runs, so the tests hold it
+to the replay bit for bit (torch's roundings, MKL's float32 square root included) and,
+with IEEE's square root (the notes' classes), to a few ulp; and check what a user
+relies on: schedules that never recompile, checkpoints, switching paths, threads,
+the disk cache and the fallback without a compiler.
+"""
+
+from __future__ import annotations
+
+import copy
+import ctypes
+import logging
+import threading
+
+import pytest
+import torch
+
+from descentlab import torch_optim
+from descentlab.algorithms import REGISTRY
+from descentlab.algorithms.conventions import PRESETS, apply
+from descentlab.engine.paths import inplace, native
+from descentlab.engine.paths.eager import step_in_batches
+from descentlab.optim import create
+
+pytestmark = pytest.mark.skipif(native.compiler() is None, reason="no C compiler here")
+
+SETTINGS = [  # (algorithm, hyperparameters): every rule, with the switches that change its plan
+    ("sgd", {"lr": 0.1}), ("sgd", {"lr": 0.1, "weight_decay": 0.01, "maximize": True}),
+    ("momentum", {"lr": 0.1, "momentum": 0.9}), ("momentum", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("momentum", {"lr": 0.1, "momentum": 0.9, "form": "torch", "dampening": 0.1}),
+    ("adagrad", {"lr": 0.1}), ("adagrad", {"lr": 0.1, "eps": 1e-10, "eps_in_sqrt": False, "lr_decay": 0.01}),
+    ("rmsprop", {"lr": 0.01}), ("rmsprop", {"lr": 0.01, "centered": True, "momentum": 0.9}),
+    ("adadelta", {}), ("adadelta", {"lr": 1.0, "weight_decay": 0.1}),
+    ("adam", {"lr": 0.01}), ("adam", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("adam", {"lr": 0.01, "eps_mode": "epsilon_hat"}),
+    ("yogi", {"lr": 0.01}),
+]
+SETTINGS += [(name, {"lr": 0.01, **apply(convention, name, {})} if name != "adadelta" else apply(convention, name, {}))
+             for convention in ("torch", "optax", "keras") for name in PRESETS[convention] if name != "momentum"]
+
+
+def _valid(name: str, hp: dict) -> dict | None:
+    try:
+        return REGISTRY[name].resolve(hp)
+    except (ValueError, TypeError):
+        return None
+
+
+def _problem(dtype: torch.dtype, shapes=((1000, 67), (5,), (3, 3), ())) -> tuple[list, list]:
+    generator = torch.Generator().manual_seed(0)
+    params = [torch.randn(shape, generator=generator, dtype=dtype) for shape in shapes]
+    grads = [[torch.randn(shape, generator=generator, dtype=dtype) for shape in shapes] for _ in range(4)]
+    return params, grads
+
+
+def _run(name: str, hp: dict, dtype: torch.dtype, *, compiled: bool, torch_roots: bool = True,
+         cache: dict | None = None) -> tuple[list, list]:
+    spec = REGISTRY[name]
+    xs, grads = _problem(dtype)
+    states = [spec.init(x, hp) for x in xs]
+    cache = {} if cache is None else cache
+    for gs in grads:
+        if compiled:
+            step_in_batches(spec, xs, gs, states, hp, cache=cache, site=0, torch_roots=torch_roots)
+        else:
+            with native.switched_off():
+                step_in_batches(spec, xs, gs, states, hp, cache=cache, site=0)
+    return xs, states
+
+
+def _bits_equal(a: list, b: list) -> bool:
+    return all(torch.equal(x, y) or (x.isnan() == y.isnan()).all() and torch.equal(x.nan_to_num(), y.nan_to_num())
+               for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name, given", SETTINGS, ids=lambda v: v if isinstance(v, str) else "-".join(map(str, v.values()))[:40])
+def test_the_loop_gives_the_replays_bits(name, given, dtype) -> None:
+    """With torch's square root, the compiled loop equals the foreach replay bit for bit (state included), on a
+    large tensor split over threads, small ones and a 0-dim one."""
+    hp = _valid(name, given)
+    if hp is None:
+        pytest.skip("not a valid setting")
+    loop_x, loop_states = _run(name, hp, dtype, compiled=True)
+    spec = REGISTRY[name]
+    x = _problem(dtype)[0][0]
+    plan = inplace.plan_for(spec, hp, x, spec.init(x, hp), fma=True)
+    kernel = plan.__dict__.get("_native", {}).get((dtype, True))
+    assert kernel is not None and kernel.checked, "the loop did not run"
+    replay_x, replay_states = _run(name, hp, dtype, compiled=False)
+    assert _bits_equal(loop_x, replay_x)
+    for mine, theirs in zip(loop_states, replay_states):
+        assert _bits_equal([mine[k] for k in theirs], list(theirs.values()))
+
+
+@pytest.mark.parametrize("name, given", [s for s in SETTINGS if s[0] in ("adam", "rmsprop", "adadelta", "adagrad", "yogi")][:8])
+def test_ieee_roots_are_a_few_ulp_from_the_plain_rule(name, given) -> None:
+    """The notes' classes take IEEE's square root in the loop: float64 within 1e-12 of the plain rule, float32 close."""
+    hp = _valid(name, given)
+    if hp is None:
+        pytest.skip("not a valid setting")
+    spec = REGISTRY[name]
+    for dtype, tolerance in ((torch.float64, 1e-12), (torch.float32, 2e-5)):
+        loop_x, _ = _run(name, hp, dtype, compiled=True, torch_roots=False)
+        xs, grads = _problem(dtype)
+        states = [spec.init(x, hp) for x in xs]
+        for gs in grads:
+            for i, (x, g) in enumerate(zip(xs, gs)):
+                xs[i], states[i] = spec.update(x, g, states[i], **hp)
+        for mine, plain in zip(loop_x, xs):
+            scale = plain.abs().max().clamp_min(1e-30)
+            assert ((mine - plain).abs().max() / scale) <= tolerance, (dtype, name)
+
+
+def test_torch_optim_on_the_loop_is_torch_optim_bit_for_bit() -> None:
+    """descentlab.torch_optim's default path (now the loop) stays torch.optim's default, float32, bit for bit."""
+    for ours_class, theirs_class, kwargs in ((torch_optim.Adam, torch.optim.Adam, {"lr": 0.01}),
+                                             (torch_optim.AdamW, torch.optim.AdamW, {"lr": 0.01}),
+                                             (torch_optim.RMSprop, torch.optim.RMSprop, {"lr": 0.01, "centered": True}),
+                                             (torch_optim.Adagrad, torch.optim.Adagrad, {"lr": 0.1}),
+                                             (torch_optim.Adadelta, torch.optim.Adadelta, {}),
+                                             (torch_optim.SGD, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9})):
+        params, grads = _problem(torch.float32, shapes=((300, 257), (7,)))
+        mine = [p.clone().requires_grad_() for p in params]
+        theirs = [p.clone().requires_grad_() for p in params]
+        a, b = ours_class(mine, **kwargs), theirs_class(theirs, **kwargs)
+        for gs in grads:
+            for p, q, g in zip(mine, theirs, gs):
+                p.grad, q.grad = g.clone(), g.clone()
+            a.step()
+            b.step()
+        assert all(torch.equal(p, q) for p, q in zip(mine, theirs)), ours_class.__name__
+
+
+def test_a_scheduled_learning_rate_never_traces_again_and_equals_constant_steps(monkeypatch) -> None:
+    """LambdaLR changing a float lr every step: after the first change one plan serves every value (no new trace,
+    so no new compilation), and every step equals a step taken with that lr as a constant (a plan traced for it)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    twin = copy.deepcopy(model)
+    scheduled = torch_optim.Adam(model.parameters(), lr=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(scheduled, lambda step: 1 / (1 + 0.3 * step))
+    constant = torch_optim.Adam(twin.parameters(), lr=0.01)
+    traces = []
+    real_init = inplace.Plan.__init__
+    monkeypatch.setattr(inplace.Plan, "__init__", lambda self, *a, **k: traces.append(1) or real_init(self, *a, **k))
+    x = torch.randn(32, 8)
+    for step in range(8):
+        for m in (model, twin):
+            m.zero_grad()
+            m(x).square().mean().backward()
+        constant.param_groups[0]["lr"] = scheduled.param_groups[0]["lr"]
+        constant._replays.clear()  # a new constant each step: no memory of earlier values
+        before = len(traces)
+        scheduled.step()
+        if step >= 2:
+            assert len(traces) == before, f"step {step} traced the rule again"
+        schedule.step()
+        constant.step()
+        assert all(torch.equal(p, q) for p, q in zip(model.parameters(), twin.parameters())), step
+
+
+def test_checkpoint_resumes_bit_for_bit_and_switching_paths() -> None:
+    """A state_dict saved mid-run on the loop resumes bit for bit; switching to the replay or the plain rule
+    mid-run continues from the same state."""
+    params, grads = _problem(torch.float32, shapes=((5000,), (31, 7)))
+    straight = [p.clone().requires_grad_() for p in params]
+    opt = create("adam", straight, lr=0.01)
+    for gs in grads[:2]:
+        for p, g in zip(straight, gs):
+            p.grad = g.clone()
+        opt.step()
+    saved = copy.deepcopy(opt.state_dict())
+    resumed = [p.detach().clone().requires_grad_() for p in straight]
+    for gs in grads[2:]:
+        for p, g in zip(straight, gs):
+            p.grad = g.clone()
+        opt.step()
+    again = create("adam", resumed, lr=0.01)
+    again.load_state_dict(saved)
+    for gs in grads[2:]:
+        for p, g in zip(resumed, gs):
+            p.grad = g.clone()
+        again.step()
+    assert all(torch.equal(p, q) for p, q in zip(straight, resumed))
+    # the same run with the third step on the replay and the fourth by the plain rule
+    switched = [p.clone().requires_grad_() for p in params]
+    opt = create("adam", switched, lr=0.01)
+    for index, gs in enumerate(grads):
+        for p, g in zip(switched, gs):
+            p.grad = g.clone()
+        if index == 2:
+            with native.switched_off():
+                opt.step()
+        else:
+            opt.fused = False if index == 3 else None
+            opt.step()
+    assert all(torch.allclose(p, q, rtol=1e-5, atol=1e-6) for p, q in zip(switched, straight))
+
+
+def test_threads_stepping_their_own_optimizers_match_sequential_runs() -> None:
+    """Four Python threads each stepping its own optimizer (the loop releases the GIL and splits work over
+    threads) give exactly the sequential results; and any split of the loop gives the same bits."""
+    params, grads = _problem(torch.float32, shapes=((200_000,), (300,)))
+
+    def run(index: int, out: list) -> None:
+        mine = [p.clone().mul_(1 + index / 10).requires_grad_() for p in params]
+        opt = create("rmsprop", mine, lr=0.01, momentum=0.9)
+        for gs in grads:
+            for p, g in zip(mine, gs):
+                p.grad = g.clone()
+            opt.step()
+        out[index] = mine
+
+    sequential: list = [None] * 4
+    for i in range(4):
+        run(i, sequential)
+    parallel: list = [None] * 4
+    threads = [threading.Thread(target=run, args=(i, parallel)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(torch.equal(p, q) for i in range(4) for p, q in zip(sequential[i], parallel[i]))
+    # the kernel's own split: 1, 2 and 3 threads
+    spec, hp = REGISTRY["adam"], REGISTRY["adam"].resolve({"lr": 0.01})
+    x = params[0]
+    plan = inplace.plan_for(spec, hp, x, spec.init(x, hp), fma=True)
+    kernel = native.kernel_for(plan, torch.float32)
+    results = []
+    for count in (1, 2, 3):
+        tensors = {name: [x.clone() if name == "x" else (grads[0][0].clone() if name == "g" else x.abs().clone())]
+                   for name in kernel.buffers}
+        kernel(tensors, [0.01, 0.5], 1, threads=count)
+        results.append(tensors)
+    assert all(torch.equal(results[0][k][0], r[k][0]) for r in results[1:] for k in kernel.buffers)
+
+
+def test_kernels_are_cached_on_disk_and_loaded_by_later_processes(tmp_path, monkeypatch) -> None:
+    """A kernel compiles once into the cache directory (atomically, named by its source's hash); a later load
+    (a new process: here the in-process memory is cleared) finds the file and does not compile."""
+    monkeypatch.setenv("DESCENTLAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(native, "_LOADED", {})
+    compiled = []
+    real = native._compile
+    monkeypatch.setattr(native, "_compile", lambda *a: compiled.append(a) or real(*a))
+    text = _tiny_source()
+    assert native.build(text) is not None and len(compiled) == 1
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert any(name.endswith(".so") for name in files) and not any(name.startswith(".") for name in files)
+    monkeypatch.setattr(native, "_LOADED", {})
+    assert native.build(text) is not None and len(compiled) == 1
+
+
+def _tiny_source() -> str:
+    spec, hp = REGISTRY["sgd"], REGISTRY["sgd"].resolve({"lr": 0.5})
+    x = torch.zeros(3)
+    return native.Source(inplace.plan_for(spec, hp, x, spec.init(x, hp), fma=True), torch.float32).text
+
+
+def test_without_a_compiler_the_replay_runs_and_the_log_says_so_once(monkeypatch, caplog) -> None:
+    monkeypatch.setattr(native, "compiler", lambda: None)
+    monkeypatch.setattr(native, "_LOADED", {})
+    monkeypatch.setattr(native, "_SAID", set())
+    monkeypatch.setattr(inplace, "_PLANS", {})
+    with caplog.at_level(logging.INFO, logger="descentlab"):
+        loop_x, _ = _run("adam", REGISTRY["adam"].resolve({"lr": 0.01}), torch.float32, compiled=True)
+        _run("rmsprop", REGISTRY["rmsprop"].resolve({"lr": 0.01}), torch.float32, compiled=True)
+    said = [r for r in caplog.records if "no C compiler" in r.getMessage()]
+    assert len(said) == 1
+    replay_x, _ = _run("adam", REGISTRY["adam"].resolve({"lr": 0.01}), torch.float32, compiled=False)
+    assert _bits_equal(loop_x, replay_x)
+
+
+def test_a_non_contiguous_gradient_takes_the_replay() -> None:
+    spec, hp = REGISTRY["adam"], REGISTRY["adam"].resolve({"lr": 0.01})
+    x = torch.randn(64, 32)
+    y = x.clone()
+    g = torch.randn(32, 64).t()  # not contiguous
+    states = [spec.init(x, hp)]
+    other = [spec.init(y, hp)]
+    step_in_batches(spec, [x], [g], states, hp, cache={}, site=0)
+    with native.switched_off():
+        step_in_batches(spec, [y], [g], other, hp, cache={}, site=0)
+    assert torch.equal(x, y)
+
+
+def test_the_loop_makes_no_temporaries() -> None:
+    """One step on the loop allocates nothing the size of a parameter (the replay's Adam makes one temporary)."""
+    from descentlab.bench.steps import allocated_during_step
+
+    p = torch.randn(1 << 20, requires_grad=True)
+    p.grad = torch.randn_like(p)
+    opt = create("adam", [p], lr=0.01)
+    opt.step()
+    assert allocated_during_step(opt) < p.numel() * p.element_size() / 4
+
+
+def test_mkl_root_is_torchs_root() -> None:
+    """The premise of torch's bits: torch's float32 CPU sqrt is the routine the loop is given (or, where torch has
+    no MKL, the loop takes C's root and the check against the replay decides)."""
+    address = native.torch_root("float")
+    if address is None:
+        pytest.skip("torch has no MKL here")
+    root = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(address)
+    x = torch.rand(10_007, generator=torch.Generator().manual_seed(1)) * 4
+    out = torch.empty_like(x)
+    root(x.numel(), x.data_ptr(), out.data_ptr())
+    assert torch.equal(out, x.sqrt())
