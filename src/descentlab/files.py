@@ -333,5 +333,24 @@ def write_directory(out_dir: str | os.PathLike[str], allowed: Collection[str], f
     return given
 
 
-__all__ = ["WriteError", "atomic_path", "check_directory", "check_parent", "check_writable", "defer_signal",
+__all__ = ["WriteError", "atomic_path", "check_directory", "default_cache_dir", "check_parent", "check_writable", "defer_signal",
            "installing", "kind_of", "reason", "remove_temporaries", "write_directory", "write_text", "write_with"]
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/descentlab``, or ``~/.cache/descentlab`` when that is unset.
+
+    A home directory that does not exist (``HOME=/nonexistent``, a service account)
+    is never created: the cache is then ``descentlab-cache-<uid>`` in the system's
+    temporary directory.
+    """
+    base = os.environ.get("XDG_CACHE_HOME")
+    if base and Path(base).is_absolute():
+        return Path(base) / "descentlab"
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):  # no HOME and no password entry
+        home = None
+    if home is None or not home.is_dir():
+        return Path(tempfile.gettempdir()) / f"descentlab-cache-{getattr(os, 'getuid', lambda: 0)()}"
+    return home / ".cache" / "descentlab"

@@ -108,7 +108,7 @@ def leave(signum: int) -> None:
 
 def _no_missing_home() -> None:
     """A ``$HOME`` that does not exist is not created: matplotlib's configuration goes to a temporary directory
-    (descentlab's own cache does the same: :func:`descentlab.airfoil.data.default_cache_dir`)."""
+    (descentlab's own cache does the same: :func:`descentlab.files.default_cache_dir`)."""
     home = os.environ.get("HOME")
     if home and not os.path.isdir(home) and "MPLCONFIGDIR" not in os.environ:
         import tempfile

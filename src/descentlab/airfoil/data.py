@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..files import atomic_path, kind_of, reason
+from ..files import atomic_path, default_cache_dir, kind_of, reason
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -92,27 +92,6 @@ class Airfoil:
     def published(self) -> bool:
         """Whether the file is byte for byte the published one (its SHA-1 is :data:`AIRFOIL_SHA1`)."""
         return self.sha1 == AIRFOIL_SHA1
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/descentlab``, or ``~/.cache/descentlab`` when that is unset.
-
-    A home directory that does not exist (``HOME=/nonexistent``, a service account)
-    is never created: the cache is then ``descentlab-cache-<uid>`` in the system's
-    temporary directory.
-    """
-    base = os.environ.get("XDG_CACHE_HOME")
-    if base and Path(base).is_absolute():
-        return Path(base) / "descentlab"
-    try:
-        home = Path.home()
-    except (RuntimeError, KeyError):  # no HOME and no password entry
-        home = None
-    if home is None or not home.is_dir():
-        import tempfile
-
-        return Path(tempfile.gettempdir()) / f"descentlab-cache-{getattr(os, 'getuid', lambda: 0)()}"
-    return home / ".cache" / "descentlab"
 
 
 def sha1_of(path: Path) -> str:

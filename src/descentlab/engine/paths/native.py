@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ...files import atomic_path
+from ...files import atomic_path, default_cache_dir
 from .inplace import Plan, _One, _PerTensor
 
 if TYPE_CHECKING:
@@ -376,13 +376,13 @@ int descentlab_step(long count, const long *sizes, void *const *ptrs, const doub
 # ------------------------------------------------------------------------------------------------
 
 def cache_dir() -> Path:
-    """Where compiled kernels are kept: ``$DESCENTLAB_CACHE``, ``$XDG_CACHE_HOME/descentlab/kernels`` or
-    ``~/.cache/descentlab/kernels``."""
+    """Where compiled kernels are kept: ``$DESCENTLAB_CACHE``, else ``kernels`` in descentlab's cache
+    (:func:`descentlab.files.default_cache_dir`: ``$XDG_CACHE_HOME/descentlab``, ``~/.cache/descentlab``, or a
+    temporary folder when the home directory does not exist)."""
     own = os.environ.get("DESCENTLAB_CACHE")
     if own:
         return Path(own)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "descentlab" / "kernels"
+    return default_cache_dir() / "kernels"
 
 
 def compiler() -> str | None:
