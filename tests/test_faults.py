@@ -180,7 +180,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 
 @pytest.mark.parametrize(("name", "signum", "delay"), [
     ("explore", signal.SIGINT, 0.4), ("reproduce", signal.SIGTERM, 1.3), ("reproduce", signal.SIGKILL, 2.2),
-    ("explore", signal.SIGTERM, 2.8), ("benchmark", signal.SIGINT, 1.8),
+    ("explore", signal.SIGTERM, 1.2), ("benchmark", signal.SIGINT, 1.8),
 ], ids=lambda v: getattr(v, "name", str(v)))
 def test_a_handful_of_signals_at_early_moments(tmp_path: Path, name: str, signum: int, delay: float) -> None:
     """Default tier: each signal, while Python imports torch, the helper starts, the work begins."""
