@@ -197,24 +197,24 @@ def seed_count(value: str) -> int:
     return number
 
 
-def at_most(limit: int, what: str):
-    """An argparse type: an integer from 1 to ``limit`` (``what``: the plural noun of the message)."""
+def _capped(first, limit: int, too_large: str):
+    """An argparse type: ``first``'s integer, refused above ``limit`` with ``too_large`` (``{number}`` filled)."""
     def parse(value: str) -> int:
-        number = positive_int(value)
+        number = first(value)
         if number > limit:
-            raise argparse.ArgumentTypeError(f"at most {limit} {what}, got {number}")
+            raise argparse.ArgumentTypeError(too_large.format(number=number))
         return number
     return parse
+
+
+def at_most(limit: int, what: str):
+    """An argparse type: an integer from 1 to ``limit`` (``what``: the plural noun of the message)."""
+    return _capped(positive_int, limit, f"at most {limit} {what}, got {{number}}")
 
 
 def seed_number(limit: int):
     """An argparse type: a seed from 0 to ``limit`` (what the command's random generators take)."""
-    def parse(value: str) -> int:
-        number = nonnegative_int(value)
-        if number > limit:
-            raise argparse.ArgumentTypeError(f"a seed is at most {limit}, got {number}")
-        return number
-    return parse
+    return _capped(nonnegative_int, limit, f"a seed is at most {limit}, got {{number}}")
 
 
 def nonnegative_float(value: str) -> float:
