@@ -309,3 +309,54 @@ def test_mkl_root_is_torchs_root() -> None:
     out = torch.empty_like(x)
     root(x.numel(), x.data_ptr(), out.data_ptr())
     assert torch.equal(out, x.sqrt())
+
+
+def _adam_kernel(dtype: torch.dtype = torch.float32) -> "native.Kernel":
+    spec, hp = REGISTRY["adam"], REGISTRY["adam"].resolve({"lr": 0.01})
+    x = torch.zeros(4, dtype=dtype)
+    plan = inplace.plan_for(spec, hp, x, spec.init(x, hp), fma=True)
+    kernel = native.kernel_for(plan, dtype)
+    assert kernel is not None
+    return kernel
+
+
+needs_written_root = pytest.mark.skipif(not native.emulated_root_possible(), reason="no AVX-512 F/VL here")
+
+
+@needs_written_root
+def test_torchs_root_is_written_into_the_one_loop() -> None:
+    """On an AVX-512 processor a float32 plan with a root is one loop that takes the written-out root (no stages,
+    no call to MKL), and the per-process check on a sample passed."""
+    kernel = _adam_kernel()
+    assert kernel.source.emulated_root and kernel.source.stages == 1 and kernel.root is None
+    assert native._ROOT_VERDICT == [True]
+    assert not _adam_kernel(torch.float64).source.emulated_root  # (float64 keeps MKL's vdSqrt between stages)
+
+
+@needs_written_root
+@pytest.mark.slow
+def test_the_written_root_is_torchs_on_every_float32() -> None:
+    """All 2^32 float32 bit patterns: the kernel's root equals torch's sqrt bit for bit (zeros, subnormals, the
+    2^-64 bound, infinities, NaN payloads and negatives included)."""
+    function = _adam_kernel().function.library.descentlab_roots
+    chunk = 1 << 24
+    out = torch.empty(chunk, dtype=torch.float32)
+    bits = torch.empty(chunk, dtype=torch.int32)
+    for start in range(-(1 << 31), 1 << 31, chunk):
+        x = torch.arange(start, start + chunk, dtype=torch.int32, out=bits).view(torch.float32)
+        function(chunk, x.data_ptr(), out.data_ptr())
+        differ = out.view(torch.int32) != x.sqrt().view(torch.int32)
+        assert not differ.any(), f"x bits {x[differ][:4].view(torch.int32).tolist()}"
+
+
+def test_a_written_root_that_disagrees_gives_way_to_mkls(monkeypatch) -> None:
+    """If the per-process check finds the written root is not torch's here, kernels take MKL's routine between
+    stages and still give torch's bits."""
+    monkeypatch.setattr(native, "_ROOT_VERDICT", [False])
+    spec, hp = REGISTRY["adam"], REGISTRY["adam"].resolve({"lr": 0.01})
+    x = torch.zeros(4)
+    plan = inplace.plan_for(spec, hp, x, spec.init(x, hp), fma=True)
+    plan.__dict__.pop("_native", None)
+    kernel = native.kernel_for(plan, torch.float32)
+    assert kernel is not None and not kernel.source.emulated_root and kernel.source.stages > 1
+    plan.__dict__.pop("_native", None)

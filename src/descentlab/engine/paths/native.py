@@ -68,7 +68,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger("descentlab")
 
 _CTYPES = {torch.float32: "float", torch.float64: "double"}
-_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared", "-pthread")
+_FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared", "-pthread",
+          "-fvisibility=hidden")
 THREADED_VALUES = 1 << 16
 """A step over fewer values than this runs in the calling thread (starting threads costs more than it saves)."""
 
@@ -111,15 +112,25 @@ class Source:
 
     A square root is where torch's rounding is not IEEE's: torch computes a float32
     ``sqrt`` with MKL's vector routine, which is 1 ulp below the correctly rounded
-    root for about 0.7% of values here (and float64's, rarely).  With ``torch_roots`` (torch's bits), a
-    plan with square roots runs in blocks of :data:`BLOCK` values, in stages: each
-    stage's loop leaves the values the next needs in small arrays (in the L1 cache),
-    and the kernel is given MKL's routine (``vsSqrt``, the one torch calls) to take
-    the roots between them (about 25% slower than one loop).  Without it, the root
-    is IEEE's ``sqrt`` in the one loop.
+    root for about 0.6% of values here (and float64's, rarely).  With ``torch_roots`` (torch's bits):
+
+    * float32 on a processor with AVX-512 (F and VL): the root is :data:`ROOT_C`'s
+      ``dl_root``, MKL's arithmetic written out (an estimate ``y`` of ``1/sqrt(x)``
+      by ``rsqrt14``, ``s = x y``, then ``s + (x - s s) (y / 2)``; values below
+      2^-64 scaled by 2^64 first, zero, infinity, NaN and negatives as MKL gives
+      them), in the one loop, vectorized through GCC's vector-function ABI.  It
+      equals torch's ``sqrt`` on all 2^32 float32 bit patterns on this machine's
+      processor (``tests/test_native.py``, slow tier), and each process checks it on
+      a sample before using it (:func:`emulated_root_agrees`).
+    * otherwise the plan runs in blocks of :data:`BLOCK` values, in stages: each
+      stage's loop leaves the values the next needs in small arrays (in the L1 cache),
+      and the kernel is given MKL's routine (``vsSqrt``, the one torch calls) to take
+      the roots between them (about 25% slower than one loop).
+
+    Without ``torch_roots``, the root is IEEE's ``sqrt`` in the one loop.
     """
 
-    def __init__(self, plan: Plan, dtype: torch.dtype, torch_roots: bool = True) -> None:
+    def __init__(self, plan: Plan, dtype: torch.dtype, torch_roots: bool = True, emulate: bool = True) -> None:
         if dtype not in _CTYPES:
             raise NativeUnsupported(f"dtype {dtype}")
         self.ctype = real = _CTYPES[dtype]
@@ -128,6 +139,9 @@ class Source:
         self.per_tensor = len(plan.scalars)
         self.buffers: list[str] = []
         self.written: list[str] = []
+        emulate = emulate and torch_roots and real == "float" and emulated_root_possible()
+        self.emulated_root = False  # the root is ROOT_C's dl_root
+        self.ieee_roots = False  # the root is C's sqrt
         names: dict[str, str] = {}  # a location -> the C variable holding its current value
         # statements: (stage, variable, expression, the variables it reads); a load's expression is "LOAD j"
         statements: list[tuple[int, str, str, set[str]]] = []
@@ -188,6 +202,10 @@ class Source:
                               f" : {fma}(-({end} - {first}), ({real})1 - {weight}, {end}))")
             elif name == "sqrt" and not values and not torch_roots:
                 expression = f"sqrt{suffix}({first})"  # IEEE's root
+                self.ieee_roots = True
+            elif name == "sqrt" and not values and emulate:
+                expression = f"dl_root({first})"  # torch's (MKL's) root, written out
+                self.emulated_root = True
             elif name == "sqrt" and not values:
                 expression = "ROOT"
                 roots.append((stage, first, variable))
@@ -289,6 +307,7 @@ class Source:
         pointers = ", ".join(f"{real} *{'q' if self.stages > 1 else 'p'}{j}" for j in range(len(self.buffers)))
         return _C_TEMPLATE.format(
             real=real,
+            prelude=ROOT_C if self.emulated_root else "",
             pointers=pointers,
             unpack_pointers="\n".join(f"        {real} *p{j} = ({real} *)ptrs[t * {len(self.buffers)} + {j}] + lo;"
                                       for j in range(len(self.buffers))),
@@ -308,11 +327,59 @@ BLOCK = 512
 """Values per block of a plan with square roots (its stages' arrays stay in the L1 cache)."""
 
 
+ROOT_C = r"""
+#include <immintrin.h>
+/* torch's float32 sqrt (MKL's vsSqrt on AVX-512), lane by lane: y ~ 1/sqrt(x) (rsqrt14), s = x y,
+   r = s + (x - s s) (y / 2); x below 2^-64 is scaled by 2^64 and r by 2^-32; 0, +inf and NaN give
+   C's root, a negative x a positive NaN.  GCC's vector-function ABI lets the loop call it on whole vectors. */
+#define DL_ROOT_BODY(LANES, V, M, P)                                                                  \
+    const M all = (M)((1u << LANES) - 1);                                                             \
+    M ok = _mm##P##_cmp_ps_mask(x, _mm##P##_set1_ps(0x1p-64f), _CMP_GE_OQ)                           \
+         & _mm##P##_cmp_ps_mask(x, _mm##P##_set1_ps(0x1.fffffep127f), _CMP_LE_OQ);                    \
+    V xs = x;                                                                                         \
+    M small = 0;                                                                                      \
+    if (ok != all) {                                                                                  \
+        small = _mm##P##_cmp_ps_mask(x, _mm##P##_set1_ps(0x1p-64f), _CMP_LT_OQ)                      \
+              & _mm##P##_cmp_ps_mask(x, _mm##P##_setzero_ps(), _CMP_GT_OQ);                           \
+        xs = _mm##P##_mask_mul_ps(x, small, x, _mm##P##_set1_ps(0x1p64f));                            \
+    }                                                                                                 \
+    V y = _mm##P##_rsqrt14_ps(xs);                                                                    \
+    V s = _mm##P##_mul_ps(xs, y);                                                                     \
+    V r = _mm##P##_fmadd_ps(_mm##P##_fnmadd_ps(s, s, xs), _mm##P##_mul_ps(y, _mm##P##_set1_ps(0.5f)), s); \
+    if (ok != all) {                                                                                  \
+        r = _mm##P##_mask_mul_ps(r, small, r, _mm##P##_set1_ps(0x1p-32f));                            \
+        V ieee = _mm##P##_mask_mov_ps(_mm##P##_sqrt_ps(x),                                            \
+                                      _mm##P##_cmp_ps_mask(x, _mm##P##_setzero_ps(), _CMP_LT_OQ),     \
+                                      _mm##P##_set1_ps(__builtin_nanf("")));                          \
+        r = _mm##P##_mask_mov_ps(r, (M)(all & ~(ok | small)), ieee);                                  \
+    }                                                                                                 \
+    return r;
+
+__attribute__((simd("notinbranch"), const, nothrow)) float dl_root(float x);
+__m512 dl_root_e(__m512 x) __asm__("_ZGVeN16v_dl_root");
+__m512 dl_root_e(__m512 x) { DL_ROOT_BODY(16, __m512, __mmask16, 512) }
+__m256 dl_root_d(__m256 x) __asm__("_ZGVdN8v_dl_root");
+__m256 dl_root_d(__m256 x) { DL_ROOT_BODY(8, __m256, __mmask8, 256) }
+__m256 dl_root_c(__m256 x) __asm__("_ZGVcN8v_dl_root");
+__m256 dl_root_c(__m256 x) { return dl_root_d(x); }
+__m128 dl_root_b(__m128 x) __asm__("_ZGVbN4v_dl_root");
+__m128 dl_root_b(__m128 x) { DL_ROOT_BODY(4, __m128, __mmask8, ) }
+float dl_root_s(float x) __asm__("dl_root");
+float dl_root_s(float x) { return _mm_cvtss_f32(dl_root_b(_mm_set1_ps(x))); }
+
+__attribute__((visibility("default"))) void descentlab_roots(long n, const float *x, float *r)
+{
+    for (long i = 0; i < n; ++i) r[i] = dl_root(x[i]);
+}
+"""
+"""C of torch's float32 root for AVX-512 processors (see :class:`Source`), put before a kernel that uses it."""
+
+
 _C_TEMPLATE = """\
 /* generated by descentlab.engine.paths.native from a traced update rule: one pass over every value */
 #include <math.h>
 #include <pthread.h>
-
+{prelude}
 typedef void (*root_fn)(int, const {real} *, {real} *);
 
 static void loop(long n, root_fn root, {pointers}{scalar_parameters}{constant_parameters})
@@ -342,6 +409,7 @@ static void *range(void *arg)
     return 0;
 }}
 
+__attribute__((visibility("default")))
 int descentlab_step(long count, const long *sizes, void *const *ptrs, const double *pt, const double *cs, long threads,
                     void *root)
 {{
@@ -470,7 +538,12 @@ def _compile(cc: str, text: str, directory: Path, library: Path) -> None:
 
 
 def _load(library: Path) -> Any:
-    function = ctypes.CDLL(str(library)).descentlab_step
+    loaded = ctypes.CDLL(str(library))
+    function = loaded.descentlab_step
+    function.library = loaded  # (its other function, where the kernel has the written root: descentlab_roots)
+    if hasattr(loaded, "descentlab_roots"):
+        loaded.descentlab_roots.restype = None
+        loaded.descentlab_roots.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
     function.restype = ctypes.c_int
     function.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                          ctypes.c_long, ctypes.c_void_p]
@@ -491,7 +564,7 @@ class Kernel:
         self.constants = torch.tensor(source.constants or [0.0], dtype=torch.float64)
         self.checked = False
         self.root = torch_root(source.ctype) if source.stages > 1 else None
-        self.ieee_roots = source.stages == 1 and source.roots
+        self.ieee_roots = source.ieee_roots
 
     def __call__(self, tensors: dict[str, Sequence[Tensor]], scalars: Sequence[Any], count: int,
                  threads: int | None = None) -> None:
@@ -514,6 +587,50 @@ class Kernel:
 
 
 _ROOTS: dict[str, int | None] = {}
+
+
+def emulated_root_possible() -> bool:
+    """Whether :data:`ROOT_C` can be compiled here: a processor with AVX-512 F and VL (the compiler targets it)."""
+    flags = set(_cpu_flags().split())
+    return {"avx512f", "avx512vl"} <= flags and os.environ.get("DESCENTLAB_ROOT", "") != "mkl"
+
+
+_ROOT_VERDICT: list[bool] = []
+
+
+def root_sample() -> Tensor:
+    """float32 values on which :data:`ROOT_C` is checked against torch's ``sqrt``: every 61st mantissa of the two
+    exponents [1, 4) (the root repeats its rounding per factor 4), subnormals, values about the 2^-64 bound, the
+    ends of the range, zeros, infinities, NaNs, negatives, and a million random bit patterns."""
+    bits = [torch.arange(0x3F800000, 0x40800000, 61, dtype=torch.int64),
+            torch.arange(0, 0x00800000, 997, dtype=torch.int64),
+            torch.arange(0x1F000000 - 4096, 0x1F800000 + 4096, 3, dtype=torch.int64),
+            torch.tensor([0, 1, 0x7F7FFFFF, 0x7F800000, 0x7FC00000, 0x7F800001, 0x80000000, 0x80000001, 0xBF800000,
+                          0xFF800000, 0xFFC00000], dtype=torch.int64),
+            torch.randint(0, 2**32, (1 << 20,), generator=torch.Generator().manual_seed(0), dtype=torch.int64)]
+    return _as_float32(torch.cat(bits))
+
+
+def _as_float32(bits: Tensor) -> Tensor:
+    """float32 values of the unsigned 32-bit patterns ``bits`` (int64)."""
+    signed = torch.where(bits >= 2**31, bits - 2**32, bits)
+    return signed.to(torch.int32).view(torch.float32)
+
+
+def emulated_root_agrees(library: Any) -> bool:
+    """Whether ``library``'s ``descentlab_roots`` gives torch's ``sqrt`` bit for bit on :func:`root_sample`
+    (once per process; a disagreement is said once on the log and the kernels use MKL's routine between stages)."""
+    if not _ROOT_VERDICT:
+        x = root_sample()
+        out = torch.empty_like(x)
+        library.descentlab_roots(x.numel(), x.data_ptr(), out.data_ptr())
+        same = torch.equal(out.view(torch.int32), x.sqrt().view(torch.int32))
+        _ROOT_VERDICT.append(same)
+        if not same:
+            _say_once("root", "descentlab: torch's float32 square root is not the one written in the kernels on this "
+                      "processor; the kernels call torch's routine between stages (a little slower)",
+                      level=logging.INFO)
+    return _ROOT_VERDICT[0]
 
 
 def torch_root(ctype: str) -> int | None:
@@ -550,6 +667,9 @@ def kernel_for(plan: Plan, dtype: torch.dtype, torch_roots: bool = True) -> Kern
             source = None
         if source is not None:
             function = build(source.text)
+            if function is not None and source.emulated_root and not emulated_root_agrees(function.library):
+                source = Source(plan, dtype, torch_roots, emulate=False)
+                function = build(source.text)
             if function is not None:
                 kernel = Kernel(source, function)
     kept[key] = kernel
