@@ -600,21 +600,17 @@ _ROOT_VERDICT: list[bool] = []
 
 def root_sample() -> Tensor:
     """float32 values on which :data:`ROOT_C` is checked against torch's ``sqrt``: every 61st mantissa of the two
-    exponents [1, 4) (the root repeats its rounding per factor 4), subnormals, values about the 2^-64 bound, the
-    ends of the range, zeros, infinities, NaNs, negatives, and a million random bit patterns."""
-    bits = [torch.arange(0x3F800000, 0x40800000, 61, dtype=torch.int64),
-            torch.arange(0, 0x00800000, 997, dtype=torch.int64),
-            torch.arange(0x1F000000 - 4096, 0x1F800000 + 4096, 3, dtype=torch.int64),
-            torch.tensor([0, 1, 0x7F7FFFFF, 0x7F800000, 0x7FC00000, 0x7F800001, 0x80000000, 0x80000001, 0xBF800000,
-                          0xFF800000, 0xFFC00000], dtype=torch.int64),
-            torch.randint(0, 2**32, (1 << 20,), generator=torch.Generator().manual_seed(0), dtype=torch.int64)]
-    return _as_float32(torch.cat(bits))
+    exponents [1, 4) (the root repeats its rounding per factor 4), subnormals, the values about the 2^-64 bound,
+    the ends of the range, zeros, infinities, NaNs, negatives, and random bit patterns."""
+    def patterns(start: int, end: int, step: int = 1) -> Tensor:
+        return torch.arange(start, end, step, dtype=torch.int32)
 
-
-def _as_float32(bits: Tensor) -> Tensor:
-    """float32 values of the unsigned 32-bit patterns ``bits`` (int64)."""
-    signed = torch.where(bits >= 2**31, bits - 2**32, bits)
-    return signed.to(torch.int32).view(torch.float32)
+    bits = [patterns(0x3F800000, 0x40800000, 61), patterns(0, 0x00800000, 997),
+            patterns(0x1F800000 - 2**15, 0x1F800000 + 2**15),
+            torch.tensor([0, 1, 0x7F7FFFFF, 0x7F800000, 0x7FC00000, 0x7F800001, -2**31, -2**31 + 1, -0x40800000,
+                          -0x00800000, -0x00400000], dtype=torch.int32),
+            torch.randint(-2**31, 2**31 - 1, (1 << 18,), generator=torch.Generator().manual_seed(0), dtype=torch.int32)]
+    return torch.cat(bits).view(torch.float32)
 
 
 def emulated_root_agrees(library: Any) -> bool:
