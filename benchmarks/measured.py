@@ -81,9 +81,15 @@ def _triad(result: dict[str, Any]) -> str:
             f"{_number(result.get('triad_in_place_gb_per_s'))} GB/s")
 
 
+STEPS_ORDER = ["ours default", "ours notes", "ours replay", "ours plain", "ours fast", "torch default", "torch foreach",
+               "torch fused"]
+"""The columns' order (a record lists the paths of each algorithm in turn, and not every algorithm has all)."""
+
+
 def _steps(result: dict[str, Any]) -> list[str]:
     rows = result["rows"]
-    paths = list(dict.fromkeys(r["path"] for r in rows))
+    paths = sorted(dict.fromkeys(r["path"] for r in rows),
+                   key=lambda path: STEPS_ORDER.index(path) if path in STEPS_ORDER else len(STEPS_ORDER))
     layouts = list(dict.fromkeys(r["layout"] for r in rows))
     lines = []
     for layout in layouts:

@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "weight decay 0.01 against torch.optim.AdamW; yogi has no torch.optim class)")
     steps.add_argument("--layouts", nargs="+", choices=tuple(LAYOUTS), metavar="LAYOUT",
                        help=f"parameter layouts (default all: {', '.join(LAYOUTS)}): flat16m = one 16M-value tensor, "
-                       "resnet18 = ResNet-18's 62 shapes, gpt2 = GPT-2 small's 148 shapes (124M values; about 7 GB "
+                       "resnet18 = ResNet-18's 62 shapes, gpt2 = GPT-2 small's 148 shapes (124M values; about 8 GB "
                        "for Adam with six paths), many = 2000 tensors of 1000 values, small300 = 300 small tensors")
     steps.add_argument("--paths", nargs="+", choices=STEP_PATHS, metavar="PATH",
                        help="paths to time (default all: " + ", ".join(STEP_PATHS) + "; quote names with spaces; "
