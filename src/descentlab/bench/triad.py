@@ -11,11 +11,17 @@ loops built and run alike, and differs only in what they move.
 
 * **Bytes.**  The triad counts 12 bytes per value, STREAM's convention: read
   ``a`` and ``b``, write ``c``.  The processor also reads each cache line of
-  ``c`` before writing it (write-allocate), so the memory really moves 16
-  bytes per value; that read is not counted, as STREAM does not count it.  An
-  optimizer step writes only what it has read (``x`` and its state, in place), so
-  it moves exactly the bytes it is credited with, and a step at the memory's
-  limit can show up to 16/12 of the triad (133%).
+  ``c`` before writing it (write-allocate); that read is not counted, as STREAM
+  does not count it.  An optimizer step writes only what it has read (``x`` and
+  its state, in place), so it has no such hidden read.
+* **Why a step can exceed it.**  A few threads of a large server processor do
+  not saturate its memory: each core can wait for only so many cache lines at
+  once, so a loop's pace is set by the lines it reads.  The triad reads three
+  per 16 values (``a``, ``b`` and ``c``'s write-allocate) for 12 counted bytes;
+  an SGD step (``x = x - lr g``) reads two for the same 12 bytes and can run at
+  about 3/2 of the triad, and rules that read more state per counted byte
+  further above it.  So the same loop is also timed in place, ``a = a + s b``
+  (an SGD step's traffic exactly): ``in_place_gb_per_s``.
 * **Which timing.**  The triad is timed in blocks of a few runs, and the
   ceiling is the *best* block's median: a ceiling is what the machine can do,
   and a busy neighbour only ever makes a run slower (STREAM reports its best
@@ -25,7 +31,8 @@ loops built and run alike, and differs only in what they move.
   a loaded machine a step's share is an understatement, never an overstatement.
 * **Without a C compiler** (or when the loop cannot be built) the triad is
   ``torch.add(a, b, alpha=2, out=c)``, torch's own threads; the record says
-  which ran (``method``).
+  which ran (``method``).  ``DESCENTLAB_NATIVE=0`` does not change it: the
+  ceiling is the machine's, whichever path the steps take.
 """
 
 from __future__ import annotations
