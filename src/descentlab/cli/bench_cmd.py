@@ -72,7 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "for Adam with six paths), many = 2000 tensors of 1000 values, small300 = 300 small tensors")
     steps.add_argument("--paths", nargs="+", choices=STEP_PATHS, metavar="PATH",
                        help="paths to time (default all: " + ", ".join(STEP_PATHS) + "; quote names with spaces; "
-                       "without 'ours fast' nothing compiles with torch.compile)")
+                       "without 'ours fast' nothing compiles with torch.compile; 'ours notes' runs for momentum, "
+                       "adagrad and rmsprop only, where the notes' convention computes differently; the torch paths "
+                       "where torch.optim has them)")
     steps.add_argument("--peak-memory", action="store_true",
                        help="also measure each step's peak memory beyond its start (torch profiler; seconds per row)")
     steps.add_argument("--first-step", action="store_true",
