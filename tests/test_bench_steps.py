@@ -197,7 +197,6 @@ def test_one_algorithms_tensors_are_freed_before_the_next_ones_are_made(monkeypa
         return params
 
     monkeypatch.setattr(bench_steps, "_parameters", parameters)
-    optimizer_states: list[weakref.ref] = []
     optimizers = bench_steps._optimizers
 
     def keep_states(*args, **kwargs):

@@ -39,7 +39,7 @@ import torch
 from ..optim import create
 from ..engine.torch_names import TORCH_COUNTERPARTS
 from .layouts import LAYOUTS, TIMED, Layout, Timed
-from .triad import BYTES_PER_VALUE, Triad, measure_triad
+from .triad import BYTES_PER_VALUE, measure_triad
 
 ROUNDS = 3
 """Turns in which the paths' timed steps are split (see :func:`_medians_in_rounds`)."""
@@ -94,12 +94,6 @@ def _seconds(step: Callable[[], Any]) -> float:
     start = time.perf_counter()
     step()
     return time.perf_counter() - start
-
-
-def _median(step: Callable[[], Any], repeats: int, warmup: int) -> float:
-    for _ in range(warmup):
-        step()
-    return statistics.median(_seconds(step) for _ in range(repeats))
 
 
 def _medians_in_rounds(optimizers: dict[str, torch.optim.Optimizer], repeats: int, warmup: int) -> dict[str, float]:
