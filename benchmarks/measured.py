@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/measured.py run NAME [NAME ...]   # measure now: docs/measured/NAME.json, then .md
     .venv/bin/python benchmarks/measured.py render                # rewrite every docs/measured/NAME.md from its JSON
+                                                                  # (and the README's speed table from steps.json)
 
 Every table of timings or measured results in the docs is a file ``docs/measured/NAME.md``
 included by a page; it is written here from ``NAME.json``, which holds the command that
@@ -63,13 +64,32 @@ def _airfoil(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-LAYOUT_TITLES = {"flat16m": "one 16M tensor", "resnet18": "ResNet-18 (62 tensors)", "many": "2000 × 1000",
-                 "small300": "300 small tensors"}
+LAYOUT_TITLES = {"flat16m": "one 16M tensor", "resnet18": "ResNet-18 (62 tensors)",
+                 "gpt2": "GPT-2 small (148 tensors, 124M values)", "many": "2000 × 1000", "small300": "300 small tensors"}
+
+
+def _triad(result: dict[str, Any]) -> str:
+    """What the run's bandwidth ceiling was: the triad's GB/s, how it ran, and the in-place loop beside it."""
+    values = f"{result['triad_values'] // 2**20}M float32 values"
+    if not result.get("triad_method"):  # a record from before the triad said how it ran
+        return f"a triad c = a + 2b on {values} measured in the same run (how is not recorded): " \
+               f"{result['triad_gb_per_s']:.3g} GB/s"
+    return (f"the STREAM triad c = a + 2b on {values} ({result['triad_method']}; "
+            f"{result.get('triad_bytes_per_value') or '—'} bytes per value as STREAM counts them, the write-allocate "
+            f"read of c not counted), the better of its measurements at the run's start and end: "
+            f"{result['triad_gb_per_s']:.3g} GB/s; the same loop in place (a = a + 2b, an SGD step): "
+            f"{_number(result.get('triad_in_place_gb_per_s'))} GB/s")
+
+
+STEPS_ORDER = ["ours default", "ours notes", "ours replay", "ours plain", "ours fast", "torch default", "torch foreach",
+               "torch fused"]
+"""The columns' order (a record lists the paths of each algorithm in turn, and not every algorithm has all)."""
 
 
 def _steps(result: dict[str, Any]) -> list[str]:
     rows = result["rows"]
-    paths = list(dict.fromkeys(r["path"] for r in rows))
+    paths = sorted(dict.fromkeys(r["path"] for r in rows),
+                   key=lambda path: STEPS_ORDER.index(path) if path in STEPS_ORDER else len(STEPS_ORDER))
     layouts = list(dict.fromkeys(r["layout"] for r in rows))
     lines = []
     for layout in layouts:
@@ -91,11 +111,53 @@ def _steps(result: dict[str, Any]) -> list[str]:
             out.append(f"{cold:.2f} / {warm:.2f}" if cold is not None and warm is not None else "—")
             lines.append("| " + " | ".join(out) + " |")
         lines.append("")
+    peak = result.get("peak_rss_mib")
     lines.append(f"{result['dtype']}, torch {result['torch_version']}, {result['torch_threads']} threads, medians of "
-                 f"{result['repeats']} steps after a warm-up; STREAM-like triad measured in the same run: "
-                 f"{result['triad_gb_per_s']:.3g} GB/s. '—': torch has no such path for the rule. Paths take turns "
-                 "in rounds, so the ratios compare steps timed under the same load.")
+                 f"{result['repeats']} steps after a warm-up; the share is of {_triad(result)}. '—': no such path for "
+                 "the rule (torch.optim has no fused RMSprop or Adadelta and no Yogi; \"ours notes\" only where the "
+                 "notes' convention computes differently) or not recorded. Paths take turns in rounds, so the ratios "
+                 "compare steps timed under the same load. Peak resident memory of the run: "
+                 f"{_number(peak / 1024 if peak is not None else None)} GiB.")
     return lines
+
+
+README_LAYOUT = "resnet18"
+README_BEGIN = "<!-- speed table: written by benchmarks/measured.py from docs/measured/steps.json; do not edit -->"
+README_END = "<!-- end of the speed table -->"
+
+
+def readme_speed(record: dict[str, Any]) -> list[str]:
+    """The README's speed table from the steps record: on one layout (:data:`README_LAYOUT`, else the record's
+    first), our default step per algorithm, its GB/s and share of the triad, and how many times faster it is than
+    torch's default, foreach and fused steps ('—' where torch has no such path or the record no such field)."""
+    result = record["result"]
+    rows = result["rows"]
+    layouts = list(dict.fromkeys(r["layout"] for r in rows))
+    layout = README_LAYOUT if README_LAYOUT in layouts else layouts[0]
+    ours = {r["algorithm"]: r for r in rows if r["layout"] == layout and r["path"] == "ours default"}
+
+    def times(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}×"
+
+    lines = [f"Our default step on {LAYOUT_TITLES.get(layout, layout)}, float32, measured {record['date']} "
+             f"(`benchmarks/measured.py` from [`docs/measured/steps.json`](docs/measured/steps.json); "
+             "every layout and path in [speed](docs/speed.md)):", "",
+             "| rule | GB/s (share of the triad) | × torch default | × torch foreach | × torch fused |",
+             "|---|---|---|---|---|"]
+    for algorithm, row in ours.items():
+        lines.append(f"| {algorithm} | {row['gb_per_s']:.3g} ({row['triad_share']:.0%}) | "
+                     f"{times(row.get('speedup_vs_torch_default'))} | {times(row.get('speedup_vs_torch_foreach'))} | "
+                     f"{times(row.get('speedup_vs_torch_fused'))} |")
+    lines += ["", f"× n: torch's step takes n times as long as ours ('—': torch has no such path). The triad: "
+              f"{result['triad_gb_per_s']:.3g} GB/s ({result.get('triad_method') or '—'}, "
+              f"{result['torch_threads']} threads, load {record['machine']['load_average']})."]
+    return lines
+
+
+def with_readme_speed(readme: str, record: dict[str, Any]) -> str:
+    """``readme`` with the block between :data:`README_BEGIN` and :data:`README_END` written from ``record``."""
+    begin, end = readme.index(README_BEGIN), readme.index(README_END)
+    return readme[:begin] + "\n".join([README_BEGIN, *readme_speed(record), README_END]) + readme[end + len(README_END):]
 
 
 def _batched(result: dict[str, Any]) -> list[str]:
@@ -194,7 +256,7 @@ def _json_of(command: list[str]) -> Callable[[], dict[str, Any]]:
     return measure
 
 
-STEPS_PATHS = ["ours default", "ours replay", "ours plain", "torch default", "torch foreach", "torch fused"]
+STEPS_PATHS = ["ours default", "ours notes", "ours replay", "ours plain", "torch default", "torch foreach", "torch fused"]
 
 MEASUREMENTS: dict[str, tuple[list[str], Callable[[], dict[str, Any]], Callable[[dict[str, Any]], list[str]]]] = {
     # name: (the command as the docs show it, how to run it, how to render its record)
@@ -248,6 +310,13 @@ def run(name: str) -> None:
               "result": measure()}
     _write(MEASURED / f"{name}.json", json.dumps(record, indent=1) + "\n")
     _write(MEASURED / f"{name}.md", render(record))
+    if name == "steps":
+        _write_readme(record)
+
+
+def _write_readme(record: dict[str, Any]) -> None:
+    readme = REPO / "README.md"
+    _write(readme, with_readme_speed(readme.read_text(encoding="utf-8"), record))
 
 
 def _write(path: Path, text: str) -> None:
@@ -270,7 +339,10 @@ def main() -> None:
             run(name)
     else:
         for path in sorted(MEASURED.glob("*.json")):
-            _write(path.with_suffix(".md"), render(json.loads(path.read_text())))
+            record = json.loads(path.read_text())
+            _write(path.with_suffix(".md"), render(record))
+            if record["name"] == "steps":
+                _write_readme(record)
 
 
 if __name__ == "__main__":

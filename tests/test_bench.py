@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from descentlab.bench.airfoil import bench_airfoil
+from descentlab.bench.triad import Triad
 from descentlab.cli import main
 from descentlab.airfoil.data import load_airfoil
 from descentlab.notes.reference import NOTES_AIRFOIL
@@ -51,16 +52,22 @@ def test_bench_cli_errors(capsys, argv: list[str], message: str) -> None:
     assert message in err and err.count("\n") == 1
 
 
+def _fake_triad() -> Triad:
+    """A triad record of round numbers, so that a tiny steps run spends no time on the real one."""
+    return Triad(10.0, 9.0, 15.0, "fake", 1024, 2)
+
+
 def test_steps_suite_record_and_table(monkeypatch, capsys) -> None:
     """A tiny steps run: every path of one algorithm appears, with consistent derived numbers."""
     import descentlab.bench.steps as bench_steps
 
     monkeypatch.setitem(bench_steps.LAYOUTS, "resnet18", ((64, 3), (64,)))  # small, so it runs in a moment
-    monkeypatch.setattr(bench_steps, "triad_bandwidth", lambda: 10.0)
+    monkeypatch.setattr(bench_steps, "measure_triad", _fake_triad)
     assert main(["bench", "steps", "--algorithms", "rmsprop", "--layouts", "resnet18", "--repeats", "2", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     paths = [row["path"] for row in record["rows"]]
-    assert paths == ["ours default", "ours replay", "ours plain", "ours fast", "torch default", "torch foreach"]  # no fused RMSprop
+    assert paths == ["ours default", "ours notes", "ours replay", "ours plain", "ours fast", "torch default",
+                     "torch foreach"]  # no fused RMSprop
     foreach = next(r for r in record["rows"] if r["path"] == "torch foreach")
     for row in record["rows"]:
         assert row["speedup_vs_torch_foreach"] == pytest.approx(foreach["median_ms"] / row["median_ms"])
@@ -70,7 +77,9 @@ def test_steps_suite_record_and_table(monkeypatch, capsys) -> None:
         assert row["triad_share"] == pytest.approx(row["gb_per_s"] / 10.0)
         default = next(r for r in record["rows"] if r["path"] == "torch default")
         assert row["speedup_vs_torch_default"] == pytest.approx(default["median_ms"] / row["median_ms"])
-    assert record["suite"] == "steps" and record["triad_gb_per_s"] == 10.0
+    assert record["suite"] == "steps" and record["triad_gb_per_s"] == 10.0 and record["triad_method"] == "fake"
+    assert record["triad_bytes_per_value"] == 12 and record["triad_in_place_gb_per_s"] == 15.0
+    assert record["peak_rss_mib"] > 0
 
 
 def test_steps_suite_keeps_stderr_to_its_progress_lines(monkeypatch, capfd) -> None:
@@ -78,7 +87,7 @@ def test_steps_suite_keeps_stderr_to_its_progress_lines(monkeypatch, capfd) -> N
     import descentlab.bench.steps as bench_steps
 
     monkeypatch.setitem(bench_steps.LAYOUTS, "resnet18", ((8, 3),))
-    monkeypatch.setattr(bench_steps, "triad_bandwidth", lambda: 10.0)
+    monkeypatch.setattr(bench_steps, "measure_triad", _fake_triad)
     assert main(["bench", "steps", "--algorithms", "sgd", "--layouts", "resnet18", "--repeats", "1", "--json"]) == 0
     err = capfd.readouterr().err
     assert err.splitlines() == ["timing sgd on resnet18"]
@@ -104,7 +113,7 @@ def test_steps_suite_peak_memory_column(monkeypatch, capsys) -> None:
     import descentlab.bench.steps as bench_steps
 
     monkeypatch.setitem(bench_steps.LAYOUTS, "resnet18", ((256, 256),))
-    monkeypatch.setattr(bench_steps, "triad_bandwidth", lambda: 10.0)
+    monkeypatch.setattr(bench_steps, "measure_triad", _fake_triad)
     assert main(["bench", "steps", "--algorithms", "sgd", "--layouts", "resnet18", "--repeats", "1", "--peak-memory"]) == 0
     lines = capsys.readouterr().out.splitlines()
     header = lines[1].split()
@@ -117,7 +126,7 @@ def test_steps_suite_first_step_in_new_processes(monkeypatch, capsys) -> None:
     import descentlab.bench.steps as bench_steps
 
     monkeypatch.setitem(bench_steps.LAYOUTS, "resnet18", ((64, 3), (5,)))
-    monkeypatch.setattr(bench_steps, "triad_bandwidth", lambda: 10.0)
+    monkeypatch.setattr(bench_steps, "measure_triad", _fake_triad)
     assert main(["bench", "steps", "--algorithms", "adam", "--layouts", "resnet18", "--repeats", "1", "--json",
                  "--first-step", "--paths", "ours default", "torch default"]) == 0
     record = json.loads(capsys.readouterr().out)

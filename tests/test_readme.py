@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -46,3 +48,16 @@ def test_make_setup_prints_how_to_run_the_command() -> None:
     line = done.stdout.strip().splitlines()[-1].replace(sys.prefix, ".venv")
     assert line.startswith("descentlab is installed in .venv: run .venv/bin/descentlab")
     assert line in README
+
+
+def test_the_speed_table_is_written_from_the_steps_record() -> None:
+    """The README's speed table is ``benchmarks/measured.py``'s rendering of docs/measured/steps.json, not typed."""
+    spec = importlib.util.spec_from_file_location("measured", REPO / "benchmarks" / "measured.py")
+    measured = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(measured)
+    record = json.loads((REPO / "docs" / "measured" / "steps.json").read_text(encoding="utf-8"))
+    assert README.count(measured.README_BEGIN) == 1 and README.count(measured.README_END) == 1
+    assert measured.with_readme_speed(README, record) == README, \
+        "the README's speed table was edited or is stale: run benchmarks/measured.py render"
+    block = README[README.index(measured.README_BEGIN):README.index(measured.README_END)]
+    assert "| adam |" in block and "× torch fused" in block

@@ -5,52 +5,62 @@ one ``optimizer.step()`` on every path (median over repeats after warm-up, the
 paths taking turns in a few rounds so that the machine's drift reaches all alike), and
 puts it against memory bandwidth: the minimum bytes a step must move (read ``x``,
 ``g`` and every state tensor, write ``x`` and the state) divided by the time, and
-that as a share of a STREAM-style triad (``c = a + 2 b``) timed in the same run,
+that as a share of the STREAM triad (``c = a + s b``, :mod:`descentlab.bench.triad`: a C loop
+built and threaded as our kernels are) measured at the start and the end of the run,
 and what one step allocates (its temporaries) according to the torch profiler.
 
 Each algorithm is compared with the torch.optim class computing the same update
-through :data:`descentlab.engine.torch_names.TORCH_COUNTERPARTS`, the conventions of the README's table.
+through :data:`descentlab.engine.torch_names.TORCH_COUNTERPARTS`, the conventions of the README's table
+(:data:`~descentlab.bench.layouts.TIMED` says which; Yogi has no torch.optim class, so its ratios are ``None``).
+
+Memory: the paths share the parameters and their gradients; each path keeps its own
+optimizer state, and one algorithm's optimizers are freed before the next one's
+parameters are made.  So a run's peak is about ``values x 4 bytes x (2 + paths x
+state tensors)`` plus torch foreach's temporaries: for Adam on the ``gpt2`` layout
+(124M values) with the six paths of the measured table, 0.5 GB x (2 + 6 x 2) = 7 GB
+and a temporary or two of 0.5 GB (8.0 GiB peak resident, measured: ``peak_rss_mib``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
 
 from ..optim import create
 from ..engine.torch_names import TORCH_COUNTERPARTS
-from .layouts import COUNTERPARTS, LAYOUTS, Layout
+from .layouts import LAYOUTS, TIMED, Layout, Timed
+from .triad import BYTES_PER_VALUE, measure_triad
 
 ROUNDS = 3
 """Turns in which the paths' timed steps are split (see :func:`_medians_in_rounds`)."""
 
 
-TORCH_FUSED = frozenset({"sgd", "momentum", "adagrad", "adam"})
-"""The algorithms whose torch.optim class has a fused CPU kernel (in torch 2.13)."""
-
-TRIAD_VALUES = 32 * 2**20
+TORCH_FUSED = frozenset({"SGD", "Adagrad", "Adam", "AdamW"})
+"""The torch.optim classes with a fused CPU kernel (in torch 2.13)."""
 
 
 @dataclass(frozen=True)
 class StepRow:
     algorithm: str
     layout: str
-    path: str  # "ours default", "ours plain", "ours fast", "torch default", "torch foreach", "torch fused"
+    path: str  # one of layouts.STEP_PATHS
     median_ms: float
     first_step_s: float  # the first step (compilation, for the fast path)
     min_bytes: int  # the least a step must read and write
     gb_per_s: float
-    triad_share: float  # gb_per_s / the triad's
-    speedup_vs_torch_best: float  # torch's fastest path time / this path's time
-    speedup_vs_torch_default: float  # torch's default path time / this path's time
+    triad_share: float  # gb_per_s / the triad's (STREAM's 12 bytes per value)
+    speedup_vs_torch_best: float | None  # torch's fastest path time / this path's time (None: no torch path, Yogi)
+    speedup_vs_torch_default: float | None  # torch's default path time / this path's time
     allocated_mib: float  # memory allocated during one step (temporaries), by the profiler
     peak_extra_mib: float | None = None  # the most memory in use during a step beyond its start (--peak-memory)
     speedup_vs_torch_foreach: float | None = None  # torch's foreach time / this path's (None: not timed)
@@ -62,12 +72,17 @@ class StepRow:
 @dataclass(frozen=True)
 class StepBench:
     rows: tuple[StepRow, ...]
-    triad_gb_per_s: float
+    triad_gb_per_s: float  # the ceiling: the better of the run's two triad measurements (see descentlab.bench.triad)
     triad_values: int
     repeats: int
     dtype: str
     torch_version: str
     torch_threads: int
+    triad_method: str = ""  # triad.C_METHOD (our C loop) or triad.TORCH_METHOD (torch.add: no C compiler)
+    triad_bytes_per_value: int = BYTES_PER_VALUE  # STREAM's count (the write-allocate read of c not counted)
+    triad_median_gb_per_s: float | None = None  # the median of that measurement's runs (how loaded the machine was)
+    triad_in_place_gb_per_s: float | None = None  # the same loop writing into a (a = a + s b: an SGD step)
+    peak_rss_mib: float | None = None  # the process's peak resident memory by the end of the run
 
     def to_dict(self) -> dict[str, Any]:
         record = asdict(self)
@@ -75,23 +90,10 @@ class StepBench:
         return record
 
 
-def triad_bandwidth(values: int = TRIAD_VALUES, repeats: int = 15) -> float:
-    """GB/s of ``c = a + 2 b`` on float32 arrays of ``values`` elements (3 arrays moved)."""
-    a, b, c = torch.rand(values), torch.rand(values), torch.empty(values)
-    seconds = _median(lambda: torch.add(a, b, alpha=2, out=c), repeats, warmup=3)
-    return 3 * values * 4 / seconds / 1e9
-
-
 def _seconds(step: Callable[[], Any]) -> float:
     start = time.perf_counter()
     step()
     return time.perf_counter() - start
-
-
-def _median(step: Callable[[], Any], repeats: int, warmup: int) -> float:
-    for _ in range(warmup):
-        step()
-    return statistics.median(_seconds(step) for _ in range(repeats))
 
 
 def _medians_in_rounds(optimizers: dict[str, torch.optim.Optimizer], repeats: int, warmup: int) -> dict[str, float]:
@@ -163,9 +165,8 @@ def fresh_first_steps(algorithm: str, layout: Layout, dtype: torch.dtype) -> tup
 
     import descentlab
 
-    counterpart = TORCH_COUNTERPARTS[algorithm]
-    hyperparameters = {**counterpart.fixed, **COUNTERPARTS[algorithm]}
-    argument = json.dumps([algorithm, [list(shape) for shape in layout], hyperparameters, str(dtype).replace("torch.", "")])
+    timed = TIMED[algorithm]
+    argument = json.dumps([timed.rule, [list(shape) for shape in layout], _ours(timed), str(dtype).replace("torch.", "")])
     source = os.path.dirname(os.path.dirname(descentlab.__file__))
     times = []
     with tempfile.TemporaryDirectory() as cache:
@@ -178,24 +179,46 @@ def fresh_first_steps(algorithm: str, layout: Layout, dtype: torch.dtype) -> tup
     return times[0], times[1]
 
 
+def _ours(timed: Timed) -> dict[str, Any]:
+    """Our setting of ``timed`` in torch's convention (its counterpart's ``fixed`` settings added)."""
+    counterpart = TORCH_COUNTERPARTS.get(timed.rule)
+    return {**(counterpart.fixed if counterpart else {}), **timed.settings}
+
+
+def _torch(timed: Timed) -> tuple[type[torch.optim.Optimizer], dict[str, Any]] | None:
+    """torch.optim's class for ``timed`` and the setting in its names, or ``None`` (torch.optim has none)."""
+    if timed.torch_class is None or timed.rule not in TORCH_COUNTERPARTS:
+        return None
+    counterpart = TORCH_COUNTERPARTS[timed.rule]
+    theirs = {counterpart.names[name]: value for name, value in timed.settings.items() if name not in timed.implied}
+    return getattr(torch.optim, timed.torch_class or counterpart.class_name), theirs
+
+
 def _optimizers(algorithm: str, params: list[torch.Tensor], paths: Sequence[str] | None = None) -> dict[str, torch.optim.Optimizer]:
-    given, counterpart = COUNTERPARTS[algorithm], TORCH_COUNTERPARTS[algorithm]
-    ours = {**counterpart.fixed, **given}
-    theirs = {counterpart.names[name]: value for name, value in given.items()}
+    timed = TIMED[algorithm]
+    rule, ours = timed.rule, _ours(timed)
     found: dict[str, Callable[[], torch.optim.Optimizer]] = {
-        "ours default": lambda: create(algorithm, params, **ours),
-        "ours replay": lambda: _Replayed(create(algorithm, params, **ours)),
-        "ours plain": lambda: create(algorithm, params, fused=False, **ours),
-        "ours fast": lambda: create(algorithm, params, fused=True, **ours),
-        "torch default": lambda: counterpart.optimizer(params, **theirs),
-        "torch foreach": lambda: counterpart.optimizer(params, foreach=True, **theirs),
+        "ours default": lambda: create(rule, params, **ours),
+        "ours replay": lambda: _Replayed(create(rule, params, **ours)),
+        "ours plain": lambda: create(rule, params, fused=False, **ours),
+        "ours fast": lambda: create(rule, params, fused=True, **ours),
     }
-    if algorithm in TORCH_FUSED:
-        found["torch fused"] = lambda: counterpart.optimizer(params, fused=True, **theirs)
-    if paths is None:
-        paths = list(found)
-    missing = [path for path in ("ours plain", "torch default") if path not in paths]  # the rows' references
-    return {path: found[path]() for path in [*paths, *missing] if path in found}
+    if timed.notes is not None:
+        found["ours notes"] = lambda: create(rule, params, **timed.notes)
+    theirs = _torch(timed)
+    if theirs is not None:
+        cls, settings = theirs
+        found["torch default"] = lambda: cls(params, **settings)
+        found["torch foreach"] = lambda: cls(params, foreach=True, **settings)
+        if cls.__name__ in TORCH_FUSED:
+            found["torch fused"] = lambda: cls(params, fused=True, **settings)
+    order = [path for path in (paths if paths is not None else found) if path in found]
+    order += [path for path in ("ours plain", "torch default") if path in found and path not in order]  # the references
+    return {path: found[path]() for path in sorted(order, key=_PATH_ORDER.index)}
+
+
+_PATH_ORDER = ["ours default", "ours notes", "ours replay", "ours plain", "ours fast", "torch default", "torch foreach",
+               "torch fused"]
 
 
 def allocated_during_step(optimizer: torch.optim.Optimizer) -> int:
@@ -258,7 +281,7 @@ def _min_bytes(optimizer: torch.optim.Optimizer) -> int:
 
 
 def bench_steps(
-    algorithms: Sequence[str] = tuple(COUNTERPARTS),
+    algorithms: Sequence[str] = tuple(TIMED),
     layouts: Sequence[str] = tuple(LAYOUTS),
     *,
     repeats: int = 10,
@@ -269,35 +292,53 @@ def bench_steps(
     first_step: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> StepBench:
-    """Time every path of every algorithm on every layout; one triad measurement for the run.
+    """Time every path of every algorithm on every layout, between two triad measurements (the better one is the
+    run's ceiling, :mod:`descentlab.bench.triad`).
 
     ``paths`` picks the paths (default all; "ours plain" and "torch default" are always
     timed: the rows' ratios refer to them).  ``peak_memory`` adds each step's peak memory beyond its start (:func:`peak_during_step`; slow).
-    ``first_step`` adds the default path's first step in new processes, cold and warm (:func:`fresh_first_steps`).
+    ``first_step`` adds the default path's first step in new processes, cold and warm (:func:`fresh_first_steps`),
+    run before this process makes the layout's tensors.
     """
-    triad = triad_bandwidth()
+    triad = measure_triad()
     rows: list[StepRow] = []
     for layout in layouts:
         for algorithm in algorithms:
             if progress is not None:
                 progress(f"{algorithm} on {layout}")
-            optimizers = _optimizers(algorithm, _parameters(LAYOUTS[layout], dtype), paths)
-            first = {path: _seconds(optimizer.step) for path, optimizer in optimizers.items()}
-            seconds = _medians_in_rounds(optimizers, repeats, warmup)
-            torch_best = min(time for path, time in seconds.items() if path.startswith("torch"))
-            torch_default = seconds["torch default"]
-            foreach, fused = seconds.get("torch foreach"), seconds.get("torch fused")
-            minimum = _min_bytes(optimizers["ours plain"])
             fresh = (fresh_first_steps(algorithm, LAYOUTS[layout], dtype)
-                     if first_step and "ours default" in optimizers else (None, None))
-            for path, optimizer in optimizers.items():
-                bandwidth = minimum / seconds[path] / 1e9
-                rows.append(StepRow(algorithm, layout, path, seconds[path] * 1e3, first[path], minimum, bandwidth,
-                                    bandwidth / triad, torch_best / seconds[path], torch_default / seconds[path],
-                                    allocated_during_step(optimizer) / 2**20,
-                                    peak_during_step(optimizer) if peak_memory else None,
-                                    foreach / seconds[path] if foreach else None,
-                                    fused / seconds[path] if fused else None,
-                                    *(fresh if path == "ours default" else (None, None))))
-    return StepBench(tuple(rows), triad, TRIAD_VALUES, repeats, str(dtype).replace("torch.", ""),
-                     torch.__version__, torch.get_num_threads())
+                     if first_step and (paths is None or "ours default" in paths) else (None, None))
+            rows += _time_one(algorithm, layout, dtype, paths, repeats, warmup, peak_memory, fresh)
+    triad = triad.better(measure_triad())
+    rows = [replace(row, triad_share=row.gb_per_s / triad.gb_per_s) for row in rows]
+    return StepBench(tuple(rows), triad.gb_per_s, triad.values, repeats, str(dtype).replace("torch.", ""),
+                     torch.__version__, torch.get_num_threads(), triad.method, BYTES_PER_VALUE, triad.median_gb_per_s,
+                     triad.in_place_gb_per_s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def _time_one(algorithm: str, layout: str, dtype: torch.dtype, paths: Sequence[str] | None, repeats: int, warmup: int,
+              peak_memory: bool, fresh: tuple[float | None, float | None]) -> list[StepRow]:
+    """The rows of one algorithm on one layout (their triad shares left for the caller); its tensors are freed on
+    return."""
+    optimizers = _optimizers(algorithm, _parameters(LAYOUTS[layout], dtype), paths)
+    first = {path: _seconds(optimizer.step) for path, optimizer in optimizers.items()}
+    seconds = _medians_in_rounds(optimizers, repeats, warmup)
+    theirs = [time for path, time in seconds.items() if path.startswith("torch")]
+    torch_best = min(theirs) if theirs else None
+    torch_default = seconds.get("torch default")
+    foreach, fused = seconds.get("torch foreach"), seconds.get("torch fused")
+    minimum = _min_bytes(optimizers["ours plain"])
+    rows = []
+    for path, optimizer in optimizers.items():
+        time = seconds[path]
+        rows.append(StepRow(algorithm, layout, path, time * 1e3, first[path], minimum, minimum / time / 1e9, math.nan,
+                            _ratio(torch_best, time), _ratio(torch_default, time),
+                            allocated_during_step(optimizer) / 2**20,
+                            peak_during_step(optimizer) if peak_memory else None,
+                            _ratio(foreach, time), _ratio(fused, time),
+                            *(fresh if path == "ours default" else (None, None))))
+    return rows
+
+
+def _ratio(theirs: float | None, ours: float) -> float | None:
+    return theirs / ours if theirs else None

@@ -2,7 +2,8 @@
 
 Suites: ``airfoil`` (the default) — ``descentlab train`` against the
 notes' training loop; ``steps`` — one optimizer step of every algorithm on every
-path (ours default, plain and fast; torch.optim default, foreach and fused).  A new suite adds an entry to ``SUITES``: a function
+path (ours default, notes, replay, plain and fast; torch.optim default, foreach and fused) against the
+STREAM triad measured in the same run.  A new suite adds an entry to ``SUITES``: a function
 ``(args) -> record`` and a function ``(record) -> table lines``; its options go
 in ``register``.
 """
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..bench.layouts import COUNTERPARTS, LAYOUTS, STEP_PATHS
+from ..bench.layouts import LAYOUTS, STEP_PATHS, TIMED
 from ..notes.reference import NOTES_AIRFOIL, airfoil_label
 from .common import at_most, load_data, seed_count
 
@@ -62,14 +63,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     airfoil.add_argument("--batch-repeats", type=at_most(MAX_REPEATS, "repeats"), default=3,
                          help=f"timed repetitions of the batch comparison, 1 to {MAX_REPEATS} (default 3)")
     steps = parser.add_argument_group("steps suite")
-    steps.add_argument("--algorithms", nargs="+", choices=tuple(COUNTERPARTS), metavar="NAME",
-                       help=f"algorithms to time (default all: {', '.join(COUNTERPARTS)})")
+    steps.add_argument("--algorithms", nargs="+", choices=tuple(TIMED), metavar="NAME",
+                       help=f"algorithms to time (default all: {', '.join(TIMED)}; adamw is Adam with decoupled "
+                       "weight decay 0.01 against torch.optim.AdamW; yogi has no torch.optim class)")
     steps.add_argument("--layouts", nargs="+", choices=tuple(LAYOUTS), metavar="LAYOUT",
-                       help="parameter layouts (default all): flat16m = one 16M-value tensor, resnet18 = "
-                       "ResNet-18's 62 shapes, many = 2000 tensors of 1000 values")
+                       help=f"parameter layouts (default all: {', '.join(LAYOUTS)}): flat16m = one 16M-value tensor, "
+                       "resnet18 = ResNet-18's 62 shapes, gpt2 = GPT-2 small's 148 shapes (124M values; about 8 GB "
+                       "for Adam with six paths), many = 2000 tensors of 1000 values, small300 = 300 small tensors")
     steps.add_argument("--paths", nargs="+", choices=STEP_PATHS, metavar="PATH",
                        help="paths to time (default all: " + ", ".join(STEP_PATHS) + "; quote names with spaces; "
-                       "without 'ours fast' nothing compiles with torch.compile)")
+                       "without 'ours fast' nothing compiles with torch.compile; 'ours notes' runs for momentum, "
+                       "adagrad and rmsprop only, where the notes' convention computes differently; the torch paths "
+                       "where torch.optim has them)")
     steps.add_argument("--peak-memory", action="store_true",
                        help="also measure each step's peak memory beyond its start (torch profiler; seconds per row)")
     steps.add_argument("--first-step", action="store_true",
@@ -131,17 +136,20 @@ def _measure_steps(args: argparse.Namespace) -> StepBench:
 
     from ..bench.steps import bench_steps
 
-    return bench_steps(args.algorithms or tuple(COUNTERPARTS), args.layouts or tuple(LAYOUTS), repeats=args.repeats or 10,
+    return bench_steps(args.algorithms or tuple(TIMED), args.layouts or tuple(LAYOUTS), repeats=args.repeats or 10,
                        paths=args.paths, peak_memory=args.peak_memory, first_step=args.first_step,
                        progress=progress)
 
 
 def steps_table(record: StepBench) -> list[str]:
     """One optimizer step per algorithm, layout and path: median ms, GB/s, share of the triad, ratio to torch's best."""
+    in_place = (f", in place (a = a + 2b) {record.triad_in_place_gb_per_s:.1f} GB/s"
+                if record.triad_in_place_gb_per_s is not None else "")
     lines = [
         f"steps: one optimizer.step(), {record.dtype}, median of {record.repeats} after warm-up "
-        f"(torch {record.torch_version}, {record.torch_threads} threads); triad c = a + 2b on "
-        f"{record.triad_values} values: {record.triad_gb_per_s:.1f} GB/s",
+        f"(torch {record.torch_version}, {record.torch_threads} threads); triad c = a + 2b "
+        f"({record.triad_method}, {record.triad_values} values, {record.triad_bytes_per_value} bytes each): "
+        f"{record.triad_gb_per_s:.1f} GB/s{in_place}",
         f"{'algorithm':<10} {'layout':<9} {'path':<14} {'ms':>8} {'first s':>8} {'GB/s':>7} {'of triad':>9} "
         f"{'vs torch best':>14} {'vs default':>11} {'vs foreach':>11} {'vs fused':>9} {'alloc MiB':>10} "
         f"{'peak MiB':>9} {'new process cold/warm s':>24}",
@@ -155,8 +163,8 @@ def steps_table(record: StepBench) -> list[str]:
                  if row.fresh_first_step_cold_s is not None else "-")
         lines.append(
             f"{row.algorithm:<10} {row.layout:<9} {row.path:<14} {row.median_ms:8.2f} {row.first_step_s:8.2f} "
-            f"{row.gb_per_s:7.1f} {row.triad_share:8.0%} {row.speedup_vs_torch_best:13.2f}x "
-            f"{row.speedup_vs_torch_default:10.2f}x {ratio(row.speedup_vs_torch_foreach, 11)} "
+            f"{row.gb_per_s:7.1f} {row.triad_share:8.0%} {ratio(row.speedup_vs_torch_best, 14)} "
+            f"{ratio(row.speedup_vs_torch_default, 11)} {ratio(row.speedup_vs_torch_foreach, 11)} "
             f"{ratio(row.speedup_vs_torch_fused, 9)} {row.allocated_mib:10.1f} "
             + (f"{row.peak_extra_mib:9.1f}" if row.peak_extra_mib is not None else f"{'-':>9}")
             + f" {fresh:>24}"
