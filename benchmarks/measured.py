@@ -68,6 +68,10 @@ LAYOUT_TITLES = {"flat16m": "one 16M tensor", "resnet18": "ResNet-18 (62 tensors
                  "gpt2": "GPT-2 small (148 tensors, 124M values)", "many": "2000 × 1000", "small300": "300 small tensors"}
 
 
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
 def _triad(result: dict[str, Any]) -> str:
     """What the run's bandwidth ceiling was: the triad's GB/s, how it ran, and the in-place loop beside it."""
     values = f"{result['triad_values'] // 2**20}M float32 values"
@@ -93,7 +97,7 @@ def _steps(result: dict[str, Any]) -> list[str]:
     layouts = list(dict.fromkeys(r["layout"] for r in rows))
     lines = []
     for layout in layouts:
-        lines += [f"**{LAYOUT_TITLES.get(layout, layout)}**: median ms per step (GB/s; share of the triad)", "",
+        lines += [f"**{LAYOUT_TITLES.get(layout, layout)}**: median ms per step (GB/s; share of the triad / of the in-place loop)", "",
                   "| algorithm | " + " | ".join(paths) + " | ours default against torch default / foreach / fused "
                   "(× faster) | ours default's first step in a new process, cold / warm cache (s) |",
                   "|---|" + "---|" * (len(paths) + 2)]
@@ -103,7 +107,7 @@ def _steps(result: dict[str, Any]) -> list[str]:
             for path in paths:
                 r = cells.get(path)
                 out.append("—" if r is None else
-                           f"{r['median_ms']:.3g} ({r['gb_per_s']:.3g}; {r['triad_share']:.0%})")
+                           f"{r['median_ms']:.3g} ({r['gb_per_s']:.3g}; {r['triad_share']:.0%} / {_share(r.get('in_place_share'))})")
             ours = cells.get("ours default")
             ratios = [ours.get(f"speedup_vs_torch_{kind}") if ours else None for kind in ("default", "foreach", "fused")]
             out.append(" / ".join("—" if r is None else f"{r:.2f}" for r in ratios))
@@ -113,7 +117,7 @@ def _steps(result: dict[str, Any]) -> list[str]:
         lines.append("")
     peak = result.get("peak_rss_mib")
     lines.append(f"{result['dtype']}, torch {result['torch_version']}, {result['torch_threads']} threads, medians of "
-                 f"{result['repeats']} steps after a warm-up; the share is of {_triad(result)}. '—': no such path for "
+                 f"{result['repeats']} steps after a warm-up; the shares are of {_triad(result)}. '—': no such path for "
                  "the rule (torch.optim has no fused RMSprop or Adadelta and no Yogi; \"ours notes\" only where the "
                  "notes' convention computes differently) or not recorded. Paths take turns in rounds, so the ratios "
                  "compare steps timed under the same load. Peak resident memory of the run: "
@@ -142,14 +146,15 @@ def readme_speed(record: dict[str, Any]) -> list[str]:
     lines = [f"Our default step on {LAYOUT_TITLES.get(layout, layout)}, float32, measured {record['date']} "
              f"(`benchmarks/measured.py` from [`docs/measured/steps.json`](docs/measured/steps.json); "
              "every layout and path in [speed](docs/speed.md)):", "",
-             "| rule | GB/s (share of the triad) | × torch default | × torch foreach | × torch fused |",
+             "| rule | GB/s (share of the in-place loop) | × torch default | × torch foreach | × torch fused |",
              "|---|---|---|---|---|"]
     for algorithm, row in ours.items():
-        lines.append(f"| {algorithm} | {row['gb_per_s']:.3g} ({row['triad_share']:.0%}) | "
+        lines.append(f"| {algorithm} | {row['gb_per_s']:.3g} ({_share(row.get('in_place_share'))}) | "
                      f"{times(row.get('speedup_vs_torch_default'))} | {times(row.get('speedup_vs_torch_foreach'))} | "
                      f"{times(row.get('speedup_vs_torch_fused'))} |")
-    lines += ["", f"× n: torch's step takes n times as long as ours ('—': torch has no such path). The triad: "
-              f"{result['triad_gb_per_s']:.3g} GB/s ({result.get('triad_method') or '—'}, "
+    lines += ["", f"× n: torch's step takes n times as long as ours ('—': torch has no such path). The in-place loop "
+              f"(a = a + 2b, what an SGD step moves, the machine's limit for a step): "
+              f"{_number(result.get('triad_in_place_gb_per_s'))} GB/s ({result.get('triad_method') or '—'}, "
               f"{result['torch_threads']} threads, load {record['machine']['load_average']})."]
     return lines
 

@@ -136,11 +136,12 @@ def test_yogi_has_our_paths_only_and_no_ratios(monkeypatch, capsys) -> None:
     for row in record["rows"]:
         assert row["min_bytes"] == 64 * 3 * 4 * (3 + 2 * 2)  # x, g, m, s read; x, m, s written: 28 bytes a value
         assert row["gb_per_s"] > 0 and row["triad_share"] == pytest.approx(row["gb_per_s"] / 10.0)
+        assert row["in_place_share"] == pytest.approx(row["gb_per_s"] / _fake_triad().in_place_gb_per_s)
         assert all(row[f"speedup_vs_torch_{kind}"] is None for kind in ("best", "default", "foreach", "fused"))
     assert main(["bench", "steps", "--algorithms", "yogi", "--layouts", "flat16m", "--repeats", "1",
                  "--paths", "ours default"]) == 0
     (line,) = [line for line in capsys.readouterr().out.splitlines() if "ours default" in line]
-    assert line.split()[8:12] == ["-", "-", "-", "-"]  # vs torch best, default, foreach, fused
+    assert line.split()[9:13] == ["-", "-", "-", "-"]  # vs torch best, default, foreach, fused
 
 
 _BUILD = native.build

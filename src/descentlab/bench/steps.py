@@ -67,6 +67,7 @@ class StepRow:
     speedup_vs_torch_fused: float | None = None  # torch's fused time / this path's (None: torch has none)
     fresh_first_step_cold_s: float | None = None  # "ours default": a new process's first step, empty kernel cache
     fresh_first_step_warm_s: float | None = None  # ... and with the kernel cache the cold one left (--first-step)
+    in_place_share: float | None = None  # gb_per_s / the in-place loop's (a = a + s b: read what it writes, as a step)
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,9 @@ def bench_steps(
                      if first_step and (paths is None or "ours default" in paths) else (None, None))
             rows += _time_one(algorithm, layout, dtype, paths, repeats, warmup, peak_memory, fresh)
     triad = triad.better(measure_triad())
-    rows = [replace(row, triad_share=row.gb_per_s / triad.gb_per_s) for row in rows]
+    rows = [replace(row, triad_share=row.gb_per_s / triad.gb_per_s,
+                    in_place_share=row.gb_per_s / triad.in_place_gb_per_s if triad.in_place_gb_per_s else None)
+            for row in rows]
     return StepBench(tuple(rows), triad.gb_per_s, triad.values, repeats, str(dtype).replace("torch.", ""),
                      torch.__version__, torch.get_num_threads(), triad.method, BYTES_PER_VALUE, triad.median_gb_per_s,
                      triad.in_place_gb_per_s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

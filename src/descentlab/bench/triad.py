@@ -73,6 +73,7 @@ static void *triad(void *arg)
 }
 
 /* the optimizer kernels' signature: sizes[0] values; ptrs a, b, c; cs[0] the scalar s */
+__attribute__((visibility("default")))
 int descentlab_step(long count, const long *sizes, void *const *ptrs, const double *pt, const double *cs, long threads,
                     void *root)
 {

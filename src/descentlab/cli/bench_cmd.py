@@ -141,6 +141,10 @@ def _measure_steps(args: argparse.Namespace) -> StepBench:
                        progress=progress)
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def steps_table(record: StepBench) -> list[str]:
     """One optimizer step per algorithm, layout and path: median ms, GB/s, share of the triad, ratio to torch's best."""
     in_place = (f", in place (a = a + 2b) {record.triad_in_place_gb_per_s:.1f} GB/s"
@@ -150,7 +154,7 @@ def steps_table(record: StepBench) -> list[str]:
         f"(torch {record.torch_version}, {record.torch_threads} threads); triad c = a + 2b "
         f"({record.triad_method}, {record.triad_values} values, {record.triad_bytes_per_value} bytes each): "
         f"{record.triad_gb_per_s:.1f} GB/s{in_place}",
-        f"{'algorithm':<10} {'layout':<9} {'path':<14} {'ms':>8} {'first s':>8} {'GB/s':>7} {'of triad':>9} "
+        f"{'algorithm':<10} {'layout':<9} {'path':<14} {'ms':>8} {'first s':>8} {'GB/s':>7} {'of triad':>9} {'in place':>9} "
         f"{'vs torch best':>14} {'vs default':>11} {'vs foreach':>11} {'vs fused':>9} {'alloc MiB':>10} "
         f"{'peak MiB':>9} {'new process cold/warm s':>24}",
     ]
@@ -163,7 +167,7 @@ def steps_table(record: StepBench) -> list[str]:
                  if row.fresh_first_step_cold_s is not None else "-")
         lines.append(
             f"{row.algorithm:<10} {row.layout:<9} {row.path:<14} {row.median_ms:8.2f} {row.first_step_s:8.2f} "
-            f"{row.gb_per_s:7.1f} {row.triad_share:8.0%} {ratio(row.speedup_vs_torch_best, 14)} "
+            f"{row.gb_per_s:7.1f} {row.triad_share:8.0%} {_share(row.in_place_share):>9} {ratio(row.speedup_vs_torch_best, 14)} "
             f"{ratio(row.speedup_vs_torch_default, 11)} {ratio(row.speedup_vs_torch_foreach, 11)} "
             f"{ratio(row.speedup_vs_torch_fused, 9)} {row.allocated_mib:10.1f} "
             + (f"{row.peak_extra_mib:9.1f}" if row.peak_extra_mib is not None else f"{'-':>9}")
