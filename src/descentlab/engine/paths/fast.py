@@ -91,7 +91,8 @@ def _apply_in_place(
         for key, old in state.items():
             if key in new_state:
                 old.copy_(new_state[key])
-        new_counters.append(torch.stack([new_state.get(key, full[key]) for key in counter_keys]))
+        # (.reshape(()): a rule's counter computed from a lifted 0-dim tensor has its (1,) shape)
+        new_counters.append(torch.stack([new_state.get(key, full[key]).reshape(()) for key in counter_keys]))
     if counter_keys:
         counters.copy_(torch.stack(new_counters))
 
