@@ -91,14 +91,14 @@ def _sequential_and_threaded(paths: list[bool | None]) -> tuple[list, list]:
     names = list(RULES)
     sequential = [_train(names[i], paths[i], seed=i, scale=1 + i) for i in range(4)]
     threaded: list = [None] * 4
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
     barrier = threading.Barrier(4)
 
     def work(i: int) -> None:
         try:
             barrier.wait()
             threaded[i] = _train(names[i], paths[i], seed=i, scale=1 + i)
-        except BaseException as error:  # (an assert in a thread would pass silently)
+        except Exception as error:  # noqa: BLE001 - an assert in a thread would pass silently
             errors.append(error)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
