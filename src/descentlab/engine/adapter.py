@@ -397,7 +397,7 @@ class RuleOptimizer(torch.optim.Optimizer):
     ) -> None:
         """One group's tensors (with their states made) through the chosen path."""
         precision = self.precision
-        if self.fused is False or torch.compiler.is_compiling():
+        if self.fused is False or _traced():
             # (inside a caller's torch.compile the plain rule is compiled with the rest)
             self._plain_step(rule, params, grads, states, hp)
         elif self.fused is True:
@@ -470,6 +470,17 @@ class RuleOptimizer(torch.optim.Optimizer):
                 RuntimeWarning,
                 stacklevel=3,
             )
+
+
+def _traced() -> bool:
+    """Whether this step is being traced (by a caller's ``torch.compile`` or ``torch.export``), in this thread.
+
+    Not ``torch.compiler.is_compiling()``: in torch 2.13 that reads one flag of the whole process, true while
+    *any* thread compiles, so a step taken in another thread at that moment would leave its path for the plain
+    rule (a few ulp off, and torch.optim's bits lost).  Dynamo traces ``is_dynamo_compiling()`` as ``True`` and
+    it is ``False`` when run; only an export (rare next to training threads) still reads the process's flag.
+    """
+    return torch.compiler.is_dynamo_compiling() or torch.compiler.is_exporting()
 
 
 def _buckets(params: list[torch.Tensor]) -> dict[tuple[torch.device, torch.dtype], list[int]]:

@@ -18,6 +18,9 @@ once and writes them back in place: no temporaries, no second copy of the math.
 * Compilation costs seconds on the first step (Inductor's on-disk cache makes
   later processes faster), so this path runs only when asked for
   (``fused=True``); the default is the eager path of :mod:`descentlab.engine.paths.eager`.
+* A 0-dim parameter (and its 0-dim state) enters the graph as a 1-element view of
+  itself: Dynamo in torch 2.13 takes a 0-dim float64 CPU input for a Python float
+  and drops the in-place writes to it (the parameter and its state would never move).
 * If compiling fails (no C++ compiler, an unsupported case), that chunk and all
   later ones run the plain rule, and :attr:`CompiledRule.failure` says why.
 """
@@ -88,9 +91,28 @@ def _apply_in_place(
         for key, old in state.items():
             if key in new_state:
                 old.copy_(new_state[key])
-        new_counters.append(torch.stack([new_state.get(key, full[key]) for key in counter_keys]))
+        # (.reshape(()): a rule's counter computed from a lifted 0-dim tensor has its (1,) shape)
+        new_counters.append(torch.stack([new_state.get(key, full[key]).reshape(()) for key in counter_keys]))
     if counter_keys:
         counters.copy_(torch.stack(new_counters))
+
+
+def _lifted(tensors: Sequence[Tensor], scalars: Sequence[int]) -> list[Tensor]:
+    """``tensors`` with the 0-dim ones at ``scalars`` as 1-element views of themselves (writing one writes it)."""
+    tensors = list(tensors)
+    for index in scalars:
+        tensors[index] = tensors[index].view(1)
+    return tensors
+
+
+class _Binding:
+    """A chunk's counter block and its inputs as the graph takes them: every 0-dim tensor as a 1-element view."""
+
+    def __init__(self, xs: Sequence[Tensor], states: Sequence[State], keys: tuple[str, ...]) -> None:
+        self.block = CounterBlock(states, keys)
+        self.scalars = tuple(index for index, x in enumerate(xs) if x.dim() == 0)  # gs[i] has xs[i]'s shape
+        self.states = [{key: value.view(1) if value.dim() == 0 else value for key, value in state.items()}
+                       for state in self.block.tensors]
 
 
 def _counter_keys(states: Sequence[State], owned: Sequence[str]) -> tuple[str, ...] | None:
@@ -122,7 +144,7 @@ class CompiledRule:
         options = {"size_asserts": False, "emulate_precision_casts": True}
         self._compiled = torch.compile(function, dynamic=True, fullgraph=True, options=options)
         self.failure: str | None = None
-        self._bindings: dict[Hashable, CounterBlock] = {}
+        self._bindings: dict[Hashable, _Binding] = {}
 
     def __call__(
         self,
@@ -147,22 +169,23 @@ class CompiledRule:
         self, xs: list[Tensor], gs: list[Tensor], states: list[State], hp: Mapping[str, Any], inputs: dict, place: Hashable
     ) -> None:
         binding = self._bindings.get(place)
-        if binding is None or not binding.holds(states):
+        if binding is None or not binding.block.holds(states):
             keys = _counter_keys(states, self.spec.state_keys)
             if keys is None:  # states edited by hand into different kinds: one tensor at a time
                 self._bindings.pop(place, None)
                 for index, (x, g, state) in enumerate(zip(xs, gs, states)):
                     self._step_chunk([x], [g], [state], hp, inputs, (place, index))
                 return
-            binding = self._bindings[place] = CounterBlock(states, keys)
-        counters, keys = binding.counters, binding.keys
+            binding = self._bindings[place] = _Binding(xs, states, keys)
+        counters, keys = binding.block.counters, binding.block.keys
         factors = None
         if self.spec.factors is not None:  # one vectorized evaluation for the whole chunk
             factors = self.spec.factors({key: counters[:, column] for column, key in enumerate(keys)}, hp)
         if self.failure is None:
             try:
-                self._compiled(self.spec, xs, gs, binding.tensors, counters, keys, inputs, factors, self.precision)
+                ins = (_lifted(xs, binding.scalars), _lifted(gs, binding.scalars)) if binding.scalars else (xs, gs)
+                self._compiled(self.spec, *ins, binding.states, counters, keys, inputs, factors, self.precision)
                 return
             except Exception as error:  # compilation failed before anything was written
                 self.failure = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-        _apply_in_place(self.spec, xs, gs, binding.tensors, counters, keys, dict(hp), factors, self.precision)
+        _apply_in_place(self.spec, xs, gs, binding.block.tensors, counters, keys, dict(hp), factors, self.precision)
