@@ -68,6 +68,10 @@ if TYPE_CHECKING:
 _log = logging.getLogger("descentlab")
 
 _CTYPES = {torch.float32: "float", torch.float64: "double"}
+_LOW = {torch.bfloat16: "bf16", torch.float16: "fp16"}
+"""Parameters stored in 16 bits: the plan runs in float32 (:mod:`descentlab.engine.state.precision`), the loop widens
+``x``, ``g`` and the compensation on load and rounds them on store, as torch's conversions do."""
+COMPENSATION = "compensation"
 _FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared", "-pthread")
 THREADED_VALUES = 1 << 16
 """A step over fewer values than this runs in the calling thread (starting threads costs more than it saves)."""
@@ -119,10 +123,13 @@ class Source:
     is IEEE's ``sqrt`` in the one loop.
     """
 
-    def __init__(self, plan: Plan, dtype: torch.dtype, torch_roots: bool = True) -> None:
-        if dtype not in _CTYPES:
+    def __init__(self, plan: Plan, dtype: torch.dtype, torch_roots: bool = True, compensated: bool = False) -> None:
+        # a 16-bit parameter (``dtype`` bfloat16/float16): the plan is float32's, x and g are widened on load and
+        # x rounded on store (with its rounding error kept in the compensation buffer when ``compensated``)
+        self.low = _LOW.get(dtype)
+        if dtype not in _CTYPES and self.low is None:
             raise NativeUnsupported(f"dtype {dtype}")
-        self.ctype = real = _CTYPES[dtype]
+        self.ctype = real = _CTYPES.get(dtype, "float")
         suffix = "f" if real == "float" else ""
         self.constants: list[float] = []
         self.per_tensor = len(plan.scalars)
@@ -138,6 +145,9 @@ class Source:
             if name not in self.buffers:
                 self.buffers.append(name)
             return self.buffers.index(name)
+
+        if self.low and compensated:
+            buffer(COMPENSATION)  # (buffer 0: read with x, written with x)
 
         def read(location: str) -> str:
             if location not in names:
@@ -215,7 +225,7 @@ class Source:
         self.stages = stage + 1
         self.roots = any(getattr(i, "call", ("",))[0] == "sqrt" for i in plan.program)
         stores = [(names[key], self.buffers.index(key)) for key in self.written]
-        self.text = self._text(real, statements, roots, stores)
+        self.text = _low_helpers(self.low) + self._text(real, statements, roots, stores)
 
     def _text(self, real: str, statements: list, roots: list, stores: list) -> str:
         loads = {variable: int(expression.split()[1]) for _, variable, expression, _ in statements
@@ -239,7 +249,7 @@ class Source:
         for v, j in stores:
             early = defined.get(v, 0)
             later_reads = any(loads.get(u) == j for t in range(early + 1, self.stages) for u in needed[t])
-            store_at[v, j] = early if not later_reads and v not in outputs else last
+            store_at[v, j] = early if not later_reads and v not in outputs and not self._narrow(j) else last
         home = {v: j for (v, j), stage in store_at.items() if stage < last}
         for v, j in stores:
             if store_at[v, j] == last:
@@ -254,7 +264,7 @@ class Source:
             body = []
             for v in sorted(needed[stage] - names, key=lambda v: (v[0], int(v[1:]))):
                 if v in loads:
-                    body.append(f"{real} {v} = p{loads[v]}[i];")
+                    body.append(f"{real} {v} = {self._load(loads[v])};")
                 elif v in home:
                     body.append(f"{real} {v} = p{home[v]}[i];")
                 else:
@@ -262,7 +272,7 @@ class Source:
             body += [f"{real} {v} = {e};" for v, e in own]
             body += [f"a{v}[i] = {v};" for v in sorted((names | (needed[stage] & sources)) & arrays - outputs,
                                                       key=lambda v: (v[0], int(v[1:])))]
-            body += [f"p{j}[i] = {v};" for (v, j), at in store_at.items() if at == stage]
+            body += [self._store(j, v) for (v, j), at in store_at.items() if at == stage]
             loops.append(body)
         arrays = sorted(arrays, key=lambda v: (v[0], int(v[1:])))
         root_calls = []
@@ -277,7 +287,7 @@ class Source:
             parts = [f"{real} " + ", ".join(f"a{v}[{BLOCK}]" for v in arrays) + ";"]
             parts.append(f"for (long base = 0; base < n; base += {BLOCK}) {{")
             parts.append(f"    long m = n - base < {BLOCK} ? n - base : {BLOCK};")
-            parts += [f"    {real} *p{j} = q{j} + base;" for j in range(len(self.buffers))]
+            parts += [f"    {self._type(j)} *p{j} = q{j} + base;" for j in range(len(self.buffers))]
             for stage, body in enumerate(loops):
                 parts.append("    for (long i = 0; i < m; ++i) {")
                 parts += [f"        {line}" for line in body]
@@ -286,11 +296,11 @@ class Source:
                     parts.append(f"    {root_calls[stage]}")
             parts.append("}")
             blocked = "\n        ".join(parts)
-        pointers = ", ".join(f"{real} *{'q' if self.stages > 1 else 'p'}{j}" for j in range(len(self.buffers)))
+        pointers = ", ".join(f"{self._type(j)} *{'q' if self.stages > 1 else 'p'}{j}" for j in range(len(self.buffers)))
         return _C_TEMPLATE.format(
             real=real,
             pointers=pointers,
-            unpack_pointers="\n".join(f"        {real} *p{j} = ({real} *)ptrs[t * {len(self.buffers)} + {j}] + lo;"
+            unpack_pointers="\n".join(f"        {self._type(j)} *p{j} = ({self._type(j)} *)ptrs[t * {len(self.buffers)} + {j}] + lo;"
                                       for j in range(len(self.buffers))),
             pass_pointers=", ".join(f"p{j}" for j in range(len(self.buffers))),
             scalar_parameters="".join(f", {real} s{j}" for j in range(self.per_tensor)),
@@ -302,6 +312,57 @@ class Source:
             pass_constants="".join(f", k{j}" for j in range(len(self.constants))),
             body=blocked,
         )
+
+
+    # -- 16-bit parameters: which buffers are narrow, their loads and stores ----------------------------------------
+    def _narrow(self, j: int) -> bool:
+        """Whether buffer ``j`` is stored in 16 bits (a low-precision parameter's x, g and compensation)."""
+        return bool(self.low) and self.buffers[j] in ("x", "g", COMPENSATION)
+
+    def _type(self, j: int) -> str:
+        return "unsigned short" if self._narrow(j) else self.ctype
+
+    def _load(self, j: int) -> str:
+        """The working value of buffer ``j`` at ``i``: x plus its kept rounding error, widened (the sum in float32)."""
+        if not self._narrow(j):
+            return f"p{j}[i]"
+        if self.buffers[j] == "x" and COMPENSATION in self.buffers:
+            return f"dl_wide(p{j}[i]) + dl_wide(p{self.buffers.index(COMPENSATION)}[i])"
+        return f"dl_wide(p{j}[i])"
+
+    def _store(self, j: int, v: str) -> str:
+        """``v`` written to buffer ``j``: rounded to 16 bits, the rounding error kept (rounded too) when compensated."""
+        if not self._narrow(j):
+            return f"p{j}[i] = {v};"
+        if self.buffers[j] == "x" and COMPENSATION in self.buffers:
+            c = self.buffers.index(COMPENSATION)
+            return f"{{ unsigned short h = dl_narrow({v}); p{j}[i] = h; p{c}[i] = dl_narrow({v} - dl_wide(h)); }}"
+        return f"p{j}[i] = dl_narrow({v});"
+
+
+def _low_helpers(low: str | None) -> str:
+    """C conversions of a 16-bit format to and from float, rounding as torch's CPU conversions do (tested against
+    torch in ``tests/test_native.py``): bfloat16 is the high half of a float32, rounded to nearest even, and every
+    nan becomes ``0xffff`` (torch's vectorized conversion); float16 is the processor's conversion (F16C), which keeps
+    a nan's sign and leading payload bits, as torch's does."""
+    if low is None:
+        return ""
+    if low == "bf16":
+        return """\
+#include <string.h>
+static inline float dl_wide(unsigned short h) { unsigned int u = (unsigned int)h << 16; float f; memcpy(&f, &u, 4); return f; }
+static inline unsigned short dl_narrow(float f)
+{
+    unsigned int u; memcpy(&u, &f, 4);
+    unsigned short r = (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    return f != f ? (unsigned short)0xffff : r;
+}
+"""
+    return """\
+#include <string.h>
+static inline float dl_wide(unsigned short h) { _Float16 x; memcpy(&x, &h, 2); return (float)x; }
+static inline unsigned short dl_narrow(float f) { _Float16 x = (_Float16)f; unsigned short h; memcpy(&h, &x, 2); return h; }
+"""
 
 
 BLOCK = 512
@@ -530,8 +591,11 @@ def torch_root(ctype: str) -> int | None:
     return _ROOTS[ctype]
 
 
-def kernel_for(plan: Plan, dtype: torch.dtype, torch_roots: bool = True) -> Kernel | None:
+def kernel_for(plan: Plan, dtype: torch.dtype, torch_roots: bool = True, compensated: bool = False) -> Kernel | None:
     """``plan``'s kernel for ``dtype`` (built or loaded on first use), or ``None`` where the replay must run.
+
+    For a bfloat16/float16 ``dtype`` the plan is float32's (the working dtype); ``compensated``: the parameter's
+    rounding error is kept in the state's ``"compensation"`` (:mod:`descentlab.engine.state.precision`).
 
     Kept on the plan (plans are kept by :func:`~descentlab.engine.paths.inplace.plan_for`); plans of one shape
     share the compiled function, whatever their numbers.
@@ -539,13 +603,13 @@ def kernel_for(plan: Plan, dtype: torch.dtype, torch_roots: bool = True) -> Kern
     if not enabled():
         return None
     kept = plan.__dict__.setdefault("_native", {})
-    key = (dtype, torch_roots)
+    key = (dtype, torch_roots) if not compensated else (dtype, torch_roots, True)
     if key in kept:
         return kept[key]
     kernel = None
     if True:
         try:
-            source = Source(plan, dtype, torch_roots)
+            source = Source(plan, dtype, torch_roots, compensated)
         except NativeUnsupported:
             source = None
         if source is not None:
@@ -572,9 +636,10 @@ def agrees_with_replay(kernel: Kernel, plan: Plan, run: Any, tensors: dict[str, 
     real state) and random ones, with the step's own scalars.  Nothing of the real tensors is written."""
     first = {name: tensors[name][0].reshape(-1)[:256] for name in tensors}
     generator = torch.Generator().manual_seed(0)
-    dtype = first["x"].dtype
-    probes = [first, {name: (torch.randn(997, generator=generator, dtype=dtype).abs() + 0.01) if name not in ("x", "g")
-                      else torch.randn(997, generator=generator, dtype=dtype) for name in tensors}]
+    dtypes = {name: value.dtype for name, value in first.items()}  # (a 16-bit parameter's state is float32)
+    probes = [first, {name: (torch.randn(997, generator=generator, dtype=dtypes[name]).abs() + 0.01)
+                      if name not in ("x", "g") else torch.randn(997, generator=generator, dtype=dtypes[name])
+                      for name in tensors}]
     one = [value[0] if isinstance(value, list) else value for value in scalars]
     reference = _with_ieee_roots(plan) if kernel.ieee_roots else plan
     for probe in probes:
@@ -584,9 +649,20 @@ def agrees_with_replay(kernel: Kernel, plan: Plan, run: Any, tensors: dict[str, 
         kernel(native, one, 1, threads=1)
         for name in tensors:
             a, b = native[name][0], replayed[name][0]
-            if not torch.equal(a.view(_INTS[dtype]), b.view(_INTS[dtype])):
+            if not torch.equal(a.view(_INTS[a.dtype]), b.view(_INTS[a.dtype])) and not (
+                    kernel.source.low and _same_but_nans(a, b)):
                 return False
     return True
+
+
+def _same_but_nans(a: Tensor, b: Tensor) -> bool:
+    """Bit for bit where either is a number, and a nan where the other is one (of any sign and payload).
+
+    A 16-bit step is held to this, not to a nan's bits: torch's own float16 -> float32 conversion gives a nan's bits
+    by its place in the tensor (the processor's conversion, sign and payload kept, in whole vectors of 16 values; its
+    scalar code, ``0x7fffffff`` for every nan, in the last few values), so no loop can give torch's nan bits."""
+    nans = a.isnan()
+    return torch.equal(nans, b.isnan()) and torch.equal(a.view(_INTS[a.dtype])[~nans], b.view(_INTS[a.dtype])[~nans])
 
 
 class _Program:
@@ -633,7 +709,7 @@ def _root_call(target: str, source: str | None) -> Any:
     return run
 
 
-_INTS = {torch.float32: torch.int32, torch.float64: torch.int64}
+_INTS = {torch.float32: torch.int32, torch.float64: torch.int64, torch.bfloat16: torch.int16, torch.float16: torch.int16}
 
 
 __all__ = ["switched_off", "Kernel", "NativeUnsupported", "Source", "THREADED_VALUES", "build", "cache_dir", "compiler", "enabled",
