@@ -6,8 +6,9 @@ by default the fused calls torch.optim's loops make (a few ulp from the plain
 rule, the same passes over memory), with ``exact=True`` calls that round as the
 rule's expression does (bit for bit).  The step counters of a group live in one
 block (:mod:`descentlab.engine.paths.counters`) and a group's lists of views are kept between
-steps (:class:`Replay`).  Parameters in low precision and rules with an op the
-replay lacks take the general route below.
+steps (:class:`Replay`).  Parameters in low precision replay the plan of their
+float32 working values (on the CPU, where the native loop may run: :func:`run_low`);
+elsewhere they, and rules with an op the replay lacks, take the general route below.
 
 The plain path calls ``spec.update`` per tensor, so a step pays one Python call
 per op per tensor (slow for many small tensors) and one parameter-sized

@@ -36,8 +36,15 @@ results back once.
   Every element is independent, so the result is the same for any split: the
   step is deterministic, also when several Python threads step their own
   optimizers at once (ctypes releases the GIL during the call).
+* **16-bit parameters** (bfloat16, float16): the rule computes in float32 with
+  float32 state (:mod:`descentlab.engine.state.precision`), so the loop runs the
+  float32 plan, widens ``x``, ``g`` and the kept rounding error (``"compensation"``)
+  on load and rounds ``x`` and the new rounding error on store, as torch's
+  conversions round (:func:`_low_helpers`): no float32 copy of a parameter is made.
+  The check against the replay leaves a float16 nan's sign and payload aside:
+  torch's own float16 -> float32 conversion sets them by the nan's place.
 * **Where it does not run**: no C compiler (the log says so once), a device other
-  than the CPU, dtypes other than float32/float64, tensors that are not
+  than the CPU, dtypes other than float32/float64/bfloat16/float16, tensors that are not
   contiguous, or a plan with an op it does not write (``pow``): the replay runs.
   ``DESCENTLAB_NATIVE=0`` turns it off.
 """
@@ -343,8 +350,9 @@ class Source:
 def _low_helpers(low: str | None) -> str:
     """C conversions of a 16-bit format to and from float, rounding as torch's CPU conversions do (tested against
     torch in ``tests/test_native.py``): bfloat16 is the high half of a float32, rounded to nearest even, and every
-    nan becomes ``0xffff`` (torch's vectorized conversion); float16 is the processor's conversion (F16C), which keeps
-    a nan's sign and leading payload bits, as torch's does."""
+    nan becomes ``0xffff`` (torch's vectorized conversion); float16 rounds as the processor's conversion (F16C, which
+    torch uses on whole vectors), a nan made quiet with its sign and leading payload bits, written with integer
+    operations so that the loop vectorizes (GCC 12 does not vectorize ``_Float16`` conversions)."""
     if low is None:
         return ""
     if low == "bf16":
@@ -360,10 +368,28 @@ static inline unsigned short dl_narrow(float f)
 """
     return """\
 #include <string.h>
-static inline float dl_wide(unsigned short h) { _Float16 x; memcpy(&x, &h, 2); return (float)x; }
-static inline unsigned short dl_narrow(float f) { _Float16 x = (_Float16)f; unsigned short h; memcpy(&h, &x, 2); return h; }
+static inline float dl_wide(unsigned short h)
+{
+    unsigned int e = h & 0x7fffu, sign = (unsigned int)(h & 0x8000u) << 16;
+    unsigned int normal = (e << 13) + 0x38000000u;  /* the exponent's bias 15 -> 127 */
+    unsigned int special = (e << 13) | 0x7f800000u | (e > 0x7c00u ? 0x00400000u : 0u);  /* inf; a nan made quiet */
+    float small = (float)(int)e * 0x1p-24f;  /* a subnormal or zero: its integer times 2^-24, exact */
+    unsigned int s; memcpy(&s, &small, 4);
+    unsigned int u = sign | (e < 0x400u ? s : e >= 0x7c00u ? special : normal);
+    float f; memcpy(&f, &u, 4); return f;
+}
+static inline unsigned short dl_narrow(float f)
+{
+    unsigned int u; memcpy(&u, &f, 4);
+    unsigned int a = u & 0x7fffffffu, sign = (u >> 16) & 0x8000u;
+    unsigned int normal = ((a - 0x38000000u) + 0xfffu + ((a >> 13) & 1u)) >> 13;  /* nearest even; a carry moves the exponent */
+    normal = normal > 0x7c00u ? 0x7c00u : normal;  /* beyond the largest: infinity */
+    float t = (f < 0 ? -f : f) * 0x1p24f;  /* below 2^-14: the subnormal's integer, rounded to nearest even */
+    unsigned int small = (unsigned int)(int)((t + 0x1p23f) - 0x1p23f);
+    unsigned int nan = 0x7e00u | ((a >> 13) & 0x3ffu);  /* quiet, with the payload's leading bits */
+    return (unsigned short)(sign | (a > 0x7f800000u ? nan : a < 0x38800000u ? small : normal));
+}
 """
-
 
 BLOCK = 512
 """Values per block of a plan with square roots (its stages' arrays stay in the L1 cache)."""
