@@ -368,14 +368,16 @@ static inline unsigned short dl_narrow(float f)
 """
     return """\
 #include <string.h>
+/* (each case computed, then one chosen by masks: no branch, so the loop vectorizes) */
 static inline float dl_wide(unsigned short h)
 {
     unsigned int e = h & 0x7fffu, sign = (unsigned int)(h & 0x8000u) << 16;
     unsigned int normal = (e << 13) + 0x38000000u;  /* the exponent's bias 15 -> 127 */
-    unsigned int special = (e << 13) | 0x7f800000u | (e > 0x7c00u ? 0x00400000u : 0u);  /* inf; a nan made quiet */
+    unsigned int special = (e << 13) | 0x7f800000u | ((e > 0x7c00u) << 22);  /* inf; a nan made quiet */
     float small = (float)(int)e * 0x1p-24f;  /* a subnormal or zero: its integer times 2^-24, exact */
     unsigned int s; memcpy(&s, &small, 4);
-    unsigned int u = sign | (e < 0x400u ? s : e >= 0x7c00u ? special : normal);
+    unsigned int is_small = 0u - (e < 0x400u), is_special = 0u - (e >= 0x7c00u);
+    unsigned int u = sign | (s & is_small) | (special & is_special) | (normal & ~(is_small | is_special));
     float f; memcpy(&f, &u, 4); return f;
 }
 static inline unsigned short dl_narrow(float f)
@@ -383,11 +385,16 @@ static inline unsigned short dl_narrow(float f)
     unsigned int u; memcpy(&u, &f, 4);
     unsigned int a = u & 0x7fffffffu, sign = (u >> 16) & 0x8000u;
     unsigned int normal = ((a - 0x38000000u) + 0xfffu + ((a >> 13) & 1u)) >> 13;  /* nearest even; a carry moves the exponent */
-    normal = normal > 0x7c00u ? 0x7c00u : normal;  /* beyond the largest: infinity */
-    float t = (f < 0 ? -f : f) * 0x1p24f;  /* below 2^-14: the subnormal's integer, rounded to nearest even */
-    unsigned int small = (unsigned int)(int)((t + 0x1p23f) - 0x1p23f);
+    unsigned int over = 0u - (normal > 0x7c00u);
+    normal = (normal & ~over) | (0x7c00u & over);  /* beyond the largest: infinity */
+    /* below 2^-14: the subnormal's integer |f| * 2^24, rounded to nearest even */
+    unsigned int mantissa = (a & 0x7fffffu) | 0x800000u, shift = 126u - (a >> 23);
+    shift = shift > 31u ? 31u : shift;
+    unsigned int small = (mantissa + (1u << (shift - 1)) - 1u + ((mantissa >> shift) & 1u)) >> shift;
     unsigned int nan = 0x7e00u | ((a >> 13) & 0x3ffu);  /* quiet, with the payload's leading bits */
-    return (unsigned short)(sign | (a > 0x7f800000u ? nan : a < 0x38800000u ? small : normal));
+    unsigned int is_nan = 0u - (a > 0x7f800000u), is_small = 0u - (a < 0x38800000u);
+    unsigned int r = (nan & is_nan) | (small & is_small & ~is_nan) | (normal & ~(is_small | is_nan));
+    return (unsigned short)(sign | r);
 }
 """
 
