@@ -320,7 +320,6 @@ class Source:
             body=blocked,
         )
 
-
     # -- 16-bit parameters: which buffers are narrow, their loads and stores ----------------------------------------
     def _narrow(self, j: int) -> bool:
         """Whether buffer ``j`` is stored in 16 bits (a low-precision parameter's x, g and compensation)."""
