@@ -384,12 +384,12 @@ static inline unsigned short dl_narrow(float f)
     unsigned int u; memcpy(&u, &f, 4);
     unsigned int a = u & 0x7fffffffu, sign = (u >> 16) & 0x8000u;
     unsigned int normal = ((a - 0x38000000u) + 0xfffu + ((a >> 13) & 1u)) >> 13;  /* nearest even; a carry moves the exponent */
-    unsigned int over = 0u - (normal > 0x7c00u);
-    normal = (normal & ~over) | (0x7c00u & over);  /* beyond the largest: infinity */
-    /* below 2^-14: the subnormal's integer |f| * 2^24, rounded to nearest even */
-    unsigned int mantissa = (a & 0x7fffffu) | 0x800000u, shift = 126u - (a >> 23);
-    shift = shift > 31u ? 31u : shift;
-    unsigned int small = (mantissa + (1u << (shift - 1)) - 1u + ((mantissa >> shift) & 1u)) >> shift;
+    normal = normal < 0x7c00u ? normal : 0x7c00u;  /* beyond the largest: infinity */
+    /* below 2^-14: the subnormal's integer |f| * 2^24 (exact), rounded to nearest even by adding 2^23 */
+    float magnitude, t; memcpy(&magnitude, &a, 4);
+    t = magnitude * 0x1p24f + 0x1p23f;
+    unsigned int small; memcpy(&small, &t, 4);
+    small -= 0x4b000000u;
     unsigned int nan = 0x7e00u | ((a >> 13) & 0x3ffu);  /* quiet, with the payload's leading bits */
     unsigned int is_nan = 0u - (a > 0x7f800000u), is_small = 0u - (a < 0x38800000u);
     unsigned int r = (nan & is_nan) | (small & is_small & ~is_nan) | (normal & ~(is_small | is_nan));
