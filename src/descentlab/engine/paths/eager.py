@@ -6,8 +6,9 @@ by default the fused calls torch.optim's loops make (a few ulp from the plain
 rule, the same passes over memory), with ``exact=True`` calls that round as the
 rule's expression does (bit for bit).  The step counters of a group live in one
 block (:mod:`descentlab.engine.paths.counters`) and a group's lists of views are kept between
-steps (:class:`Replay`).  Parameters in low precision and rules with an op the
-replay lacks take the general route below.
+steps (:class:`Replay`).  Parameters in low precision replay the plan of their
+float32 working values (on the CPU, where the native loop may run: :func:`run_low`);
+elsewhere they, and rules with an op the replay lacks, take the general route below.
 
 The plain path calls ``spec.update`` per tensor, so a step pays one Python call
 per op per tensor (slow for many small tensors) and one parameter-sized
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ...algorithms import AlgorithmSpec, State
-from ..state.precision import Precision
+from ..state.precision import COMPENSATION, Precision
 from . import native
 from .counters import CounterBlock
 from .inplace import Plan, _One, plan_for, run_plan, varying_numbers
@@ -286,20 +287,28 @@ def _plan(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp
     the plan is traced on 1-element views (the replay runs on the 0-dim tensors).  Numbers named in ``varying``
     (a scheduler's) are read at every step, if the rule allows (else they are part of the plan's key).
     """
-    if not states or precision.is_low(xs[0].dtype):
+    if not states:
         return None
+    if precision.is_low(xs[0].dtype):
+        # a 16-bit parameter: the plan of its float32 working values, run by the native loop (which widens and
+        # rounds as Precision does); where that loop cannot run, the rule runs on the working values as before
+        if xs[0].device.type != "cpu" or not native.enabled() or all(x.dim() == 0 for x in xs):
+            return None
+        exact, work = True, torch.float32  # (the rule's own roundings: the same bits as the plain path's)
+    else:
+        work = None
     if varying:
-        plan = _traced(spec, xs, states, hp, exact, varying)
+        plan = _traced(spec, xs, states, hp, exact, varying, work)
         if plan is not None:
             # used only if it makes the very calls the plan of these numbers makes (a number read at every step can
             # change which call fuses, e.g. a square's coefficient: then each value is traced, as before)
             same = plan.__dict__.get("_same_calls")
             if same is None:
-                fixed = _traced(spec, xs, states, hp, exact, frozenset())
+                fixed = _traced(spec, xs, states, hp, exact, frozenset(), work)
                 same = plan.__dict__["_same_calls"] = fixed is not None and _calls(plan) == _calls(fixed)
             if same:
                 return plan
-    return _traced(spec, xs, states, hp, exact, frozenset())
+    return _traced(spec, xs, states, hp, exact, frozenset(), work)
 
 
 def _calls(plan: Plan) -> tuple:
@@ -314,10 +323,15 @@ def _calls(plan: Plan) -> tuple:
 
 
 def _traced(spec: AlgorithmSpec, xs: Sequence[Tensor], states: Sequence[State], hp: dict[str, Any], exact: bool,
-            varying: frozenset[str]) -> Plan | None:
+            varying: frozenset[str], work: torch.dtype | None = None) -> Plan | None:
+    """The plan traced on a tensor like ``xs``'s first with dimensions (``work``: in that dtype, a 16-bit
+    parameter's working dtype)."""
     model = next((i for i, x in enumerate(xs) if x.dim() > 0), None)
     if model is not None:
-        return plan_for(spec, hp, xs[model], states[model], fma=not exact, varying=varying)
+        like = xs[model] if work is None else torch.empty(1, dtype=work, device=xs[model].device)
+        return plan_for(spec, hp, like, states[model], fma=not exact, varying=varying)
+    if work is not None:
+        return None
     x = xs[0].reshape(1)
     example = spec.init(x, hp)
     if example.keys() != states[0].keys():
@@ -360,9 +374,14 @@ class Replay:
         self.xs = list(xs)
         self.dtype = xs[0].dtype
         keys = [key for key in self.full_keys if key not in ("x", "g")]
+        # a 16-bit parameter: the plan runs on float32 working values (Precision's), and its rounding error is kept
+        self.low = Precision.is_low(self.dtype)
+        if self.low and COMPENSATION in states[0]:
+            keys.append(COMPENSATION)
         # a plan without temporaries gains nothing from cutting a tensor (no temporary to keep in the cache): its
         # tensors stay whole, as in torch's loops; batches still bound what the calls of a batch share in the cache
-        self.pieced = plan.temporaries > 0
+        # (a 16-bit parameter's replay makes float32 copies of x and g: always cut)
+        self.pieced = plan.temporaries > 0 or self.low
         piece = REPLAY_PIECE if self.pieced else None
         self.parts = [_pieces(x, piece) if piece else [slice(None)] for x in xs]
         self.cut = any(parts != [slice(None)] for parts in self.parts)
@@ -376,7 +395,8 @@ class Replay:
             sizes.extend([x.numel()] if parts == [slice(None)] else [part.stop - part.start for part in parts])
         # the native kernel (paths/native.py) takes whole contiguous CPU tensors of float32/float64
         self.whole = {"x": self.xs, **{key: [state[key] for state in states] for key in keys}}
-        self.native = (xs[0].device.type == "cpu" and self.dtype in (torch.float32, torch.float64)
+        self.native = (xs[0].device.type == "cpu"
+                       and self.dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16)
                        and all(t.is_contiguous() and t.numel() == x.numel()
                                for tensors in self.whole.values() for t, x in zip(tensors, xs)))
         self.batches: list[tuple[int, int, dict[str, list[Tensor]], list[int]]] = []
@@ -390,7 +410,7 @@ class Replay:
     def holds(self, plan: Plan, xs: Sequence[Tensor], states: Sequence[State]) -> bool:
         """Whether ``plan`` can run on this replay of these very tensors (and their state entries)."""
         return (tuple(plan.counter_keys) == self.counter_keys and tuple(plan.full_keys) == self.full_keys
-                and (plan.temporaries > 0) == self.pieced
+                and (plan.temporaries > 0 or self.low) == self.pieced
                 and len(xs) == len(self.xs) and all(map(operator.is_, xs, self.xs)) and xs[0].dtype == self.dtype
                 and self.block.holds(states))
 
@@ -404,26 +424,43 @@ class Replay:
                  for piece in ([grad] if parts == [slice(None)] else [grad.reshape(-1)[part] for part in parts])]
         else:
             g = list(gs)
+        run = run_low if self.low else run_plan
         for start, end, lists, owner in self.batches:
             env = {**lists, "g": g[start:end]}
-            run_plan(plan, env, [v if not isinstance(v, list) else [v[i] for i in owner] for v in scalars])
+            run(plan, env, [v if not isinstance(v, list) else [v[i] for i in owner] for v in scalars])
 
 
     def _native_step(self, plan: Plan, gs: Sequence[Tensor], scalars: list, torch_roots: bool) -> bool:
         """The step by the plan's native kernel (:mod:`descentlab.engine.paths.native`), if it has one that runs here."""
-        kernel = native.kernel_for(plan, self.dtype, torch_roots=torch_roots or not plan.fma)
+        kernel = native.kernel_for(plan, self.dtype, torch_roots=torch_roots or not plan.fma,
+                                   compensated=COMPENSATION in self.whole)
         if kernel is None:
             return False
         if not (all(map(torch.Tensor.is_contiguous, gs)) and all(map(torch.Tensor.is_contiguous, self.xs))):
             return False  # (a non-contiguous gradient, or a parameter given new data by ``p.data = ...``)
         tensors = {**self.whole, "g": list(gs)}
         if not kernel.checked:
-            if not native.agrees_with_replay(kernel, plan, run_plan, tensors, scalars):
+            if not native.agrees_with_replay(kernel, plan, run_low if self.low else run_plan, tensors, scalars):
                 native.refuse(plan, kernel, f"its {self.dtype} results differ from the replay's on this machine")
                 return False
             kernel.checked = True
         kernel(tensors, scalars, len(self.xs))
         return True
+
+
+def run_low(plan: Plan, env: dict[str, list], scalars: list) -> None:
+    """:func:`run_plan` for 16-bit parameters, as :class:`Precision` steps them: the plan on float32 working values
+    (``x`` plus its kept rounding error, ``g`` widened), then ``x`` rounded back and the new rounding error kept."""
+    xs, kept = env["x"], env.get(COMPENSATION)
+    x32 = [x.float() for x in xs]
+    if kept is not None:
+        torch._foreach_add_(x32, [c.float() for c in kept])
+    work = {name: value for name, value in env.items() if name != COMPENSATION}
+    work.update(x=x32, g=[g.float() for g in env["g"]])
+    run_plan(plan, work, scalars)
+    torch._foreach_copy_(xs, work["x"])
+    if kept is not None:
+        torch._foreach_copy_(kept, torch._foreach_sub(work["x"], [x.float() for x in xs]))
 
 
 class _Written:

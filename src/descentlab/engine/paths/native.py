@@ -36,8 +36,15 @@ results back once.
   Every element is independent, so the result is the same for any split: the
   step is deterministic, also when several Python threads step their own
   optimizers at once (ctypes releases the GIL during the call).
+* **16-bit parameters** (bfloat16, float16): the rule computes in float32 with
+  float32 state (:mod:`descentlab.engine.state.precision`), so the loop runs the
+  float32 plan, widens ``x``, ``g`` and the kept rounding error (``"compensation"``)
+  on load and rounds ``x`` and the new rounding error on store, as torch's
+  conversions round (:func:`_low_helpers`): no float32 copy of a parameter is made.
+  The check against the replay leaves a float16 nan's sign and payload aside:
+  torch's own float16 -> float32 conversion sets them by the nan's place.
 * **Where it does not run**: no C compiler (the log says so once), a device other
-  than the CPU, dtypes other than float32/float64, tensors that are not
+  than the CPU, dtypes other than float32/float64/bfloat16/float16, tensors that are not
   contiguous, or a plan with an op it does not write (``pow``): the replay runs.
   ``DESCENTLAB_NATIVE=0`` turns it off.
 """
@@ -68,6 +75,10 @@ if TYPE_CHECKING:
 _log = logging.getLogger("descentlab")
 
 _CTYPES = {torch.float32: "float", torch.float64: "double"}
+_LOW = {torch.bfloat16: "bf16", torch.float16: "fp16"}
+"""Parameters stored in 16 bits: the plan runs in float32 (:mod:`descentlab.engine.state.precision`), the loop widens
+``x``, ``g`` and the compensation on load and rounds them on store, as torch's conversions do."""
+COMPENSATION = "compensation"
 _FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared", "-pthread",
           "-fvisibility=hidden")
 THREADED_VALUES = 1 << 16
@@ -130,10 +141,14 @@ class Source:
     Without ``torch_roots``, the root is IEEE's ``sqrt`` in the one loop.
     """
 
-    def __init__(self, plan: Plan, dtype: torch.dtype, torch_roots: bool = True, emulate: bool = True) -> None:
-        if dtype not in _CTYPES:
+    def __init__(self, plan: Plan, dtype: torch.dtype, torch_roots: bool = True, compensated: bool = False,
+                 emulate: bool = True) -> None:
+        # a 16-bit parameter (``dtype`` bfloat16/float16): the plan is float32's, x and g are widened on load and
+        # x rounded on store (with its rounding error kept in the compensation buffer when ``compensated``)
+        self.low = _LOW.get(dtype)
+        if dtype not in _CTYPES and self.low is None:
             raise NativeUnsupported(f"dtype {dtype}")
-        self.ctype = real = _CTYPES[dtype]
+        self.ctype = real = _CTYPES.get(dtype, "float")
         suffix = "f" if real == "float" else ""
         self.constants: list[float] = []
         self.per_tensor = len(plan.scalars)
@@ -152,6 +167,9 @@ class Source:
             if name not in self.buffers:
                 self.buffers.append(name)
             return self.buffers.index(name)
+
+        if self.low and compensated:
+            buffer(COMPENSATION)  # (buffer 0: read with x, written with x)
 
         def read(location: str) -> str:
             if location not in names:
@@ -233,7 +251,7 @@ class Source:
         self.stages = stage + 1
         self.roots = any(getattr(i, "call", ("",))[0] == "sqrt" for i in plan.program)
         stores = [(names[key], self.buffers.index(key)) for key in self.written]
-        self.text = self._text(real, statements, roots, stores)
+        self.text = _low_helpers(self.low) + self._text(real, statements, roots, stores)
 
     def _text(self, real: str, statements: list, roots: list, stores: list) -> str:
         loads = {variable: int(expression.split()[1]) for _, variable, expression, _ in statements
@@ -257,7 +275,7 @@ class Source:
         for v, j in stores:
             early = defined.get(v, 0)
             later_reads = any(loads.get(u) == j for t in range(early + 1, self.stages) for u in needed[t])
-            store_at[v, j] = early if not later_reads and v not in outputs else last
+            store_at[v, j] = early if not later_reads and v not in outputs and not self._narrow(j) else last
         home = {v: j for (v, j), stage in store_at.items() if stage < last}
         for v, j in stores:
             if store_at[v, j] == last:
@@ -272,7 +290,7 @@ class Source:
             body = []
             for v in sorted(needed[stage] - names, key=lambda v: (v[0], int(v[1:]))):
                 if v in loads:
-                    body.append(f"{real} {v} = p{loads[v]}[i];")
+                    body.append(f"{real} {v} = {self._load(loads[v])};")
                 elif v in home:
                     body.append(f"{real} {v} = p{home[v]}[i];")
                 else:
@@ -280,7 +298,7 @@ class Source:
             body += [f"{real} {v} = {e};" for v, e in own]
             body += [f"a{v}[i] = {v};" for v in sorted((names | (needed[stage] & sources)) & arrays - outputs,
                                                       key=lambda v: (v[0], int(v[1:])))]
-            body += [f"p{j}[i] = {v};" for (v, j), at in store_at.items() if at == stage]
+            body += [self._store(j, v) for (v, j), at in store_at.items() if at == stage]
             loops.append(body)
         arrays = sorted(arrays, key=lambda v: (v[0], int(v[1:])))
         root_calls = []
@@ -295,7 +313,7 @@ class Source:
             parts = [f"{real} " + ", ".join(f"a{v}[{BLOCK}]" for v in arrays) + ";"]
             parts.append(f"for (long base = 0; base < n; base += {BLOCK}) {{")
             parts.append(f"    long m = n - base < {BLOCK} ? n - base : {BLOCK};")
-            parts += [f"    {real} *p{j} = q{j} + base;" for j in range(len(self.buffers))]
+            parts += [f"    {self._type(j)} *p{j} = q{j} + base;" for j in range(len(self.buffers))]
             for stage, body in enumerate(loops):
                 parts.append("    for (long i = 0; i < m; ++i) {")
                 parts += [f"        {line}" for line in body]
@@ -304,12 +322,12 @@ class Source:
                     parts.append(f"    {root_calls[stage]}")
             parts.append("}")
             blocked = "\n        ".join(parts)
-        pointers = ", ".join(f"{real} *{'q' if self.stages > 1 else 'p'}{j}" for j in range(len(self.buffers)))
+        pointers = ", ".join(f"{self._type(j)} *{'q' if self.stages > 1 else 'p'}{j}" for j in range(len(self.buffers)))
         return _C_TEMPLATE.format(
             real=real,
             prelude=ROOT_C if self.emulated_root else "",
             pointers=pointers,
-            unpack_pointers="\n".join(f"        {real} *p{j} = ({real} *)ptrs[t * {len(self.buffers)} + {j}] + lo;"
+            unpack_pointers="\n".join(f"        {self._type(j)} *p{j} = ({self._type(j)} *)ptrs[t * {len(self.buffers)} + {j}] + lo;"
                                       for j in range(len(self.buffers))),
             pass_pointers=", ".join(f"p{j}" for j in range(len(self.buffers))),
             scalar_parameters="".join(f", {real} s{j}" for j in range(self.per_tensor)),
@@ -322,6 +340,82 @@ class Source:
             body=blocked,
         )
 
+    # -- 16-bit parameters: which buffers are narrow, their loads and stores ----------------------------------------
+    def _narrow(self, j: int) -> bool:
+        """Whether buffer ``j`` is stored in 16 bits (a low-precision parameter's x, g and compensation)."""
+        return bool(self.low) and self.buffers[j] in ("x", "g", COMPENSATION)
+
+    def _type(self, j: int) -> str:
+        return "unsigned short" if self._narrow(j) else self.ctype
+
+    def _load(self, j: int) -> str:
+        """The working value of buffer ``j`` at ``i``: x plus its kept rounding error, widened (the sum in float32)."""
+        if not self._narrow(j):
+            return f"p{j}[i]"
+        if self.buffers[j] == "x" and COMPENSATION in self.buffers:
+            return f"dl_wide(p{j}[i]) + dl_wide(p{self.buffers.index(COMPENSATION)}[i])"
+        return f"dl_wide(p{j}[i])"
+
+    def _store(self, j: int, v: str) -> str:
+        """``v`` written to buffer ``j``: rounded to 16 bits, the rounding error kept (rounded too) when compensated."""
+        if not self._narrow(j):
+            return f"p{j}[i] = {v};"
+        if self.buffers[j] == "x" and COMPENSATION in self.buffers:
+            c = self.buffers.index(COMPENSATION)
+            return f"{{ unsigned short h = dl_narrow({v}); p{j}[i] = h; p{c}[i] = dl_narrow({v} - dl_wide(h)); }}"
+        return f"p{j}[i] = dl_narrow({v});"
+
+
+def _low_helpers(low: str | None) -> str:
+    """C conversions of a 16-bit format to and from float, rounding as torch's CPU conversions do (tested against
+    torch in ``tests/test_native.py``): bfloat16 is the high half of a float32, rounded to nearest even, and every
+    nan becomes ``0xffff`` (torch's vectorized conversion); float16 rounds as the processor's conversion (F16C, which
+    torch uses on whole vectors), a nan made quiet with its sign and leading payload bits, written with integer
+    operations so that the loop vectorizes (GCC 12 does not vectorize ``_Float16`` conversions)."""
+    if low is None:
+        return ""
+    if low == "bf16":
+        return """\
+#include <string.h>
+static inline float dl_wide(unsigned short h) { unsigned int u = (unsigned int)h << 16; float f; memcpy(&f, &u, 4); return f; }
+static inline unsigned short dl_narrow(float f)
+{
+    unsigned int u; memcpy(&u, &f, 4);
+    unsigned short r = (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    return f != f ? (unsigned short)0xffff : r;
+}
+"""
+    return """\
+#include <string.h>
+/* (each case computed, then one chosen by masks: no branch, so the loop vectorizes) */
+static inline float dl_wide(unsigned short h)
+{
+    unsigned int e = h & 0x7fffu, sign = (unsigned int)(h & 0x8000u) << 16;
+    unsigned int normal = (e << 13) + 0x38000000u;  /* the exponent's bias 15 -> 127 */
+    unsigned int special = (e << 13) | 0x7f800000u | ((e > 0x7c00u) << 22);  /* inf; a nan made quiet */
+    float small = (float)(int)e * 0x1p-24f;  /* a subnormal or zero: its integer times 2^-24, exact */
+    unsigned int s; memcpy(&s, &small, 4);
+    unsigned int is_small = 0u - (e < 0x400u), is_special = 0u - (e >= 0x7c00u);
+    unsigned int u = sign | (s & is_small) | (special & is_special) | (normal & ~(is_small | is_special));
+    float f; memcpy(&f, &u, 4); return f;
+}
+static inline unsigned short dl_narrow(float f)
+{
+    unsigned int u; memcpy(&u, &f, 4);
+    unsigned int a = u & 0x7fffffffu, sign = (u >> 16) & 0x8000u;
+    unsigned int normal = ((a - 0x38000000u) + 0xfffu + ((a >> 13) & 1u)) >> 13;  /* nearest even; a carry moves the exponent */
+    normal = normal < 0x7c00u ? normal : 0x7c00u;  /* beyond the largest: infinity */
+    /* below 2^-14: the subnormal's integer |f| * 2^24 (exact), rounded to nearest even by adding 2^23 */
+    float magnitude, t; memcpy(&magnitude, &a, 4);
+    t = magnitude * 0x1p24f + 0x1p23f;
+    unsigned int small; memcpy(&small, &t, 4);
+    small -= 0x4b000000u;
+    unsigned int nan = 0x7e00u | ((a >> 13) & 0x3ffu);  /* quiet, with the payload's leading bits */
+    unsigned int is_nan = 0u - (a > 0x7f800000u), is_small = 0u - (a < 0x38800000u);
+    unsigned int r = (nan & is_nan) | (small & is_small & ~is_nan) | (normal & ~(is_small | is_nan));
+    return (unsigned short)(sign | r);
+}
+"""
 
 BLOCK = 512
 """Values per block of a plan with square roots (its stages' arrays stay in the L1 cache)."""
@@ -643,8 +737,11 @@ def torch_root(ctype: str) -> int | None:
     return _ROOTS[ctype]
 
 
-def kernel_for(plan: Plan, dtype: torch.dtype, torch_roots: bool = True) -> Kernel | None:
+def kernel_for(plan: Plan, dtype: torch.dtype, torch_roots: bool = True, compensated: bool = False) -> Kernel | None:
     """``plan``'s kernel for ``dtype`` (built or loaded on first use), or ``None`` where the replay must run.
+
+    For a bfloat16/float16 ``dtype`` the plan is float32's (the working dtype); ``compensated``: the parameter's
+    rounding error is kept in the state's ``"compensation"`` (:mod:`descentlab.engine.state.precision`).
 
     Kept on the plan (plans are kept by :func:`~descentlab.engine.paths.inplace.plan_for`); plans of one shape
     share the compiled function, whatever their numbers.
@@ -652,22 +749,21 @@ def kernel_for(plan: Plan, dtype: torch.dtype, torch_roots: bool = True) -> Kern
     if not enabled():
         return None
     kept = plan.__dict__.setdefault("_native", {})
-    key = (dtype, torch_roots)
+    key = (dtype, torch_roots) if not compensated else (dtype, torch_roots, True)
     if key in kept:
         return kept[key]
     kernel = None
-    if True:
-        try:
-            source = Source(plan, dtype, torch_roots)
-        except NativeUnsupported:
-            source = None
-        if source is not None:
+    try:
+        source = Source(plan, dtype, torch_roots, compensated)
+    except NativeUnsupported:
+        source = None
+    if source is not None:
+        function = build(source.text)
+        if function is not None and source.emulated_root and not emulated_root_agrees(function.library):
+            source = Source(plan, dtype, torch_roots, compensated, emulate=False)
             function = build(source.text)
-            if function is not None and source.emulated_root and not emulated_root_agrees(function.library):
-                source = Source(plan, dtype, torch_roots, emulate=False)
-                function = build(source.text)
-            if function is not None:
-                kernel = Kernel(source, function)
+        if function is not None:
+            kernel = Kernel(source, function)
     kept[key] = kernel
     return kernel
 
@@ -688,9 +784,10 @@ def agrees_with_replay(kernel: Kernel, plan: Plan, run: Any, tensors: dict[str, 
     real state) and random ones, with the step's own scalars.  Nothing of the real tensors is written."""
     first = {name: tensors[name][0].reshape(-1)[:256] for name in tensors}
     generator = torch.Generator().manual_seed(0)
-    dtype = first["x"].dtype
-    probes = [first, {name: (torch.randn(997, generator=generator, dtype=dtype).abs() + 0.01) if name not in ("x", "g")
-                      else torch.randn(997, generator=generator, dtype=dtype) for name in tensors}]
+    dtypes = {name: value.dtype for name, value in first.items()}  # (a 16-bit parameter's state is float32)
+    probes = [first, {name: (torch.randn(997, generator=generator, dtype=dtypes[name]).abs() + 0.01)
+                      if name not in ("x", "g") else torch.randn(997, generator=generator, dtype=dtypes[name])
+                      for name in tensors}]
     one = [value[0] if isinstance(value, list) else value for value in scalars]
     reference = _with_ieee_roots(plan) if kernel.ieee_roots else plan
     for probe in probes:
@@ -700,9 +797,20 @@ def agrees_with_replay(kernel: Kernel, plan: Plan, run: Any, tensors: dict[str, 
         kernel(native, one, 1, threads=1)
         for name in tensors:
             a, b = native[name][0], replayed[name][0]
-            if not torch.equal(a.view(_INTS[dtype]), b.view(_INTS[dtype])):
+            if not torch.equal(a.view(_INTS[a.dtype]), b.view(_INTS[a.dtype])) and not (
+                    kernel.source.low and _same_but_nans(a, b)):
                 return False
     return True
+
+
+def _same_but_nans(a: Tensor, b: Tensor) -> bool:
+    """Bit for bit where either is a number, and a nan where the other is one (of any sign and payload).
+
+    A 16-bit step is held to this, not to a nan's bits: torch's own float16 -> float32 conversion gives a nan's bits
+    by its place in the tensor (the processor's conversion, sign and payload kept, in whole vectors of 16 values; its
+    scalar code, ``0x7fffffff`` for every nan, in the last few values), so no loop can give torch's nan bits."""
+    nans = a.isnan()
+    return torch.equal(nans, b.isnan()) and torch.equal(a.view(_INTS[a.dtype])[~nans], b.view(_INTS[a.dtype])[~nans])
 
 
 class _Program:
@@ -749,7 +857,7 @@ def _root_call(target: str, source: str | None) -> Any:
     return run
 
 
-_INTS = {torch.float32: torch.int32, torch.float64: torch.int64}
+_INTS = {torch.float32: torch.int32, torch.float64: torch.int64, torch.bfloat16: torch.int16, torch.float16: torch.int16}
 
 
 __all__ = ["switched_off", "Kernel", "NativeUnsupported", "Source", "THREADED_VALUES", "build", "cache_dir", "compiler", "enabled",
