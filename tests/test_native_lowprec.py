@@ -224,8 +224,8 @@ def conversions(tmp_path_factory):
         folder = tmp_path_factory.mktemp(low)
         source = folder / "c.c"
         source.write_text(native._low_helpers(low) + """
-void wide(long n, const unsigned short *in, float *out) { for (long i = 0; i < n; ++i) out[i] = dl_wide(in[i]); }
-void narrow(long n, const float *in, unsigned short *out) { for (long i = 0; i < n; ++i) out[i] = dl_narrow(in[i]); }
+__attribute__((visibility("default"))) void wide(long n, const unsigned short *in, float *out) { for (long i = 0; i < n; ++i) out[i] = dl_wide(in[i]); }
+__attribute__((visibility("default"))) void narrow(long n, const float *in, unsigned short *out) { for (long i = 0; i < n; ++i) out[i] = dl_narrow(in[i]); }
 """)
         library = folder / "c.so"
         subprocess.run([cc, *native._FLAGS, "-o", str(library), str(source)], check=True, capture_output=True)
