@@ -9,6 +9,7 @@ the disk cache and the fallback without a compiler.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ctypes
 import logging
@@ -227,6 +228,32 @@ def test_scheduled_hyperparameters_build_nothing_new_after_the_first_steps(monke
         scheduled.step()
         scheduler.step()
     assert counts.now() == (0, 0, 0), f"{schedule}: plans, kernels, replays made by 5 scheduled steps"
+
+
+def test_the_loop_follows_tensors_that_moved() -> None:
+    """The kernel's tables of addresses are kept between steps: a parameter given new memory (``p.data = ...``),
+    new gradient tensors at every step, or a state entry placed anew by ``load_state_dict`` are written where they
+    are now, as the replay writes them (the old memory is never touched)."""
+    params, grads = _problem(torch.float32, shapes=((300, 7), (64,), (5,)))
+    runs = {}
+    for native_on in (True, False):
+        xs = [p.clone() for p in params]
+        opt = create("adam", xs, lr=0.01)
+        with contextlib.nullcontext() if native_on else native.switched_off():
+            for step, gs in enumerate(grads):
+                for x, g in zip(xs, gs):
+                    x.grad = g.clone()
+                if step == 1:
+                    old = xs[0].data
+                    xs[0].data = old.clone()  # new memory for the same parameter
+                    kept = old.clone()
+                if step == 2:
+                    opt.load_state_dict(copy.deepcopy(opt.state_dict()))  # every state entry placed anew
+                opt.step()
+                if step == 1:
+                    assert torch.equal(old, kept)  # the memory the parameter left is not written
+        runs[native_on] = [x.detach().clone() for x in xs]
+    assert _bits_equal(runs[True], runs[False])
 
 
 def test_checkpoint_resumes_bit_for_bit_and_switching_paths() -> None:
