@@ -9,6 +9,7 @@ the disk cache and the fallback without a compiler.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ctypes
 import logging
@@ -160,6 +161,99 @@ def test_a_scheduled_learning_rate_never_traces_again_and_equals_constant_steps(
         schedule.step()
         constant.step()
         assert all(torch.equal(p, q) for p, q in zip(model.parameters(), twin.parameters())), step
+
+
+class _Counts:
+    """How many plans were traced, kernels written (or loaded) and replays built while counting."""
+
+    def __init__(self, monkeypatch) -> None:
+        from descentlab.engine.paths import eager
+
+        self.plans = self.kernels = self.replays = 0
+        for owner, name, field in ((inplace.Plan, "__init__", "plans"), (eager.Replay, "__init__", "replays")):
+            real = getattr(owner, name)
+            monkeypatch.setattr(owner, name, self._counting(real, field))
+        monkeypatch.setattr(native, "build", self._counting(native.build, "kernels"))
+
+    def _counting(self, real, field):
+        def counted(*args, **kwargs):
+            setattr(self, field, getattr(self, field) + 1)
+            return real(*args, **kwargs)
+        return counted
+
+    def now(self) -> tuple[int, int, int]:
+        return self.plans, self.kernels, self.replays
+
+
+@pytest.mark.parametrize("face", ["torch_optim", "optim"])
+@pytest.mark.parametrize("schedule", ["lambda", "tensor lr", "one cycle"])
+def test_scheduled_hyperparameters_build_nothing_new_after_the_first_steps(monkeypatch, face, schedule) -> None:
+    """A scheduler changing the lr (a float, or a 0-dim tensor) or OneCycleLR changing the lr and Adam's first beta
+    at every step: after the first steps no plan is traced, no kernel built or loaded, no replay rebuilt, also
+    when every step's gradients are new tensors (``zero_grad()``); and every step equals a step with those values as
+    constants (an optimizer that never saw other values)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    twin = copy.deepcopy(model)
+    lr = torch.tensor(0.01) if schedule == "tensor lr" else 0.01
+
+    def make(params):
+        if face == "torch_optim":
+            return torch_optim.Adam(params, lr=lr.clone() if isinstance(lr, torch.Tensor) else lr)
+        from descentlab import optim
+        return optim.Adam(params, lr=lr.clone() if isinstance(lr, torch.Tensor) else lr, conventions="torch")
+
+    scheduled, constant = make(model.parameters()), make(twin.parameters())
+    if schedule == "one cycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(scheduled, max_lr=0.05, total_steps=40)
+    else:
+        scheduler = torch.optim.lr_scheduler.LambdaLR(scheduled, lambda step: 1 / (1 + 0.3 * step))
+    x = torch.randn(32, 8)
+    for step in range(12):
+        for m in (model, twin):
+            m.zero_grad()  # (set_to_none: new gradient tensors at every step)
+            m(x).square().mean().backward()
+        for key in ("lr", "betas"):
+            value = scheduled.param_groups[0][key]
+            constant.param_groups[0][key] = value.clone() if isinstance(value, torch.Tensor) else value
+        scheduled.step()
+        scheduler.step()
+        constant._replays.clear()  # the constant run forgets earlier values: a plan of these very numbers
+        constant.step()
+        assert all(torch.equal(p, q) for p, q in zip(model.parameters(), twin.parameters())), step
+    counts = _Counts(monkeypatch)
+    for step in range(5):
+        model.zero_grad()
+        model(x).square().mean().backward()
+        scheduled.step()
+        scheduler.step()
+    assert counts.now() == (0, 0, 0), f"{schedule}: plans, kernels, replays made by 5 scheduled steps"
+
+
+def test_the_loop_follows_tensors_that_moved() -> None:
+    """The kernel's tables of addresses are kept between steps: a parameter given new memory (``p.data = ...``),
+    new gradient tensors at every step, or a state entry placed anew by ``load_state_dict`` are written where they
+    are now, as the replay writes them (the old memory is never touched)."""
+    params, grads = _problem(torch.float32, shapes=((300, 7), (64,), (5,)))
+    runs = {}
+    for native_on in (True, False):
+        xs = [p.clone() for p in params]
+        opt = create("adam", xs, lr=0.01)
+        with contextlib.nullcontext() if native_on else native.switched_off():
+            for step, gs in enumerate(grads):
+                for x, g in zip(xs, gs):
+                    x.grad = g.clone()
+                if step == 1:
+                    old = xs[0].data
+                    xs[0].data = old.clone()  # new memory for the same parameter
+                    kept = old.clone()
+                if step == 2:
+                    opt.load_state_dict(copy.deepcopy(opt.state_dict()))  # every state entry placed anew
+                opt.step()
+                if step == 1:
+                    assert torch.equal(old, kept)  # the memory the parameter left is not written
+        runs[native_on] = [x.detach().clone() for x in xs]
+    assert _bits_equal(runs[True], runs[False])
 
 
 def test_checkpoint_resumes_bit_for_bit_and_switching_paths() -> None:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import operator
 import warnings
 from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import Any, ClassVar
 
 import torch
@@ -158,9 +160,10 @@ class RuleOptimizer(torch.optim.Optimizer):
     def _states(self, rule: AlgorithmSpec, params: list[torch.Tensor], hp: dict[str, Any]) -> list[dict[str, Any]]:
         """The rule's state of each parameter (a new one on the first step), as dicts the paths update in place."""
         states = list(map(self.state.__getitem__, params))  # (self.state is a defaultdict: a new one is {})
-        for p, state in zip(params, states):
-            if not state:
-                state.update(init_state(lambda x: self.precision.init(rule, x, hp), p))
+        if not all(states):
+            for p, state in zip(params, states):
+                if not state:
+                    state.update(init_state(lambda x: self.precision.init(rule, x, hp), p))
         return states
 
     def _written(self, rule: AlgorithmSpec, params: list[torch.Tensor], states: list[dict[str, Any]]) -> None:
@@ -350,19 +353,19 @@ class RuleOptimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         groups = []  # (group, its parameters with a gradient, their gradients)
+        # (each pass below is one C-level map over the parameters: on hundreds of small tensors the Python work
+        # of a step is what its time is made of)
         for group in self.param_groups:
-            params, grads = [], []
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                if grad.is_sparse:
-                    raise RuntimeError(
-                        f"{type(self).__name__} does not support sparse gradients; "
-                        "use dense gradients (e.g. nn.Embedding(sparse=False))"
-                    )
-                params.append(p)
-                grads.append(grad)
+            params = list(group["params"])
+            grads = list(map(_GRAD, params))
+            if not all(map(operator.is_not, grads, repeat(None))):
+                params = [p for p, grad in zip(params, grads) if grad is not None]
+                grads = [grad for grad in grads if grad is not None]
+            if any(map(_IS_SPARSE, grads)):
+                raise RuntimeError(
+                    f"{type(self).__name__} does not support sparse gradients; "
+                    "use dense gradients (e.g. nn.Embedding(sparse=False))"
+                )
             groups.append((group, params, grads))
         if self.skip_nonfinite and not _all_finite([g for _, _, grads in groups for g in grads]):
             self.skipped_steps += 1
@@ -375,13 +378,15 @@ class RuleOptimizer(torch.optim.Optimizer):
             hp = self._hyperparameters(rule, group)
             states = self._states(rule, params, hp)
             probe = next((key for key in rule.state_keys if key != "step"), None)  # an entry shaped like p
-            complex_params = False
-            for p, state in zip(params, states):
-                dtype = p.dtype
-                if probe in state and state[probe].dtype != dtype:  # (the usual case costs one comparison)
-                    if _state_dtype(state, rule.state_keys) not in (None, precision.work_dtype(p)):
-                        raise self._changed_dtype(p, state)
-                complex_params = complex_params or dtype.is_complex
+            dtypes = list(map(_DTYPE, params))
+            complex_params = any(dtype.is_complex for dtype in set(dtypes))
+            if probe is not None:
+                stored = list(map(operator.methodcaller("get", probe), states))
+                if not (all(map(operator.is_not, stored, repeat(None))) and list(map(_DTYPE, stored)) == dtypes):
+                    for p, state, entry, dtype in zip(params, states, stored, dtypes):
+                        if entry is not None and entry.dtype != dtype:
+                            if _state_dtype(state, rule.state_keys) not in (None, precision.work_dtype(p)):
+                                raise self._changed_dtype(p, state)
             if complex_params:  # as torch: the rule on view_as_real of x, g and the state
                 views = real_views(params, grads, states)
                 self._step_group(group_index, rule, *views, hp)
@@ -483,8 +488,17 @@ def _traced() -> bool:
     return torch.compiler.is_dynamo_compiling() or torch.compiler.is_exporting()
 
 
+_GRAD = operator.attrgetter("grad")
+_IS_SPARSE = operator.attrgetter("is_sparse")
+_DTYPE = operator.attrgetter("dtype")
+_DEVICE = operator.attrgetter("device")
+
+
 def _buckets(params: list[torch.Tensor]) -> dict[tuple[torch.device, torch.dtype], list[int]]:
     """The indices of ``params`` by device and dtype: each bucket is evaluated together."""
+    devices, dtypes = list(map(_DEVICE, params)), list(map(_DTYPE, params))
+    if devices.count(devices[0]) == len(devices) and dtypes.count(dtypes[0]) == len(dtypes):
+        return {(devices[0], dtypes[0]): list(range(len(params)))}  # the usual case: one bucket
     buckets: dict[tuple[torch.device, torch.dtype], list[int]] = {}
     for index, p in enumerate(params):
         buckets.setdefault((p.device, p.dtype), []).append(index)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import operator
 from collections.abc import Iterable, Mapping
+from itertools import chain
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -181,11 +183,14 @@ class TorchFace(RuleOptimizer):
     def _states(self, rule: AlgorithmSpec, params: list[torch.Tensor], hp: dict[str, Any]) -> list[dict[str, Any]]:
         names = self._names(rule)
         hidden_states = self._hidden_states()
+        layout = [(key, key in names.hidden, names.stored_key(key)) for key in rule.state_keys]
+        needs_init = self._needs_init
         states = []
-        for p in params:
-            stored = self.state.get(p, {})  # (not self.state[p]: torch's SGD without momentum keeps no entry at all)
-            hidden = hidden_states.get(p)
-            if self._needs_init(rule, stored, hidden):
+        # (self.state.get, not self.state[p]: torch's SGD without momentum keeps no entry at all)
+        for p, stored, hidden in zip(params, map(self.state.get, params), map(hidden_states.get, params)):
+            if stored is None:
+                stored = {}
+            if needs_init(rule, stored, hidden):
                 fresh = init_state(lambda x: self.precision.init(rule, x, hp), p)
                 hidden = hidden_states[p] = {k: v for k, v in fresh.items() if k in names.hidden}
                 kept = {names.stored_key(k): v for k, v in fresh.items() if k not in names.hidden}
@@ -195,18 +200,26 @@ class TorchFace(RuleOptimizer):
             elif hidden is None:
                 hidden = hidden_states[p] = self._restored(rule, p, stored)
             state = {}
-            for key in rule.state_keys:
-                if key in names.hidden:
+            for key, is_hidden, stored_key in layout:
+                if is_hidden:
                     if key in hidden:
                         state[key] = hidden[key]
-                elif names.stored_key(key) in stored:
-                    state[key] = stored[names.stored_key(key)]
+                elif stored_key in stored:
+                    state[key] = stored[stored_key]
             if COMPENSATION in stored:
                 state[COMPENSATION] = stored[COMPENSATION]
             states.append(state)
+        # what the states hold now: a step that leaves every entry the very tensor it was (updated in place, the
+        # default path's usual step) has nothing to write back (:meth:`_written`)
+        self.__dict__["_handed"] = (params, states, list(chain.from_iterable(map(_ITEMS, states))))
         return states
 
     def _written(self, rule: AlgorithmSpec, params: list[torch.Tensor], states: list[dict[str, Any]]) -> None:
+        handed = self.__dict__.pop("_handed", None)
+        if handed is not None and handed[0] is params and handed[1] is states:
+            now = list(chain.from_iterable(map(_ITEMS, states)))
+            if len(now) == len(handed[2]) and all(map(_same_item, now, handed[2])):
+                return
         names = self._names(rule)
         hidden_states = self._hidden_states()
         for p, state in zip(params, states):
@@ -266,6 +279,14 @@ class TorchFace(RuleOptimizer):
 
     def _other_algorithms_state_keys(self) -> set[str]:
         return {key for keys in TORCH_STATE_KEYS.values() for key in keys}
+
+
+_ITEMS = operator.methodcaller("items")
+
+
+def _same_item(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
+    """Whether two (key, value) items name the same key and the very same value."""
+    return a[0] == b[0] and a[1] is b[1]
 
 
 def is_zero_number(value: Any) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import torch
@@ -55,8 +56,11 @@ class CounterBlock:
     def holds(self, states: Sequence[State]) -> bool:
         """Whether ``states`` still hold exactly the tensors this block was made from (an entry replaced since,
         by ``load_state_dict``, another path or by hand, is noticed by identity)."""
-        entries = [value for state in states for value in state.values()]
+        entries = list(chain.from_iterable(map(_VALUES, states)))
         return len(entries) == len(self._entries) and all(map(operator.is_, entries, self._entries))
+
+
+_VALUES = operator.methodcaller("values")
 
 
 __all__ = ["CounterBlock"]

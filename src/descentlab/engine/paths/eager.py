@@ -399,6 +399,7 @@ class Replay:
                        and self.dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16)
                        and all(t.is_contiguous() and t.numel() == x.numel()
                                for tensors in self.whole.values() for t, x in zip(tensors, xs)))
+        self.tables = native.Tables()  # the native kernel's tables of addresses, kept between steps
         self.batches: list[tuple[int, int, dict[str, list[Tensor]], list[int]]] = []
         start = size = 0
         for end, piece_size in enumerate(sizes, start=1):
@@ -444,7 +445,7 @@ class Replay:
                 native.refuse(plan, kernel, f"its {self.dtype} results differ from the replay's on this machine")
                 return False
             kernel.checked = True
-        kernel(tensors, scalars, len(self.xs))
+        kernel(tensors, scalars, len(self.xs), tables=self.tables)
         return True
 
 

@@ -225,13 +225,13 @@ class Plan:
     def _hp_leaf(self, name: str, value: Any, index: int | None = None) -> Any:
         if isinstance(value, tuple) and index is None:
             return tuple(self._hp_leaf(name, v, i) for i, v in enumerate(value))
+        leaf = f"{name}[{index}]" if index is not None else name
         if isinstance(value, torch.Tensor):
             dtype = value.dtype
-        elif name in self.varying and _is_real(value):  # a number a scheduler changes: read at every step, as a tensor
-            dtype = torch.float64
+        elif (name in self.varying or leaf in self.varying) and _is_real(value):
+            dtype = torch.float64  # a number a scheduler changes (a whole one, or one of a tuple): read at every step
         else:
             return value
-        leaf = f"{name}[{index}]" if index is not None else name
         self.hp_leaves[leaf] = (name, index)
         return Sym("leaf", (), False, torch.zeros((), dtype=dtype), leaf)
 
@@ -627,15 +627,16 @@ def _key(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, fma: 
          varying: frozenset[str] = frozenset()) -> tuple | None:
     """What a plan depends on: the rule, the numbers among the hyperparameters (but those ``varying``), the dtypes
     and the state's layout."""
-    items = [(name, "varying" if name in varying else _marker(value)) for name, value in sorted(hp.items())]
+    items = [(name, "varying" if name in varying else _marker(value, name, varying)) for name, value in sorted(hp.items())]
     layout = tuple((k, v.dim() > 0, v.dtype) for k, v in state.items())
     return (spec.name, id(spec.update), tuple(items), x.dtype, x.device.type, layout, fma)
 
 
-def _marker(value: Any) -> Any:
-    """A hyperparameter as a plan depends on it: a number by value, a tensor by dtype only (read at every step)."""
+def _marker(value: Any, name: str = "", varying: frozenset[str] = frozenset()) -> Any:
+    """A hyperparameter as a plan depends on it: a number by value, a tensor by dtype only (read at every step),
+    an item of a tuple named in ``varying`` (``"betas[0]"``) not at all."""
     if isinstance(value, tuple):
-        return tuple(_marker(v) for v in value)
+        return tuple("varying" if f"{name}[{i}]" in varying else _marker(v) for i, v in enumerate(value))
     return ("tensor", value.dtype) if isinstance(value, torch.Tensor) else value
 
 
@@ -674,20 +675,42 @@ def plan_for(spec: AlgorithmSpec, hp: dict[str, Any], x: Tensor, state: State, f
 
 def varying_numbers(memory: dict, hp: dict[str, Any]) -> frozenset[str]:
     """The number hyperparameters that changed since an earlier step, by ``memory`` (the caller's, kept between
-    steps): a scheduler's learning rate.  A name stays varying once it has changed; it is left out of a step where
-    its value is 0 (so a rule that skips a zero term still skips it)."""
+    steps): a scheduler's learning rate.  Of a tuple of numbers, only the items that changed are named, as
+    ``"betas[0]"`` (OneCycleLR cycles Adam's first beta, never the second: a rule may fuse an op by a constant
+    second beta).  A name stays varying once it has changed; it is left out of a step where its value is 0 (so a
+    rule that skips a zero term still skips it)."""
     numbers_now = {name: value for name, value in hp.items() if _is_real(value)
                    or (isinstance(value, tuple) and value and all(map(_is_real, value)))}
     last = memory.get("numbers")
     seen = memory.get("varying", frozenset())
-    if last is not None:
-        changed = {name for name, value in numbers_now.items() if name in last and last[name] != value}
+    if last is not None and last != numbers_now:
+        changed = set()
+        for name, value in numbers_now.items():
+            old = last.get(name)
+            if old is None or old == value:
+                continue
+            if isinstance(value, tuple) and isinstance(old, tuple) and len(old) == len(value):
+                changed.update(f"{name}[{i}]" for i, (a, b) in enumerate(zip(old, value)) if a != b)
+            else:
+                changed.add(name)
         if changed - seen:
             seen = memory["varying"] = seen | changed
     memory["numbers"] = numbers_now
-    return frozenset(name for name in seen if name in numbers_now
-                     and all(v != 0 for v in (numbers_now[name] if isinstance(numbers_now[name], tuple)
-                                              else (numbers_now[name],))))
+    return frozenset(name for name in seen if _nonzero(numbers_now, name))
+
+
+def _nonzero(numbers_now: dict[str, Any], name: str) -> bool:
+    """Whether the varying ``name`` (a hyperparameter, or an item ``"betas[0]"``) is a number now, and not 0."""
+    base, _, item = name.partition("[")
+    value = numbers_now.get(base)
+    if value is None:
+        return False
+    if item:
+        index = int(item[:-1])
+        if not isinstance(value, tuple) or index >= len(value):
+            return False
+        return value[index] != 0
+    return all(v != 0 for v in (value if isinstance(value, tuple) else (value,)))
 
 
 def run_plan(plan: Plan, env: dict[str, list], scalars: list) -> None:

@@ -81,8 +81,11 @@ _LOW = {torch.bfloat16: "bf16", torch.float16: "fp16"}
 COMPENSATION = "compensation"
 _FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared", "-pthread",
           "-fvisibility=hidden")
-THREADED_VALUES = 1 << 16
-"""A step over fewer values than this runs in the calling thread (starting threads costs more than it saves)."""
+THREADED_VALUES = 1 << 20
+"""A step over fewer values than this runs in the calling thread: the kernel starts its threads at each call, which
+costs more than it saves below about a million values (on 2 cores shared with other jobs, 2 threads took 1.1-2x the
+time of 1 at 2^18-2^20 float32 values, for SGD and Adam alike; torch's own loops run a tensor of fewer than 32768
+values in one thread, so 300 small tensors are one thread there too)."""
 
 
 class NativeUnsupported(Exception):
@@ -661,23 +664,83 @@ class Kernel:
         self.ieee_roots = source.ieee_roots
 
     def __call__(self, tensors: dict[str, Sequence[Tensor]], scalars: Sequence[Any], count: int,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, tables: Tables | None = None) -> None:
         """One step: ``tensors[name][i]`` is tensor ``i``'s buffer ``name`` (contiguous, all of one numel per ``i``);
-        ``scalars`` the plan's per-tensor scalars (a number for all, or one per tensor)."""
-        columns = [tensors[name] for name in self.buffers]
-        pointers = torch.tensor([t.data_ptr() for row in zip(*columns) for t in row], dtype=torch.int64)
-        sizes_list = [t.numel() for t in columns[0]] if columns else [0] * count
-        sizes = torch.tensor(sizes_list, dtype=torch.int64)
-        per = self.source.per_tensor
-        if per:
-            rows = [value if isinstance(value, list) else [value] * count for value in scalars]
-            table = torch.tensor(list(zip(*rows)), dtype=torch.float64)
+        ``scalars`` the plan's per-tensor scalars (a number for all, or one per tensor).
+
+        ``tables`` (the caller's, kept between steps; see :class:`Tables`) keeps the tables of addresses, sizes
+        and scalars the loop reads: a step whose tensors are where they were (or whose gradients alone are new
+        tensors, as after ``zero_grad()``) rewrites only what moved."""
+        tables = tables if tables is not None else Tables()
+        pointers, sizes, total = tables.addresses(self.buffers, tensors, count)
+        if self.source.per_tensor:
+            table = tables.scalars(scalars, count)
         else:
-            table = torch.zeros(1, dtype=torch.float64)
+            table = _NO_SCALARS
         if threads is None:
-            threads = torch.get_num_threads() if sum(sizes_list) >= THREADED_VALUES else 1
-        self.function(count, sizes.data_ptr(), pointers.data_ptr(), table.data_ptr(), self.constants.data_ptr(),
-                      threads, self.root)
+            threads = torch.get_num_threads() if total >= THREADED_VALUES else 1
+        self.function(count, sizes, pointers, table, self.constants.data_ptr(), threads, self.root)
+
+
+_DATA_PTR = torch.Tensor.data_ptr
+_NUMEL = torch.Tensor.numel
+_NO_SCALAR_TABLE = (ctypes.c_double * 1)()  # (kept alive: the loop is given its address)
+_NO_SCALARS = ctypes.addressof(_NO_SCALAR_TABLE)
+
+
+class Tables:
+    """A kernel call's tables (the buffers' addresses tensor by tensor, the sizes, the per-tensor scalars), kept
+    between steps by the caller and rewritten only where something moved.
+
+    Every step reads every buffer's address again (``data_ptr``: a parameter given new data by ``p.data = ...``,
+    a gradient made anew by each backward pass), so the tables never point at memory a tensor has left; what is
+    saved is building them: a column of addresses that did not change is not written, and the sizes are read
+    again only when the first buffer (the parameters) moved.
+    """
+
+    __slots__ = ("_columns", "_pointers", "_sizes", "_total", "_key", "_scalar_key", "_scalar_table")
+
+    def __init__(self) -> None:
+        self._columns: list[list[int]] | None = None
+        self._key: tuple | None = None
+        self._scalar_key: Any = None
+
+    def addresses(self, buffers: Sequence[str], tensors: dict[str, Sequence[Tensor]], count: int) -> tuple[int, int, int]:
+        """The addresses of the pointer table and of the size table, and the number of values, for this step."""
+        columns = [list(map(_DATA_PTR, tensors[name])) for name in buffers]
+        key = (tuple(buffers), count)
+        if self._key != key or self._columns is None:
+            width = len(buffers)
+            self._pointers = (ctypes.c_void_p * max(count * width, 1))()
+            for j, column in enumerate(columns):
+                self._pointers[j::width] = column
+            self._size_table(tensors[buffers[0]] if buffers else None, count)
+            self._key, self._columns = key, columns
+        elif columns != self._columns:
+            width = len(buffers)
+            for j, (column, old) in enumerate(zip(columns, self._columns)):
+                if column != old:
+                    self._pointers[j::width] = column
+            if columns[0] != self._columns[0]:
+                self._size_table(tensors[buffers[0]], count)
+            self._columns = columns
+        return ctypes.addressof(self._pointers), ctypes.addressof(self._sizes), self._total
+
+    def _size_table(self, first: Sequence[Tensor] | None, count: int) -> None:
+        sizes = list(map(_NUMEL, first)) if first is not None else [0] * count
+        self._sizes = (ctypes.c_long * max(count, 1))(*sizes)
+        self._total = sum(sizes)
+
+    def scalars(self, scalars: Sequence[Any], count: int) -> int:
+        """The address of the per-tensor scalars' table (``count`` rows of one value per scalar)."""
+        per_tensor = any(isinstance(value, list) for value in scalars)
+        key = None if per_tensor else (tuple(float(value).hex() for value in scalars), count)  # (-0.0 is not 0.0)
+        if key is None or key != self._scalar_key:
+            rows = [value if isinstance(value, list) else [value] * count for value in scalars]
+            values = [float(v) for row in zip(*rows) for v in row]
+            self._scalar_table = (ctypes.c_double * max(len(values), 1))(*values)
+            self._scalar_key = key
+        return ctypes.addressof(self._scalar_table)
 
 
 _ROOTS: dict[str, int | None] = {}
@@ -860,5 +923,5 @@ def _root_call(target: str, source: str | None) -> Any:
 _INTS = {torch.float32: torch.int32, torch.float64: torch.int64, torch.bfloat16: torch.int16, torch.float16: torch.int16}
 
 
-__all__ = ["switched_off", "Kernel", "NativeUnsupported", "Source", "THREADED_VALUES", "build", "cache_dir", "compiler", "enabled",
+__all__ = ["switched_off", "Kernel", "NativeUnsupported", "Source", "THREADED_VALUES", "Tables", "build", "cache_dir", "compiler", "enabled",
            "kernel_for", "refuse"]
