@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import CLIError, at_most, load_data, seed_number
+from .common import CLIError, at_most, check_names, load_data, seed_number
 
 QUICK_PROBLEMS = ("breast_cancer", "wine", "rosenbrock")
 QUICK_WITHOUT_SKLEARN = ("quadratic_deep", "rosenbrock", "beale")  # --quick on a base install: no optional package
@@ -67,9 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.address is not None and args.engine != "ray":
         raise CLIError("--address is for --engine ray")
     names = args.problems or (QUICK_PROBLEMS if args.quick else tuple(BUILDERS))
-    unknown = [n for n in names if n not in BUILDERS]
-    if unknown:
-        raise CLIError(f"unknown problem {unknown[0]!r}; choose from: {', '.join(BUILDERS)}")
+    check_names(names, BUILDERS, "problem")
     names = tuple(dict.fromkeys(names))
     skipped = [name for name in names if missing_package(name)]
     if skipped and args.problems is not None:

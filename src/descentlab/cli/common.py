@@ -12,7 +12,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn
 
 from ..algorithms import REGISTRY, AlgorithmSpec, Hyperparameter, Setting
@@ -26,6 +26,14 @@ from ..schedules import SCHEDULES, Schedule, schedule
 
 class CLIError(Exception):
     """A user mistake: ``main`` prints the message on one line and exits with 2."""
+
+
+def check_names(given: Iterable[str], known: Iterable[str], what: str) -> None:
+    """Raise :class:`CLIError` naming the first of ``given`` that is not in ``known`` (and what to choose from)."""
+    choices = list(known)
+    unknown = [name for name in given if name not in choices]
+    if unknown:
+        raise CLIError(f"unknown {what} {unknown[0]!r}; choose from: {', '.join(choices)}")
 
 
 class Parser(argparse.ArgumentParser):

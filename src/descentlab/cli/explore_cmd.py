@@ -27,11 +27,9 @@ def run(args: argparse.Namespace) -> int:
     from ..explore import explore
     from ..files import check_writable
     from ..lab.objectives import OBJECTIVES
-    from .common import CLIError, given_lang
+    from .common import check_names, given_lang
 
-    unknown = [name for name in args.objective or () if name not in OBJECTIVES]
-    if unknown:
-        raise CLIError(f"unknown objective {unknown[0]!r}; choose from: {', '.join(OBJECTIVES)}")
+    check_names(args.objective or (), OBJECTIVES, "objective")
     check_writable(args.out)  # fail before minutes of work, not after
     say = given_lang(args, figures=False)
     page = explore(args.objective, lang=say.code)

@@ -35,11 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from ..files import check_directory
     from ..notebooks import MissingJupyter, check_installed, names, write_notebooks
     from ..notebooks.content import ORDER, Data
-    from .common import CLIError, DownloadProgress, given_lang
+    from .common import CLIError, DownloadProgress, check_names, given_lang
 
-    unknown = [name for name in args.section or () if name not in ORDER]
-    if unknown:
-        raise CLIError(f"unknown section {unknown[0]!r}; choose from: {', '.join(ORDER)}")
+    check_names(args.section or (), ORDER, "section")
     try:
         check_installed()
     except MissingJupyter as error:

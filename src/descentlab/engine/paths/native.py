@@ -246,7 +246,7 @@ class Source:
             else:
                 raise NativeUnsupported(f"{name} is not written in C")
             uses = set(re.findall(r"\b[br][0-9]+\b", expression))
-            statements.append((stage if expression != "ROOT" else stage, variable, expression, uses))
+            statements.append((stage, variable, expression, uses))
             names[target] = variable
             if not target.startswith("~") and target not in self.written:
                 buffer(target)
@@ -272,8 +272,6 @@ class Source:
             needed[s].add(source)
         # a result is stored as soon as it is computed, unless a later stage still reads the buffer's old value;
         # a later stage then reads it back from the buffer (in the cache), not from an array
-        reloaded = {loads[v] for stage in range(self.stages) for v in needed[stage] if v in loads
-                    and any(v in needed[t] for t in range(stage + 1))}
         store_at = {}
         for v, j in stores:
             early = defined.get(v, 0)
@@ -285,7 +283,6 @@ class Source:
                 needed[last].add(v)
         arrays = {v for v in defined if v not in home and any(v in needed[t] for t in range(defined[v] + 1, self.stages))}
         arrays |= sources | outputs
-        del reloaded
         loops = []
         for stage in range(self.stages):
             own = [(v, e) for s, v, e, _ in computed if s == stage and e != "ROOT"]
@@ -312,7 +309,6 @@ class Source:
             inner = "for (long i = 0; i < n; ++i) {\n            " + "\n            ".join(loops[0]) + "\n        }"
             blocked = f"long m = n; (void)m; (void)root;\n        {inner}"
         else:
-            parts = [f"{real} {' '.join('')}"]
             parts = [f"{real} " + ", ".join(f"a{v}[{BLOCK}]" for v in arrays) + ";"]
             parts.append(f"for (long base = 0; base < n; base += {BLOCK}) {{")
             parts.append(f"    long m = n - base < {BLOCK} ? n - base : {BLOCK};")
