@@ -13,7 +13,12 @@ import contextlib
 import copy
 import ctypes
 import logging
+import os
+import subprocess
+import sys
+import textwrap
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -318,18 +323,65 @@ def test_threads_stepping_their_own_optimizers_match_sequential_runs() -> None:
     for t in threads:
         t.join()
     assert all(torch.equal(p, q) for i in range(4) for p, q in zip(sequential[i], parallel[i]))
-    # the kernel's own split: 1, 2 and 3 threads
+    # the kernel's own split: 1, 2 and 3 threads, and 2 POSIX threads (a negative count: a forked child's)
     spec, hp = REGISTRY["adam"], REGISTRY["adam"].resolve({"lr": 0.01})
     x = params[0]
     plan = inplace.plan_for(spec, hp, x, spec.init(x, hp), fma=True)
     kernel = native.kernel_for(plan, torch.float32)
     results = []
-    for count in (1, 2, 3):
+    for count in (1, 2, 3, -2):
         tensors = {name: [x.clone() if name == "x" else (grads[0][0].clone() if name == "g" else x.abs().clone())]
                    for name in kernel.buffers}
         kernel(tensors, [0.01, 0.5], 1, threads=count)
         results.append(tensors)
     assert all(torch.equal(results[0][k][0], r[k][0]) for r in results[1:] for k in kernel.buffers)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps (Linux)")
+def test_the_loop_runs_on_torchs_own_openmp_threads() -> None:
+    """Built with OpenMP, the kernel's threads are those of the OpenMP runtime torch loaded (one runtime in the
+    process, no thread started per step): POSIX threads started beside torch's spinning workers ran at half speed."""
+    kernel = _adam_kernel()
+    if not kernel.function.openmp:
+        pytest.skip(f"{native.compiler()} builds without OpenMP here")
+    torch_omp = [line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if "libgomp" in line]
+    assert len(set(torch_omp)) == 1, set(torch_omp)
+
+
+FORKED = textwrap.dedent("""
+    import os, sys, torch
+    from descentlab import torch_optim
+
+    def steps(threads):
+        torch.set_num_threads(1)  # (torch's own parallel ops hang in a forked child: only the step gets threads)
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(1 << 21, generator=g).requires_grad_()
+        x.grad = torch.randn(1 << 21, generator=g)
+        opt = torch_optim.Adam([x], lr=0.01)
+        opt.step()
+        torch.set_num_threads(threads)
+        opt.step(); opt.step()
+        torch.set_num_threads(1)
+        return x.detach()
+
+    mine = steps(2)  # the OpenMP pool now exists in this process
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(write, bytes([int(torch.equal(steps(2), mine))]))
+        os._exit(0)
+    os.waitpid(child, 0)
+    print("equal" if os.read(read, 1) == bytes([1]) else "different")
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_steps_on_threads_of_its_own(tmp_path) -> None:
+    """A child forked after steps ran on OpenMP threads (whose pool stays in the parent) still steps on two threads
+    and gets the parent's numbers: it would wait for the parent's threads forever on OpenMP's."""
+    done = subprocess.run([sys.executable, "-c", FORKED], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DESCENTLAB_CACHE": str(native.cache_dir())})
+    assert done.returncode == 0 and done.stdout.strip() == "equal", done.stderr[-2000:]
 
 
 def test_kernels_are_cached_on_disk_and_loaded_by_later_processes(tmp_path, monkeypatch) -> None:

@@ -5,9 +5,10 @@ The triad is ``c[i] = a[i] + s * b[i]`` over three float32 arrays of
 as a C loop and compiled by :func:`descentlab.engine.paths.native.build`: the same
 compiler, flags (``-O3 -march=native -ffp-contract=off``) and on-disk cache as
 the optimizer kernels, split the way they split a step (equal contiguous ranges
-cut at whole cache lines, one POSIX thread per ``torch.get_num_threads()``, the
-first range in the calling thread).  So a step's share of the triad compares two
-loops built and run alike, and differs only in what they move.
+cut at whole cache lines, ``torch.get_num_threads()`` threads of torch's own
+OpenMP runtime, or POSIX threads where the compiler has no OpenMP).  So a step's
+share of the triad compares two loops built and run alike, and differs only in
+what they move.
 
 * **Bytes.**  The triad counts 12 bytes per value, STREAM's convention: read
   ``a`` and ``b``, write ``c``.  The processor also reads each cache line of
@@ -53,13 +54,13 @@ BYTES_PER_VALUE = 12
 BLOCKS = 5
 RUNS_PER_BLOCK = 5
 
-C_METHOD = "C loop, POSIX threads"
+C_METHOD = "C loop, OpenMP threads"
+C_POSIX_METHOD = "C loop, POSIX threads"
+"""The C triad's threads: torch's OpenMP runtime, or POSIX threads where the compiler has no OpenMP (as the kernels)."""
 TORCH_METHOD = "torch.add"
 
 _SOURCE = r"""
 /* descentlab bench: the STREAM triad c = a + s*b over float32, split over threads as the optimizer kernels are */
-#include <pthread.h>
-
 struct part { long lo, hi; const float *a; const float *b; float *c; float s; };
 
 static void *triad(void *arg)
@@ -72,31 +73,24 @@ static void *triad(void *arg)
     return 0;
 }
 
-/* the optimizer kernels' signature: sizes[0] values; ptrs a, b, c; cs[0] the scalar s */
+/* the optimizer kernels' signature: sizes[0] values; ptrs a, b, c; cs[0] the scalar s; threads < 0: POSIX threads */
 __attribute__((visibility("default")))
 int descentlab_step(long count, const long *sizes, void *const *ptrs, const double *pt, const double *cs, long threads,
                     void *root)
 {
     (void)count; (void)pt; (void)root;
     long n = sizes[0];
+    int posix = threads < 0;
+    if (posix) threads = -threads;
     if (threads < 1) threads = 1;
     if (threads > 64) threads = 64;
     struct part parts[64];
-    pthread_t ids[64];
     for (long k = 0; k < threads; ++k) {
-        long lo = k == 0 ? 0 : (long)(((__int128)n * k / threads) & ~63L);
-        long hi = k + 1 == threads ? n : (long)(((__int128)n * (k + 1) / threads) & ~63L);
-        struct part one = {lo, hi, (const float *)ptrs[0], (const float *)ptrs[1], (float *)ptrs[2], (float)cs[0]};
+        struct part one = {dl_cut(n, k, threads), dl_cut(n, k + 1, threads), (const float *)ptrs[0],
+                           (const float *)ptrs[1], (float *)ptrs[2], (float)cs[0]};
         parts[k] = one;
     }
-    long made = 0;
-    for (long k = 1; k < threads; ++k) {
-        if (pthread_create(&ids[k], 0, triad, &parts[k]) != 0) break;
-        made = k;
-    }
-    triad(&parts[0]);
-    for (long k = made + 1; k < threads; ++k) triad(&parts[k]);
-    for (long k = 1; k <= made; ++k) pthread_join(ids[k], 0);
+    dl_split(threads, posix, triad, (char *)parts, sizeof parts[0]);
     return 0;
 }
 """
@@ -109,7 +103,7 @@ class Triad:
     gb_per_s: float  # the best block's median
     median_gb_per_s: float  # the median of every timed run (how loaded the machine was)
     in_place_gb_per_s: float  # the in-place triad a = a + s b (an SGD step), its best block's median, 12 B per value
-    method: str  # C_METHOD or TORCH_METHOD
+    method: str  # C_METHOD, C_POSIX_METHOD or TORCH_METHOD
     values: int
     threads: int
 
@@ -128,7 +122,7 @@ def c_triad(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, s: float = 2.0,
         raise ValueError("the triad runs on contiguous float32 CPU tensors")
     if not a.numel() == b.numel() == c.numel():
         raise ValueError("the triad's arrays must have one size")
-    function = native.build(_SOURCE)
+    function = native.build(native.SPLIT_C + _SOURCE)
     if function is None:
         return None
     sizes = torch.tensor([a.numel()], dtype=torch.int64)
@@ -140,6 +134,7 @@ def c_triad(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, s: float = 2.0,
         return function(1, sizes.data_ptr(), pointers.data_ptr(), None, scalar.data_ptr(), count, None)
 
     run.arrays = (a, b, c)  # type: ignore[attr-defined]  # (alive as long as the call that writes them)
+    run.openmp = function.openmp  # type: ignore[attr-defined]
     return run
 
 
@@ -155,7 +150,7 @@ def measure_triad(values: int = TRIAD_VALUES, blocks: int = BLOCKS, runs: int = 
     a, b = torch.rand(values, generator=generator), torch.rand(values, generator=generator)
     c = torch.empty(values)
     triad, in_place = (c_triad(a, b, c), c_triad(a, b, a)) if use_c else (None, None)
-    method = C_METHOD
+    method = C_METHOD if getattr(triad, "openmp", False) else C_POSIX_METHOD
     if triad is None or in_place is None:
         method = TORCH_METHOD
 
@@ -187,4 +182,4 @@ def _seconds(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-__all__ = ["BYTES_PER_VALUE", "C_METHOD", "TORCH_METHOD", "TRIAD_VALUES", "Triad", "c_triad", "measure_triad"]
+__all__ = ["BYTES_PER_VALUE", "C_METHOD", "C_POSIX_METHOD", "TORCH_METHOD", "TRIAD_VALUES", "Triad", "c_triad", "measure_triad"]

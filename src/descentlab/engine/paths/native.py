@@ -32,7 +32,12 @@ results back once.
   concurrent process writing the same kernel renames the same bytes).  The first
   build of a kernel is said once on the log; later processes load the file.
 * **Threads.**  A step over many values is split into equal contiguous ranges,
-  one per thread (``torch.get_num_threads()``), by POSIX threads in the kernel.
+  one per thread (``torch.get_num_threads()``), run by the threads of the
+  OpenMP runtime torch has loaded (:data:`SPLIT_C`): torch's own workers, so a
+  step starts no thread and competes with none (torch's workers wait spinning
+  for a while after each parallel op, so POSIX threads started per call beside
+  them ran a step at about half speed).  A compiler without OpenMP builds POSIX
+  threads.
   Every element is independent, so the result is the same for any split: the
   step is deterministic, also when several Python threads step their own
   optimizers at once (ctypes releases the GIL during the call).
@@ -81,11 +86,13 @@ _LOW = {torch.bfloat16: "bf16", torch.float16: "fp16"}
 COMPENSATION = "compensation"
 _FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fPIC", "-shared", "-pthread",
           "-fvisibility=hidden")
-THREADED_VALUES = 1 << 20
-"""A step over fewer values than this runs in the calling thread: the kernel starts its threads at each call, which
-costs more than it saves below about a million values (on 2 cores shared with other jobs, 2 threads took 1.1-2x the
-time of 1 at 2^18-2^20 float32 values, for SGD and Adam alike; torch's own loops run a tensor of fewer than 32768
-values in one thread, so 300 small tensors are one thread there too)."""
+_OPENMP = "-fopenmp"
+"""Tried first (the threads of :data:`SPLIT_C`); a compiler without OpenMP builds the POSIX-thread split instead."""
+THREADED_VALUES = 1 << 18
+"""A step over fewer values than this runs in the calling thread: below it, handing half the values to another thread
+saved nothing on a 2-core machine (SGD and Adam over one tensor of 2^12 to 2^20 values, one thread against two in
+turns: even up to 2^17, two faster from 2^18 on).  POSIX threads started per call, as the kernels once ran, only paid
+from about 2^20."""
 
 
 class NativeUnsupported(Exception):
@@ -324,6 +331,7 @@ class Source:
         pointers = ", ".join(f"{self._type(j)} *{'q' if self.stages > 1 else 'p'}{j}" for j in range(len(self.buffers)))
         return _C_TEMPLATE.format(
             real=real,
+            split=SPLIT_C,
             prelude=ROOT_C if self.emulated_root else "",
             pointers=pointers,
             unpack_pointers="\n".join(f"        {self._type(j)} *p{j} = ({self._type(j)} *)ptrs[t * {len(self.buffers)} + {j}] + lo;"
@@ -468,10 +476,70 @@ __attribute__((visibility("default"))) void descentlab_roots(long n, const float
 """C of torch's float32 root for AVX-512 processors (see :class:`Source`), put before a kernel that uses it."""
 
 
+SPLIT_C = r"""
+/* dl_split runs run(parts + k size) for k = 0 .. threads - 1, each on a thread of its own.  Built with OpenMP, the
+   threads are the OpenMP runtime's that torch has already loaded (libgomp.so.1 is found by its name): no thread is
+   started per call, and none competes with torch's, whose workers wait spinning for a while after each parallel op
+   (POSIX threads started per call beside them ran a step at about half speed).  POSIX threads run it without
+   OpenMP, and when posix is set: in a child forked from a process that ran OpenMP, whose pool of threads did not come
+   along (OpenMP would wait for them forever, as torch's own parallel ops do there). */
+#include <pthread.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+__attribute__((visibility("default"))) int descentlab_openmp(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* where range k of threads equal contiguous ranges of total values starts: a multiple of 64 values (whole cache
+   lines), total for k = threads */
+static long dl_cut(long total, long k, long threads)
+{
+    return k == 0 ? 0 : k == threads ? total : (long)(((__int128)total * k / threads) & ~63L);
+}
+
+static void dl_split(long threads, int posix, void *(*run)(void *), char *parts, long size)
+{
+    if (threads <= 1) {
+        run(parts);
+        return;
+    }
+#ifdef _OPENMP
+    if (!posix) {
+        #pragma omp parallel num_threads(threads)
+        {
+            long team = omp_get_num_threads();  /* fewer than asked when nested: each runs every team-th range */
+            for (long k = omp_get_thread_num(); k < threads; k += team) run(parts + k * size);
+        }
+        return;
+    }
+#else
+    (void)posix;
+#endif
+    pthread_t ids[64];
+    long made = 0;
+    for (long k = 1; k < threads; ++k) {
+        if (pthread_create(&ids[k], 0, run, parts + k * size) != 0) break;
+        made = k;
+    }
+    run(parts);
+    for (long k = made + 1; k < threads; ++k) run(parts + k * size);  /* a thread that could not start: here */
+    for (long k = 1; k <= made; ++k) pthread_join(ids[k], 0);
+}
+"""
+"""C that splits a call over threads (the kernels' and the bench's triad): see :func:`build` for the OpenMP."""
+
+
 _C_TEMPLATE = """\
 /* generated by descentlab.engine.paths.native from a traced update rule: one pass over every value */
 #include <math.h>
-#include <pthread.h>
+{split}
 {prelude}
 typedef void (*root_fn)(int, const {real} *, {real} *);
 
@@ -508,25 +576,17 @@ int descentlab_step(long count, const long *sizes, void *const *ptrs, const doub
 {{
     long total = 0;
     for (long t = 0; t < count; ++t) total += sizes[t];
+    int posix = threads < 0;  /* POSIX threads rather than OpenMP's (a forked child) */
+    if (posix) threads = -threads;
     if (threads < 1) threads = 1;
     if (threads > 64) threads = 64;
     struct work parts[64];
-    pthread_t ids[64];
-    long made = 0;
     for (long k = 0; k < threads; ++k) {{
-        /* equal contiguous ranges, cut at multiples of 64 values (whole cache lines) */
-        long lo = k == 0 ? 0 : (long)(((__int128)total * k / threads) & ~63L);
-        long hi = k + 1 == threads ? total : (long)(((__int128)total * (k + 1) / threads) & ~63L);
-        struct work one = {{count, sizes, ptrs, pt, cs, (root_fn)root, lo, hi}};
+        struct work one = {{count, sizes, ptrs, pt, cs, (root_fn)root, dl_cut(total, k, threads),
+                            dl_cut(total, k + 1, threads)}};
         parts[k] = one;
     }}
-    for (long k = 1; k < threads; ++k) {{
-        if (pthread_create(&ids[k], 0, range, &parts[k]) != 0) break;
-        made = k;
-    }}
-    range(&parts[0]);
-    for (long k = made + 1; k < threads; ++k) range(&parts[k]);  /* a thread that could not start: here */
-    for (long k = 1; k <= made; ++k) pthread_join(ids[k], 0);
+    dl_split(threads, posix, range, (char *)parts, sizeof parts[0]);
     return 0;
 }}
 """
@@ -591,7 +651,7 @@ def build(text: str) -> Any:
         stat = os.stat(os.path.realpath(cc))
     except OSError:
         stat = None
-    identity = f"{text}\n{_FLAGS}\n{os.path.realpath(cc)} {stat and stat.st_size} {stat and stat.st_mtime_ns}\n{_cpu_flags()}"
+    identity = f"{text}\n{_FLAGS} {_OPENMP}\n{os.path.realpath(cc)} {stat and stat.st_size} {stat and stat.st_mtime_ns}\n{_cpu_flags()}"
     name = f"step-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.so"
     with _LOCK:
         if name in _LOADED:
@@ -622,8 +682,11 @@ def _compile(cc: str, text: str, directory: Path, library: Path) -> None:
     with atomic_path(library.with_suffix(".c")) as source:
         source.write_text(text, encoding="utf-8")
     with atomic_path(library) as out:
-        done = subprocess.run([cc, *_FLAGS, "-o", str(out), str(library.with_suffix(".c")), "-lm"],
-                              capture_output=True, text=True, timeout=120, check=False)
+        for openmp in ((_OPENMP,), ()):
+            done = subprocess.run([cc, *_FLAGS, *openmp, "-o", str(out), str(library.with_suffix(".c")), "-lm"],
+                                  capture_output=True, text=True, timeout=120, check=False)
+            if done.returncode == 0:
+                break
         if done.returncode != 0:
             raise RuntimeError(f"{os.path.basename(cc)} exited with {done.returncode}: {done.stderr.strip()[:300]}")
     _say_once(f"built {library.name}", "descentlab: compiled a native optimizer kernel with %s in %.2f s "
@@ -634,6 +697,7 @@ def _load(library: Path) -> Any:
     loaded = ctypes.CDLL(str(library))
     function = loaded.descentlab_step
     function.library = loaded  # (its other function, where the kernel has the written root: descentlab_roots)
+    function.openmp = hasattr(loaded, "descentlab_openmp") and bool(loaded.descentlab_openmp())
     if hasattr(loaded, "descentlab_roots"):
         loaded.descentlab_roots.restype = None
         loaded.descentlab_roots.argtypes = [ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
@@ -675,8 +739,24 @@ class Kernel:
             table = _NO_SCALARS
         if threads is None:
             threads = torch.get_num_threads() if total >= THREADED_VALUES else 1
+        if _FORK.child:
+            threads = -threads  # (the OpenMP pool stayed in the parent: POSIX threads, see SPLIT_C)
         self.function(count, sizes, pointers, table, self.constants.data_ptr(), threads, self.root)
 
+
+class _Fork:
+    child = False  # whether this process was forked after this module was imported
+
+
+_FORK = _Fork()
+
+
+def _forked() -> None:
+    _FORK.child = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
 
 _DATA_PTR = torch.Tensor.data_ptr
 _NUMEL = torch.Tensor.numel
