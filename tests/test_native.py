@@ -62,9 +62,9 @@ def _problem(dtype: torch.dtype, shapes=((1000, 67), (5,), (3, 3), ())) -> tuple
 
 
 def _run(name: str, hp: dict, dtype: torch.dtype, *, compiled: bool, torch_roots: bool = True,
-         cache: dict | None = None) -> tuple[list, list]:
+         cache: dict | None = None, shapes: tuple = ((1000, 67), (5,), (3, 3), ())) -> tuple[list, list]:
     spec = REGISTRY[name]
-    xs, grads = _problem(dtype)
+    xs, grads = _problem(dtype, shapes)
     states = [spec.init(x, hp) for x in xs]
     cache = {} if cache is None else cache
     for gs in grads:
@@ -475,8 +475,32 @@ def test_torchs_root_is_written_into_the_one_loop() -> None:
     no call to MKL), and the per-process check on a sample passed."""
     kernel = _adam_kernel()
     assert kernel.source.emulated_root and kernel.source.stages == 1 and kernel.root is None
+    assert kernel.source.vectorized and "dl_root_v(" in kernel.source.text  # (the root inline on whole vectors)
     assert native._ROOT_VERDICT == [True]
     assert not _adam_kernel(torch.float64).source.emulated_root  # (float64 keeps MKL's vdSqrt between stages)
+
+
+@needs_written_root
+@pytest.mark.parametrize("name, given", [s for s in SETTINGS if s[0] in ("adagrad", "rmsprop", "adam", "yogi")])
+def test_the_loop_on_whole_vectors_gives_the_replays_bits_at_every_length(name, given, monkeypatch) -> None:
+    """The loop with the written root runs on 16-value vectors and the rest value by value: tensors of 1 to 49 values
+    (none, one and several whole vectors, with and without a rest) give the replay's bits.  Yogi's sign and AMSGrad's
+    maximum (a condition per value) keep the loop GCC vectorizes itself."""
+    hp = _valid(name, given)
+    if hp is None:
+        pytest.skip("not a valid setting")
+    shapes = tuple((length,) for length in (1, 15, 16, 17, 31, 32, 33, 48, 49))
+    monkeypatch.setattr(inplace, "_PLANS", {})  # (this test's plans only)
+    cache: dict = {}
+    loop_x, loop_states = _run(name, hp, torch.float32, compiled=True, cache=cache, shapes=shapes)
+    replay_x, replay_states = _run(name, hp, torch.float32, compiled=False, shapes=shapes)
+    assert _bits_equal(loop_x, replay_x)
+    for mine, theirs in zip(loop_states, replay_states):
+        assert _bits_equal([mine[k] for k in theirs], list(theirs.values()))
+    sources = [kernel.source for plan in inplace._PLANS.values() for kernel in plan.__dict__.get("_native", {}).values()
+               if kernel is not None]
+    on_vectors = not (name == "yogi" or given.get("amsgrad"))  # (sign, maximum: a condition per value)
+    assert sources and all(source.vectorized == on_vectors for source in sources if source.emulated_root)
 
 
 @needs_written_root

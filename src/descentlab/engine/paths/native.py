@@ -167,6 +167,7 @@ class Source:
         emulate = emulate and torch_roots and real == "float" and emulated_root_possible()
         self.emulated_root = False  # the root is ROOT_C's dl_root
         self.ieee_roots = False  # the root is C's sqrt
+        vector_safe = True  # every expression also reads right with the loop's values as whole vectors (see _vectors)
         names: dict[str, str] = {}  # a location -> the C variable holding its current value
         # statements: (stage, variable, expression, the variables it reads); a load's expression is "LOAD j"
         statements: list[tuple[int, str, str, set[str]]] = []
@@ -226,6 +227,7 @@ class Source:
                 expression = f"{first} + ({values[2]} * {values[0]}) / {values[1]}"
             elif name == "lerp" and alpha is None:
                 end, weight = values
+                vector_safe &= weight[0] in "ks"  # (the condition on a weight that varies by value is not)
                 expression = (f"(fabs{suffix}({weight}) < ({real})0.5 ? {fma}({weight}, {end} - {first}, {first})"
                               f" : {fma}(-({end} - {first}), ({real})1 - {weight}, {end}))")
             elif name == "sqrt" and not values and not torch_roots:
@@ -252,6 +254,7 @@ class Source:
                               f" : ({first} {compare} {other} ? {first} : {other}))")
             else:
                 raise NativeUnsupported(f"{name} is not written in C")
+            vector_safe &= name not in ("abs", "sign", "maximum", "minimum")
             uses = set(re.findall(r"\b[br][0-9]+\b", expression))
             statements.append((stage, variable, expression, uses))
             names[target] = variable
@@ -259,6 +262,9 @@ class Source:
                 buffer(target)
                 self.written.append(target)
         self.stages = stage + 1
+        # the written root's loop, on whole 16-value vectors (the tail value by value): a call per vector of the root
+        # left the loop's values spilled around it, 10% slower here (see _vectors)
+        self.vectorized = self.emulated_root and vector_safe and not self.low and self.stages == 1
         self.roots = any(getattr(i, "call", ("",))[0] == "sqrt" for i in plan.program)
         stores = [(names[key], self.buffers.index(key)) for key in self.written]
         self.text = _low_helpers(self.low) + self._text(real, statements, roots, stores)
@@ -313,8 +319,11 @@ class Source:
             root_calls.append(f"if (root) root((int)m, a{source}, a{output}); "
                               f"else for (long i = 0; i < m; ++i) a{output}[i] = sqrt{'f' if real == 'float' else ''}(a{source}[i]);")
         if self.stages == 1:
-            inner = "for (long i = 0; i < n; ++i) {\n            " + "\n            ".join(loops[0]) + "\n        }"
-            blocked = f"long m = n; (void)m; (void)root;\n        {inner}"
+            inner = "for (; i < n; ++i) {\n            " + "\n            ".join(loops[0]) + "\n        }"
+            if self.vectorized:
+                inner = ("for (; i + 16 <= n; i += 16) {\n            " + "\n            ".join(_vectors(loops[0]))
+                         + "\n        }\n        " + inner)
+            blocked = f"long m = n; (void)m; (void)root;\n        long i = 0;\n        {inner}"
         else:
             parts = [f"{real} " + ", ".join(f"a{v}[{BLOCK}]" for v in arrays) + ";"]
             parts.append(f"for (long base = 0; base < n; base += {BLOCK}) {{")
@@ -371,6 +380,30 @@ class Source:
             c = self.buffers.index(COMPENSATION)
             return f"{{ unsigned short h = dl_narrow({v}); p{j}[i] = h; p{c}[i] = dl_narrow({v} - dl_wide(h)); }}"
         return f"p{j}[i] = dl_narrow({v});"
+
+
+_VECTOR_FORMS = ((re.compile(r"^float (\w+) = p(\d+)\[i\];$"), r"__m512 \1 = _mm512_loadu_ps(p\2 + i);"),
+                 (re.compile(r"^p(\d+)\[i\] = (\w+);$"), r"_mm512_storeu_ps(p\1 + i, \2);"),
+                 (re.compile(r"^float (\w+) = (.*);$"), r"__m512 \1 = \2;"))
+_VECTOR_CALLS = (("fmaf(", "dl_fma_v("), ("dl_root(", "dl_root_v("), ("sqrtf(", "_mm512_sqrt_ps("))
+
+
+def _vectors(lines: list[str]) -> list[str]:
+    """A float32 loop body's lines on 16 values at once: loads and stores of whole vectors, and the same expressions
+    in GCC's vector arithmetic (``+ - * /`` lane by lane, a number with a vector is the number in every lane), with
+    :data:`ROOT_C`'s vector functions for ``fmaf`` and the roots.  Each lane rounds as the scalar loop does."""
+    out = []
+    for line in lines:
+        for pattern, form in _VECTOR_FORMS:
+            if pattern.match(line):
+                line = pattern.sub(form, line)
+                break
+        else:
+            raise NativeUnsupported(f"no vector form of {line!r}")
+        for scalar, vector in _VECTOR_CALLS:
+            line = line.replace(scalar, vector)
+        out.append(line)
+    return out
 
 
 def _low_helpers(low: str | None) -> str:
@@ -457,8 +490,14 @@ ROOT_C = r"""
     return r;
 
 __attribute__((simd("notinbranch"), const, nothrow)) float dl_root(float x);
+static inline __attribute__((always_inline)) __m512 dl_root_v(__m512 x) { DL_ROOT_BODY(16, __m512, __mmask16, 512) }
 __m512 dl_root_e(__m512 x) __asm__("_ZGVeN16v_dl_root");
-__m512 dl_root_e(__m512 x) { DL_ROOT_BODY(16, __m512, __mmask16, 512) }
+__m512 dl_root_e(__m512 x) { return dl_root_v(x); }
+
+/* a loop written on whole vectors (Source._vectors): fmaf of vectors or numbers, a number in every lane */
+#define DL_V(a) _Generic((a), float: _mm512_set1_ps, default: dl_same_v)(a)
+static inline __attribute__((always_inline)) __m512 dl_same_v(__m512 a) { return a; }
+#define dl_fma_v(a, b, c) _mm512_fmadd_ps(DL_V(a), DL_V(b), DL_V(c))
 __m256 dl_root_d(__m256 x) __asm__("_ZGVdN8v_dl_root");
 __m256 dl_root_d(__m256 x) { DL_ROOT_BODY(8, __m256, __mmask8, 256) }
 __m256 dl_root_c(__m256 x) __asm__("_ZGVcN8v_dl_root");
