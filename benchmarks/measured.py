@@ -165,6 +165,19 @@ def with_readme_speed(readme: str, record: dict[str, Any]) -> str:
     return readme[:begin] + "\n".join([README_BEGIN, *readme_speed(record), README_END]) + readme[end + len(README_END):]
 
 
+def _training(result: dict[str, Any]) -> list[str]:
+    lines = ["| algorithm | path | step (ms) | whole iteration (ms) | step against torch fused (× faster) |",
+             "|---|---|---|---|---|"]
+    for algorithm, paths in result["results"].items():
+        fused = paths["torch fused"]["step_s"]
+        for path, times in paths.items():
+            lines.append(f"| {algorithm} | {path} | {times['step_s'] * 1e3:.3g} | {times['iteration_s'] * 1e3:.3g} | "
+                         f"{fused / times['step_s']:.2f} |")
+    return lines + ["", f"An MLP 1024-4096-4096-10 (21M parameters), batch 64, torch {result['torch_version']}, "
+                        f"{result['torch_threads']} thread(s); each iteration is zero_grad, forward, backward and "
+                        "the step, the three models taking turns in every round; medians."]
+
+
 def _batched(result: dict[str, Any]) -> list[str]:
     return [
         "| | wall time | |",
@@ -269,6 +282,8 @@ MEASUREMENTS: dict[str, tuple[list[str], Callable[[], dict[str, Any]], Callable[
                 _json_of(_descentlab("bench", "airfoil", "--json", "--data", str(DATA))), _airfoil),
     "steps": (["descentlab", "bench", "steps", "--json", "--first-step", "--paths", *STEPS_PATHS],
               _json_of(_descentlab("bench", "steps", "--json", "--first-step", "--paths", *STEPS_PATHS)), _steps),
+    "training": (["python", "benchmarks/training_loop.py", "--json"],
+                 _json_of(_script("training_loop.py", "--json")), _training),
     "batched": (["OMP_NUM_THREADS=1", "python", "benchmarks/batched_vs_loop.py", "--json"],
                 _json_of(["env", "OMP_NUM_THREADS=1", *_script("batched_vs_loop.py", "--json")]), _batched),
     "reproduce": (["python", "benchmarks/reproduce_wall.py", "--runs", "5", "--json"],

@@ -6,9 +6,11 @@ Timings themselves belong to the benchmark; these check what the numbers are mad
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 import math
 import weakref
+from pathlib import Path
 
 import pytest
 import torch
@@ -231,3 +233,28 @@ def test_bad_choices_are_one_line_and_exit_2(capsys, argv: list[str], message: s
 
 def test_the_new_choices_are_offered() -> None:
     assert {"gpt2"} <= set(LAYOUTS) and {"adamw", "yogi"} <= set(TIMED) and "ours notes" in STEP_PATHS
+
+
+def test_the_training_loop_benchmark_times_every_path_where_users_step() -> None:
+    """benchmarks/training_loop.py: the step right after backward, torch fused / default and ours taking turns, each
+    timed within its iteration; its paths are the classes it names (ours moves as torch's fused step does)."""
+    spec = importlib.util.spec_from_file_location("training_loop", Path(__file__).parents[1] / "benchmarks" / "training_loop.py")
+    loop = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loop)
+
+    def small(seed: int = 0) -> torch.nn.Module:
+        torch.manual_seed(seed)
+        return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+
+    times = loop.measure("Adam", rounds=3, warm_up=1, model=small, batch=4)
+    assert set(times) == set(loop.PATHS)
+    assert all(0 < t["step_s"] < t["iteration_s"] for t in times.values())
+    models = [small(), small()]
+    opts = [loop._optimizer(path, "Adam", m.parameters()) for path, m in zip(("torch fused", "ours"), models)]
+    x, y = torch.randn(4, 8), torch.tensor([0, 1, 2, 0])
+    for _ in range(3):
+        for m, opt in zip(models, opts):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(m(x), y).backward()
+            opt.step()
+    assert torch.allclose(models[0][0].weight, models[1][0].weight, atol=1e-6)  # (fused's root is IEEE's: ulps)
