@@ -217,16 +217,22 @@ def test_the_16_bit_loop_makes_no_temporaries(loop_only) -> None:
 @pytest.fixture(scope="module")
 def conversions(tmp_path_factory):
     """The loop's C conversions of each format, compiled alone with the loop's flags: wide(n, in, out), narrow(n, in,
-    out)."""
+    out), value by value, and wide_v and narrow_v on whole vectors of 16 (where the processor has AVX-512)."""
     cc = native.compiler()
+    vector = native.vector_loop_possible()
     built = {}
     for dtype, low in ((torch.bfloat16, "bf16"), (torch.float16, "fp16")):
         folder = tmp_path_factory.mktemp(low)
         source = folder / "c.c"
-        source.write_text(native._low_helpers(low) + """
+        source.write_text(native._low_helpers(low, vector) + """
 __attribute__((visibility("default"))) void wide(long n, const unsigned short *in, float *out) { for (long i = 0; i < n; ++i) out[i] = dl_wide(in[i]); }
 __attribute__((visibility("default"))) void narrow(long n, const float *in, unsigned short *out) { for (long i = 0; i < n; ++i) out[i] = dl_narrow(in[i]); }
-""")
+""" + ("""
+__attribute__((visibility("default"))) void wide_v(long n, const unsigned short *in, float *out)
+{ for (long i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, dl_wide_v(_mm256_loadu_si256((const __m256i *)(in + i)))); }
+__attribute__((visibility("default"))) void narrow_v(long n, const float *in, unsigned short *out)
+{ for (long i = 0; i + 16 <= n; i += 16) _mm256_storeu_si256((__m256i *)(out + i), dl_narrow_v(_mm512_loadu_ps(in + i))); }
+""" if vector else ""))
         library = folder / "c.so"
         subprocess.run([cc, *native._FLAGS, "-o", str(library), str(source)], check=True, capture_output=True)
         built[dtype] = ctypes.CDLL(str(library))
@@ -234,13 +240,18 @@ __attribute__((visibility("default"))) void narrow(long n, const float *in, unsi
 
 
 @pytest.mark.parametrize("dtype", LOW, ids=str)
-def test_the_loops_conversions_are_torchs(dtype, conversions) -> None:
+@pytest.mark.parametrize("vector", [False, True], ids=["value by value", "whole vectors"])
+def test_the_loops_conversions_are_torchs(dtype, vector, conversions) -> None:
     """Widening: every 16-bit pattern; rounding: float32 values around every 16-bit number (ties, the values just
-    beside them), random bit patterns (nans with payloads, subnormals, the overflow threshold) and the specials."""
+    beside them), random bit patterns (nans with payloads, subnormals, the overflow threshold) and the specials;
+    the conversions of the loop value by value and of its whole vectors alike."""
+    if vector and not native.vector_loop_possible():
+        pytest.skip("no AVX-512 F/VL here")
     library = conversions[dtype]
+    to_wide, to_narrow = (library.wide_v, library.narrow_v) if vector else (library.wide, library.narrow)
     patterns = torch.arange(-(1 << 15), 1 << 15, dtype=torch.int32).to(torch.int16)  # 65536: whole vectors of 16
     wide = torch.empty(patterns.numel(), dtype=torch.float32)
-    library.wide(patterns.numel(), ctypes.c_void_p(patterns.data_ptr()), ctypes.c_void_p(wide.data_ptr()))
+    to_wide(patterns.numel(), ctypes.c_void_p(patterns.data_ptr()), ctypes.c_void_p(wide.data_ptr()))
     assert same_bits(wide, patterns.view(dtype).float())
     # every pattern's bits, nans included (torch's float16 conversion keeps a nan's bits in whole vectors of 16)
     assert torch.equal(wide.view(torch.int32), patterns.view(dtype).float().view(torch.int32))
@@ -254,7 +265,7 @@ def test_the_loops_conversions_are_torchs(dtype, conversions) -> None:
                         torch.tensor([65504.0, 65519.99, 65520.0, 3.4e38, -3.4e38, float("inf"), float("nan"), 1e-45])])
     values = values[: values.numel() // 16 * 16].contiguous()
     out = torch.empty(values.numel(), dtype=torch.int16)
-    library.narrow(values.numel(), ctypes.c_void_p(values.data_ptr()), ctypes.c_void_p(out.data_ptr()))
+    to_narrow(values.numel(), ctypes.c_void_p(values.data_ptr()), ctypes.c_void_p(out.data_ptr()))
     expected = values.to(dtype)
     assert same_bits(out.view(dtype), expected)
     if dtype == torch.bfloat16:

@@ -262,12 +262,14 @@ class Source:
                 buffer(target)
                 self.written.append(target)
         self.stages = stage + 1
-        # the written root's loop, on whole 16-value vectors (the tail value by value): a call per vector of the root
-        # left the loop's values spilled around it, 10% slower here (see _vectors)
-        self.vectorized = self.emulated_root and vector_safe and not self.low and self.stages == 1
+        # the loop on whole 16-value vectors, the tail value by value (see _vectors): where the root is the written one
+        # (called per vector through the vector-function ABI, it left the loop's values spilled around each call) and
+        # for 16-bit parameters (GCC vectorizes no float16 conversion: the processor's, on whole vectors)
+        self.vectorized = ((self.emulated_root or bool(self.low)) and vector_safe and self.stages == 1
+                           and vector_loop_possible())
         self.roots = any(getattr(i, "call", ("",))[0] == "sqrt" for i in plan.program)
         stores = [(names[key], self.buffers.index(key)) for key in self.written]
-        self.text = _low_helpers(self.low) + self._text(real, statements, roots, stores)
+        self.text = _low_helpers(self.low, self.vectorized) + self._text(real, statements, roots, stores)
 
     def _text(self, real: str, statements: list, roots: list, stores: list) -> str:
         loads = {variable: int(expression.split()[1]) for _, variable, expression, _ in statements
@@ -321,8 +323,10 @@ class Source:
         if self.stages == 1:
             inner = "for (; i < n; ++i) {\n            " + "\n            ".join(loops[0]) + "\n        }"
             if self.vectorized:
-                inner = ("for (; i + 16 <= n; i += 16) {\n            " + "\n            ".join(_vectors(loops[0]))
-                         + "\n        }\n        " + inner)
+                vector = ([f"__m512 {v} = {self._load(j, vector=True)};" for v, j in loads.items() if v in needed[0]]
+                          + [f"__m512 {v} = {_vectors(e)};" for s, v, e, _ in computed]
+                          + [self._store(j, v, vector=True) for (v, j) in store_at])
+                inner = "for (; i + 16 <= n; i += 16) {\n            " + "\n            ".join(vector) + "\n        }\n        " + inner
             blocked = f"long m = n; (void)m; (void)root;\n        long i = 0;\n        {inner}"
         else:
             parts = [f"{real} " + ", ".join(f"a{v}[{BLOCK}]" for v in arrays) + ";"]
@@ -341,7 +345,7 @@ class Source:
         return _C_TEMPLATE.format(
             real=real,
             split=SPLIT_C,
-            prelude=ROOT_C if self.emulated_root else "",
+            prelude=(ROOT_C if self.emulated_root else "") + (VECTOR_C if self.vectorized else ""),
             pointers=pointers,
             unpack_pointers="\n".join(f"        {self._type(j)} *p{j} = ({self._type(j)} *)ptrs[t * {len(self.buffers)} + {j}] + lo;"
                                       for j in range(len(self.buffers))),
@@ -364,56 +368,80 @@ class Source:
     def _type(self, j: int) -> str:
         return "unsigned short" if self._narrow(j) else self.ctype
 
-    def _load(self, j: int) -> str:
-        """The working value of buffer ``j`` at ``i``: x plus its kept rounding error, widened (the sum in float32)."""
+    def _load(self, j: int, vector: bool = False) -> str:
+        """The working value of buffer ``j`` at ``i``: x plus its kept rounding error, widened (the sum in float32);
+        ``vector``: of the 16 values from ``i``."""
         if not self._narrow(j):
-            return f"p{j}[i]"
+            return f"_mm512_loadu_ps(p{j} + i)" if vector else f"p{j}[i]"
+        wide = "dl_wide_v(dl_load_h(p{} + i))" if vector else "dl_wide(p{}[i])"
         if self.buffers[j] == "x" and COMPENSATION in self.buffers:
-            return f"dl_wide(p{j}[i]) + dl_wide(p{self.buffers.index(COMPENSATION)}[i])"
-        return f"dl_wide(p{j}[i])"
+            return f"{wide.format(j)} + {wide.format(self.buffers.index(COMPENSATION))}"
+        return wide.format(j)
 
-    def _store(self, j: int, v: str) -> str:
-        """``v`` written to buffer ``j``: rounded to 16 bits, the rounding error kept (rounded too) when compensated."""
+    def _store(self, j: int, v: str, vector: bool = False) -> str:
+        """``v`` written to buffer ``j``: rounded to 16 bits, the rounding error kept (rounded too) when compensated;
+        ``vector``: the 16 values from ``i``."""
         if not self._narrow(j):
-            return f"p{j}[i] = {v};"
-        if self.buffers[j] == "x" and COMPENSATION in self.buffers:
-            c = self.buffers.index(COMPENSATION)
+            return f"_mm512_storeu_ps(p{j} + i, {v});" if vector else f"p{j}[i] = {v};"
+        compensated = self.buffers[j] == "x" and COMPENSATION in self.buffers
+        c = self.buffers.index(COMPENSATION) if compensated else None
+        if vector and compensated:
+            return (f"{{ __m256i h = dl_narrow_v({v}); dl_store_h(p{j} + i, h); "
+                    f"dl_store_h(p{c} + i, dl_narrow_v({v} - dl_wide_v(h))); }}")
+        if vector:
+            return f"dl_store_h(p{j} + i, dl_narrow_v({v}));"
+        if compensated:
             return f"{{ unsigned short h = dl_narrow({v}); p{j}[i] = h; p{c}[i] = dl_narrow({v} - dl_wide(h)); }}"
         return f"p{j}[i] = dl_narrow({v});"
 
 
-_VECTOR_FORMS = ((re.compile(r"^float (\w+) = p(\d+)\[i\];$"), r"__m512 \1 = _mm512_loadu_ps(p\2 + i);"),
-                 (re.compile(r"^p(\d+)\[i\] = (\w+);$"), r"_mm512_storeu_ps(p\1 + i, \2);"),
-                 (re.compile(r"^float (\w+) = (.*);$"), r"__m512 \1 = \2;"))
 _VECTOR_CALLS = (("fmaf(", "dl_fma_v("), ("dl_root(", "dl_root_v("), ("sqrtf(", "_mm512_sqrt_ps("))
 
 
-def _vectors(lines: list[str]) -> list[str]:
-    """A float32 loop body's lines on 16 values at once: loads and stores of whole vectors, and the same expressions
-    in GCC's vector arithmetic (``+ - * /`` lane by lane, a number with a vector is the number in every lane), with
-    :data:`ROOT_C`'s vector functions for ``fmaf`` and the roots.  Each lane rounds as the scalar loop does."""
-    out = []
-    for line in lines:
-        for pattern, form in _VECTOR_FORMS:
-            if pattern.match(line):
-                line = pattern.sub(form, line)
-                break
-        else:
-            raise NativeUnsupported(f"no vector form of {line!r}")
-        for scalar, vector in _VECTOR_CALLS:
-            line = line.replace(scalar, vector)
-        out.append(line)
-    return out
+def vector_loop_possible() -> bool:
+    """Whether a loop on whole vectors (:data:`VECTOR_C`) can be compiled here: a processor with AVX-512 F and VL."""
+    return {"avx512f", "avx512vl"} <= set(_cpu_flags().split())
 
 
-def _low_helpers(low: str | None) -> str:
+def _vectors(expression: str) -> str:
+    """A float32 expression of the loop on 16 values at once: GCC's vector arithmetic reads ``+ - * /`` lane by lane
+    (a number with a vector is the number in every lane), and :data:`VECTOR_C` and :data:`ROOT_C` have the vector
+    forms of ``fmaf`` and the roots.  Each lane rounds as the scalar loop does."""
+    for scalar, vector in _VECTOR_CALLS:
+        expression = expression.replace(scalar, vector)
+    return expression
+
+
+VECTOR_C = r"""
+#include <immintrin.h>
+/* a loop on whole vectors (Source._vectors): fmaf of vectors or numbers (a number in every lane) */
+#define DL_V(a) _Generic((a), float: _mm512_set1_ps, default: dl_same_v)(a)
+static inline __attribute__((always_inline)) __m512 dl_same_v(__m512 a) { return a; }
+#define dl_fma_v(a, b, c) _mm512_fmadd_ps(DL_V(a), DL_V(b), DL_V(c))
+static inline __attribute__((always_inline)) __m256i dl_load_h(const unsigned short *p)
+{
+    return _mm256_loadu_si256((const __m256i *)p);
+}
+static inline __attribute__((always_inline)) void dl_store_h(unsigned short *p, __m256i h)
+{
+    _mm256_storeu_si256((__m256i *)p, h);
+}
+"""
+"""C of a loop on whole 16-value vectors (see :class:`Source`), put before a kernel written so."""
+
+
+def _low_helpers(low: str | None, vector: bool = False) -> str:
     """C conversions of a 16-bit format to and from float, rounding as torch's CPU conversions do (tested against
     torch in ``tests/test_native.py``): bfloat16 is the high half of a float32, rounded to nearest even, and every
     nan becomes ``0xffff`` (torch's vectorized conversion); float16 rounds as the processor's conversion (F16C, which
     torch uses on whole vectors), a nan made quiet with its sign and leading payload bits, written with integer
-    operations so that the loop vectorizes (GCC 12 does not vectorize ``_Float16`` conversions)."""
+    operations so that GCC can vectorize a loop of them (GCC 12 does not vectorize ``_Float16`` conversions).
+    ``vector``: also ``dl_wide_v`` and ``dl_narrow_v`` on 16 values, the same roundings: bfloat16's with AVX-512's
+    integer operations, float16's the processor's own conversions (``vcvtph2ps``, ``vcvtps2ph``)."""
     if low is None:
         return ""
+    if vector:
+        return _low_helpers(low) + _VECTOR_LOW[low]
     if low == "bf16":
         return """\
 #include <string.h>
@@ -457,6 +485,29 @@ static inline unsigned short dl_narrow(float f)
 }
 """
 
+_VECTOR_LOW = {"bf16": """\
+#include <immintrin.h>
+static inline __attribute__((always_inline)) __m512 dl_wide_v(__m256i h)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+static inline __attribute__((always_inline)) __m256i dl_narrow_v(__m512 f)
+{
+    __m512i u = _mm512_castps_si512(f);
+    __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), odd), 16);
+    r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q), _mm512_set1_epi32(0xffff));
+    return _mm512_cvtepi32_epi16(r);
+}
+""", "fp16": """\
+#include <immintrin.h>
+static inline __attribute__((always_inline)) __m512 dl_wide_v(__m256i h) { return _mm512_cvtph_ps(h); }
+static inline __attribute__((always_inline)) __m256i dl_narrow_v(__m512 f)
+{
+    return _mm512_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+"""}
+
 BLOCK = 512
 """Values per block of a plan with square roots (its stages' arrays stay in the L1 cache)."""
 
@@ -493,11 +544,6 @@ __attribute__((simd("notinbranch"), const, nothrow)) float dl_root(float x);
 static inline __attribute__((always_inline)) __m512 dl_root_v(__m512 x) { DL_ROOT_BODY(16, __m512, __mmask16, 512) }
 __m512 dl_root_e(__m512 x) __asm__("_ZGVeN16v_dl_root");
 __m512 dl_root_e(__m512 x) { return dl_root_v(x); }
-
-/* a loop written on whole vectors (Source._vectors): fmaf of vectors or numbers, a number in every lane */
-#define DL_V(a) _Generic((a), float: _mm512_set1_ps, default: dl_same_v)(a)
-static inline __attribute__((always_inline)) __m512 dl_same_v(__m512 a) { return a; }
-#define dl_fma_v(a, b, c) _mm512_fmadd_ps(DL_V(a), DL_V(b), DL_V(c))
 __m256 dl_root_d(__m256 x) __asm__("_ZGVdN8v_dl_root");
 __m256 dl_root_d(__m256 x) { DL_ROOT_BODY(8, __m256, __mmask8, 256) }
 __m256 dl_root_c(__m256 x) __asm__("_ZGVcN8v_dl_root");
@@ -572,7 +618,8 @@ static void dl_split(long threads, int posix, void *(*run)(void *), char *parts,
     for (long k = 1; k <= made; ++k) pthread_join(ids[k], 0);
 }
 """
-"""C that splits a call over threads (the kernels' and the bench's triad): see :func:`build` for the OpenMP."""
+"""C that splits a call over threads, the kernels' and the bench's triad (:mod:`descentlab.bench.triad`); compiled with
+:data:`_OPENMP` where the compiler has it."""
 
 
 _C_TEMPLATE = """\
