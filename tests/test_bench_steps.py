@@ -146,6 +146,31 @@ def test_yogi_has_our_paths_only_and_no_ratios(monkeypatch, capsys) -> None:
     assert line.split()[9:13] == ["-", "-", "-", "-"]  # vs torch best, default, foreach, fused
 
 
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_16_bit_steps_count_each_tensors_own_bytes_and_leave_out_a_path_that_stands_still(monkeypatch, capsys,
+                                                                                           dtype) -> None:
+    """--dtype times 16-bit parameters; a path whose step leaves every parameter as it was (here a torch path made to
+    do nothing, as torch 2.13.0's fused SGD does with 16-bit parameters on the CPU) is named and not compared with."""
+    monkeypatch.setattr(bench_steps, "measure_triad", _fake_triad)
+    monkeypatch.setitem(bench_steps.LAYOUTS, "flat16m", ((64, 3),))
+    real = bench_steps._optimizers
+
+    def with_a_still_fused(*args, **kwargs):
+        made = real(*args, **kwargs)
+        made["torch fused"].step = lambda closure=None: None
+        return made
+
+    monkeypatch.setattr(bench_steps, "_optimizers", with_a_still_fused)
+    assert main(["bench", "steps", "--algorithms", "adam", "--layouts", "flat16m", "--repeats", "1", "--json",
+                 "--dtype", dtype, "--paths", "ours default", "torch fused"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["dtype"] == dtype and record["stood_still"] == [["adam", "flat16m", "torch fused"]]
+    assert [row["path"] for row in record["rows"]] == ["ours default", "ours plain", "torch default"]
+    assert all(row["speedup_vs_torch_fused"] is None for row in record["rows"])
+    # x and g in 16 bits read, x written; m, v (float32) and the compensation (16 bits) read and written
+    assert {row["min_bytes"] for row in record["rows"]} == {64 * 3 * (3 * 2 + 2 * (4 + 4 + 2))}
+
+
 _BUILD = native.build
 
 

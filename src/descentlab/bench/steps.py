@@ -84,6 +84,8 @@ class StepBench:
     triad_median_gb_per_s: float | None = None  # the median of that measurement's runs (how loaded the machine was)
     triad_in_place_gb_per_s: float | None = None  # the same loop writing into a (a = a + s b: an SGD step)
     peak_rss_mib: float | None = None  # the process's peak resident memory by the end of the run
+    stood_still: tuple[tuple[str, str, str], ...] = ()  # (algorithm, layout, path): its step left the parameters as
+    # they were, so it was not timed
 
     def to_dict(self) -> dict[str, Any]:
         record = asdict(self)
@@ -273,11 +275,12 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def _min_bytes(optimizer: torch.optim.Optimizer) -> int:
-    """Read x, g and each state tensor; write x and each state tensor (0-dim counters ignored)."""
+    """Read x, g and each state tensor; write x and each state tensor (0-dim counters ignored), each in its own dtype
+    (a 16-bit parameter's state is float32 in our rule, with its rounding error kept in 16 bits)."""
     total = 0
     for p in (p for group in optimizer.param_groups for p in group["params"]):
         state_tensors = [v for v in optimizer.state[p].values() if isinstance(v, torch.Tensor) and v.dim() > 0]
-        total += p.numel() * p.element_size() * (3 + 2 * len(state_tensors))
+        total += 3 * p.numel() * p.element_size() + 2 * sum(v.numel() * v.element_size() for v in state_tensors)
     return total
 
 
@@ -303,28 +306,39 @@ def bench_steps(
     """
     triad = measure_triad()
     rows: list[StepRow] = []
+    stood_still: list[tuple[str, str, str]] = []
     for layout in layouts:
         for algorithm in algorithms:
             if progress is not None:
                 progress(f"{algorithm} on {layout}")
             fresh = (fresh_first_steps(algorithm, LAYOUTS[layout], dtype)
                      if first_step and (paths is None or "ours default" in paths) else (None, None))
-            rows += _time_one(algorithm, layout, dtype, paths, repeats, warmup, peak_memory, fresh)
+            rows += _time_one(algorithm, layout, dtype, paths, repeats, warmup, peak_memory, fresh, stood_still)
     triad = triad.better(measure_triad())
     rows = [replace(row, triad_share=row.gb_per_s / triad.gb_per_s,
                     in_place_share=row.gb_per_s / triad.in_place_gb_per_s if triad.in_place_gb_per_s else None)
             for row in rows]
     return StepBench(tuple(rows), triad.gb_per_s, triad.values, repeats, str(dtype).replace("torch.", ""),
                      torch.__version__, torch.get_num_threads(), triad.method, BYTES_PER_VALUE, triad.median_gb_per_s,
-                     triad.in_place_gb_per_s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+                     triad.in_place_gb_per_s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                     tuple(stood_still))
 
 
 def _time_one(algorithm: str, layout: str, dtype: torch.dtype, paths: Sequence[str] | None, repeats: int, warmup: int,
-              peak_memory: bool, fresh: tuple[float | None, float | None]) -> list[StepRow]:
+              peak_memory: bool, fresh: tuple[float | None, float | None],
+              stood_still: list[tuple[str, str, str]]) -> list[StepRow]:
     """The rows of one algorithm on one layout (their triad shares left for the caller); its tensors are freed on
-    return."""
-    optimizers = _optimizers(algorithm, _parameters(LAYOUTS[layout], dtype), paths)
-    first = {path: _seconds(optimizer.step) for path, optimizer in optimizers.items()}
+    return.  A path whose first step leaves every parameter as it was is not timed (nor compared with): it is added
+    to ``stood_still``."""
+    params = _parameters(LAYOUTS[layout], dtype)
+    optimizers = _optimizers(algorithm, params, paths)
+    first = {}
+    for path, optimizer in list(optimizers.items()):
+        before = [p.detach().clone() for p in params]
+        first[path] = _seconds(optimizer.step)
+        if path not in ("ours plain", "torch default") and all(map(torch.equal, params, before)):
+            del optimizers[path]  # (torch 2.13.0's fused SGD leaves 16-bit parameters as they were, on the CPU)
+            stood_still.append((algorithm, layout, path))
     seconds = _medians_in_rounds(optimizers, repeats, warmup)
     theirs = [time for path, time in seconds.items() if path.startswith("torch")]
     torch_best = min(theirs) if theirs else None

@@ -21,6 +21,7 @@ from ..notes.reference import NOTES_AIRFOIL, airfoil_label
 from .common import at_most, load_data, seed_count
 
 MAX_REPEATS = 1000
+DTYPES = ("float32", "float64", "bfloat16", "float16")
 
 if TYPE_CHECKING:
     from ..bench.airfoil import AirfoilBench
@@ -75,6 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "without 'ours fast' nothing compiles with torch.compile; 'ours notes' runs for momentum, "
                        "adagrad and rmsprop only, where the notes' convention computes differently; the torch paths "
                        "where torch.optim has them)")
+    steps.add_argument("--dtype", choices=DTYPES, default="float32",
+                       help="the parameters' dtype (default float32; one of " + ", ".join(DTYPES) + "); for bfloat16 and float16 our rule keeps float32 "
+                       "state and the parameters' rounding error, torch.optim keeps state in the parameters' dtype")
     steps.add_argument("--peak-memory", action="store_true",
                        help="also measure each step's peak memory beyond its start (torch profiler; seconds per row)")
     steps.add_argument("--first-step", action="store_true",
@@ -136,8 +140,10 @@ def _measure_steps(args: argparse.Namespace) -> StepBench:
 
     from ..bench.steps import bench_steps
 
+    import torch
+
     return bench_steps(args.algorithms or tuple(TIMED), args.layouts or tuple(LAYOUTS), repeats=args.repeats or 10,
-                       paths=args.paths, peak_memory=args.peak_memory, first_step=args.first_step,
+                       dtype=getattr(torch, args.dtype), paths=args.paths, peak_memory=args.peak_memory, first_step=args.first_step,
                        progress=progress)
 
 
@@ -173,6 +179,8 @@ def steps_table(record: StepBench) -> list[str]:
             + (f"{row.peak_extra_mib:9.1f}" if row.peak_extra_mib is not None else f"{'-':>9}")
             + f" {fresh:>24}"
         )
+    lines += [f"not timed: {path} left the parameters as they were ({algorithm} on {layout})"
+              for algorithm, layout, path in record.stood_still]
     return lines
 
 
