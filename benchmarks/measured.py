@@ -122,6 +122,12 @@ def _steps(result: dict[str, Any]) -> list[str]:
                  "notes' convention computes differently) or not recorded. Paths take turns in rounds, so the ratios "
                  "compare steps timed under the same load. Peak resident memory of the run: "
                  f"{_number(peak / 1024 if peak is not None else None)} GiB.")
+    still = result.get("stood_still") or []
+    if still:
+        lines += ["", "Not timed, because its step left the parameters as they were (under a tenth as many values "
+                  "changed as by the plain rule's step): "
+                  + "; ".join(f"{path} ({algorithm} on {LAYOUT_TITLES.get(layout, layout)})"
+                              for algorithm, layout, path in still) + "."]
     return lines
 
 
@@ -275,6 +281,9 @@ def _json_of(command: list[str]) -> Callable[[], dict[str, Any]]:
 
 
 STEPS_PATHS = ["ours default", "ours notes", "ours replay", "ours plain", "torch default", "torch foreach", "torch fused"]
+LOW_STEPS = ["--layouts", "flat16m", "resnet18", "small300", "--algorithms", "sgd", "momentum", "adagrad", "rmsprop",
+             "adam", "--paths", "ours default", "torch default", "torch foreach", "torch fused"]
+"""16-bit parameters: the layouts and rules of the table, with the paths to compare (no first step: float32's)."""
 
 MEASUREMENTS: dict[str, tuple[list[str], Callable[[], dict[str, Any]], Callable[[dict[str, Any]], list[str]]]] = {
     # name: (the command as the docs show it, how to run it, how to render its record)
@@ -284,6 +293,9 @@ MEASUREMENTS: dict[str, tuple[list[str], Callable[[], dict[str, Any]], Callable[
               _json_of(_descentlab("bench", "steps", "--json", "--first-step", "--paths", *STEPS_PATHS)), _steps),
     "training": (["python", "benchmarks/training_loop.py", "--json"],
                  _json_of(_script("training_loop.py", "--json")), _training),
+    **{f"steps-{dtype}": (["descentlab", "bench", "steps", "--json", "--dtype", dtype, *LOW_STEPS],
+                          _json_of(_descentlab("bench", "steps", "--json", "--dtype", dtype, *LOW_STEPS)), _steps)
+       for dtype in ("bfloat16", "float16")},
     "batched": (["OMP_NUM_THREADS=1", "python", "benchmarks/batched_vs_loop.py", "--json"],
                 _json_of(["env", "OMP_NUM_THREADS=1", *_script("batched_vs_loop.py", "--json")]), _batched),
     "reproduce": (["python", "benchmarks/reproduce_wall.py", "--runs", "5", "--json"],

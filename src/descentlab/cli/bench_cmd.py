@@ -179,7 +179,7 @@ def steps_table(record: StepBench) -> list[str]:
             + (f"{row.peak_extra_mib:9.1f}" if row.peak_extra_mib is not None else f"{'-':>9}")
             + f" {fresh:>24}"
         )
-    lines += [f"not timed: {path} left the parameters as they were ({algorithm} on {layout})"
+    lines += [f"not timed: {path} left the parameters as they were, where the plain rule moves them ({algorithm} on {layout})"
               for algorithm, layout, path in record.stood_still]
     return lines
 
