@@ -77,8 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "adagrad and rmsprop only, where the notes' convention computes differently; the torch paths "
                        "where torch.optim has them)")
     steps.add_argument("--dtype", choices=DTYPES, default="float32",
-                       help="the parameters' dtype (default float32; one of " + ", ".join(DTYPES) + "); for bfloat16 and float16 our rule keeps float32 "
-                       "state and the parameters' rounding error, torch.optim keeps state in the parameters' dtype")
+                       help="the parameters' dtype (default float32; one of " + ", ".join(DTYPES) + "); for "
+                       "bfloat16 and float16 our rule keeps float32 state and the parameters' rounding error, "
+                       "torch.optim keeps state in the parameters' dtype")
     steps.add_argument("--peak-memory", action="store_true",
                        help="also measure each step's peak memory beyond its start (torch profiler; seconds per row)")
     steps.add_argument("--first-step", action="store_true",
@@ -143,7 +144,8 @@ def _measure_steps(args: argparse.Namespace) -> StepBench:
     import torch
 
     return bench_steps(args.algorithms or tuple(TIMED), args.layouts or tuple(LAYOUTS), repeats=args.repeats or 10,
-                       dtype=getattr(torch, args.dtype), paths=args.paths, peak_memory=args.peak_memory, first_step=args.first_step,
+                       dtype=getattr(torch, args.dtype), paths=args.paths, peak_memory=args.peak_memory,
+                       first_step=args.first_step,
                        progress=progress)
 
 
