@@ -165,6 +165,38 @@ def test_a_ray_client_address_runs_the_benchmark(tmp_path: Path) -> None:
         subprocess.run([str(bin_ / "ray"), "stop", "--force"], capture_output=True, timeout=120)
 
 
+
+_SERVER_DIED = ("Initialization failure from server:\nTraceback (most recent call last):\n  File \"proxier.py\"\n"
+                "RuntimeError: Starting Ray client server failed. See ray_client_server_23000.err for detailed logs.")
+
+
+@pytest.mark.parametrize("deaths", [1, 2, 3])
+def test_a_client_server_that_dies_as_it_starts_is_started_again_and_its_reason_said(monkeypatch, deaths: int) -> None:
+    """Ray's per-client server sometimes dies as it starts (ray#63202): the engine tries again, then says why."""
+    ray = pytest.importorskip("ray")
+    from descentlab.benchmark.engine import CLIENT_SERVER_ATTEMPTS, EngineError, RayEngine
+
+    calls = []
+    monkeypatch.setattr(ray, "is_initialized", lambda: len(calls) > deaths)
+
+    def init(**kwargs):
+        calls.append(kwargs["address"])
+        if len(calls) <= deaths:
+            raise ConnectionAbortedError(_SERVER_DIED)
+
+    monkeypatch.setattr(ray, "init", init)
+    if deaths < CLIENT_SERVER_ATTEMPTS:
+        RayEngine(address="ray://head:10001")
+        assert calls == ["ray://head:10001"] * (deaths + 1)
+    else:
+        with pytest.raises(EngineError) as raised:
+            RayEngine(address="ray://head:10001")
+        assert len(calls) == CLIENT_SERVER_ATTEMPTS
+        assert str(raised.value) == ("cannot connect to the Ray cluster at ray://head:10001: Initialization failure "
+                                     "from server: RuntimeError: Starting Ray client server failed. See "
+                                     "ray_client_server_23000.err for detailed logs.")
+
+
 # ----- the scorer, on hand-made cases against its documented rules ---------------------------------------
 
 INF = math.inf

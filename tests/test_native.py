@@ -13,6 +13,7 @@ import contextlib
 import copy
 import ctypes
 import logging
+import math
 import os
 import subprocess
 import sys
@@ -497,12 +498,19 @@ def test_torchs_root_is_written_into_the_one_loop() -> None:
     assert not _adam_kernel(torch.float64).source.emulated_root  # (float64 keeps MKL's vdSqrt between stages)
 
 
-@needs_written_root
-@pytest.mark.parametrize("name, given", [s for s in SETTINGS if s[0] in ("adagrad", "rmsprop", "adam", "yogi")])
+needs_vector_loop = pytest.mark.skipif(not native.vector_loop_possible(), reason="no AVX-512 F/VL here")
+
+
+def _vector_sources() -> list:
+    return [kernel.source for plan in inplace._PLANS.values() for kernel in plan.__dict__.get("_native", {}).values()
+            if kernel is not None]
+
+
+@needs_vector_loop
+@pytest.mark.parametrize("name, given", SETTINGS, ids=lambda v: v if isinstance(v, str) else "-".join(map(str, v.values()))[:40])
 def test_the_loop_on_whole_vectors_gives_the_replays_bits_at_every_length(name, given, monkeypatch) -> None:
-    """The loop with the written root runs on 16-value vectors and the rest value by value: tensors of 1 to 49 values
-    (none, one and several whole vectors, with and without a rest) give the replay's bits.  Yogi's sign and AMSGrad's
-    maximum (a condition per value) keep the loop GCC vectorizes itself."""
+    """Every float32 plan runs on 16-value vectors and the rest value by value: tensors of 1 to 49 values (none,
+    one and several whole vectors, with and without a rest) give the replay's bits."""
     hp = _valid(name, given)
     if hp is None:
         pytest.skip("not a valid setting")
@@ -514,10 +522,31 @@ def test_the_loop_on_whole_vectors_gives_the_replays_bits_at_every_length(name, 
     assert _bits_equal(loop_x, replay_x)
     for mine, theirs in zip(loop_states, replay_states):
         assert _bits_equal([mine[k] for k in theirs], list(theirs.values()))
-    sources = [kernel.source for plan in inplace._PLANS.values() for kernel in plan.__dict__.get("_native", {}).values()
-               if kernel is not None]
-    on_vectors = not (name == "yogi" or given.get("amsgrad"))  # (sign, maximum: a condition per value)
-    assert sources and all(source.vectorized == on_vectors for source in sources if source.emulated_root)
+    sources = _vector_sources()
+    assert sources and all(source.vectorized and "_mm_prefetch(" in source.text for source in sources)
+
+
+@needs_vector_loop
+@pytest.mark.parametrize("name, given, helper", [("yogi", {"lr": 0.01}, "dl_sign_v("),
+                                                 ("adam", {"lr": 0.01, "amsgrad": True}, "dl_maximum_v(")])
+def test_sign_and_maximum_on_whole_vectors_keep_the_replays_bits_on_zeros_ties_and_nans(name, given, helper,
+                                                                                     monkeypatch) -> None:
+    """Yogi's sign and AMSGrad's maximum on whole vectors: gradients of signed zeros, infinities, nans and values
+    that leave the moment where it was (sign of zero, ties of the maximum) step as the replay does, bit for bit."""
+    hp = REGISTRY[name].resolve(given)
+    odd = [0.0, -0.0, math.nan, math.inf, -math.inf, 1e-30, -1e-30, 1.0, -1.0, 3e-20, 2.0, -0.5]
+    grads = [torch.tensor(odd * 4), torch.tensor(odd * 4), torch.zeros(48), torch.tensor(odd[::-1] * 4) * 0.5]
+    monkeypatch.setattr(inplace, "_PLANS", {})
+    results = []
+    for compiled in (True, False):
+        spec, xs = REGISTRY[name], [torch.linspace(-1, 1, 48)]
+        states = [spec.init(xs[0], hp)]
+        with contextlib.nullcontext() if compiled else native.switched_off():
+            for g in grads:
+                step_in_batches(spec, xs, [g], states, hp, cache={}, site=0)
+        results.append([xs[0], *states[0].values()])
+    assert _bits_equal(*results)
+    assert any(source.vectorized and helper in source.text for source in _vector_sources())
 
 
 @needs_written_root

@@ -228,6 +228,27 @@ class EngineError(RuntimeError):
     """The engine cannot start (Ray missing, cluster unreachable): one-line message."""
 
 
+#: A ``ray://`` cluster starts one server process per client, and that process
+#: sometimes dies as it starts (gRPC's fork handling in Ray's proxy,
+#: ray-project/ray#63202). The client then reads this in the error; a new
+#: attempt gets a new server, so the engine tries this many times in all.
+SERVER_START_FAILED = "Starting Ray client server failed"
+CLIENT_SERVER_ATTEMPTS = 3
+
+
+def _reason(error: Exception) -> str:
+    """The error's first line, and the server's own reason when the client only says the server failed.
+
+    A Ray client whose server fails to start says ``Initialization failure from
+    server:`` and puts the server's traceback on the lines after it; the last of
+    them names what failed and where its log is.
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"
+
+
 class RayEngine:
     """Sends tasks to a Ray cluster (``address``; ``None`` starts a local one with ``num_cpus``) and gathers their records.
 
@@ -243,16 +264,20 @@ class RayEngine:
         except ImportError:
             raise EngineError("--engine ray needs Ray: pip install 'descentlab[ray]'") from None
         self._ray = ray
-        if not ray.is_initialized():
+        attempt = 1
+        while not ray.is_initialized():
             try:
                 ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
                          log_to_driver=False, logging_level="ERROR")
             except (ConnectionError, RuntimeError, ValueError) as error:
+                if SERVER_START_FAILED in str(error) and attempt < CLIENT_SERVER_ATTEMPTS:
+                    attempt += 1  # the cluster starts a new server for the new attempt
+                    continue
                 hint = ""
                 if "timeout" in str(error) and os.environ.get("RAY_AUTH_MODE") != "token":
                     hint = ("; if the cluster uses token authentication (the default of local clusters since Ray 2.59), "
                             "set RAY_AUTH_MODE=token (and RAY_AUTH_TOKEN if this machine has no ~/.ray/auth_token)")
-                raise EngineError(f"cannot connect to the Ray cluster at {address}: {str(error).splitlines()[0]}{hint}") from None
+                raise EngineError(f"cannot connect to the Ray cluster at {address}: {_reason(error)}{hint}") from None
         self._remote = ray.remote(execute)
 
     def map(self, tasks: Sequence[Task]) -> list[list[Run]]:
