@@ -179,7 +179,8 @@ def _training(result: dict[str, Any]) -> list[str]:
         for path, times in paths.items():
             lines.append(f"| {algorithm} | {path} | {times['step_s'] * 1e3:.3g} | {times['iteration_s'] * 1e3:.3g} | "
                          f"{fused / times['step_s']:.2f} |")
-    return lines + ["", f"An MLP 1024-4096-4096-10 (21M parameters), batch 64, torch {result['torch_version']}, "
+    model = result.get("model", "An MLP 1024-4096-4096-10 (21M parameters), batch 64")
+    return lines + ["", f"{model}, torch {result['torch_version']}, "
                         f"{result['torch_threads']} thread(s); each iteration is zero_grad, forward, backward and "
                         "the step, the three models taking turns in every round; medians."]
 
@@ -293,6 +294,8 @@ MEASUREMENTS: dict[str, tuple[list[str], Callable[[], dict[str, Any]], Callable[
               _json_of(_descentlab("bench", "steps", "--json", "--first-step", "--paths", *STEPS_PATHS)), _steps),
     "training": (["python", "benchmarks/training_loop.py", "--json"],
                  _json_of(_script("training_loop.py", "--json")), _training),
+    "training-small": (["python", "benchmarks/training_loop.py", "--small", "--rounds", "400", "--json"],
+                       _json_of(_script("training_loop.py", "--small", "--rounds", "400", "--json")), _training),
     **{f"steps-{dtype}": (["descentlab", "bench", "steps", "--json", "--dtype", dtype, *LOW_STEPS],
                           _json_of(_descentlab("bench", "steps", "--json", "--dtype", dtype, *LOW_STEPS)), _steps)
        for dtype in ("bfloat16", "float16")},

@@ -274,6 +274,14 @@ def test_the_training_loop_benchmark_times_every_path_where_users_step() -> None
     times = loop.measure("Adam", rounds=3, warm_up=1, model=small, batch=4)
     assert set(times) == set(loop.PATHS)
     assert all(0 < t["step_s"] < t["iteration_s"] for t in times.values())
+    lrs = []  # --small: LambdaLR gives every path a new lr after each step
+    step = torch.optim.lr_scheduler.LambdaLR.step
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch.optim.lr_scheduler.LambdaLR, "step",
+                      lambda self: (step(self), lrs.append(self.optimizer.param_groups[0]["lr"])))
+        scheduled = loop.measure("SGD", rounds=2, warm_up=1, model=small, batch=4, scheduled=True)
+    # (LambdaLR steps once as it is made: 1e-4, then 1e-4 / 2, / 3 and / 4 after the three steps)
+    assert set(scheduled) == set(loop.PATHS) and len(lrs) == 4 * len(loop.PATHS) and len(set(lrs)) == 4
     models = [small(), small()]
     opts = [loop._optimizer(path, "Adam", m.parameters()) for path, m in zip(("torch fused", "ours"), models)]
     x, y = torch.randn(4, 8), torch.tensor([0, 1, 2, 0])
