@@ -173,8 +173,7 @@ class Source:
         self.emulated_root = False  # the root is ROOT_C's dl_root
         self.ieee_roots = False  # the root is C's sqrt
         vector_safe = True  # every expression also reads right with the loop's values as whole vectors (see _vectors)
-        self.vector_forms: dict[str, str] = {}  # a variable -> its expression on whole vectors, where not _vectors's
-        vector_forms = self.vector_forms
+        vector_forms: dict[str, str] = {}  # a variable -> its expression on whole vectors, where not _vectors's
         names: dict[str, str] = {}  # a location -> the C variable holding its current value
         # statements: (stage, variable, expression, the variables it reads); a load's expression is "LOAD j"
         statements: list[tuple[int, str, str, set[str]]] = []
@@ -278,9 +277,9 @@ class Source:
         self.vectorized = real == "float" and vector_safe and self.stages == 1 and vector_loop_possible()
         self.roots = any(getattr(i, "call", ("",))[0] == "sqrt" for i in plan.program)
         stores = [(names[key], self.buffers.index(key)) for key in self.written]
-        self.text = _low_helpers(self.low, self.vectorized) + self._text(real, statements, roots, stores)
+        self.text = _low_helpers(self.low, self.vectorized) + self._text(real, statements, roots, stores, vector_forms)
 
-    def _text(self, real: str, statements: list, roots: list, stores: list) -> str:
+    def _text(self, real: str, statements: list, roots: list, stores: list, vector_forms: dict[str, str]) -> str:
         loads = {variable: int(expression.split()[1]) for _, variable, expression, _ in statements
                  if expression.startswith("LOAD")}
         computed = [(s, v, e, uses) for s, v, e, uses in statements if not e.startswith("LOAD")]
@@ -338,7 +337,7 @@ class Source:
                 vector = ([f"_mm_prefetch((const char *)(p{j} + i + {PREFETCH_VALUES}), _MM_HINT_T0);"
                            for j in sorted(read)]
                           + [f"__m512 {v} = {self._load(j, vector=True)};" for v, j in loads.items() if v in needed[0]]
-                          + [f"__m512 {v} = {self.vector_forms.get(v) or _vectors(e)};" for s, v, e, _ in computed]
+                          + [f"__m512 {v} = {vector_forms.get(v) or _vectors(e)};" for s, v, e, _ in computed]
                           + [self._store(j, v, vector=True) for (v, j) in store_at])
                 inner = "for (; i + 16 <= n; i += 16) {\n            " + "\n            ".join(vector) + "\n        }\n        " + inner
             blocked = f"long m = n; (void)m; (void)root;\n        long i = 0;\n        {inner}"
@@ -538,7 +537,7 @@ PREFETCH_VALUES = 512
 """How far ahead of the loop on whole vectors each buffer it reads is fetched into the cache (``_mm_prefetch``; a fetch
 past a tensor's end is harmless: it never faults).  With the root written out, the loop has enough instructions that a
 core keeps too few of its loads in flight: AdaGrad on one 16M tensor, one thread, ran at 0.94x torch's fused step
-without and 1.10x with (1024 or 4096 values ahead gave the same)."""
+without and 1.10x with (2048 values ahead gave the same)."""
 
 BLOCK = 512
 """Values per block of a plan with square roots (its stages' arrays stay in the L1 cache)."""
