@@ -313,3 +313,59 @@ def test_tensors_at_different_steps_in_one_group(name: str) -> None:
         runs[fused] = params
         assert sorted({opt.state[p]["step"].item() for p in params}) == [2.0, 5.0]
     assert relative_difference(runs[None], runs[False]) <= FEW_ULP[torch.float32]
+
+
+@pytest.mark.parametrize("name, given", CASES)
+@pytest.mark.parametrize("varying", [frozenset(), frozenset({"lr"})])
+def test_a_few_tensors_scalars_in_python_floats_have_the_torch_ops_bits(name, given, varying) -> None:
+    """A step's scalars and new counters for fewer than FLOAT_COUNTERS tensors, in Python floats, equal the float64
+    torch ops' bit for bit: every rule and setting, a scheduled lr read at every step, columns of 1 to 7 tensors at
+    steps where torch's vector pow and C's pow differ (0.999 ** 32) and far on (t = 1e6 + 1)."""
+    import descentlab.engine.paths.inplace as inplace
+
+    spec = REGISTRY[name]
+    hp = spec.resolve(given)
+    x = torch.zeros(3)
+    plan = plan_for(spec, hp, x, spec.init(x, hp), fma=True, varying=varying & set(hp))
+    if plan is None or not plan.counter_keys:
+        pytest.skip("no counters")
+    if inplace._float_order(plan) is None:  # (a float32 cast read by another op: the torch ops run)
+        pytest.skip("the scalars take the torch ops")
+    for count in (1, 3, 7):
+        for steps in ([0.0] * count, [31.0 + i for i in range(count)], [1e6] * count, [float(i * 997) for i in range(count)]):
+            results = []
+            for floats in (True, False):
+                columns = {key: torch.tensor(steps, dtype=torch.float64) for key in plan.counter_keys}
+                with pytest.MonkeyPatch.context() as patch:
+                    if not floats:
+                        patch.setattr(Plan, "_in_floats", lambda self, columns, hp: None)
+                    else:
+                        patch.setattr(Plan, "advance", _floats_only(Plan.advance))
+                    scalars = plan.advance(columns, {**hp, "lr": hp["lr"] * 0.37 if varying else hp["lr"]})
+                results.append(([_bits(v) for v in scalars], {k: c.tolist() for k, c in columns.items()}))
+            assert results[0] == results[1], (count, steps)
+
+
+def _floats_only(advance):
+    def run(self, columns, hp):
+        floats = self._in_floats(columns, hp)
+        assert floats is not None, "the Python floats did not run"
+        return floats
+    return run
+
+
+def _bits(value) -> object:
+    return [float(v).hex() for v in value] if isinstance(value, list) else float(value).hex()
+
+
+def test_the_usual_rules_take_python_floats_for_a_few_tensors() -> None:
+    """torch's Adam, AdaGrad with lr_decay and SGD with a scheduled lr: their scalars never need the torch ops."""
+    import descentlab.engine.paths.inplace as inplace
+
+    x = torch.zeros(3)
+    for name, given in (("adam", {"lr": 0.01, "eps": 1e-8}), ("adagrad", {"lr": 0.1, "lr_decay": 0.01}),
+                        ("sgd", {"lr": 0.1})):
+        spec = REGISTRY[name]
+        hp = spec.resolve(given)
+        plan = plan_for(spec, hp, x, spec.init(x, hp), fma=True, varying=frozenset({"lr"}))
+        assert inplace._float_order(plan) is not None, name

@@ -27,7 +27,7 @@ import torch
 from descentlab import torch_optim
 from descentlab.algorithms import REGISTRY
 from descentlab.algorithms.conventions import PRESETS, apply
-from descentlab.engine.paths import inplace, native
+from descentlab.engine.paths import inplace, mkl, native
 from descentlab.engine.paths.eager import step_in_batches
 from descentlab.optim import create
 
@@ -465,7 +465,7 @@ def test_the_loop_makes_no_temporaries() -> None:
 def test_mkl_root_is_torchs_root() -> None:
     """The premise of torch's bits: torch's float32 CPU sqrt is the routine the loop is given (or, where torch has
     no MKL, the loop takes C's root and the check against the replay decides)."""
-    address = native.torch_root("float")
+    address = mkl.torch_root("float")
     if address is None:
         pytest.skip("torch has no MKL here")
     root = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(address)

@@ -47,6 +47,7 @@ scalar leaves whose value is read at every step, so one plan serves every value.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import numbers
 import operator
@@ -54,6 +55,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
+
+from .mkl import double_roots
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -522,6 +525,9 @@ class Plan:
         op for all tensors; ``hp`` gives the tensor hyperparameters' current values.
         A scalar that is the same for every tensor is one number.
         """
+        floats = self._in_floats(columns, hp)
+        if floats is not None:
+            return floats
         values: dict[Sym, Tensor] = {}
 
         def value(node: Any) -> Any:
@@ -542,17 +548,124 @@ class Plan:
                     values[node] = columns[node.leaf]
             return values[node]
 
-        scalars: list[list[float] | float] = []
-        for factors in self.scalars:
-            lists = [_plain(value(f)) if isinstance(f, Sym) else f for f in factors]
-            count = max((len(v) for v in lists if isinstance(v, list)), default=1)
-            columns_of = [v if isinstance(v, list) else [v] * count for v in lists]
-            product = [functools.reduce(operator.mul, column, 1) for column in zip(*columns_of)]
-            scalars.append(product[0] if len(set(product)) == 1 else product)
+        scalars = self._products(lambda f: _plain(value(f)))
         new = {key: value(node) for key, node in self.counter_outputs.items()}  # all read before any is written
         for key, column in new.items():
             columns[key].copy_(column)
         return scalars
+
+    def _products(self, value: Callable[[Sym], Any]) -> list[list[float] | float]:
+        """The step's per-tensor scalars: each factor list's product, from ``value`` of its traced factors (a list
+        per tensor, or one number); one number where every tensor has the same."""
+        scalars: list[list[float] | float] = []
+        for factors in self.scalars:
+            lists = [value(f) if isinstance(f, Sym) else f for f in factors]
+            count = max((len(v) for v in lists if isinstance(v, list)), default=1)
+            columns_of = [v if isinstance(v, list) else [v] * count for v in lists]
+            product = [functools.reduce(operator.mul, column, 1) for column in zip(*columns_of)]
+            scalars.append(product[0] if len(set(product)) == 1 else product)
+        return scalars
+
+    def _in_floats(self, columns: Mapping[str, Tensor], hp: Mapping[str, Any]) -> list[list[float] | float] | None:
+        """:meth:`advance` in Python floats, for few tensors and number hyperparameters; ``None`` where it cannot.
+
+        A step's counter ops are float64 torch ops on a column of a few values, each a few microseconds for a
+        handful of arithmetic: here they are Python's float arithmetic, which rounds as those ops do (``+ - * /``
+        and ``1 / a`` are IEEE's in both; ``a ** b`` is C's ``pow``, which torch's own loop calls on fewer than
+        :data:`FLOAT_COUNTERS` values), the roots MKL's ``vdSqrt`` (the routine torch's float64 ``sqrt`` calls), a
+        cast to float32 C's rounding.  The same bits as the torch ops (``tests/test_inplace.py``); a value the
+        arithmetic refuses (a division by zero, an overflow) leaves it to them.
+        """
+        order = self.__dict__.get("_float_order", False)
+        if order is False:
+            order = self.__dict__["_float_order"] = _float_order(self)
+        if order is None:
+            return None
+        keys = list(self.counter_keys)
+        rows = list(zip(*(columns[key].tolist() for key in keys))) if keys else [()]
+        if len(rows) >= FLOAT_COUNTERS:
+            return None
+        numbers = {}
+        for leaf, (name, index) in self.hp_leaves.items():
+            number = hp[name] if index is None else hp[name][index]
+            if not _is_real(number):
+                return None  # (a tensor hyperparameter: the torch ops, in its dtype)
+            numbers[leaf] = number
+        found: dict[tuple, dict[Sym, float]] = {}
+        try:
+            for row in set(rows):
+                found[row] = _evaluate_in_floats(order, {**numbers, **dict(zip(keys, row))})
+        except (ArithmeticError, ValueError, TypeError):  # (also a complex power of a negative number)
+            return None
+        scalars = self._products(lambda node: [found[row][node] for row in rows])
+        for key, node in self.counter_outputs.items():  # all read before any is written
+            new = [found[row][node] for row in rows]
+            if len(set(new)) == 1:
+                columns[key].fill_(new[0])
+            else:
+                columns[key].copy_(torch.tensor(new, dtype=columns[key].dtype))
+        return scalars
+
+
+FLOAT_COUNTERS = 8
+"""Counter columns shorter than this have their step's scalars computed in Python floats (:meth:`Plan._in_floats`):
+torch's own loop over a column takes its vector routines from 2 x its vector width of values on (16 float64 values
+with AVX-512, 8 with AVX2), and its vector ``pow`` is not C's ``pow`` (``0.999 ** 32`` differs in the last bit)."""
+
+_FLOAT_OPS: dict[str, Callable[..., Any]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv, "neg": operator.neg,
+    "pow": operator.pow, "reciprocal": lambda a: 1.0 / a,
+}
+
+
+def _float_order(plan: Plan) -> list[Sym] | None:
+    """The leaves and ops the step's scalars and new counters need, each after its arguments, if all of them can be
+    computed in Python floats with torch's bits: float64 arithmetic of :data:`_FLOAT_OPS`, roots, and casts to
+    float32 that end a scalar (no op reads them: Python's arithmetic is float64's).  ``None`` otherwise."""
+    order: list[Sym] = []
+    seen: set[int] = set()
+
+    def visit(node: Any, read_by_op: bool) -> bool:
+        if not isinstance(node, Sym):
+            return _is_real(node)
+        if node.op == "to":
+            if node.args[1] is not torch.float64 and (node.args[1] is not torch.float32 or read_by_op):
+                return False
+        elif node.dtype is not torch.float64:
+            return False
+        if id(node) in seen:
+            return True
+        seen.add(id(node))
+        if node.op != "leaf":
+            if node.op not in _FLOAT_OPS and node.op not in ("sqrt", "to"):
+                return False
+            if not all(visit(a, True) for a in (node.args[:1] if node.op == "to" else node.args)):
+                return False
+        order.append(node)
+        return True
+
+    ends = [f for factors in plan.scalars for f in factors if isinstance(f, Sym)] + list(plan.counter_outputs.values())
+    return order if all(visit(node, False) for node in ends) else None
+
+
+def _evaluate_in_floats(order: list[Sym], leaves: dict[str, Any]) -> dict[Sym, Any]:
+    """Every node of ``order`` in Python floats, from the leaves' numbers (see :meth:`Plan._in_floats`)."""
+    values: dict[Sym, Any] = {}
+    for node in order:
+        if node.op == "leaf":
+            values[node] = leaves[node.leaf]
+            continue
+        args = [values[a] if isinstance(a, Sym) else a for a in node.args]
+        if node.op == "sqrt":
+            roots = double_roots([float(args[0])])
+            if roots is None:
+                raise TypeError("no float64 root routine")
+            values[node] = roots[0]
+        elif node.op == "to":
+            values[node] = ctypes.c_float(args[0]).value if node.args[1] is torch.float32 else float(args[0])
+        else:
+            values[node] = float(_FLOAT_OPS[node.op](*args))
+    return values
 
 
 def _is_real(value: Any) -> bool:

@@ -78,6 +78,7 @@ import torch
 
 from ...files import atomic_path, default_cache_dir
 from .inplace import Plan, _One, _PerTensor
+from .mkl import torch_root
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -936,9 +937,6 @@ class Tables:
         return ctypes.addressof(self._scalar_table)
 
 
-_ROOTS: dict[str, int | None] = {}
-
-
 def emulated_root_possible() -> bool:
     """Whether :data:`ROOT_C` can be compiled here: a processor with AVX-512 F and VL (the compiler targets it)."""
     flags = set(_cpu_flags().split())
@@ -977,20 +975,6 @@ def emulated_root_agrees(library: Any) -> bool:
                       "processor; the kernels call torch's routine between stages (a little slower)",
                       level=logging.INFO)
     return _ROOT_VERDICT[0]
-
-
-def torch_root(ctype: str) -> int | None:
-    """The address of the vector square root torch's CPU ``sqrt`` calls for ``ctype`` (MKL's ``vsSqrt``/``vdSqrt``,
-    in torch's own library), or ``None`` (the kernel then takes C's ``sqrt``; the check against the replay decides)."""
-    if ctype not in _ROOTS:
-        address = None
-        try:
-            library = ctypes.CDLL(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so"))
-            address = ctypes.cast(getattr(library, "vsSqrt" if ctype == "float" else "vdSqrt"), ctypes.c_void_p).value
-        except (OSError, AttributeError):
-            address = None
-        _ROOTS[ctype] = address
-    return _ROOTS[ctype]
 
 
 def kernel_for(plan: Plan, dtype: torch.dtype, torch_roots: bool = True, compensated: bool = False) -> Kernel | None:
