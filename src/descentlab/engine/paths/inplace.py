@@ -609,8 +609,9 @@ class Plan:
 
 FLOAT_COUNTERS = 8
 """Counter columns shorter than this have their step's scalars computed in Python floats (:meth:`Plan._in_floats`):
-torch's own loop over a column takes its vector routines from 2 x its vector width of values on (16 float64 values
-with AVX-512, 8 with AVX2), and its vector ``pow`` is not C's ``pow`` (``0.999 ** 32`` differs in the last bit)."""
+torch's own loop over a column takes its vector routines from two vectors' worth of values on (16 float64 values here,
+with AVX-512; 8 is that bound for 256-bit vectors), and its vector ``pow`` is not C's ``pow`` (``0.999 ** 32``
+differs in the last bit)."""
 
 _FLOAT_OPS: dict[str, Callable[..., Any]] = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv, "neg": operator.neg,
